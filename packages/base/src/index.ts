@@ -1,0 +1,6 @@
+export * from './config.js';
+export * from './errors.js';
+export * from './http.js';
+export * from './lifecycle.js';
+export * from './logger.js';
+export * from './metrics.js';

@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, tempDir, waitFor } from './ports.js';
+import { exitedEarly, type Managed, spawnManaged } from './process.js';
+
+export interface PostgresServer {
+  /** Connection string of the `postgres` database as superuser `whitepay`. */
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Creates a fresh database and returns its connection string. */
+  createDatabase(name: string): Promise<string>;
+  /** Stops the server (fast shutdown) keeping the data dir. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data dir. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function postgresBinDir(): string {
+  const candidates: string[] = [];
+  if (process.env.WHITEPAY_PG_BIN) candidates.push(process.env.WHITEPAY_PG_BIN);
+  if (existsSync('/usr/lib/postgresql')) {
+    const versions = readdirSync('/usr/lib/postgresql')
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    for (const v of versions) candidates.push(`/usr/lib/postgresql/${v}/bin`);
+  }
+  candidates.push('/usr/local/bin', '/usr/bin');
+  for (const dir of candidates)
+    if (existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres'))) return dir;
+  throw new Error('PostgreSQL server binaries not found (install postgresql, or set WHITEPAY_PG_BIN)');
+}
+
+/** PostgreSQL refuses to run as root: as root we run it as the `postgres` system user. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const user = process.env.WHITEPAY_PG_USER ?? 'postgres';
+  const uid = Number(execFileSync('id', ['-u', user]).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', user]).toString().trim());
+  return { uid, gid };
+}
+
+function chownTree(path: string, ids: { uid: number; gid: number }): void {
+  execFileSync('chown', ['-R', `${ids.uid}:${ids.gid}`, path]);
+}
+
+export async function startPostgres(opts: { port?: number; dataDir?: string } = {}): Promise<PostgresServer> {
+  const bin = postgresBinDir();
+  const ids = runAs();
+  const tmp = opts.dataDir ? undefined : await tempDir('pg');
+  const base = opts.dataDir ?? tmp!.path;
+  const dataDir = join(base, 'data');
+  const sockDir = base;
+  const port = opts.port ?? (await freePort());
+  if (ids) chownSync(base, ids.uid, ids.gid);
+  const spawnOpts = ids ? { uid: ids.uid, gid: ids.gid } : {};
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    execFileSync(
+      join(bin, 'initdb'),
+      ['-D', dataDir, '-U', 'whitepay', '--auth=trust', '--encoding=UTF8', '--no-sync', '--no-instructions'],
+      { ...spawnOpts, stdio: 'pipe', cwd: base },
+    );
+  }
+  if (ids) chownTree(base, ids);
+  let proc: Managed;
+  const launch = async () => {
+    proc = spawnManaged(
+      join(bin, 'postgres'),
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-h',
+        '127.0.0.1',
+        '-k',
+        sockDir,
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=300',
+        '-c',
+        'shared_buffers=128MB',
+      ],
+      { ...spawnOpts, cwd: base },
+    );
+    await waitFor(
+      `postgres on port ${port}`,
+      async () => {
+        if (exitedEarly(proc)) throw new Error(`postgres exited: ${proc.output()}`);
+        try {
+          execFileSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { stdio: 'pipe' });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      100,
+    );
+  };
+  await launch();
+  const url = `postgres://whitepay@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    port,
+    dataDir,
+    async createDatabase(name: string) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
+      execFileSync(
+        join(bin, 'psql'),
+        [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-U',
+          'whitepay',
+          '-d',
+          'postgres',
+          '-qc',
+          `CREATE DATABASE ${name}`,
+        ],
+        {
+          stdio: 'pipe',
+        },
+      );
+      return `postgres://whitepay@127.0.0.1:${port}/${name}`;
+    },
+    async kill() {
+      await proc.stop('SIGINT');
+    },
+    async restart() {
+      await proc.stop('SIGINT');
+      await launch();
+    },
+    async stop() {
+      await proc.stop('SIGINT');
+      await tmp?.remove();
+    },
+  };
+}
