@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # protobuf → TypeScript (ts-proto, grpc-js services), offline with a local plugin.
+# output: packages/proto/src/generated
 set -euo pipefail
 cd "$(dirname "$0")/../../proto"
 buf=../packages/proto/node_modules/.bin/buf

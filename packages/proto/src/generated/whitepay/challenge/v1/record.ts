@@ -77,16 +77,16 @@ export function verdictToJSON(object: Verdict): string {
 
 /** One leaf of one piece with its Merkle path, as the provider answered it. */
 export interface LeafProof {
-  pieceId: Buffer;
+  pieceId: Uint8Array;
   leafIndex: bigint;
-  leaf: Buffer;
+  leaf: Uint8Array;
   /** Sibling hashes from the leaf level up to (excluding) the root. */
-  path: Buffer[];
+  path: Uint8Array[];
 }
 
 /** The challenge as derived from the seed and what the provider answered. */
 export interface ChallengeProof {
-  seed: Buffer;
+  seed: Uint8Array;
   leaves: LeafProof[];
 }
 
@@ -95,11 +95,11 @@ export interface ChallengeProof {
  * (subject `whitepay.records.<keeper_id>`) and stored by its challenge-store.
  */
 export interface ChallengeRecord {
-  user: Buffer;
-  pid: Buffer;
+  user: Uint8Array;
+  pid: Uint8Array;
   keeperId: number;
   block: bigint;
-  blockHash: Buffer;
+  blockHash: Uint8Array;
   /** Proven space in bytes (sum of the sizes of the pieces that verified). */
   space: bigint;
   verdict: Verdict;
@@ -116,11 +116,11 @@ export interface SignedRecord {
     | ChallengeRecord
     | undefined;
   /** Signature of the record's canonical bytes by the keeper's registered key. */
-  signature: Buffer;
+  signature: Uint8Array;
 }
 
 function createBaseLeafProof(): LeafProof {
-  return { pieceId: Buffer.alloc(0), leafIndex: 0n, leaf: Buffer.alloc(0), path: [] };
+  return { pieceId: new Uint8Array(0), leafIndex: 0n, leaf: new Uint8Array(0), path: [] };
 }
 
 export const LeafProof: MessageFns<LeafProof> = {
@@ -161,7 +161,7 @@ export const LeafProof: MessageFns<LeafProof> = {
               break;
             }
 
-            message.pieceId = Buffer.from(reader.bytes());
+            message.pieceId = reader.bytes();
             continue;
           }
           case 2: {
@@ -177,7 +177,7 @@ export const LeafProof: MessageFns<LeafProof> = {
               break;
             }
 
-            message.leaf = Buffer.from(reader.bytes());
+            message.leaf = reader.bytes();
             continue;
           }
           case 4: {
@@ -185,7 +185,7 @@ export const LeafProof: MessageFns<LeafProof> = {
               break;
             }
 
-            message.path.push(Buffer.from(reader.bytes()));
+            message.path.push(reader.bytes());
             continue;
           }
         }
@@ -203,17 +203,17 @@ export const LeafProof: MessageFns<LeafProof> = {
   fromJSON(object: any): LeafProof {
     return {
       pieceId: isSet(object.pieceId)
-        ? Buffer.from(bytesFromBase64(object.pieceId))
+        ? bytesFromBase64(object.pieceId)
         : isSet(object.piece_id)
-        ? Buffer.from(bytesFromBase64(object.piece_id))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.piece_id)
+        : new Uint8Array(0),
       leafIndex: isSet(object.leafIndex)
         ? BigInt(object.leafIndex)
         : isSet(object.leaf_index)
         ? BigInt(object.leaf_index)
         : 0n,
-      leaf: isSet(object.leaf) ? Buffer.from(bytesFromBase64(object.leaf)) : Buffer.alloc(0),
-      path: globalThis.Array.isArray(object?.path) ? object.path.map((e: any) => Buffer.from(bytesFromBase64(e))) : [],
+      leaf: isSet(object.leaf) ? bytesFromBase64(object.leaf) : new Uint8Array(0),
+      path: globalThis.Array.isArray(object?.path) ? object.path.map((e: any) => bytesFromBase64(e)) : [],
     };
   },
 
@@ -239,16 +239,16 @@ export const LeafProof: MessageFns<LeafProof> = {
   },
   fromPartial(object: DeepPartial<LeafProof>): LeafProof {
     const message = createBaseLeafProof();
-    message.pieceId = object.pieceId ?? Buffer.alloc(0);
+    message.pieceId = object.pieceId ?? new Uint8Array(0);
     message.leafIndex = (object.leafIndex !== undefined && object.leafIndex !== null) ? BigInt(object.leafIndex) : 0n;
-    message.leaf = object.leaf ?? Buffer.alloc(0);
+    message.leaf = object.leaf ?? new Uint8Array(0);
     message.path = object.path?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseChallengeProof(): ChallengeProof {
-  return { seed: Buffer.alloc(0), leaves: [] };
+  return { seed: new Uint8Array(0), leaves: [] };
 }
 
 export const ChallengeProof: MessageFns<ChallengeProof> = {
@@ -280,7 +280,7 @@ export const ChallengeProof: MessageFns<ChallengeProof> = {
               break;
             }
 
-            message.seed = Buffer.from(reader.bytes());
+            message.seed = reader.bytes();
             continue;
           }
           case 2: {
@@ -305,7 +305,7 @@ export const ChallengeProof: MessageFns<ChallengeProof> = {
 
   fromJSON(object: any): ChallengeProof {
     return {
-      seed: isSet(object.seed) ? Buffer.from(bytesFromBase64(object.seed)) : Buffer.alloc(0),
+      seed: isSet(object.seed) ? bytesFromBase64(object.seed) : new Uint8Array(0),
       leaves: globalThis.Array.isArray(object?.leaves) ? object.leaves.map((e: any) => LeafProof.fromJSON(e)) : [],
     };
   },
@@ -326,7 +326,7 @@ export const ChallengeProof: MessageFns<ChallengeProof> = {
   },
   fromPartial(object: DeepPartial<ChallengeProof>): ChallengeProof {
     const message = createBaseChallengeProof();
-    message.seed = object.seed ?? Buffer.alloc(0);
+    message.seed = object.seed ?? new Uint8Array(0);
     message.leaves = object.leaves?.map((e) => LeafProof.fromPartial(e)) || [];
     return message;
   },
@@ -334,11 +334,11 @@ export const ChallengeProof: MessageFns<ChallengeProof> = {
 
 function createBaseChallengeRecord(): ChallengeRecord {
   return {
-    user: Buffer.alloc(0),
-    pid: Buffer.alloc(0),
+    user: new Uint8Array(0),
+    pid: new Uint8Array(0),
     keeperId: 0,
     block: 0n,
-    blockHash: Buffer.alloc(0),
+    blockHash: new Uint8Array(0),
     space: 0n,
     verdict: 0,
     proof: undefined,
@@ -405,7 +405,7 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
               break;
             }
 
-            message.user = Buffer.from(reader.bytes());
+            message.user = reader.bytes();
             continue;
           }
           case 2: {
@@ -413,7 +413,7 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
               break;
             }
 
-            message.pid = Buffer.from(reader.bytes());
+            message.pid = reader.bytes();
             continue;
           }
           case 3: {
@@ -437,7 +437,7 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
               break;
             }
 
-            message.blockHash = Buffer.from(reader.bytes());
+            message.blockHash = reader.bytes();
             continue;
           }
           case 6: {
@@ -486,8 +486,8 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
 
   fromJSON(object: any): ChallengeRecord {
     return {
-      user: isSet(object.user) ? Buffer.from(bytesFromBase64(object.user)) : Buffer.alloc(0),
-      pid: isSet(object.pid) ? Buffer.from(bytesFromBase64(object.pid)) : Buffer.alloc(0),
+      user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
+      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
       keeperId: isSet(object.keeperId)
         ? globalThis.Number(object.keeperId)
         : isSet(object.keeper_id)
@@ -495,10 +495,10 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
         : 0,
       block: isSet(object.block) ? BigInt(object.block) : 0n,
       blockHash: isSet(object.blockHash)
-        ? Buffer.from(bytesFromBase64(object.blockHash))
+        ? bytesFromBase64(object.blockHash)
         : isSet(object.block_hash)
-        ? Buffer.from(bytesFromBase64(object.block_hash))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.block_hash)
+        : new Uint8Array(0),
       space: isSet(object.space) ? BigInt(object.space) : 0n,
       verdict: isSet(object.verdict) ? verdictFromJSON(object.verdict) : 0,
       proof: isSet(object.proof) ? ChallengeProof.fromJSON(object.proof) : undefined,
@@ -547,11 +547,11 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
   },
   fromPartial(object: DeepPartial<ChallengeRecord>): ChallengeRecord {
     const message = createBaseChallengeRecord();
-    message.user = object.user ?? Buffer.alloc(0);
-    message.pid = object.pid ?? Buffer.alloc(0);
+    message.user = object.user ?? new Uint8Array(0);
+    message.pid = object.pid ?? new Uint8Array(0);
     message.keeperId = object.keeperId ?? 0;
     message.block = (object.block !== undefined && object.block !== null) ? BigInt(object.block) : 0n;
-    message.blockHash = object.blockHash ?? Buffer.alloc(0);
+    message.blockHash = object.blockHash ?? new Uint8Array(0);
     message.space = (object.space !== undefined && object.space !== null) ? BigInt(object.space) : 0n;
     message.verdict = object.verdict ?? 0;
     message.proof = (object.proof !== undefined && object.proof !== null)
@@ -565,7 +565,7 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
 };
 
 function createBaseSignedRecord(): SignedRecord {
-  return { record: undefined, signature: Buffer.alloc(0) };
+  return { record: undefined, signature: new Uint8Array(0) };
 }
 
 export const SignedRecord: MessageFns<SignedRecord> = {
@@ -605,7 +605,7 @@ export const SignedRecord: MessageFns<SignedRecord> = {
               break;
             }
 
-            message.signature = Buffer.from(reader.bytes());
+            message.signature = reader.bytes();
             continue;
           }
         }
@@ -623,7 +623,7 @@ export const SignedRecord: MessageFns<SignedRecord> = {
   fromJSON(object: any): SignedRecord {
     return {
       record: isSet(object.record) ? ChallengeRecord.fromJSON(object.record) : undefined,
-      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+      signature: isSet(object.signature) ? bytesFromBase64(object.signature) : new Uint8Array(0),
     };
   },
 
@@ -646,17 +646,34 @@ export const SignedRecord: MessageFns<SignedRecord> = {
     message.record = (object.record !== undefined && object.record !== null)
       ? ChallengeRecord.fromPartial(object.record)
       : undefined;
-    message.signature = object.signature ?? Buffer.alloc(0);
+    message.signature = object.signature ?? new Uint8Array(0);
     return message;
   },
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  if ((globalThis as any).Buffer) {
+    return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
+  } else {
+    const bin = globalThis.atob(b64);
+    const arr = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; ++i) {
+      arr[i] = bin.charCodeAt(i);
+    }
+    return arr;
+  }
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if ((globalThis as any).Buffer) {
+    return (globalThis as any).Buffer.from(arr).toString("base64");
+  } else {
+    const bin: string[] = [];
+    arr.forEach((byte) => {
+      bin.push(globalThis.String.fromCharCode(byte));
+    });
+    return globalThis.btoa(bin.join(""));
+  }
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

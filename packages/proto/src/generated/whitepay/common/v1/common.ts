@@ -17,8 +17,8 @@ export const protobufFileName = "whitepay/common/v1/common.proto";
  * Addresses are 20 raw bytes (EVM addresses).
  */
 export interface Account {
-  user: Buffer;
-  pid: Buffer;
+  user: Uint8Array;
+  pid: Uint8Array;
 }
 
 /** A half-open interval of block heights [from, to). */
@@ -28,7 +28,7 @@ export interface BlockRange {
 }
 
 function createBaseAccount(): Account {
-  return { user: Buffer.alloc(0), pid: Buffer.alloc(0) };
+  return { user: new Uint8Array(0), pid: new Uint8Array(0) };
 }
 
 export const Account: MessageFns<Account> = {
@@ -60,7 +60,7 @@ export const Account: MessageFns<Account> = {
               break;
             }
 
-            message.user = Buffer.from(reader.bytes());
+            message.user = reader.bytes();
             continue;
           }
           case 2: {
@@ -68,7 +68,7 @@ export const Account: MessageFns<Account> = {
               break;
             }
 
-            message.pid = Buffer.from(reader.bytes());
+            message.pid = reader.bytes();
             continue;
           }
         }
@@ -85,8 +85,8 @@ export const Account: MessageFns<Account> = {
 
   fromJSON(object: any): Account {
     return {
-      user: isSet(object.user) ? Buffer.from(bytesFromBase64(object.user)) : Buffer.alloc(0),
-      pid: isSet(object.pid) ? Buffer.from(bytesFromBase64(object.pid)) : Buffer.alloc(0),
+      user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
+      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
     };
   },
 
@@ -106,8 +106,8 @@ export const Account: MessageFns<Account> = {
   },
   fromPartial(object: DeepPartial<Account>): Account {
     const message = createBaseAccount();
-    message.user = object.user ?? Buffer.alloc(0);
-    message.pid = object.pid ?? Buffer.alloc(0);
+    message.user = object.user ?? new Uint8Array(0);
+    message.pid = object.pid ?? new Uint8Array(0);
     return message;
   },
 };
@@ -201,11 +201,28 @@ export const BlockRange: MessageFns<BlockRange> = {
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  if ((globalThis as any).Buffer) {
+    return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
+  } else {
+    const bin = globalThis.atob(b64);
+    const arr = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; ++i) {
+      arr[i] = bin.charCodeAt(i);
+    }
+    return arr;
+  }
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if ((globalThis as any).Buffer) {
+    return (globalThis as any).Buffer.from(arr).toString("base64");
+  } else {
+    const bin: string[] = [];
+    arr.forEach((byte) => {
+      bin.push(globalThis.String.fromCharCode(byte));
+    });
+    return globalThis.btoa(bin.join(""));
+  }
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

@@ -53,17 +53,17 @@ export interface SignedEnvelope {
   /** The sender's keeper id in the group named by `upkeeping`. */
   senderId: number;
   /** The Upkeeping contract (the group) the message belongs to, 20 bytes. */
-  upkeeping: Buffer;
+  upkeeping: Uint8Array;
   /** Serialized payload (a PeerMessage). */
-  payload: Buffer;
+  payload: Uint8Array;
   /** Signature over keccak256("WhitePay/peer/v1" || upkeeping || sender_id || payload). */
-  signature: Buffer;
+  signature: Uint8Array;
 }
 
 export interface RoundId {
-  tid: Buffer;
-  user: Buffer;
-  pid: Buffer;
+  tid: Uint8Array;
+  user: Uint8Array;
+  pid: Uint8Array;
   ts: bigint;
   te: bigint;
   leaderId: number;
@@ -80,7 +80,7 @@ export interface CommitRequest {
 /** Follower → leader: hash(st || nonce). */
 export interface CommitReply {
   round: RoundId | undefined;
-  commitment: Buffer;
+  commitment: Uint8Array;
 }
 
 /** Leader → followers: the proposed st (steps 2 and 3). */
@@ -95,9 +95,9 @@ export interface ProposeRequest {
 export interface ProposeReply {
   round: RoundId | undefined;
   st: string;
-  nonce: Buffer;
+  nonce: Uint8Array;
   approve: boolean;
-  blsSignature: Buffer;
+  blsSignature: Uint8Array;
 }
 
 /** Leader → followers: no quorum, exchange full records (step 4). */
@@ -115,8 +115,8 @@ export interface RecordsPush {
 }
 
 export interface RecordsPull {
-  user: Buffer;
-  pid: Buffer;
+  user: Uint8Array;
+  pid: Uint8Array;
   from: bigint;
   to: bigint;
 }
@@ -569,7 +569,7 @@ export const PullRecordsResponse: MessageFns<PullRecordsResponse> = {
 };
 
 function createBaseSignedEnvelope(): SignedEnvelope {
-  return { senderId: 0, upkeeping: Buffer.alloc(0), payload: Buffer.alloc(0), signature: Buffer.alloc(0) };
+  return { senderId: 0, upkeeping: new Uint8Array(0), payload: new Uint8Array(0), signature: new Uint8Array(0) };
 }
 
 export const SignedEnvelope: MessageFns<SignedEnvelope> = {
@@ -615,7 +615,7 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
               break;
             }
 
-            message.upkeeping = Buffer.from(reader.bytes());
+            message.upkeeping = reader.bytes();
             continue;
           }
           case 3: {
@@ -623,7 +623,7 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
               break;
             }
 
-            message.payload = Buffer.from(reader.bytes());
+            message.payload = reader.bytes();
             continue;
           }
           case 4: {
@@ -631,7 +631,7 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
               break;
             }
 
-            message.signature = Buffer.from(reader.bytes());
+            message.signature = reader.bytes();
             continue;
           }
         }
@@ -653,9 +653,9 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
         : isSet(object.sender_id)
         ? globalThis.Number(object.sender_id)
         : 0,
-      upkeeping: isSet(object.upkeeping) ? Buffer.from(bytesFromBase64(object.upkeeping)) : Buffer.alloc(0),
-      payload: isSet(object.payload) ? Buffer.from(bytesFromBase64(object.payload)) : Buffer.alloc(0),
-      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+      upkeeping: isSet(object.upkeeping) ? bytesFromBase64(object.upkeeping) : new Uint8Array(0),
+      payload: isSet(object.payload) ? bytesFromBase64(object.payload) : new Uint8Array(0),
+      signature: isSet(object.signature) ? bytesFromBase64(object.signature) : new Uint8Array(0),
     };
   },
 
@@ -682,18 +682,18 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
   fromPartial(object: DeepPartial<SignedEnvelope>): SignedEnvelope {
     const message = createBaseSignedEnvelope();
     message.senderId = object.senderId ?? 0;
-    message.upkeeping = object.upkeeping ?? Buffer.alloc(0);
-    message.payload = object.payload ?? Buffer.alloc(0);
-    message.signature = object.signature ?? Buffer.alloc(0);
+    message.upkeeping = object.upkeeping ?? new Uint8Array(0);
+    message.payload = object.payload ?? new Uint8Array(0);
+    message.signature = object.signature ?? new Uint8Array(0);
     return message;
   },
 };
 
 function createBaseRoundId(): RoundId {
   return {
-    tid: Buffer.alloc(0),
-    user: Buffer.alloc(0),
-    pid: Buffer.alloc(0),
+    tid: new Uint8Array(0),
+    user: new Uint8Array(0),
+    pid: new Uint8Array(0),
     ts: 0n,
     te: 0n,
     leaderId: 0,
@@ -755,7 +755,7 @@ export const RoundId: MessageFns<RoundId> = {
               break;
             }
 
-            message.tid = Buffer.from(reader.bytes());
+            message.tid = reader.bytes();
             continue;
           }
           case 2: {
@@ -763,7 +763,7 @@ export const RoundId: MessageFns<RoundId> = {
               break;
             }
 
-            message.user = Buffer.from(reader.bytes());
+            message.user = reader.bytes();
             continue;
           }
           case 3: {
@@ -771,7 +771,7 @@ export const RoundId: MessageFns<RoundId> = {
               break;
             }
 
-            message.pid = Buffer.from(reader.bytes());
+            message.pid = reader.bytes();
             continue;
           }
           case 4: {
@@ -828,9 +828,9 @@ export const RoundId: MessageFns<RoundId> = {
 
   fromJSON(object: any): RoundId {
     return {
-      tid: isSet(object.tid) ? Buffer.from(bytesFromBase64(object.tid)) : Buffer.alloc(0),
-      user: isSet(object.user) ? Buffer.from(bytesFromBase64(object.user)) : Buffer.alloc(0),
-      pid: isSet(object.pid) ? Buffer.from(bytesFromBase64(object.pid)) : Buffer.alloc(0),
+      tid: isSet(object.tid) ? bytesFromBase64(object.tid) : new Uint8Array(0),
+      user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
+      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
       ts: isSet(object.ts) ? BigInt(object.ts) : 0n,
       te: isSet(object.te) ? BigInt(object.te) : 0n,
       leaderId: isSet(object.leaderId)
@@ -877,9 +877,9 @@ export const RoundId: MessageFns<RoundId> = {
   },
   fromPartial(object: DeepPartial<RoundId>): RoundId {
     const message = createBaseRoundId();
-    message.tid = object.tid ?? Buffer.alloc(0);
-    message.user = object.user ?? Buffer.alloc(0);
-    message.pid = object.pid ?? Buffer.alloc(0);
+    message.tid = object.tid ?? new Uint8Array(0);
+    message.user = object.user ?? new Uint8Array(0);
+    message.pid = object.pid ?? new Uint8Array(0);
     message.ts = (object.ts !== undefined && object.ts !== null) ? BigInt(object.ts) : 0n;
     message.te = (object.te !== undefined && object.te !== null) ? BigInt(object.te) : 0n;
     message.leaderId = object.leaderId ?? 0;
@@ -959,7 +959,7 @@ export const CommitRequest: MessageFns<CommitRequest> = {
 };
 
 function createBaseCommitReply(): CommitReply {
-  return { round: undefined, commitment: Buffer.alloc(0) };
+  return { round: undefined, commitment: new Uint8Array(0) };
 }
 
 export const CommitReply: MessageFns<CommitReply> = {
@@ -999,7 +999,7 @@ export const CommitReply: MessageFns<CommitReply> = {
               break;
             }
 
-            message.commitment = Buffer.from(reader.bytes());
+            message.commitment = reader.bytes();
             continue;
           }
         }
@@ -1017,7 +1017,7 @@ export const CommitReply: MessageFns<CommitReply> = {
   fromJSON(object: any): CommitReply {
     return {
       round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined,
-      commitment: isSet(object.commitment) ? Buffer.from(bytesFromBase64(object.commitment)) : Buffer.alloc(0),
+      commitment: isSet(object.commitment) ? bytesFromBase64(object.commitment) : new Uint8Array(0),
     };
   },
 
@@ -1040,7 +1040,7 @@ export const CommitReply: MessageFns<CommitReply> = {
     message.round = (object.round !== undefined && object.round !== null)
       ? RoundId.fromPartial(object.round)
       : undefined;
-    message.commitment = object.commitment ?? Buffer.alloc(0);
+    message.commitment = object.commitment ?? new Uint8Array(0);
     return message;
   },
 };
@@ -1149,7 +1149,7 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
 };
 
 function createBaseProposeReply(): ProposeReply {
-  return { round: undefined, st: "", nonce: Buffer.alloc(0), approve: false, blsSignature: Buffer.alloc(0) };
+  return { round: undefined, st: "", nonce: new Uint8Array(0), approve: false, blsSignature: new Uint8Array(0) };
 }
 
 export const ProposeReply: MessageFns<ProposeReply> = {
@@ -1206,7 +1206,7 @@ export const ProposeReply: MessageFns<ProposeReply> = {
               break;
             }
 
-            message.nonce = Buffer.from(reader.bytes());
+            message.nonce = reader.bytes();
             continue;
           }
           case 4: {
@@ -1222,7 +1222,7 @@ export const ProposeReply: MessageFns<ProposeReply> = {
               break;
             }
 
-            message.blsSignature = Buffer.from(reader.bytes());
+            message.blsSignature = reader.bytes();
             continue;
           }
         }
@@ -1241,13 +1241,13 @@ export const ProposeReply: MessageFns<ProposeReply> = {
     return {
       round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined,
       st: isSet(object.st) ? globalThis.String(object.st) : "",
-      nonce: isSet(object.nonce) ? Buffer.from(bytesFromBase64(object.nonce)) : Buffer.alloc(0),
+      nonce: isSet(object.nonce) ? bytesFromBase64(object.nonce) : new Uint8Array(0),
       approve: isSet(object.approve) ? globalThis.Boolean(object.approve) : false,
       blsSignature: isSet(object.blsSignature)
-        ? Buffer.from(bytesFromBase64(object.blsSignature))
+        ? bytesFromBase64(object.blsSignature)
         : isSet(object.bls_signature)
-        ? Buffer.from(bytesFromBase64(object.bls_signature))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.bls_signature)
+        : new Uint8Array(0),
     };
   },
 
@@ -1280,9 +1280,9 @@ export const ProposeReply: MessageFns<ProposeReply> = {
       ? RoundId.fromPartial(object.round)
       : undefined;
     message.st = object.st ?? "";
-    message.nonce = object.nonce ?? Buffer.alloc(0);
+    message.nonce = object.nonce ?? new Uint8Array(0);
     message.approve = object.approve ?? false;
-    message.blsSignature = object.blsSignature ?? Buffer.alloc(0);
+    message.blsSignature = object.blsSignature ?? new Uint8Array(0);
     return message;
   },
 };
@@ -1515,7 +1515,7 @@ export const RecordsPush: MessageFns<RecordsPush> = {
 };
 
 function createBaseRecordsPull(): RecordsPull {
-  return { user: Buffer.alloc(0), pid: Buffer.alloc(0), from: 0n, to: 0n };
+  return { user: new Uint8Array(0), pid: new Uint8Array(0), from: 0n, to: 0n };
 }
 
 export const RecordsPull: MessageFns<RecordsPull> = {
@@ -1559,7 +1559,7 @@ export const RecordsPull: MessageFns<RecordsPull> = {
               break;
             }
 
-            message.user = Buffer.from(reader.bytes());
+            message.user = reader.bytes();
             continue;
           }
           case 2: {
@@ -1567,7 +1567,7 @@ export const RecordsPull: MessageFns<RecordsPull> = {
               break;
             }
 
-            message.pid = Buffer.from(reader.bytes());
+            message.pid = reader.bytes();
             continue;
           }
           case 3: {
@@ -1600,8 +1600,8 @@ export const RecordsPull: MessageFns<RecordsPull> = {
 
   fromJSON(object: any): RecordsPull {
     return {
-      user: isSet(object.user) ? Buffer.from(bytesFromBase64(object.user)) : Buffer.alloc(0),
-      pid: isSet(object.pid) ? Buffer.from(bytesFromBase64(object.pid)) : Buffer.alloc(0),
+      user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
+      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
       from: isSet(object.from) ? BigInt(object.from) : 0n,
       to: isSet(object.to) ? BigInt(object.to) : 0n,
     };
@@ -1629,8 +1629,8 @@ export const RecordsPull: MessageFns<RecordsPull> = {
   },
   fromPartial(object: DeepPartial<RecordsPull>): RecordsPull {
     const message = createBaseRecordsPull();
-    message.user = object.user ?? Buffer.alloc(0);
-    message.pid = object.pid ?? Buffer.alloc(0);
+    message.user = object.user ?? new Uint8Array(0);
+    message.pid = object.pid ?? new Uint8Array(0);
     message.from = (object.from !== undefined && object.from !== null) ? BigInt(object.from) : 0n;
     message.to = (object.to !== undefined && object.to !== null) ? BigInt(object.to) : 0n;
     return message;
@@ -2312,11 +2312,28 @@ export const KeeperPeerServiceClient = makeGenericClientConstructor(
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  if ((globalThis as any).Buffer) {
+    return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
+  } else {
+    const bin = globalThis.atob(b64);
+    const arr = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; ++i) {
+      arr[i] = bin.charCodeAt(i);
+    }
+    return arr;
+  }
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if ((globalThis as any).Buffer) {
+    return (globalThis as any).Buffer.from(arr).toString("base64");
+  } else {
+    const bin: string[] = [];
+    arr.forEach((byte) => {
+      bin.push(globalThis.String.fromCharCode(byte));
+    });
+    return globalThis.btoa(bin.join(""));
+  }
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

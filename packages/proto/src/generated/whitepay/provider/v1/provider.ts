@@ -26,29 +26,29 @@ export const protobufPackage = "whitepay.provider.v1";
 export const protobufFileName = "whitepay/provider/v1/provider.proto";
 
 export interface PutPieceRequest {
-  user: Buffer;
-  pieceId: Buffer;
-  data: Buffer;
+  user: Uint8Array;
+  pieceId: Uint8Array;
+  data: Uint8Array;
 }
 
 export interface PutPieceResponse {
-  pieceId: Buffer;
+  pieceId: Uint8Array;
   size: bigint;
-  root: Buffer;
+  root: Uint8Array;
   leafSize: number;
 }
 
 /** One challenged piece and the leaves the seed selected in it. */
 export interface PieceChallenge {
-  pieceId: Buffer;
+  pieceId: Uint8Array;
   leafIndices: bigint[];
 }
 
 export interface ChallengeRequest {
-  user: Buffer;
+  user: Uint8Array;
   keeperId: number;
   block: bigint;
-  seed: Buffer;
+  seed: Uint8Array;
   pieces: PieceChallenge[];
 }
 
@@ -57,13 +57,13 @@ export interface ChallengeResponse {
 }
 
 export interface ListPiecesRequest {
-  user: Buffer;
+  user: Uint8Array;
 }
 
 export interface PieceInfo {
-  pieceId: Buffer;
+  pieceId: Uint8Array;
   size: bigint;
-  root: Buffer;
+  root: Uint8Array;
   leafSize: number;
 }
 
@@ -72,7 +72,7 @@ export interface ListPiecesResponse {
 }
 
 function createBasePutPieceRequest(): PutPieceRequest {
-  return { user: Buffer.alloc(0), pieceId: Buffer.alloc(0), data: Buffer.alloc(0) };
+  return { user: new Uint8Array(0), pieceId: new Uint8Array(0), data: new Uint8Array(0) };
 }
 
 export const PutPieceRequest: MessageFns<PutPieceRequest> = {
@@ -107,7 +107,7 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
               break;
             }
 
-            message.user = Buffer.from(reader.bytes());
+            message.user = reader.bytes();
             continue;
           }
           case 2: {
@@ -115,7 +115,7 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
               break;
             }
 
-            message.pieceId = Buffer.from(reader.bytes());
+            message.pieceId = reader.bytes();
             continue;
           }
           case 3: {
@@ -123,7 +123,7 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
               break;
             }
 
-            message.data = Buffer.from(reader.bytes());
+            message.data = reader.bytes();
             continue;
           }
         }
@@ -140,13 +140,13 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
 
   fromJSON(object: any): PutPieceRequest {
     return {
-      user: isSet(object.user) ? Buffer.from(bytesFromBase64(object.user)) : Buffer.alloc(0),
+      user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
       pieceId: isSet(object.pieceId)
-        ? Buffer.from(bytesFromBase64(object.pieceId))
+        ? bytesFromBase64(object.pieceId)
         : isSet(object.piece_id)
-        ? Buffer.from(bytesFromBase64(object.piece_id))
-        : Buffer.alloc(0),
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+        ? bytesFromBase64(object.piece_id)
+        : new Uint8Array(0),
+      data: isSet(object.data) ? bytesFromBase64(object.data) : new Uint8Array(0),
     };
   },
 
@@ -169,15 +169,15 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
   },
   fromPartial(object: DeepPartial<PutPieceRequest>): PutPieceRequest {
     const message = createBasePutPieceRequest();
-    message.user = object.user ?? Buffer.alloc(0);
-    message.pieceId = object.pieceId ?? Buffer.alloc(0);
-    message.data = object.data ?? Buffer.alloc(0);
+    message.user = object.user ?? new Uint8Array(0);
+    message.pieceId = object.pieceId ?? new Uint8Array(0);
+    message.data = object.data ?? new Uint8Array(0);
     return message;
   },
 };
 
 function createBasePutPieceResponse(): PutPieceResponse {
-  return { pieceId: Buffer.alloc(0), size: 0n, root: Buffer.alloc(0), leafSize: 0 };
+  return { pieceId: new Uint8Array(0), size: 0n, root: new Uint8Array(0), leafSize: 0 };
 }
 
 export const PutPieceResponse: MessageFns<PutPieceResponse> = {
@@ -218,7 +218,7 @@ export const PutPieceResponse: MessageFns<PutPieceResponse> = {
               break;
             }
 
-            message.pieceId = Buffer.from(reader.bytes());
+            message.pieceId = reader.bytes();
             continue;
           }
           case 2: {
@@ -234,7 +234,7 @@ export const PutPieceResponse: MessageFns<PutPieceResponse> = {
               break;
             }
 
-            message.root = Buffer.from(reader.bytes());
+            message.root = reader.bytes();
             continue;
           }
           case 4: {
@@ -260,12 +260,12 @@ export const PutPieceResponse: MessageFns<PutPieceResponse> = {
   fromJSON(object: any): PutPieceResponse {
     return {
       pieceId: isSet(object.pieceId)
-        ? Buffer.from(bytesFromBase64(object.pieceId))
+        ? bytesFromBase64(object.pieceId)
         : isSet(object.piece_id)
-        ? Buffer.from(bytesFromBase64(object.piece_id))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.piece_id)
+        : new Uint8Array(0),
       size: isSet(object.size) ? BigInt(object.size) : 0n,
-      root: isSet(object.root) ? Buffer.from(bytesFromBase64(object.root)) : Buffer.alloc(0),
+      root: isSet(object.root) ? bytesFromBase64(object.root) : new Uint8Array(0),
       leafSize: isSet(object.leafSize)
         ? globalThis.Number(object.leafSize)
         : isSet(object.leaf_size)
@@ -296,16 +296,16 @@ export const PutPieceResponse: MessageFns<PutPieceResponse> = {
   },
   fromPartial(object: DeepPartial<PutPieceResponse>): PutPieceResponse {
     const message = createBasePutPieceResponse();
-    message.pieceId = object.pieceId ?? Buffer.alloc(0);
+    message.pieceId = object.pieceId ?? new Uint8Array(0);
     message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
-    message.root = object.root ?? Buffer.alloc(0);
+    message.root = object.root ?? new Uint8Array(0);
     message.leafSize = object.leafSize ?? 0;
     return message;
   },
 };
 
 function createBasePieceChallenge(): PieceChallenge {
-  return { pieceId: Buffer.alloc(0), leafIndices: [] };
+  return { pieceId: new Uint8Array(0), leafIndices: [] };
 }
 
 export const PieceChallenge: MessageFns<PieceChallenge> = {
@@ -344,7 +344,7 @@ export const PieceChallenge: MessageFns<PieceChallenge> = {
               break;
             }
 
-            message.pieceId = Buffer.from(reader.bytes());
+            message.pieceId = reader.bytes();
             continue;
           }
           case 2: {
@@ -380,10 +380,10 @@ export const PieceChallenge: MessageFns<PieceChallenge> = {
   fromJSON(object: any): PieceChallenge {
     return {
       pieceId: isSet(object.pieceId)
-        ? Buffer.from(bytesFromBase64(object.pieceId))
+        ? bytesFromBase64(object.pieceId)
         : isSet(object.piece_id)
-        ? Buffer.from(bytesFromBase64(object.piece_id))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.piece_id)
+        : new Uint8Array(0),
       leafIndices: globalThis.Array.isArray(object?.leafIndices)
         ? object.leafIndices.map((e: any) => BigInt(e))
         : globalThis.Array.isArray(object?.leaf_indices)
@@ -408,14 +408,14 @@ export const PieceChallenge: MessageFns<PieceChallenge> = {
   },
   fromPartial(object: DeepPartial<PieceChallenge>): PieceChallenge {
     const message = createBasePieceChallenge();
-    message.pieceId = object.pieceId ?? Buffer.alloc(0);
+    message.pieceId = object.pieceId ?? new Uint8Array(0);
     message.leafIndices = object.leafIndices?.map((e) => BigInt(e)) || [];
     return message;
   },
 };
 
 function createBaseChallengeRequest(): ChallengeRequest {
-  return { user: Buffer.alloc(0), keeperId: 0, block: 0n, seed: Buffer.alloc(0), pieces: [] };
+  return { user: new Uint8Array(0), keeperId: 0, block: 0n, seed: new Uint8Array(0), pieces: [] };
 }
 
 export const ChallengeRequest: MessageFns<ChallengeRequest> = {
@@ -459,7 +459,7 @@ export const ChallengeRequest: MessageFns<ChallengeRequest> = {
               break;
             }
 
-            message.user = Buffer.from(reader.bytes());
+            message.user = reader.bytes();
             continue;
           }
           case 2: {
@@ -483,7 +483,7 @@ export const ChallengeRequest: MessageFns<ChallengeRequest> = {
               break;
             }
 
-            message.seed = Buffer.from(reader.bytes());
+            message.seed = reader.bytes();
             continue;
           }
           case 5: {
@@ -508,14 +508,14 @@ export const ChallengeRequest: MessageFns<ChallengeRequest> = {
 
   fromJSON(object: any): ChallengeRequest {
     return {
-      user: isSet(object.user) ? Buffer.from(bytesFromBase64(object.user)) : Buffer.alloc(0),
+      user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
       keeperId: isSet(object.keeperId)
         ? globalThis.Number(object.keeperId)
         : isSet(object.keeper_id)
         ? globalThis.Number(object.keeper_id)
         : 0,
       block: isSet(object.block) ? BigInt(object.block) : 0n,
-      seed: isSet(object.seed) ? Buffer.from(bytesFromBase64(object.seed)) : Buffer.alloc(0),
+      seed: isSet(object.seed) ? bytesFromBase64(object.seed) : new Uint8Array(0),
       pieces: globalThis.Array.isArray(object?.pieces) ? object.pieces.map((e: any) => PieceChallenge.fromJSON(e)) : [],
     };
   },
@@ -545,10 +545,10 @@ export const ChallengeRequest: MessageFns<ChallengeRequest> = {
   },
   fromPartial(object: DeepPartial<ChallengeRequest>): ChallengeRequest {
     const message = createBaseChallengeRequest();
-    message.user = object.user ?? Buffer.alloc(0);
+    message.user = object.user ?? new Uint8Array(0);
     message.keeperId = object.keeperId ?? 0;
     message.block = (object.block !== undefined && object.block !== null) ? BigInt(object.block) : 0n;
-    message.seed = object.seed ?? Buffer.alloc(0);
+    message.seed = object.seed ?? new Uint8Array(0);
     message.pieces = object.pieces?.map((e) => PieceChallenge.fromPartial(e)) || [];
     return message;
   },
@@ -624,7 +624,7 @@ export const ChallengeResponse: MessageFns<ChallengeResponse> = {
 };
 
 function createBaseListPiecesRequest(): ListPiecesRequest {
-  return { user: Buffer.alloc(0) };
+  return { user: new Uint8Array(0) };
 }
 
 export const ListPiecesRequest: MessageFns<ListPiecesRequest> = {
@@ -653,7 +653,7 @@ export const ListPiecesRequest: MessageFns<ListPiecesRequest> = {
               break;
             }
 
-            message.user = Buffer.from(reader.bytes());
+            message.user = reader.bytes();
             continue;
           }
         }
@@ -669,7 +669,7 @@ export const ListPiecesRequest: MessageFns<ListPiecesRequest> = {
   },
 
   fromJSON(object: any): ListPiecesRequest {
-    return { user: isSet(object.user) ? Buffer.from(bytesFromBase64(object.user)) : Buffer.alloc(0) };
+    return { user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0) };
   },
 
   toJSON(message: ListPiecesRequest): unknown {
@@ -685,13 +685,13 @@ export const ListPiecesRequest: MessageFns<ListPiecesRequest> = {
   },
   fromPartial(object: DeepPartial<ListPiecesRequest>): ListPiecesRequest {
     const message = createBaseListPiecesRequest();
-    message.user = object.user ?? Buffer.alloc(0);
+    message.user = object.user ?? new Uint8Array(0);
     return message;
   },
 };
 
 function createBasePieceInfo(): PieceInfo {
-  return { pieceId: Buffer.alloc(0), size: 0n, root: Buffer.alloc(0), leafSize: 0 };
+  return { pieceId: new Uint8Array(0), size: 0n, root: new Uint8Array(0), leafSize: 0 };
 }
 
 export const PieceInfo: MessageFns<PieceInfo> = {
@@ -732,7 +732,7 @@ export const PieceInfo: MessageFns<PieceInfo> = {
               break;
             }
 
-            message.pieceId = Buffer.from(reader.bytes());
+            message.pieceId = reader.bytes();
             continue;
           }
           case 2: {
@@ -748,7 +748,7 @@ export const PieceInfo: MessageFns<PieceInfo> = {
               break;
             }
 
-            message.root = Buffer.from(reader.bytes());
+            message.root = reader.bytes();
             continue;
           }
           case 4: {
@@ -774,12 +774,12 @@ export const PieceInfo: MessageFns<PieceInfo> = {
   fromJSON(object: any): PieceInfo {
     return {
       pieceId: isSet(object.pieceId)
-        ? Buffer.from(bytesFromBase64(object.pieceId))
+        ? bytesFromBase64(object.pieceId)
         : isSet(object.piece_id)
-        ? Buffer.from(bytesFromBase64(object.piece_id))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.piece_id)
+        : new Uint8Array(0),
       size: isSet(object.size) ? BigInt(object.size) : 0n,
-      root: isSet(object.root) ? Buffer.from(bytesFromBase64(object.root)) : Buffer.alloc(0),
+      root: isSet(object.root) ? bytesFromBase64(object.root) : new Uint8Array(0),
       leafSize: isSet(object.leafSize)
         ? globalThis.Number(object.leafSize)
         : isSet(object.leaf_size)
@@ -810,9 +810,9 @@ export const PieceInfo: MessageFns<PieceInfo> = {
   },
   fromPartial(object: DeepPartial<PieceInfo>): PieceInfo {
     const message = createBasePieceInfo();
-    message.pieceId = object.pieceId ?? Buffer.alloc(0);
+    message.pieceId = object.pieceId ?? new Uint8Array(0);
     message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
-    message.root = object.root ?? Buffer.alloc(0);
+    message.root = object.root ?? new Uint8Array(0);
     message.leafSize = object.leafSize ?? 0;
     return message;
   },
@@ -995,11 +995,28 @@ export const ProviderServiceClient = makeGenericClientConstructor(
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  if ((globalThis as any).Buffer) {
+    return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
+  } else {
+    const bin = globalThis.atob(b64);
+    const arr = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; ++i) {
+      arr[i] = bin.charCodeAt(i);
+    }
+    return arr;
+  }
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if ((globalThis as any).Buffer) {
+    return (globalThis as any).Buffer.from(arr).toString("base64");
+  } else {
+    const bin: string[] = [];
+    arr.forEach((byte) => {
+      bin.push(globalThis.String.fromCharCode(byte));
+    });
+    return globalThis.btoa(bin.join(""));
+  }
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
