@@ -1,0 +1,3 @@
+export * from './connect.js';
+export * from './publish.js';
+export * from './subjects.js';

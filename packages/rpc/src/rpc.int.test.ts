@@ -1,0 +1,67 @@
+import { silentLogger, WhitePayError } from '@whitepay/base';
+import { stV1 } from '@whitepay/proto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { call, insecure, listenGrpc, RpcError, unary } from './index.js';
+
+describe('gRPC plumbing', () => {
+  const stops: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const s of stops) await s();
+  });
+
+  it('maps typed errors to status and back, answers, and honours deadlines', async () => {
+    const log = silentLogger();
+    const handle = await listenGrpc(
+      (server) =>
+        server.addService(stV1.StCalculatorServiceService, {
+          computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>(
+            'ComputeSt',
+            { log },
+            async (req) => {
+              if (req.te < req.ts) {
+                throw new WhitePayError('ST_INTERVAL_INVALID', 'te before ts', { kind: 'invalid_argument' });
+              }
+              if (req.te === 999n) await new Promise((r) => setTimeout(r, 500));
+              if (req.te === 666n) throw new Error('boom');
+              return { st: String((req.te - req.ts) * 10n), recordsUsed: 1 };
+            },
+          ),
+        }),
+      '127.0.0.1',
+      0,
+    );
+    stops.push(() => handle.stop());
+    const client = new stV1.StCalculatorServiceClient(`127.0.0.1:${handle.port}`, insecure());
+    stops.push(async () => client.close());
+    const ok = await call(client, client.computeSt, {
+      account: undefined,
+      ts: 10n,
+      te: 20n,
+      includePeers: false,
+    });
+    expect(ok.st).toBe('100');
+    const bad = await call(client, client.computeSt, {
+      account: undefined,
+      ts: 20n,
+      te: 10n,
+      includePeers: false,
+    }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(RpcError);
+    expect(bad).toMatchObject({ code: 'ST_INTERVAL_INVALID', kind: 'invalid_argument' });
+    const internal = await call(client, client.computeSt, {
+      account: undefined,
+      ts: 1n,
+      te: 666n,
+      includePeers: false,
+    }).catch((e: unknown) => e);
+    expect(internal).toMatchObject({ code: 'INTERNAL', kind: 'internal' });
+    expect((internal as Error).message).not.toContain('boom');
+    const slow = await call(
+      client,
+      client.computeSt,
+      { account: undefined, ts: 1n, te: 999n, includePeers: false },
+      { deadlineMs: 50 },
+    ).catch((e: unknown) => e);
+    expect(slow).toMatchObject({ kind: 'deadline_exceeded' });
+  });
+});

@@ -1,0 +1,99 @@
+import * as grpc from '@grpc/grpc-js';
+import { asWhitePayError, type Counter, grpcStatusOf, type Logger, WhitePayError } from '@whitepay/base';
+
+export { grpc };
+
+export interface UnaryContext {
+  /** Deadline of the call, if the client set one. */
+  deadline: Date | undefined;
+  metadata: grpc.Metadata;
+  peer: string;
+}
+
+export interface HandlerDeps {
+  log: Logger;
+  /** Counts rejected calls by reason (the error code); optional. */
+  rejected?: Counter<'boundary' | 'reason'>;
+}
+
+/** Turns a WhitePayError into the gRPC status the client sees (the one mapper of this boundary). */
+export function toServiceError(err: WhitePayError): Partial<grpc.ServiceError> {
+  const metadata = new grpc.Metadata();
+  metadata.set('whitepay-code', err.code);
+  return { code: grpcStatusOf(err), details: `${err.code}: ${err.message}`, metadata };
+}
+
+/**
+ * Adapts an async function to a grpc-js unary handler. Typed errors map to
+ * their status; anything else is logged and answered INTERNAL without leaking
+ * internals. A handler never crashes the process.
+ */
+export function unary<Req, Res>(
+  name: string,
+  deps: HandlerDeps,
+  fn: (req: Req, ctx: UnaryContext) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  const log = deps.log.child({ rpc: name });
+  return (call, callback) => {
+    const deadline = call.getDeadline();
+    const ctx: UnaryContext = {
+      deadline:
+        deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
+      metadata: call.metadata,
+      peer: call.getPeer(),
+    };
+    fn(call.request, ctx).then(
+      (res) => callback(null, res),
+      (err: unknown) => {
+        const e = asWhitePayError(err);
+        if (e.kind === 'internal') log.error({ err }, 'handler failed');
+        else log.debug({ code: e.code, msg: e.message }, 'request rejected');
+        deps.rejected?.inc({ boundary: `grpc:${name}`, reason: e.code });
+        // Internal failures are logged here and answered without their details.
+        callback(toServiceError(e.kind === 'internal' ? new WhitePayError('INTERNAL', 'internal error') : e));
+      },
+    );
+  };
+}
+
+export interface GrpcServerHandle {
+  server: grpc.Server;
+  port: number;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function listenGrpc(
+  register: (server: grpc.Server) => void,
+  host: string,
+  port: number,
+  options: grpc.ServerOptions = {},
+): Promise<GrpcServerHandle> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    ...options,
+  });
+  register(server);
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err
+        ? reject(new WhitePayError('GRPC_BIND_FAILED', err.message, { kind: 'unavailable', cause: err }))
+        : resolve(p),
+    );
+  });
+  return {
+    server,
+    port: bound,
+    stop: (graceMs = 5_000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
