@@ -1,0 +1,9 @@
+export { UINT8_MAX, UINT32_MAX, UINT64_MAX, UINT256_MAX } from './abi.js';
+export * from './errors.js';
+export * from './message.js';
+export * from './round.js';
+export * from './schedule.js';
+export * from './spacetime.js';
+export * from './split.js';
+export { type TidInput, tid, tidPosition } from './tid.js';
+export * from './tolerance.js';
