@@ -88,11 +88,26 @@ export interface LeafProof {
 export interface ChallengeProof {
   seed: Uint8Array;
   leaves: LeafProof[];
+  /**
+   * How many leaf indices the seed selected per piece (docs/encoding.md), so a
+   * peer can re-derive the challenge and re-verify it.
+   */
+  leavesPerPiece: number;
+}
+
+/** The outcome of one challenged piece. */
+export interface PieceResult {
+  pieceId: Uint8Array;
+  size: bigint;
+  verified: boolean;
+  /** Why the piece failed (a stable error code such as PROOF_ROOT_MISMATCH); empty when verified. */
+  reason: string;
 }
 
 /**
  * A verified challenge result, as published by a keeper's challenger on NATS
- * (subject `whitepay.records.<keeper_id>`) and stored by its challenge-store.
+ * (subject `<ns>.records.<user>.<pid>`, Nats-Msg-Id `<keeper_id>:<user>:<pid>:<block>`)
+ * and stored by its challenge-store.
  */
 export interface ChallengeRecord {
   user: Uint8Array;
@@ -108,6 +123,8 @@ export interface ChallengeRecord {
     | undefined;
   /** Wall-clock time of the challenge, for logs and metrics only. */
   observedAtMs: bigint;
+  /** Per-piece outcome (not part of the signed digest; derivable from the proof). */
+  pieces: PieceResult[];
 }
 
 /** A record broadcast to the other keepers of the group, signed by its keeper. */
@@ -115,7 +132,10 @@ export interface SignedRecord {
   record:
     | ChallengeRecord
     | undefined;
-  /** Signature of the record's canonical bytes by the keeper's registered key. */
+  /**
+   * EIP-191 personal signature by the keeper's secp256k1 account key over
+   * recordDigest(record) (packages/challenge): the signer is recovered, never sent.
+   */
   signature: Uint8Array;
 }
 
@@ -248,7 +268,7 @@ export const LeafProof: MessageFns<LeafProof> = {
 };
 
 function createBaseChallengeProof(): ChallengeProof {
-  return { seed: new Uint8Array(0), leaves: [] };
+  return { seed: new Uint8Array(0), leaves: [], leavesPerPiece: 0 };
 }
 
 export const ChallengeProof: MessageFns<ChallengeProof> = {
@@ -258,6 +278,9 @@ export const ChallengeProof: MessageFns<ChallengeProof> = {
     }
     for (const v of message.leaves) {
       LeafProof.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.leavesPerPiece !== 0) {
+      writer.uint32(24).uint32(message.leavesPerPiece);
     }
     return writer;
   },
@@ -291,6 +314,14 @@ export const ChallengeProof: MessageFns<ChallengeProof> = {
             message.leaves.push(LeafProof.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.leavesPerPiece = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -307,6 +338,11 @@ export const ChallengeProof: MessageFns<ChallengeProof> = {
     return {
       seed: isSet(object.seed) ? bytesFromBase64(object.seed) : new Uint8Array(0),
       leaves: globalThis.Array.isArray(object?.leaves) ? object.leaves.map((e: any) => LeafProof.fromJSON(e)) : [],
+      leavesPerPiece: isSet(object.leavesPerPiece)
+        ? globalThis.Number(object.leavesPerPiece)
+        : isSet(object.leaves_per_piece)
+        ? globalThis.Number(object.leaves_per_piece)
+        : 0,
     };
   },
 
@@ -318,6 +354,9 @@ export const ChallengeProof: MessageFns<ChallengeProof> = {
     if (message.leaves?.length) {
       obj.leaves = message.leaves.map((e) => LeafProof.toJSON(e));
     }
+    if (message.leavesPerPiece !== 0) {
+      obj.leavesPerPiece = Math.round(message.leavesPerPiece);
+    }
     return obj;
   },
 
@@ -328,6 +367,131 @@ export const ChallengeProof: MessageFns<ChallengeProof> = {
     const message = createBaseChallengeProof();
     message.seed = object.seed ?? new Uint8Array(0);
     message.leaves = object.leaves?.map((e) => LeafProof.fromPartial(e)) || [];
+    message.leavesPerPiece = object.leavesPerPiece ?? 0;
+    return message;
+  },
+};
+
+function createBasePieceResult(): PieceResult {
+  return { pieceId: new Uint8Array(0), size: 0n, verified: false, reason: "" };
+}
+
+export const PieceResult: MessageFns<PieceResult> = {
+  encode(message: PieceResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pieceId.length !== 0) {
+      writer.uint32(10).bytes(message.pieceId);
+    }
+    if (message.size !== 0n) {
+      if (BigInt.asUintN(64, message.size) !== message.size) {
+        throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.size);
+    }
+    if (message.verified !== false) {
+      writer.uint32(24).bool(message.verified);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PieceResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePieceResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pieceId = reader.bytes();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.verified = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PieceResult {
+    return {
+      pieceId: isSet(object.pieceId)
+        ? bytesFromBase64(object.pieceId)
+        : isSet(object.piece_id)
+        ? bytesFromBase64(object.piece_id)
+        : new Uint8Array(0),
+      size: isSet(object.size) ? BigInt(object.size) : 0n,
+      verified: isSet(object.verified) ? globalThis.Boolean(object.verified) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: PieceResult): unknown {
+    const obj: any = {};
+    if (message.pieceId.length !== 0) {
+      obj.pieceId = base64FromBytes(message.pieceId);
+    }
+    if (message.size !== 0n) {
+      obj.size = message.size.toString();
+    }
+    if (message.verified !== false) {
+      obj.verified = message.verified;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PieceResult>): PieceResult {
+    return PieceResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PieceResult>): PieceResult {
+    const message = createBasePieceResult();
+    message.pieceId = object.pieceId ?? new Uint8Array(0);
+    message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
+    message.verified = object.verified ?? false;
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -343,6 +507,7 @@ function createBaseChallengeRecord(): ChallengeRecord {
     verdict: 0,
     proof: undefined,
     observedAtMs: 0n,
+    pieces: [],
   };
 }
 
@@ -383,6 +548,9 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
         throw new globalThis.Error("value provided for field message.observedAtMs of type uint64 too large");
       }
       writer.uint32(72).uint64(message.observedAtMs);
+    }
+    for (const v of message.pieces) {
+      PieceResult.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -472,6 +640,14 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
             message.observedAtMs = reader.uint64() as bigint;
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.pieces.push(PieceResult.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -507,6 +683,9 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
         : isSet(object.observed_at_ms)
         ? BigInt(object.observed_at_ms)
         : 0n,
+      pieces: globalThis.Array.isArray(object?.pieces)
+        ? object.pieces.map((e: any) => PieceResult.fromJSON(e))
+        : [],
     };
   },
 
@@ -539,6 +718,9 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
     if (message.observedAtMs !== 0n) {
       obj.observedAtMs = message.observedAtMs.toString();
     }
+    if (message.pieces?.length) {
+      obj.pieces = message.pieces.map((e) => PieceResult.toJSON(e));
+    }
     return obj;
   },
 
@@ -560,6 +742,7 @@ export const ChallengeRecord: MessageFns<ChallengeRecord> = {
     message.observedAtMs = (object.observedAtMs !== undefined && object.observedAtMs !== null)
       ? BigInt(object.observedAtMs)
       : 0n;
+    message.pieces = object.pieces?.map((e) => PieceResult.fromPartial(e)) || [];
     return message;
   },
 };

@@ -27,8 +27,11 @@ export const protobufFileName = "whitepay/provider/v1/provider.proto";
 
 export interface PutPieceRequest {
   user: Uint8Array;
+  /** 32 bytes; empty means "use the Merkle root as the piece id". */
   pieceId: Uint8Array;
   data: Uint8Array;
+  /** Leaf size in bytes; 0 means the provider's default (4096). */
+  leafSize: number;
 }
 
 export interface PutPieceResponse {
@@ -50,8 +53,14 @@ export interface ChallengeRequest {
   block: bigint;
   seed: Uint8Array;
   pieces: PieceChallenge[];
+  /** The provider challenged (its payout address); empty when the node serves one provider. */
+  pid: Uint8Array;
 }
 
+/**
+ * One proof per selected leaf the provider holds; pieces it does not hold are left out
+ * (they then count as failed: a missing proof never fails the whole challenge).
+ */
 export interface ChallengeResponse {
   leaves: LeafProof[];
 }
@@ -72,7 +81,7 @@ export interface ListPiecesResponse {
 }
 
 function createBasePutPieceRequest(): PutPieceRequest {
-  return { user: new Uint8Array(0), pieceId: new Uint8Array(0), data: new Uint8Array(0) };
+  return { user: new Uint8Array(0), pieceId: new Uint8Array(0), data: new Uint8Array(0), leafSize: 0 };
 }
 
 export const PutPieceRequest: MessageFns<PutPieceRequest> = {
@@ -85,6 +94,9 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
     }
     if (message.data.length !== 0) {
       writer.uint32(26).bytes(message.data);
+    }
+    if (message.leafSize !== 0) {
+      writer.uint32(32).uint32(message.leafSize);
     }
     return writer;
   },
@@ -126,6 +138,14 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
             message.data = reader.bytes();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.leafSize = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -147,6 +167,11 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
         ? bytesFromBase64(object.piece_id)
         : new Uint8Array(0),
       data: isSet(object.data) ? bytesFromBase64(object.data) : new Uint8Array(0),
+      leafSize: isSet(object.leafSize)
+        ? globalThis.Number(object.leafSize)
+        : isSet(object.leaf_size)
+        ? globalThis.Number(object.leaf_size)
+        : 0,
     };
   },
 
@@ -161,6 +186,9 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
     if (message.data.length !== 0) {
       obj.data = base64FromBytes(message.data);
     }
+    if (message.leafSize !== 0) {
+      obj.leafSize = Math.round(message.leafSize);
+    }
     return obj;
   },
 
@@ -172,6 +200,7 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
     message.user = object.user ?? new Uint8Array(0);
     message.pieceId = object.pieceId ?? new Uint8Array(0);
     message.data = object.data ?? new Uint8Array(0);
+    message.leafSize = object.leafSize ?? 0;
     return message;
   },
 };
@@ -415,7 +444,14 @@ export const PieceChallenge: MessageFns<PieceChallenge> = {
 };
 
 function createBaseChallengeRequest(): ChallengeRequest {
-  return { user: new Uint8Array(0), keeperId: 0, block: 0n, seed: new Uint8Array(0), pieces: [] };
+  return {
+    user: new Uint8Array(0),
+    keeperId: 0,
+    block: 0n,
+    seed: new Uint8Array(0),
+    pieces: [],
+    pid: new Uint8Array(0),
+  };
 }
 
 export const ChallengeRequest: MessageFns<ChallengeRequest> = {
@@ -437,6 +473,9 @@ export const ChallengeRequest: MessageFns<ChallengeRequest> = {
     }
     for (const v of message.pieces) {
       PieceChallenge.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.pid.length !== 0) {
+      writer.uint32(50).bytes(message.pid);
     }
     return writer;
   },
@@ -494,6 +533,14 @@ export const ChallengeRequest: MessageFns<ChallengeRequest> = {
             message.pieces.push(PieceChallenge.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.pid = reader.bytes();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -517,6 +564,7 @@ export const ChallengeRequest: MessageFns<ChallengeRequest> = {
       block: isSet(object.block) ? BigInt(object.block) : 0n,
       seed: isSet(object.seed) ? bytesFromBase64(object.seed) : new Uint8Array(0),
       pieces: globalThis.Array.isArray(object?.pieces) ? object.pieces.map((e: any) => PieceChallenge.fromJSON(e)) : [],
+      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
     };
   },
 
@@ -537,6 +585,9 @@ export const ChallengeRequest: MessageFns<ChallengeRequest> = {
     if (message.pieces?.length) {
       obj.pieces = message.pieces.map((e) => PieceChallenge.toJSON(e));
     }
+    if (message.pid.length !== 0) {
+      obj.pid = base64FromBytes(message.pid);
+    }
     return obj;
   },
 
@@ -550,6 +601,7 @@ export const ChallengeRequest: MessageFns<ChallengeRequest> = {
     message.block = (object.block !== undefined && object.block !== null) ? BigInt(object.block) : 0n;
     message.seed = object.seed ?? new Uint8Array(0);
     message.pieces = object.pieces?.map((e) => PieceChallenge.fromPartial(e)) || [];
+    message.pid = object.pid ?? new Uint8Array(0);
     return message;
   },
 };
