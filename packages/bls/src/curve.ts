@@ -124,9 +124,39 @@ export function g2FromAffine(x: Fp2Value, y: Fp2Value, what: string): G2Point {
   return p;
 }
 
+/**
+ * Validated G1 points by encoding. Public keys repeat (a group's keepers sign
+ * every payment) and decompression plus the subgroup check dominate the cost
+ * of an aggregate verification, so valid keys are remembered (bounded, oldest
+ * evicted first). Only points that passed every check are stored.
+ */
+const G1_CACHE_MAX = 4096;
+const g1Cache = new Map<string, G1Point>();
+
+function cacheKey(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}
+
 /** Decodes a 48-byte compressed G1 point (strict: canonical, on curve, in subgroup). */
 export function decodeG1(bytes: unknown, what: string, opts: { allowInfinity: boolean }): G1Point {
   expectBytes(bytes, G1_COMPRESSED_LENGTH, what);
+  const key = cacheKey(bytes);
+  const hit = g1Cache.get(key);
+  if (hit !== undefined) return hit;
+  const p = decodeG1Uncached(bytes, what, opts);
+  if (!p.is0()) {
+    if (g1Cache.size >= G1_CACHE_MAX) {
+      const oldest = g1Cache.keys().next();
+      if (oldest.done !== true) g1Cache.delete(oldest.value);
+    }
+    g1Cache.set(key, p);
+  }
+  return p;
+}
+
+function decodeG1Uncached(bytes: Uint8Array, what: string, opts: { allowInfinity: boolean }): G1Point {
   const { infinity, sort, body } = readFlags(bytes, what);
   if (infinity) {
     checkInfinityBody(body, sort, what);

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
+  expandMessageXmd,
   fromHex,
   g1Generator,
   g1ToEip2537,
   g2ToEip2537,
   hashToFieldFp2,
   hashToG2,
+  publicKeyOf,
   secretKeyFromSeed,
+  sign,
   toHex,
+  verify,
 } from './index.js';
 
 // Published vectors only — each copied from its source, none computed here.
@@ -77,6 +81,44 @@ describe('EIP-2333 / IETF KeyGen', () => {
     );
     expect(BigInt(toHex(secretKeyFromSeed(seed)))).toBe(
       6083874454709270928345386274498605044986640685124978867557563392430687146096n,
+    );
+  });
+});
+
+describe('Ethereum consensus-spec BLS vectors (same ciphersuite)', () => {
+  // sign_case_c82df61aa3ee60fb and sign_case_d0e28d7e76eb6e9c
+  const sk = fromHex('263dbd792f5b1be47ed85f8938c0f29586af0d3ac7b977f21c278fe1462040e3');
+  const pk =
+    '0xa491d1b0ecd9bb917989f0e74f0dea0422eac4a873e5e2644f368dffb9a6e20fd6e10c1b77654d067c0618f6e5a7f79a';
+  const cases = [
+    {
+      msg: '00'.repeat(32),
+      sig: '0xb6ed936746e01f8ecf281f020953fbf1f01debd5657c4a383940b020b26507f6076334f91e2366c96e9ab279fb5158090352ea1c5b0c9274504f4f0e7053af24802e51e4568d164fe986834f41e55c8e850ce1f98458c0cfc9ab380b55285a55',
+    },
+    {
+      msg: '56'.repeat(32),
+      sig: '0x882730e5d03f6b42c3abc26d3372625034e1d871b65a8a6b900a56dae22da98abbe1b68f85e49fe7652a55ec3d0591c20767677e33e5cbb1207315c41a9ac03be39c2e7668edc043d6cb1d9fd93033caa8a1c5b0e84bedaeb6c64972503a43eb',
+    },
+  ];
+  it('public key of the test secret key', () => {
+    expect(toHex(publicKeyOf(sk))).toBe(pk);
+  });
+  for (const c of cases) {
+    it(`sign/verify 0x${c.msg.slice(0, 4)}…`, () => {
+      expect(toHex(sign(sk, fromHex(c.msg)))).toBe(c.sig);
+      expect(verify(fromHex(pk), fromHex(c.msg), fromHex(c.sig))).toBe(true);
+    });
+  }
+});
+
+describe('RFC 9380 K.1 expand_message_xmd(SHA-256)', () => {
+  const dst = 'QUUX-V01-CS02-with-expander-SHA256-128';
+  it('len 0x20', () => {
+    expect(toHex(expandMessageXmd(new Uint8Array(0), dst, 0x20))).toBe(
+      '0x68a985b87eb6b46952128911f2a4412bbc302a9d759667f87f7a21d803f07235',
+    );
+    expect(toHex(expandMessageXmd(new TextEncoder().encode('abc'), dst, 0x20))).toBe(
+      '0xd8ccab23b5985ccea865c6c97b6e5b8350e794e603b4b97902f53a8a0d605615',
     );
   });
 });
