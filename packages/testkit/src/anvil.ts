@@ -28,7 +28,15 @@ export function anvilBinary(): string {
 export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
 
 export async function startAnvil(
-  opts: { port?: number; chainId?: number; blockTime?: number; accounts?: number; gasLimit?: bigint } = {},
+  opts: {
+    port?: number;
+    chainId?: number;
+    blockTime?: number;
+    accounts?: number;
+    gasLimit?: bigint;
+    /** Load the chain from this file if it exists and dump it there on exit (the local network resumes). */
+    statePath?: string;
+  } = {},
 ): Promise<AnvilServer> {
   const port = opts.port ?? (await freePort());
   const chainId = opts.chainId ?? 31337;
@@ -49,6 +57,7 @@ export async function startAnvil(
   ];
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime));
   if (opts.gasLimit !== undefined) args.push('--gas-limit', String(opts.gasLimit));
+  if (opts.statePath !== undefined) args.push('--state', opts.statePath, '--state-interval', '5');
   const proc = spawnManaged(anvilBinary(), args);
   const rpcUrl = `http://127.0.0.1:${port}`;
   await waitFor(`anvil on port ${port}`, async () => {
@@ -60,5 +69,5 @@ export async function startAnvil(
     });
     return res.ok;
   });
-  return { rpcUrl, port, chainId, stop: () => proc.stop() };
+  return { rpcUrl, port, chainId, stop: () => proc.stop('SIGINT') };
 }
