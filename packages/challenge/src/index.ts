@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './merkle.js';
+export * from './record.js';
+export * from './seed.js';
+export * from './verify.js';
