@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.30;
+
+/**
+ * @title BLS12381
+ * @notice BLS signatures over BLS12-381 (public keys in G1, signatures in G2) verified with the
+ * EIP-2537 precompiles, plus hash-to-G2 per RFC 9380 (`expand_message_xmd` with SHA-256,
+ * `hash_to_field` producing two Fp2 elements, the SSWU map of the precompile twice, one G2 addition).
+ *
+ * Points use the EIP-2537 encodings: a G1 point is 128 bytes (x ‖ y), a G2 point 256 bytes
+ * (x.c0 ‖ x.c1 ‖ y.c0 ‖ y.c1), each field element left-padded with zeros to 64 bytes.
+ *
+ * Every function reverts with {BLS12381PrecompileFailed} when a precompile refuses its input (a point
+ * not on the curve or outside the subgroup, a bad encoding); callers that verify untrusted data turn
+ * that into their own domain error by checking inputs first or catching at their level.
+ */
+library BLS12381 {
+    /// @dev EIP-2537 precompile addresses (Prague).
+    address internal constant G1_ADD = address(0x0b);
+    address internal constant G2_ADD = address(0x0d);
+    address internal constant PAIRING_CHECK = address(0x0f);
+    address internal constant MAP_FP2_TO_G2 = address(0x11);
+    /// @dev Pre-Byzantium precompiles used by hash-to-field.
+    address internal constant SHA256 = address(0x02);
+    address internal constant MODEXP = address(0x05);
+
+    /// @dev The base field modulus p, 381 bits, as two words of a 64-byte big-endian value.
+    uint256 private constant P_HI = 0x000000000000000000000000000000001a0111ea397fe69a4b1ba7b6434bacd7;
+    uint256 private constant P_LO = 0x64774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab;
+
+    /// @dev (p - 1) / 2 split the same way: y is the "larger" square root iff y > (p - 1) / 2.
+    uint256 private constant HALF_P_HI = 0x000000000000000000000000000000000d0088f51cbff34d258dd3db21a5d66b;
+    uint256 private constant HALF_P_LO = 0xb23ba5c279c2895fb39869507b587b120f55ffff58a9ffffdcff7fffffffd555;
+
+    /// @dev The negated generator of G1, -G1 = (x, p - y), in EIP-2537 form (four words).
+    uint256 private constant NEG_G1_X_HI = 0x0000000000000000000000000000000017f1d3a73197d7942695638c4fa9ac0f;
+    uint256 private constant NEG_G1_X_LO = 0xc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb;
+    uint256 private constant NEG_G1_Y_HI = 0x00000000000000000000000000000000114d1d6855d545a8aa7d76c8cf2e21f2;
+    uint256 private constant NEG_G1_Y_LO = 0x67816aef1db507c96655b9d5caac42364e6f38ba0ecb751bad54dcd6b939c2ca;
+
+    /// @dev A precompile call failed (invalid point, encoding or subgroup) or returned a short output.
+    error BLS12381PrecompileFailed(address precompile);
+
+    /**
+     * @notice Verifies a BLS signature: `e(pk, H(message)) == e(G1, signature)`, checked as the single
+     * pairing product `e(pk, H(m)) · e(-G1, signature) == 1`.
+     * @param pk the (aggregate) public key, 128 bytes, already a valid subgroup point or rejected by
+     * the pairing precompile.
+     * @param hm the message hashed to G2 (see {hashToG2}), 256 bytes.
+     * @param signature the (aggregate) signature, 256 bytes.
+     * @return ok false when the pairing product is not one or when the precompile rejects an input
+     * (e.g. a signature outside the G2 subgroup).
+     */
+    function verify(bytes memory pk, bytes memory hm, bytes memory signature) internal view returns (bool ok) {
+        if (pk.length != 128 || hm.length != 256 || signature.length != 256) return false;
+        bytes memory input = new bytes(768);
+        assembly ("memory-safe") {
+            let dst := add(input, 0x20)
+            mcopy(dst, add(pk, 0x20), 128)
+            mcopy(add(dst, 128), add(hm, 0x20), 256)
+            mstore(add(dst, 384), NEG_G1_X_HI)
+            mstore(add(dst, 416), NEG_G1_X_LO)
+            mstore(add(dst, 448), NEG_G1_Y_HI)
+            mstore(add(dst, 480), NEG_G1_Y_LO)
+            mcopy(add(dst, 512), add(signature, 0x20), 256)
+            // Scratch space (0x00) receives the 32-byte boolean result.
+            let success := staticcall(gas(), 0x0f, dst, 768, 0x00, 0x20) // PAIRING_CHECK
+            ok := and(and(success, eq(returndatasize(), 0x20)), eq(mload(0x00), 1))
+        }
+    }
+
+    /**
+     * @notice Hashes `message` to a G2 point per RFC 9380 (`hash_to_curve`, random-oracle variant):
+     * two field elements from `expand_message_xmd`, each mapped with MAP_FP2_TO_G2 (which also clears
+     * the cofactor; clearing is linear, so the sum of the cleared points is the cleared sum), then added.
+     * @param message the bytes to hash.
+     * @param dst the domain separation tag (at most 255 bytes).
+     * @return point the G2 point, 256 bytes in EIP-2537 form.
+     */
+    function hashToG2(bytes memory message, bytes memory dst) internal view returns (bytes memory point) {
+        bytes memory uniform = expandMessageXmd(message, dst);
+        // Four 64-byte chunks reduced mod p: u0 = (e0, e1), u1 = (e2, e3). Each u is 128 bytes = one Fp2.
+        bytes memory q = new bytes(512);
+        bytes memory u = new bytes(128);
+        for (uint256 i = 0; i < 2; ++i) {
+            _reduceModP(uniform, 128 * i, u, 0);
+            _reduceModP(uniform, 128 * i + 64, u, 64);
+            _call(MAP_FP2_TO_G2, u, 0, 128, q, 256 * i, 256);
+        }
+        point = new bytes(256);
+        _call(G2_ADD, q, 0, 512, point, 0, 256);
+    }
+
+    /**
+     * @notice RFC 9380 section 5.3.1 `expand_message_xmd` with SHA-256, producing 256 bytes
+     * (`len_in_bytes = count · m · L = 2 · 2 · 64`).
+     */
+    function expandMessageXmd(bytes memory message, bytes memory dst) internal pure returns (bytes memory out) {
+        bytes memory dstPrime = abi.encodePacked(dst, uint8(dst.length));
+        // msg_prime = Z_pad(64) ‖ msg ‖ I2OSP(256, 2) ‖ I2OSP(0, 1) ‖ DST_prime
+        bytes32 b0 = sha256(abi.encodePacked(bytes32(0), bytes32(0), message, uint16(256), uint8(0), dstPrime));
+        bytes32 bi = sha256(abi.encodePacked(b0, uint8(1), dstPrime));
+        out = new bytes(256);
+        assembly ("memory-safe") {
+            mstore(add(out, 0x20), bi)
+        }
+        for (uint256 i = 2; i <= 8; ++i) {
+            bi = sha256(abi.encodePacked(b0 ^ bi, uint8(i), dstPrime));
+            assembly ("memory-safe") {
+                mstore(add(out, mul(i, 0x20)), bi)
+            }
+        }
+    }
+
+    /**
+     * @notice Adds two G1 points (128 bytes each) in place: `acc = acc + other`, where `buf` holds
+     * `acc ‖ other` (256 bytes) and receives the sum in its first 128 bytes.
+     */
+    function g1AddInPlace(bytes memory buf) internal view {
+        _call(G1_ADD, buf, 0, 256, buf, 0, 128);
+    }
+
+    /**
+     * @notice The 48-byte compressed (ZCash / IETF) form of a G1 point given in EIP-2537 form: x with
+     * the top three bits set to compressed (0x80), infinity (0x40, only for the zero point) and
+     * sign (0x20 when y is the lexicographically larger root, y > (p - 1) / 2).
+     */
+    function compressG1(bytes memory pk) internal pure returns (bytes memory out) {
+        out = new bytes(48);
+        if (pk.length != 128) return out;
+        uint256 xHi;
+        uint256 xLo;
+        uint256 yHi;
+        uint256 yLo;
+        assembly ("memory-safe") {
+            xHi := mload(add(pk, 0x20))
+            xLo := mload(add(pk, 0x40))
+            yHi := mload(add(pk, 0x60))
+            yLo := mload(add(pk, 0x80))
+        }
+        uint256 flags;
+        if ((xHi | xLo | yHi | yLo) == 0) {
+            flags = 0xc0;
+        } else {
+            bool larger = yHi > HALF_P_HI || (yHi == HALF_P_HI && yLo > HALF_P_LO);
+            flags = larger ? 0xa0 : 0x80;
+        }
+        // The 48 bytes of x are the low 16 bytes of xHi followed by the 32 bytes of xLo; the flags go in
+        // the top three bits of the first of them (always zero in a field element below 2^381).
+        assembly ("memory-safe") {
+            mstore(add(out, 0x20), shl(128, xHi))
+            mstore(add(out, 0x30), xLo)
+            mstore8(add(out, 0x20), or(byte(0, mload(add(out, 0x20))), flags))
+        }
+    }
+
+    /// @dev Writes `chunk mod p` (64-byte input at `src[srcOff..]`) as 64 bytes at `dst[dstOff..]`.
+    function _reduceModP(bytes memory src, uint256 srcOff, bytes memory dst, uint256 dstOff) private view {
+        // MODEXP input: Bsize ‖ Esize ‖ Msize ‖ B(64) ‖ E(1) ‖ M(64) = 96 + 64 + 1 + 64 = 225 bytes.
+        bytes memory input = new bytes(225);
+        assembly ("memory-safe") {
+            let ptr := add(input, 0x20)
+            mstore(ptr, 64)
+            mstore(add(ptr, 0x20), 1)
+            mstore(add(ptr, 0x40), 64)
+            mcopy(add(ptr, 0x60), add(add(src, 0x20), srcOff), 64)
+            mstore8(add(ptr, 0xa0), 1)
+            mstore(add(ptr, 0xa1), P_HI)
+            mstore(add(ptr, 0xc1), P_LO)
+        }
+        _call(MODEXP, input, 0, 225, dst, dstOff, 64);
+    }
+
+    /// @dev staticcall of `target` with `input[inOff..inOff+inLen]`, writing exactly `outLen` bytes to
+    /// `output[outOff..]`; reverts with {BLS12381PrecompileFailed} on failure or short output.
+    function _call(
+        address target,
+        bytes memory input,
+        uint256 inOff,
+        uint256 inLen,
+        bytes memory output,
+        uint256 outOff,
+        uint256 outLen
+    ) private view {
+        bool ok;
+        assembly ("memory-safe") {
+            ok := staticcall(gas(), target, add(add(input, 0x20), inOff), inLen, add(add(output, 0x20), outOff), outLen)
+            ok := and(ok, eq(returndatasize(), outLen))
+        }
+        if (!ok) revert BLS12381PrecompileFailed(target);
+    }
+}

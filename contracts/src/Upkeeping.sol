@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.30;
+
+import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
+import {BLS12381} from "./BLS12381.sol";
+
+/**
+ * @title Upkeeping
+ * @notice One user's storage upkeep account (SPEC section 8): the user funds it, names its keeper group
+ * (each keeper with a BLS12-381 public key proven by a proof of possession) and its providers; the keeper
+ * leading a payment window submits `pay` with the group's aggregate BLS signature over the payment message,
+ * and the amount is credited to the provider and the keepers, who withdraw it (pull payments).
+ *
+ * Deployed as an EIP-1167 clone by {UpkeepingFactory}; {initialize} replaces the constructor.
+ *
+ * Gas: `pay` takes the group's keys in calldata (`group`, 152 bytes per member: `uint32 id ‖ address ‖
+ * 128-byte G1 key`) checked against one stored commitment, so it reads no per-keeper storage. Keepers'
+ * pool shares accrue through a per-keeper accumulator, so a payment writes only the provider's record, the
+ * provider's balance, one accumulator slot and, for each keeper excluded from this payment, its baseline.
+ */
+contract Upkeeping is Initializable {
+    // ───────────────────────────────────────────── constants ─────────────────────────────────────────────
+
+    /// @notice Domain separation tag of payment signatures (the POP ciphersuite's signature DST).
+    bytes public constant SIGNATURE_DST = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+    /// @notice Domain separation tag of proofs of possession.
+    bytes public constant POP_DST = "BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+    /// @notice The first field of every payment message (docs/encoding.md).
+    string public constant MESSAGE_TAG = "WhitePay/v1";
+    /// @notice Largest group: signer sets are stored as a 128-bit bitmap of member indices.
+    uint256 public constant MAX_KEEPERS = 128;
+    /// @notice Basis points denominator of the shares.
+    uint256 public constant BPS = 10_000;
+    /// @notice Bytes per member in the `group` calldata of {pay}: `uint32 id ‖ address ‖ G1 key (128)`.
+    uint256 public constant MEMBER_BYTES = 152;
+
+    // ─────────────────────────────────────────────── types ───────────────────────────────────────────────
+
+    /// @notice Parameters of an account, set at creation and changeable by the user.
+    struct Config {
+        /// @dev wei per byte·block scaled by 1e18: `amount = st * price / 1e18`.
+        uint256 price;
+        /// @dev Payment period H in blocks: no leader while `te < ts + H`.
+        uint64 period;
+        /// @dev Leader window T in blocks (> 0).
+        uint64 window;
+        /// @dev Minimum signers; 0 means the default f + 1 with f = floor((n - 1) / 3).
+        uint8 threshold;
+        /// @dev Provider share in basis points (9000 = the SPEC's 90%).
+        uint16 providerBps;
+        /// @dev Bonus for the paying keeper in basis points (0 by default; the note's alternative is 100).
+        uint16 leaderBonusBps;
+    }
+
+    /// @notice The last payment of a provider (and its current interval start).
+    struct Payment {
+        uint64 ts;
+        uint64 te;
+        uint256 st;
+        uint256 amount;
+        bytes32 tid;
+        uint32 leaderId;
+        uint8 position;
+        /// @dev Bit i set = member index i (in {group} order at payment time) signed.
+        uint256 signers;
+    }
+
+    /// @dev Packed account parameters (one slot).
+    struct Params {
+        uint64 period;
+        uint64 window;
+        uint8 threshold;
+        uint16 providerBps;
+        uint16 leaderBonusBps;
+        uint8 keeperCount;
+    }
+
+    /// @dev A provider's record: three slots, written once per payment.
+    struct ProviderRecord {
+        // slot 0
+        uint64 lastTe; // ts of the next payment (the block it was added, before its first payment)
+        uint64 addedAt;
+        uint64 lastTs;
+        uint32 lastLeaderId;
+        uint8 lastPosition;
+        bool active;
+        // slot 1
+        uint128 lastAmount;
+        uint128 lastSigners;
+        // slot 2
+        uint256 lastSt;
+    }
+
+    /// @dev A keeper's registration.
+    struct Keeper {
+        address account;
+        /// @dev 1-based index in `_keeperIds`; 0 = not a member.
+        uint32 slot;
+        /// @dev Value of `_poolPerKeeper` this keeper is not owed (set at joining, raised when excluded).
+        uint128 baseline;
+    }
+
+    // ─────────────────────────────────────────────── state ───────────────────────────────────────────────
+
+    address private _user;
+    uint256 private _price;
+    Params private _params;
+    /// @dev keccak256 of {group}: what `pay`'s calldata keys are checked against.
+    bytes32 private _groupCommitment;
+    /// @dev Cumulative pool share per non-excluded keeper, and the sum of all unwithdrawn credits.
+    uint128 private _poolPerKeeper;
+    uint128 private _reserved;
+
+    uint32[] private _keeperIds;
+    mapping(uint32 keeperId => Keeper) private _keepers;
+    mapping(uint32 keeperId => bytes) private _keeperKeys;
+    mapping(address account => uint32 keeperId) private _keeperOf;
+    mapping(bytes32 keyHash => bool) private _keyUsed;
+
+    address[] private _providerList;
+    mapping(address pid => ProviderRecord) private _providers;
+
+    /// @dev Settled credits (providers, leader bonuses, settled keeper shares of removed keepers).
+    mapping(address account => uint256) private _balances;
+
+    // ─────────────────────────────────────────────── events ──────────────────────────────────────────────
+
+    event Funded(address indexed from, uint256 amount);
+    event Defunded(address indexed to, uint256 amount);
+    event KeeperAdded(uint32 indexed keeperId, address indexed account, bytes publicKey);
+    event KeeperRemoved(uint32 indexed keeperId, address indexed account);
+    event ProviderAdded(address indexed pid, uint64 startBlock);
+    event ProviderRemoved(address indexed pid);
+    event ConfigChanged(uint256 price, uint64 period, uint64 window, uint8 threshold, uint16 providerBps, uint16 leaderBonusBps);
+    /// @notice One payment: `amount` for `st` byte·blocks over `[ts, te)`, split into `providerAmount`, the
+    /// leader's `bonus` and `keeperShare` for each of the keepers not excluded (`excluded` = how many were
+    /// ranked ahead of the leader).
+    event PaymentMade(
+        address indexed pid,
+        uint32 indexed leaderId,
+        bytes32 indexed tid,
+        uint64 ts,
+        uint64 te,
+        uint256 st,
+        uint256 amount,
+        uint256 providerAmount,
+        uint256 bonus,
+        uint256 keeperShare,
+        uint8 position,
+        uint8 excluded,
+        uint256 signers
+    );
+    event Withdrawn(address indexed account, uint256 amount);
+
+    // ─────────────────────────────────────────────── errors ──────────────────────────────────────────────
+
+    /// @notice Only the user (owner) of this account may call.
+    error UpkeepingUnauthorized(address caller);
+    /// @notice A parameter is out of range (`window` zero, shares above 100%).
+    error UpkeepingInvalidConfig();
+    /// @notice `ts` is not the end of the provider's last payment (also what a replayed payment hits).
+    error UpkeepingIntervalNotContiguous(uint64 expectedTs, uint64 ts);
+    /// @notice `te <= ts`.
+    error UpkeepingIntervalEmpty(uint64 ts, uint64 te);
+    /// @notice `te` is after the current block.
+    error UpkeepingIntervalInFuture(uint64 te, uint256 blockNumber);
+    /// @notice The provider is not (or no longer) registered.
+    error UpkeepingUnknownProvider(address pid);
+    /// @notice The provider is already registered.
+    error UpkeepingDuplicateProvider(address pid);
+    /// @notice The keys passed in calldata are not the registered group.
+    error UpkeepingGroupMismatch(bytes32 given, bytes32 registered);
+    /// @notice No member has this keeper id.
+    error UpkeepingUnknownKeeper(uint32 keeperId);
+    /// @notice The sender is not the account of the keeper named as leader.
+    error UpkeepingSenderNotLeader(address sender, address leader);
+    /// @notice The leader's rank is not the position whose window contains `te` (0 = before `ts + H`).
+    error UpkeepingNotLeaderWindow(uint256 rank, uint256 expectedPosition);
+    /// @notice Fewer signers than the threshold.
+    error UpkeepingTooFewSigners(uint256 signers, uint256 threshold);
+    /// @notice Signer indices must be strictly increasing: this one repeats (or goes back).
+    error UpkeepingDuplicateSigner(uint256 index);
+    /// @notice A signer index is not a member index.
+    error UpkeepingUnknownSigner(uint256 index);
+    /// @notice The aggregate signature does not verify (or is not a valid G2 point).
+    error UpkeepingInvalidSignature();
+    /// @notice The unreserved balance does not cover the amount.
+    error UpkeepingInsufficientFunds(uint256 available, uint256 amount);
+    /// @notice The proof of possession does not verify for this key (or the key is not a valid G1 point).
+    error UpkeepingInvalidProofOfPossession(uint32 keeperId);
+    /// @notice The keeper id is taken.
+    error UpkeepingDuplicateKeeperId(uint32 keeperId);
+    /// @notice The public key is already registered.
+    error UpkeepingDuplicateKey(uint32 keeperId);
+    /// @notice The account already runs a keeper in this group.
+    error UpkeepingDuplicateKeeperAccount(address account);
+    /// @notice The group is full ({MAX_KEEPERS}).
+    error UpkeepingTooManyKeepers();
+    /// @notice Nothing to withdraw.
+    error UpkeepingNothingToWithdraw(address account);
+    /// @notice Sending ether failed.
+    error UpkeepingTransferFailed(address to, uint256 amount);
+
+    // ──────────────────────────────────────────── modifiers ──────────────────────────────────────────────
+
+    modifier onlyUser() {
+        if (msg.sender != _user) revert UpkeepingUnauthorized(msg.sender);
+        _;
+    }
+
+    // ───────────────────────────────────────── initialization ────────────────────────────────────────────
+
+    /// @dev The implementation itself is never used directly.
+    constructor() {
+        _disableInitializers();
+    }
+
+    /**
+     * @notice Sets the account's user (owner) and parameters. Called once by the factory in the clone's
+     * creation transaction.
+     */
+    function initialize(address owner, Config calldata initialConfig) external initializer {
+        _user = owner;
+        _setConfig(initialConfig);
+        _groupCommitment = keccak256("");
+    }
+
+    // ─────────────────────────────────────────── user actions ────────────────────────────────────────────
+
+    /// @notice Funds the account with native ether (anyone may fund).
+    function fund() external payable {
+        emit Funded(msg.sender, msg.value);
+    }
+
+    receive() external payable {
+        emit Funded(msg.sender, msg.value);
+    }
+
+    /// @notice Sends `amount` of the unreserved balance back to the user.
+    function defund(uint256 amount) external onlyUser {
+        uint256 available = unreservedBalance();
+        if (amount > available) revert UpkeepingInsufficientFunds(available, amount);
+        emit Defunded(msg.sender, amount);
+        _send(msg.sender, amount);
+    }
+
+    /// @notice Changes the parameters (price, H, T, threshold, shares).
+    function setConfig(Config calldata newConfig) external onlyUser {
+        _setConfig(newConfig);
+    }
+
+    /**
+     * @notice Adds a keeper. `publicKey` is its G1 key in EIP-2537 form (128 bytes); `proofOfPossession`
+     * its BLS signature (G2, 256 bytes) with DST {POP_DST} over the 48-byte compressed key, verified here.
+     */
+    function addKeeper(uint32 keeperId, address account, bytes calldata publicKey, bytes calldata proofOfPossession)
+        external
+        onlyUser
+    {
+        if (_keepers[keeperId].slot != 0) revert UpkeepingDuplicateKeeperId(keeperId);
+        if (_keepers[_keeperOf[account]].slot != 0 && _keepers[_keeperOf[account]].account == account) {
+            revert UpkeepingDuplicateKeeperAccount(account);
+        }
+        bytes32 keyHash = keccak256(publicKey);
+        if (_keyUsed[keyHash]) revert UpkeepingDuplicateKey(keeperId);
+        if (_keeperIds.length >= MAX_KEEPERS) revert UpkeepingTooManyKeepers();
+        if (!_verifyPossession(publicKey, proofOfPossession)) revert UpkeepingInvalidProofOfPossession(keeperId);
+
+        _keeperIds.push(keeperId);
+        // The group holds at most MAX_KEEPERS (128) ids, so the length fits in uint32 and uint8 casts below.
+        _keepers[keeperId] = Keeper({account: account, slot: uint32(_keeperIds.length), baseline: _poolPerKeeper});
+        _keeperKeys[keeperId] = publicKey;
+        _keeperOf[account] = keeperId;
+        _keyUsed[keyHash] = true;
+        _params.keeperCount = uint8(_keeperIds.length);
+        _groupCommitment = keccak256(group());
+        emit KeeperAdded(keeperId, account, publicKey);
+    }
+
+    /**
+     * @notice Removes a keeper; its accrued pool shares are settled into its balance. The last member takes
+     * its index (member indices of later payments change accordingly).
+     */
+    function removeKeeper(uint32 keeperId) external onlyUser {
+        Keeper memory k = _keepers[keeperId];
+        if (k.slot == 0) revert UpkeepingUnknownKeeper(keeperId);
+        _balances[k.account] += _poolPerKeeper - k.baseline;
+
+        uint256 index = k.slot - 1;
+        uint32 lastId = _keeperIds[_keeperIds.length - 1];
+        _keeperIds[index] = lastId;
+        _keepers[lastId].slot = k.slot;
+        _keeperIds.pop();
+
+        _keyUsed[keccak256(_keeperKeys[keeperId])] = false;
+        delete _keeperKeys[keeperId];
+        delete _keepers[keeperId];
+        delete _keeperOf[k.account];
+        _params.keeperCount = uint8(_keeperIds.length);
+        _groupCommitment = keccak256(group());
+        emit KeeperRemoved(keeperId, k.account);
+    }
+
+    /// @notice Adds a provider: its first payment interval starts at the current block.
+    function addProvider(address pid) external onlyUser {
+        ProviderRecord storage p = _providers[pid];
+        if (p.active) revert UpkeepingDuplicateProvider(pid);
+        uint64 start = uint64(block.number);
+        if (p.addedAt == 0) _providerList.push(pid);
+        p.active = true;
+        p.addedAt = start;
+        p.lastTe = start;
+        emit ProviderAdded(pid, start);
+    }
+
+    /// @notice Removes a provider: no further payments (its credited balance stays withdrawable).
+    function removeProvider(address pid) external onlyUser {
+        ProviderRecord storage p = _providers[pid];
+        if (!p.active) revert UpkeepingUnknownProvider(pid);
+        p.active = false;
+        emit ProviderRemoved(pid);
+    }
+
+    // ────────────────────────────────────────────── payment ──────────────────────────────────────────────
+
+    /**
+     * @notice Pays provider `pid` for `st` byte·blocks over `[ts, te)`.
+     * @param pid the provider (its payout address).
+     * @param ts start of the interval: must be the end of the provider's last payment.
+     * @param te end of the interval, `ts < te <= block.number`.
+     * @param st the agreed space-time value.
+     * @param leaderId the paying keeper; the sender must be its account and its rank in
+     * `keccak256(abi.encode(user, pid, ts, keeperId))` order must be the position of the window holding `te`.
+     * @param group_ the registered group, as returned by {group} (checked against the stored commitment).
+     * @param signers strictly increasing member indices (into `group`) of the keepers that signed.
+     * @param signature the aggregate BLS signature (G2, EIP-2537 form, 256 bytes) of the signers over the
+     * payment message `abi.encode("WhitePay/v1", chainid, this, user, pid, ts, te, st, leaderId, position)`.
+     */
+    function pay(
+        address pid,
+        uint64 ts,
+        uint64 te,
+        uint256 st,
+        uint32 leaderId,
+        bytes calldata group_,
+        uint8[] calldata signers,
+        bytes calldata signature
+    ) external {
+        ProviderRecord storage rec = _providers[pid];
+        if (!rec.active) revert UpkeepingUnknownProvider(pid);
+        if (ts != rec.lastTe) revert UpkeepingIntervalNotContiguous(rec.lastTe, ts);
+        if (te <= ts) revert UpkeepingIntervalEmpty(ts, te);
+        if (te > block.number) revert UpkeepingIntervalInFuture(te, block.number);
+
+        bytes32 commitment = keccak256(group_);
+        if (commitment != _groupCommitment) revert UpkeepingGroupMismatch(commitment, _groupCommitment);
+
+        Params memory params = _params;
+        address u = _user;
+        uint256 n = params.keeperCount;
+
+        // Leader: its hash, then its rank = 1 + the number of members hashing below it.
+        address leaderAccount = _findMember(group_, n, leaderId);
+        if (msg.sender != leaderAccount) revert UpkeepingSenderNotLeader(msg.sender, leaderAccount);
+        uint256 leaderHash = _rankHash(u, pid, ts, leaderId);
+        uint256 excluded = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            if (_rankHash(u, pid, ts, _memberId(group_, i)) < leaderHash) ++excluded;
+        }
+        uint256 position = _windowPosition(ts, te, params.period, params.window, n);
+        if (excluded + 1 != position) revert UpkeepingNotLeaderWindow(excluded + 1, position);
+
+        uint256 signerBits = _checkSigners(signers, n, _effectiveThreshold(params.threshold, n));
+
+        // Funds: the unreserved balance must cover the amount.
+        uint256 amount = st * _price / 1e18;
+        uint256 available = address(this).balance - _reserved;
+        if (amount > available) revert UpkeepingInsufficientFunds(available, amount);
+
+        // Signature over the message rebuilt from the arguments and this contract's state.
+        bytes memory message = abi.encode(
+            MESSAGE_TAG, block.chainid, address(this), u, pid, ts, te, st, leaderId, uint8(position)
+        );
+        if (!_verifyAggregate(group_, signers, message, signature)) revert UpkeepingInvalidSignature();
+
+        // Split (docs/encoding.md): provider share, leader bonus, equal pool for the non-excluded keepers,
+        // pool remainder to the provider. providerBps + leaderBonusBps <= BPS (enforced in _setConfig), so
+        // neither subtraction underflows; `n - excluded >= 1` since the leader itself is not excluded.
+        uint256 providerAmount = amount * params.providerBps / BPS;
+        uint256 bonus = amount * params.leaderBonusBps / BPS;
+        uint256 pool = amount - providerAmount - bonus;
+        uint256 share = pool / (n - excluded);
+        providerAmount += pool % (n - excluded);
+
+        _balances[pid] += providerAmount;
+        if (bonus != 0) _balances[leaderAccount] += bonus;
+        if (share != 0) {
+            // amount <= this contract's balance, which is far below 2^128 wei, so the uint128 casts hold.
+            _poolPerKeeper += uint128(share);
+            if (excluded != 0) _excludeAhead(group_, n, u, pid, ts, leaderHash, uint128(share));
+        }
+        _reserved += uint128(amount);
+
+        bytes32 tid = _tid(ts, te, pid, u, leaderId, position);
+        // Record the payment. amount fits in uint128 (see above); signerBits < 2^128 since n <= MAX_KEEPERS.
+        rec.lastTs = ts;
+        rec.lastTe = te;
+        rec.lastLeaderId = leaderId;
+        rec.lastPosition = uint8(position);
+        rec.lastAmount = uint128(amount);
+        rec.lastSigners = uint128(signerBits);
+        rec.lastSt = st;
+
+        emit PaymentMade(
+            pid,
+            leaderId,
+            tid,
+            ts,
+            te,
+            st,
+            amount,
+            providerAmount,
+            bonus,
+            share,
+            uint8(position),
+            uint8(excluded),
+            signerBits
+        );
+    }
+
+    // ───────────────────────────────────────────── withdrawal ────────────────────────────────────────────
+
+    /// @notice Sends the caller its whole balance (settled credits plus accrued keeper shares).
+    function withdraw() external {
+        uint256 amount = _balances[msg.sender];
+        _balances[msg.sender] = 0;
+        uint32 keeperId = _keeperOf[msg.sender];
+        Keeper storage k = _keepers[keeperId];
+        if (k.slot != 0 && k.account == msg.sender) {
+            amount += _poolPerKeeper - k.baseline;
+            k.baseline = _poolPerKeeper;
+        }
+        if (amount == 0) revert UpkeepingNothingToWithdraw(msg.sender);
+        // Every credit was added to _reserved when it was made, so the total owed covers this amount.
+        _reserved -= uint128(amount);
+        emit Withdrawn(msg.sender, amount);
+        _send(msg.sender, amount);
+    }
+
+    // ─────────────────────────────────────────────── views ───────────────────────────────────────────────
+
+    /// @notice The user (owner) of this account.
+    function user() external view returns (address) {
+        return _user;
+    }
+
+    /// @notice The current parameters (threshold as configured: 0 = default f + 1).
+    function config() external view returns (Config memory) {
+        Params memory p = _params;
+        return Config({
+            price: _price,
+            period: p.period,
+            window: p.window,
+            threshold: p.threshold,
+            providerBps: p.providerBps,
+            leaderBonusBps: p.leaderBonusBps
+        });
+    }
+
+    /// @notice The number of signers a payment needs now.
+    function threshold() external view returns (uint256) {
+        return _effectiveThreshold(_params.threshold, _keeperIds.length);
+    }
+
+    /// @notice The members in index order: ids, accounts, G1 keys (EIP-2537 form).
+    function members() external view returns (uint32[] memory ids, address[] memory accounts, bytes[] memory keys) {
+        uint256 n = _keeperIds.length;
+        ids = new uint32[](n);
+        accounts = new address[](n);
+        keys = new bytes[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint32 id = _keeperIds[i];
+            ids[i] = id;
+            accounts[i] = _keepers[id].account;
+            keys[i] = _keeperKeys[id];
+        }
+    }
+
+    /// @notice The group as {pay} takes it: per member `uint32 id ‖ address ‖ key (128 bytes)`, index order.
+    function group() public view returns (bytes memory out) {
+        uint256 n = _keeperIds.length;
+        out = new bytes(n * MEMBER_BYTES);
+        for (uint256 i = 0; i < n; ++i) {
+            uint32 id = _keeperIds[i];
+            address account = _keepers[id].account;
+            bytes memory key = _keeperKeys[id];
+            assembly ("memory-safe") {
+                let dst := add(add(out, 0x20), mul(i, MEMBER_BYTES))
+                // id (4 bytes) then account (20 bytes); the key's 128 bytes overwrite the tail below.
+                mstore(dst, or(shl(224, id), shl(64, account)))
+                mcopy(add(dst, 24), add(key, 0x20), 128)
+            }
+        }
+    }
+
+    /// @notice keccak256 of {group}.
+    function groupCommitment() external view returns (bytes32) {
+        return _groupCommitment;
+    }
+
+    /// @notice The providers ever added (removed ones included; see {provider}).
+    function providers() external view returns (address[] memory) {
+        return _providerList;
+    }
+
+    /// @notice A provider's state: whether it is active, the block it was added, and the `ts` its next
+    /// payment must carry.
+    function provider(address pid) external view returns (bool active, uint64 addedAt, uint64 nextTs) {
+        ProviderRecord storage p = _providers[pid];
+        return (p.active, p.addedAt, p.lastTe);
+    }
+
+    /// @notice The last payment of a provider (all zero before the first).
+    function lastPayment(address pid) external view returns (Payment memory payment) {
+        ProviderRecord storage p = _providers[pid];
+        if (p.lastPosition == 0) return payment; // positions are 1-based: 0 = never paid
+        payment = Payment({
+            ts: p.lastTs,
+            te: p.lastTe,
+            st: p.lastSt,
+            amount: p.lastAmount,
+            tid: _tid(p.lastTs, p.lastTe, pid, _user, p.lastLeaderId, p.lastPosition),
+            leaderId: p.lastLeaderId,
+            position: p.lastPosition,
+            signers: p.lastSigners
+        });
+    }
+
+    /// @notice What `account` can withdraw now.
+    function balanceOf(address account) public view returns (uint256 amount) {
+        amount = _balances[account];
+        Keeper storage k = _keepers[_keeperOf[account]];
+        if (k.slot != 0 && k.account == account) amount += _poolPerKeeper - k.baseline;
+    }
+
+    /// @notice Sum of all credits not yet withdrawn.
+    function reserved() external view returns (uint256) {
+        return _reserved;
+    }
+
+    /// @notice The balance available for new payments.
+    function unreservedBalance() public view returns (uint256) {
+        return address(this).balance - _reserved;
+    }
+
+    /// @notice Keeper ids in rank order for `(pid, ts)`: position 1 first (operators' schedule).
+    function leaderSchedule(address pid, uint64 ts) external view returns (uint32[] memory ids) {
+        uint256 n = _keeperIds.length;
+        ids = new uint32[](n);
+        uint256[] memory hashes = new uint256[](n);
+        address u = _user;
+        for (uint256 i = 0; i < n; ++i) {
+            uint32 id = _keeperIds[i];
+            uint256 h = _rankHash(u, pid, ts, id);
+            uint256 j = i;
+            while (j > 0 && hashes[j - 1] > h) {
+                hashes[j] = hashes[j - 1];
+                ids[j] = ids[j - 1];
+                --j;
+            }
+            hashes[j] = h;
+            ids[j] = id;
+        }
+    }
+
+    /// @notice The position (1-based) allowed to lead a payment `[ts, te)`, 0 while `te < ts + H`.
+    function leaderPosition(uint64 ts, uint64 te) external view returns (uint256) {
+        Params memory p = _params;
+        return _windowPosition(ts, te, p.period, p.window, p.keeperCount);
+    }
+
+    /// @notice The payment message {pay} verifies (docs/encoding.md), for signers and tests.
+    function paymentMessage(address pid, uint64 ts, uint64 te, uint256 st, uint32 leaderId, uint8 position)
+        external
+        view
+        returns (bytes memory)
+    {
+        return abi.encode(MESSAGE_TAG, block.chainid, address(this), _user, pid, ts, te, st, leaderId, position);
+    }
+
+    // ───────────────────────────────────────────── internals ─────────────────────────────────────────────
+
+    function _setConfig(Config calldata c) private {
+        if (c.window == 0 || uint256(c.providerBps) + c.leaderBonusBps > BPS || c.threshold > MAX_KEEPERS) {
+            revert UpkeepingInvalidConfig();
+        }
+        _price = c.price;
+        Params storage p = _params;
+        p.period = c.period;
+        p.window = c.window;
+        p.threshold = c.threshold;
+        p.providerBps = c.providerBps;
+        p.leaderBonusBps = c.leaderBonusBps;
+        emit ConfigChanged(c.price, c.period, c.window, c.threshold, c.providerBps, c.leaderBonusBps);
+    }
+
+    /// @dev Configured threshold, or f + 1 with f = floor((n - 1) / 3) when 0 (1 for an empty group).
+    function _effectiveThreshold(uint8 configured, uint256 n) private pure returns (uint256) {
+        if (configured != 0) return configured;
+        return n == 0 ? 1 : (n - 1) / 3 + 1;
+    }
+
+    /// @dev Position i = floor((te - ts - H) / T) mod n + 1; 0 when te < ts + H (no leader yet).
+    function _windowPosition(uint64 ts, uint64 te, uint64 period, uint64 window, uint256 n)
+        private
+        pure
+        returns (uint256)
+    {
+        if (n == 0 || uint256(te) < uint256(ts) + period) return 0;
+        return ((uint256(te) - ts - period) / window) % n + 1;
+    }
+
+    /// @dev h_k = keccak256(abi.encode(user, pid, ts, keeperId)) as uint256.
+    function _rankHash(address u, address pid, uint64 ts, uint32 keeperId) private pure returns (uint256 h) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, u)
+            mstore(add(ptr, 0x20), pid)
+            mstore(add(ptr, 0x40), ts)
+            mstore(add(ptr, 0x60), keeperId)
+            h := keccak256(ptr, 0x80)
+        }
+    }
+
+    /// @dev tid = first 31 bytes of keccak256(abi.encode(ts, te, pid, user, leaderId)) ‖ position.
+    function _tid(uint64 ts, uint64 te, address pid, address u, uint32 leaderId, uint256 position)
+        private
+        pure
+        returns (bytes32)
+    {
+        bytes32 h = keccak256(abi.encode(ts, te, pid, u, leaderId));
+        return (h & ~bytes32(uint256(0xff))) | bytes32(position & 0xff);
+    }
+
+    /// @dev The id of member `i` of the calldata group.
+    function _memberId(bytes calldata g, uint256 i) private pure returns (uint32 id) {
+        assembly ("memory-safe") {
+            id := shr(224, calldataload(add(g.offset, mul(i, MEMBER_BYTES))))
+        }
+    }
+
+    /// @dev Account of the member with id `keeperId` in the calldata group.
+    function _findMember(bytes calldata g, uint256 n, uint32 keeperId) private pure returns (address account) {
+        for (uint256 i = 0; i < n; ++i) {
+            if (_memberId(g, i) == keeperId) {
+                assembly ("memory-safe") {
+                    account := shr(96, calldataload(add(add(g.offset, mul(i, MEMBER_BYTES)), 4)))
+                }
+                return account;
+            }
+        }
+        revert UpkeepingUnknownKeeper(keeperId);
+    }
+
+    /// @dev Raises the baseline of each member ranked ahead of the leader by `share`, so that it is not
+    /// owed this payment's pool share.
+    function _excludeAhead(
+        bytes calldata g,
+        uint256 n,
+        address u,
+        address pid,
+        uint64 ts,
+        uint256 leaderHash,
+        uint128 share
+    ) private {
+        for (uint256 i = 0; i < n; ++i) {
+            uint32 id = _memberId(g, i);
+            if (_rankHash(u, pid, ts, id) < leaderHash) _keepers[id].baseline += share;
+        }
+    }
+
+    /// @dev Checks the signer list (strictly increasing, in range, at least `minSigners`) and returns its
+    /// bitmap.
+    function _checkSigners(uint8[] calldata signers, uint256 n, uint256 minSigners)
+        private
+        pure
+        returns (uint256 bits)
+    {
+        uint256 count = signers.length;
+        if (count < minSigners) revert UpkeepingTooFewSigners(count, minSigners);
+        uint256 previous = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 index = signers[i];
+            if (i != 0 && index <= previous) revert UpkeepingDuplicateSigner(index);
+            if (index >= n) revert UpkeepingUnknownSigner(index);
+            bits |= 1 << index;
+            previous = index;
+        }
+    }
+
+    /// @dev Aggregates the signers' keys from the calldata group and verifies `signature` over `message`.
+    function _verifyAggregate(
+        bytes calldata g,
+        uint8[] calldata signers,
+        bytes memory message,
+        bytes calldata signature
+    ) private view returns (bool) {
+        if (signature.length != 256) return false;
+        // buf = acc(128) ‖ next(128); the sum is written back over acc.
+        bytes memory buf = new bytes(256);
+        uint256 count = signers.length;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 keyOffset = uint256(signers[i]) * MEMBER_BYTES + 24;
+            uint256 dstOffset = i == 0 ? 0 : 128;
+            assembly ("memory-safe") {
+                calldatacopy(add(add(buf, 0x20), dstOffset), add(g.offset, keyOffset), 128)
+            }
+            if (i != 0) BLS12381.g1AddInPlace(buf);
+        }
+        bytes memory aggregate = new bytes(128);
+        bool infinity;
+        assembly ("memory-safe") {
+            let src := add(buf, 0x20)
+            let dst := add(aggregate, 0x20)
+            mcopy(dst, src, 128)
+            infinity := iszero(or(or(mload(dst), mload(add(dst, 0x20))), or(mload(add(dst, 0x40)), mload(add(dst, 0x60)))))
+        }
+        // Keys are proven by possession, so an identity aggregate cannot arise honestly; refuse it anyway.
+        if (infinity) return false;
+        return BLS12381.verify(aggregate, BLS12381.hashToG2(message, SIGNATURE_DST), signature);
+    }
+
+    /// @dev Proof of possession: a valid signature with {POP_DST} over the compressed key. The pairing
+    /// precompile also rejects a key that is not on the curve or not in the G1 subgroup.
+    function _verifyPossession(bytes calldata publicKey, bytes calldata proof) private view returns (bool) {
+        if (publicKey.length != 128 || proof.length != 256) return false;
+        bytes memory pk = publicKey;
+        bool infinity;
+        assembly ("memory-safe") {
+            let p := add(pk, 0x20)
+            infinity := iszero(or(or(mload(p), mload(add(p, 0x20))), or(mload(add(p, 0x40)), mload(add(p, 0x60)))))
+        }
+        if (infinity) return false;
+        return BLS12381.verify(pk, BLS12381.hashToG2(BLS12381.compressG1(pk), POP_DST), proof);
+    }
+
+    function _send(address to, uint256 amount) private {
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert UpkeepingTransferFailed(to, amount);
+    }
+}

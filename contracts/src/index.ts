@@ -1,0 +1,4 @@
+export * from '../generated/index.js';
+export * from './errors.js';
+export * from './group.js';
+export * from './upkeeping.js';

@@ -1,0 +1,226 @@
+import type { Account, Address, Chain, Hash, Hex, TransactionReceipt, Transport, WalletClient } from 'viem';
+import { parseEventLogs } from 'viem';
+import { deployContract, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
+import { upkeepingAbi, upkeepingFactoryAbi, upkeepingFactoryBytecode } from '../generated/index.js';
+import { decodeUpkeepingError, UpkeepingError } from './errors.js';
+
+/** A viem wallet client with an account and a chain (actions also need its transport to read). */
+export type UpkeepingClient = WalletClient<Transport, Chain, Account>;
+
+/** An account's parameters (the contract's `Config`). */
+export interface UpkeepingConfig {
+  /** wei per byte·block scaled by 1e18. */
+  readonly price: bigint;
+  /** H, blocks. */
+  readonly period: bigint;
+  /** T, blocks (>= 1). */
+  readonly window: bigint;
+  /** Minimum signers; 0 = the default f + 1. */
+  readonly threshold: number;
+  readonly providerBps: number;
+  readonly leaderBonusBps: number;
+}
+
+/** SPEC defaults for everything but the price and the schedule. */
+export const DEFAULT_SHARES = { threshold: 0, providerBps: 9000, leaderBonusBps: 0 } as const;
+
+async function send(client: UpkeepingClient, hash: Promise<Hash>): Promise<TransactionReceipt> {
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await waitForTransactionReceipt(client, { hash: await hash });
+  } catch (err) {
+    throw decodeUpkeepingError(err);
+  }
+  if (receipt.status !== 'success') {
+    throw decodeUpkeepingError(new Error(`transaction ${receipt.transactionHash} reverted`));
+  }
+  return receipt;
+}
+
+async function call(client: UpkeepingClient, run: () => Promise<Hash>): Promise<TransactionReceipt> {
+  return send(
+    client,
+    run().catch((err: unknown) => {
+      throw decodeUpkeepingError(err);
+    }),
+  );
+}
+
+/** Deploys an UpkeepingFactory (and with it the Upkeeping implementation); returns its address. */
+export async function deployFactory(client: UpkeepingClient): Promise<Address> {
+  const receipt = await call(client, () =>
+    deployContract(client, { abi: upkeepingFactoryAbi, bytecode: upkeepingFactoryBytecode, args: [] }),
+  );
+  if (!receipt.contractAddress) throw new UpkeepingError('InvalidInitialization', ['no contract address']);
+  return receipt.contractAddress;
+}
+
+/** Creates the caller's Upkeeping through `factory`; returns its address. */
+export async function createUpkeeping(
+  client: UpkeepingClient,
+  args: {
+    factory: Address;
+    config: Partial<UpkeepingConfig> & Pick<UpkeepingConfig, 'price' | 'period' | 'window'>;
+  },
+): Promise<Address> {
+  const config = { ...DEFAULT_SHARES, ...args.config };
+  const receipt = await call(client, () =>
+    writeContract(client, {
+      address: args.factory,
+      abi: upkeepingFactoryAbi,
+      functionName: 'createUpkeeping',
+      args: [config],
+    }),
+  );
+  const [created] = parseEventLogs({
+    abi: upkeepingFactoryAbi,
+    logs: receipt.logs,
+    eventName: 'UpkeepingCreated',
+  });
+  if (!created) throw new UpkeepingError('InvalidInitialization', ['no UpkeepingCreated event']);
+  return created.args.upkeeping;
+}
+
+/** The Upkeeping of `user` (zero address before it is created). */
+export function upkeepingOf(
+  client: UpkeepingClient,
+  args: { factory: Address; user: Address },
+): Promise<Address> {
+  return readContract(client, {
+    address: args.factory,
+    abi: upkeepingFactoryAbi,
+    functionName: 'upkeepingOf',
+    args: [args.user],
+  });
+}
+
+/** Registers a keeper: EIP-2537 G1 key (128 bytes) and its proof of possession (EIP-2537 G2, 256 bytes). */
+export function addKeeper(
+  client: UpkeepingClient,
+  args: { upkeeping: Address; keeperId: number; account: Address; publicKey: Hex; proofOfPossession: Hex },
+): Promise<TransactionReceipt> {
+  return call(client, () =>
+    writeContract(client, {
+      address: args.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'addKeeper',
+      args: [args.keeperId, args.account, args.publicKey, args.proofOfPossession],
+    }),
+  );
+}
+
+/** Removes a keeper (its accrued shares stay withdrawable). */
+export function removeKeeper(
+  client: UpkeepingClient,
+  args: { upkeeping: Address; keeperId: number },
+): Promise<TransactionReceipt> {
+  return call(client, () =>
+    writeContract(client, {
+      address: args.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'removeKeeper',
+      args: [args.keeperId],
+    }),
+  );
+}
+
+/** Adds a provider; its first interval starts at the block of this transaction. */
+export function addProvider(
+  client: UpkeepingClient,
+  args: { upkeeping: Address; pid: Address },
+): Promise<TransactionReceipt> {
+  return call(client, () =>
+    writeContract(client, {
+      address: args.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'addProvider',
+      args: [args.pid],
+    }),
+  );
+}
+
+/** Changes the parameters. */
+export function setConfig(
+  client: UpkeepingClient,
+  args: { upkeeping: Address; config: UpkeepingConfig },
+): Promise<TransactionReceipt> {
+  return call(client, () =>
+    writeContract(client, {
+      address: args.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'setConfig',
+      args: [args.config],
+    }),
+  );
+}
+
+/** Funds the account with `value` wei. */
+export function fund(
+  client: UpkeepingClient,
+  args: { upkeeping: Address; value: bigint },
+): Promise<TransactionReceipt> {
+  return call(client, () =>
+    writeContract(client, {
+      address: args.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'fund',
+      value: args.value,
+    }),
+  );
+}
+
+/** The arguments of `pay`. */
+export interface PayArgs {
+  readonly upkeeping: Address;
+  readonly pid: Address;
+  readonly ts: bigint;
+  readonly te: bigint;
+  readonly st: bigint;
+  readonly leaderId: number;
+  /** The registered group bytes (`group()` view, or `encodeGroup`). */
+  readonly group: Hex;
+  /** Strictly increasing member indices of the signers. */
+  readonly signers: readonly number[];
+  /** Aggregate signature, EIP-2537 G2 form (256 bytes). */
+  readonly signature: Hex;
+  /** Gas limit; when given, no estimate is made (the transaction is sent even if it would revert). */
+  readonly gas?: bigint;
+}
+
+/** Submits a payment (the sender must be the leader's account). Reverts surface as `UpkeepingError`. */
+export function pay(client: UpkeepingClient, args: PayArgs): Promise<TransactionReceipt> {
+  return call(client, () =>
+    writeContract(client, {
+      address: args.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'pay',
+      args: [args.pid, args.ts, args.te, args.st, args.leaderId, args.group, args.signers, args.signature],
+      ...(args.gas === undefined ? {} : { gas: args.gas }),
+    }),
+  );
+}
+
+/** Withdraws the sender's whole balance. */
+export function withdraw(client: UpkeepingClient, args: { upkeeping: Address }): Promise<TransactionReceipt> {
+  return call(client, () =>
+    writeContract(client, { address: args.upkeeping, abi: upkeepingAbi, functionName: 'withdraw' }),
+  );
+}
+
+/** The group bytes `pay` needs. */
+export function readGroup(client: UpkeepingClient, args: { upkeeping: Address }): Promise<Hex> {
+  return readContract(client, { address: args.upkeeping, abi: upkeepingAbi, functionName: 'group' });
+}
+
+/** What `account` can withdraw now. */
+export function balanceOf(
+  client: UpkeepingClient,
+  args: { upkeeping: Address; account: Address },
+): Promise<bigint> {
+  return readContract(client, {
+    address: args.upkeeping,
+    abi: upkeepingAbi,
+    functionName: 'balanceOf',
+    args: [args.account],
+  });
+}
