@@ -12,6 +12,8 @@ import { type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig 
  * | `<ns>.peer-records` | keeper peer API | SignedRecord (protobuf) |
  * | `<ns>.blocks` | chain-submitter | block header JSON `{number, hash, parentHash, timestamp}` |
  * | `<ns>.payments` | chain-submitter | payment result JSON |
+ * | `<ns>.reorgs` | chain-submitter | reorg notice JSON `{ancestor, removed, depth, head}` |
+ * | `<ns>.submit` | consensus-coordinator → chain-submitter | request/reply (core NATS, queue group): submit a payment |
  */
 export interface Subjects {
   ns: string;
@@ -20,7 +22,11 @@ export interface Subjects {
   peerRecords: string;
   blocks: string;
   payments: string;
-  streams: { records: string; blocks: string; payments: string };
+  /** Reorganisation notices; their own stream, so `<ns>.blocks` carries only headers. */
+  reorgs: string;
+  /** Request/reply subject of the chain-submitter's submit API (not a stream). */
+  submit: string;
+  streams: { records: string; blocks: string; payments: string; reorgs: string };
 }
 
 export function subjects(ns: string): Subjects {
@@ -32,10 +38,13 @@ export function subjects(ns: string): Subjects {
     peerRecords: `${ns}.peer-records`,
     blocks: `${ns}.blocks`,
     payments: `${ns}.payments`,
+    reorgs: `${ns}.reorgs`,
+    submit: `${ns}.submit`,
     streams: {
       records: `${ns.toUpperCase()}_RECORDS`,
       blocks: `${ns.toUpperCase()}_BLOCKS`,
       payments: `${ns.toUpperCase()}_PAYMENTS`,
+      reorgs: `${ns.toUpperCase()}_REORGS`,
     },
   };
 }
@@ -61,6 +70,7 @@ export async function ensureStreams(jsm: JetStreamManager, s: Subjects): Promise
       max_msgs: 100_000,
     },
     { name: s.streams.payments, subjects: [s.payments], storage: StorageType.File, max_age: 30 * DAY_NS },
+    { name: s.streams.reorgs, subjects: [s.reorgs], storage: StorageType.File, max_age: 30 * DAY_NS },
   ];
   for (const cfg of wanted) {
     try {

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, describeConfig } from '@whitepay/base';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_PREFIX, configShape, loadConfig, namespaceOf, redisPrefixOf } from './config.js';
+
+/** A markdown table as rows of trimmed cells (separator dashes collapsed). */
+function cells(table: string): string[][] {
+  return table
+    .trim()
+    .split('\n')
+    .map((row) =>
+      row
+        .trim()
+        .replace(/^\||\|$/g, '')
+        .split('|')
+        .map((c) => c.trim().replace(/^-+$/, '---')),
+    );
+}
+
+const KEY = `0x${'11'.repeat(32)}`;
+
+describe('config', () => {
+  it('parses the environment with defaults', () => {
+    const cfg = loadConfig({
+      CHAIN_SUBMITTER_KEEPER_ID: '3',
+      CHAIN_SUBMITTER_RPC_URL: 'http://127.0.0.1:8545',
+      CHAIN_SUBMITTER_PRIVATE_KEY: KEY,
+    });
+    expect(cfg).toMatchObject({ keeperId: 3, confirmations: 2, feeBumpBps: 1250, readOpen: true });
+    expect(namespaceOf(cfg)).toBe('k3');
+    expect(redisPrefixOf(cfg)).toBe('whitepay:k3:chain');
+  });
+
+  it('rejects a bad key and names the variable', () => {
+    expect(() =>
+      loadConfig({
+        CHAIN_SUBMITTER_KEEPER_ID: '3',
+        CHAIN_SUBMITTER_RPC_URL: 'http://x',
+        CHAIN_SUBMITTER_PRIVATE_KEY: '0x12',
+      }),
+    ).toThrow(ConfigError);
+  });
+
+  it('README carries exactly the generated config table', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const m = /<!-- config:start -->\n([\s\S]*?)\n<!-- config:end -->/.exec(readme);
+    // Cell by cell: the formatter pads markdown tables, which changes no content.
+    expect(cells(m?.[1] ?? '')).toEqual(cells(describeConfig(configShape, CONFIG_PREFIX)));
+  });
+});

@@ -1,0 +1,138 @@
+import { common, parseConfig, secret } from '@whitepay/base';
+import { z } from 'zod';
+
+export const CONFIG_PREFIX = 'CHAIN_SUBMITTER';
+
+const hex32 = /^0x[0-9a-fA-F]{64}$/;
+const address = /^0x[0-9a-fA-F]{40}$/;
+
+/**
+ * Every variable the chain-submitter reads (prefix `CHAIN_SUBMITTER_`). The
+ * README's table is generated from this shape (`describeConfig`).
+ */
+export const configShape = {
+  logLevel: common.logLevel,
+  httpHost: common.httpHost,
+  httpPort: common.httpPort,
+  adminToken: common.adminToken,
+  readOpen: common.readOpen,
+  keeperId: common.keeperId,
+  natsUrl: z.string().url().default('nats://127.0.0.1:4222').describe('NATS server URL'),
+  natsNamespace: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional()
+    .describe('NATS subject namespace of this keeper; unset means `k<keeperId>`'),
+  redisUrl: z
+    .string()
+    .url()
+    .default('redis://127.0.0.1:6379')
+    .describe('Redis URL (cursor, outbox, nonce lock, BullMQ)'),
+  redisPrefix: z
+    .string()
+    .optional()
+    .describe('prefix of every Redis key this service writes; unset means `whitepay:<namespace>:chain`'),
+  rpcUrl: z.string().url().describe('JSON-RPC URL of the settlement chain'),
+  chainId: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('expected chain id; checked at start when set'),
+  privateKey: secret(
+    z.string().regex(hex32, 'expected a 0x-prefixed 32-byte hex key'),
+    'secp256k1 key of this keeper account (the only sender of its transactions)',
+  ),
+  confirmations: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2)
+    .describe('blocks on top of a block before it is published / a receipt is final (0 on a devnet)'),
+  pollIntervalMs: z.coerce.number().int().positive().default(1000).describe('chain head polling interval'),
+  reorgWindow: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .default(128)
+    .describe('published headers kept to find the common ancestor of a reorganisation'),
+  startBlock: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('first block to publish when no cursor is stored; unset means the current confirmed head'),
+  maxBlocksPerTick: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(500)
+    .describe('blocks fetched per polling tick when catching up'),
+  factoryAddress: z
+    .string()
+    .regex(address, 'expected a 0x-prefixed address')
+    .optional()
+    .describe('UpkeepingFactory address; unset disables discovery'),
+  factoryFromBlock: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('block the factory was deployed at (discovery starts there)'),
+  logChunkBlocks: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5000)
+    .describe('blocks per eth_getLogs request during discovery'),
+  lockTtlMs: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(15_000)
+    .describe('TTL of the per-account sender lock; a standby replica takes over after it expires'),
+  bumpAfterBlocks: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(3)
+    .describe('blocks a sent transaction may stay unmined before its fees are bumped'),
+  feeBumpBps: z.coerce
+    .number()
+    .int()
+    .min(1125)
+    .default(1250)
+    .describe('fee increase of a replacement transaction, in basis points (1250 = +12.5%)'),
+  maxFeePerGasWei: z
+    .string()
+    .regex(/^\d+$/)
+    .optional()
+    .describe('cap on maxFeePerGas in wei; unset means no cap'),
+  gasLimitMarginBps: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .describe('margin added to estimateGas, in basis points'),
+  rpcRetries: z.coerce.number().int().min(0).default(5).describe('retries of a transient RPC error'),
+  paymentsKept: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1000)
+    .describe('recent payment results kept for GET /v1/payments'),
+};
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  return parseConfig(configShape, CONFIG_PREFIX, env);
+}
+
+export function namespaceOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId'>): string {
+  return cfg.natsNamespace ?? `k${cfg.keeperId}`;
+}
+
+export function redisPrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'redisPrefix'>): string {
+  return cfg.redisPrefix ?? `whitepay:${namespaceOf(cfg)}:chain`;
+}

@@ -1,0 +1,63 @@
+import { type ErrorKind, WhitePayError } from '@whitepay/base';
+
+/**
+ * The chain-submitter's errors. Every code is stable (`CHAIN_*`, `SUBMIT_*`,
+ * `UPKEEPING_*`); raw viem / ioredis / nats errors are wrapped here and never
+ * leave the service as they are.
+ */
+export class ChainError extends WhitePayError {
+  override readonly name: string = 'ChainError';
+  constructor(
+    code: string,
+    message: string,
+    opts: { kind?: ErrorKind; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(code, message, {
+      kind: opts.kind ?? 'unavailable',
+      details: opts.details ?? {},
+      cause: opts.cause,
+    });
+  }
+}
+
+/** A reorganisation deeper than the window of published headers. */
+export class ReorgTooDeepError extends ChainError {
+  override readonly name = 'ReorgTooDeepError';
+}
+
+/**
+ * A call the contract would revert, decoded from the revert data before any
+ * transaction is sent. `code` is `UPKEEPING_<ErrorName>` for a custom error
+ * of the contract (`UPKEEPING_UpkeepingIntervalNotContiguous`), else
+ * `CHAIN_CALL_REVERTED`.
+ */
+export class RevertError extends WhitePayError {
+  override readonly name = 'RevertError';
+  readonly errorName: string | undefined;
+  readonly args: readonly unknown[];
+  constructor(errorName: string | undefined, args: readonly unknown[], message: string, cause?: unknown) {
+    super(errorName ? `UPKEEPING_${errorName}` : 'CHAIN_CALL_REVERTED', message, {
+      kind: 'failed_precondition',
+      details: { errorName, args: args.map((a) => (typeof a === 'bigint' ? a.toString() : a)) },
+      cause,
+    });
+    this.errorName = errorName;
+    this.args = args;
+  }
+}
+
+/** A malformed submit request. */
+export class SubmitRequestError extends WhitePayError {
+  override readonly name = 'SubmitRequestError';
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('SUBMIT_INVALID_REQUEST', message, { kind: 'invalid_argument', details });
+  }
+}
+
+/** This replica lost (or never had) the sender lock of the keeper account. */
+export class FencedError extends WhitePayError {
+  override readonly name = 'FencedError';
+  constructor(message: string) {
+    super('SUBMIT_FENCED', message, { kind: 'failed_precondition' });
+  }
+}

@@ -1,0 +1,108 @@
+import { createRegistry, silentLogger } from '@whitepay/base';
+import { connectBus, subjects } from '@whitepay/bus';
+import { ANVIL_MNEMONIC, type AnvilServer, type NatsServer, type RedisServer } from '@whitepay/testkit';
+import { Redis } from 'ioredis';
+import type { NatsConnection } from 'nats';
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  type Hex,
+  http,
+  type PublicClient,
+  type TestClient,
+} from 'viem';
+import { mnemonicToAccount } from 'viem/accounts';
+import { type App, createApp } from '../app.js';
+import { loadConfig } from '../config.js';
+
+/** The private key of the standard anvil mnemonic's account `index`. */
+export function anvilKey(index: number): Hex {
+  const hd = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: index }).getHdKey();
+  return `0x${Buffer.from(hd.privateKey!).toString('hex')}`;
+}
+
+export interface Servers {
+  anvil: AnvilServer;
+  nats: NatsServer;
+  redis: RedisServer;
+}
+
+export interface Harness {
+  app: App;
+  nc: NatsConnection;
+  redis: Redis;
+  publicClient: PublicClient;
+  close(): Promise<void>;
+}
+
+/** Builds and starts an app on real servers, with `CHAIN_SUBMITTER_*` overrides. */
+export async function startApp(srv: Servers, env: Record<string, string>): Promise<Harness> {
+  const config = loadConfig({
+    CHAIN_SUBMITTER_KEEPER_ID: '1',
+    CHAIN_SUBMITTER_RPC_URL: srv.anvil.rpcUrl,
+    CHAIN_SUBMITTER_NATS_URL: srv.nats.url,
+    CHAIN_SUBMITTER_REDIS_URL: srv.redis.url,
+    CHAIN_SUBMITTER_PRIVATE_KEY: anvilKey(0),
+    CHAIN_SUBMITTER_CONFIRMATIONS: '0',
+    CHAIN_SUBMITTER_POLL_INTERVAL_MS: '50',
+    CHAIN_SUBMITTER_LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const log = silentLogger();
+  const transport = http(srv.anvil.rpcUrl, { retryCount: 0 });
+  const publicClient = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
+  const walletClient = createWalletClient({
+    account: (await import('viem/accounts')).privateKeyToAccount(config.privateKey as Hex),
+    transport,
+  });
+  const redis = new Redis(srv.redis.url, { maxRetriesPerRequest: 3 });
+  const nc = await connectBus({ url: srv.nats.url, name: 'test', log });
+  const app = await createApp({
+    config,
+    log,
+    registry: createRegistry('chain-submitter'),
+    publicClient,
+    walletClient,
+    nc,
+    redis,
+  });
+  await app.start();
+  return {
+    app,
+    nc,
+    redis,
+    publicClient,
+    async close() {
+      await app.stop();
+      await nc.close();
+      redis.disconnect();
+    },
+  };
+}
+
+export function testClient(anvil: AnvilServer): TestClient<'anvil'> {
+  return createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) });
+}
+
+export interface StoredMessage<T> {
+  seq: number;
+  data: T;
+  headers: Record<string, string>;
+}
+
+/** Every message of a stream, in order. */
+export async function readStream<T>(nc: NatsConnection, stream: string): Promise<StoredMessage<T>[]> {
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info(stream);
+  const out: StoredMessage<T>[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    const headers: Record<string, string> = {};
+    if (m.header) for (const [k, v] of m.header) headers[k] = v.join(',');
+    out.push({ seq, data: m.json<T>(), headers });
+  }
+  return out;
+}
+
+export { subjects };
