@@ -14,15 +14,6 @@ export function uintProblem(value: unknown, max: bigint): string | null {
   return null;
 }
 
-/** Why `value` is not a safe non-negative integer up to `max`, or `null` when it is. */
-export function intProblem(value: unknown, max: number): string | null {
-  if (typeof value !== 'number' || !Number.isInteger(value))
-    return `expected an integer, got ${String(value)}`;
-  if (value < 0) return `must not be negative, got ${value}`;
-  if (value > max) return `exceeds ${max}, got ${value}`;
-  return null;
-}
-
 /** Why `value` is not a 20-byte hex address, or `null` when it is (checksum not enforced). */
 export function addressProblem(value: unknown): string | null {
   if (typeof value !== 'string' || !isAddress(value, { strict: false })) {

@@ -434,8 +434,14 @@ function settle(next: LeaderState): LeaderStep {
   const outstanding = Object.keys(next.commitments)
     .map(Number)
     .filter((id) => !next.responded.includes(id) && !next.liars.includes(id)).length;
-  if (approved + outstanding < next.config.threshold) return concludeProposal(next);
-  return { state: next, outputs: [] };
+  if (approved + outstanding >= next.config.threshold) return { state: next, outputs: [] };
+  // The threshold is out of reach. Proposal 1 still waits for reveals while it
+  // has fewer than 2f+1 and more may come: the median needs them.
+  const revealed = Object.keys(next.reveals).length;
+  if (next.proposal === 1 && revealed < next.config.commitQuorum && outstanding > 0) {
+    return { state: next, outputs: [] };
+  }
+  return concludeProposal(next);
 }
 
 function onTimeout(state: LeaderState, event: Extract<LeaderEvent, { type: 'timeout' }>): LeaderStep {
