@@ -107,6 +107,93 @@ export interface PutPeerRecordsResponse {
   rejected: number;
 }
 
+/** A piece as the user registers it. */
+export interface PieceSpec {
+  /** 32 bytes. */
+  pieceId: Uint8Array;
+  /** Size in bytes. */
+  size: bigint;
+  /** Merkle root over the leaves, 32 bytes. */
+  root: Uint8Array;
+  /** Leaf size in bytes (4096 by default). */
+  leafSize: number;
+}
+
+/** A registered piece. */
+export interface Piece {
+  spec: PieceSpec | undefined;
+  addedBlock: bigint;
+  /** Set once removed: the piece counts on [added_block, removed_block). */
+  removedBlock?: bigint | undefined;
+}
+
+export interface RegisterPiecesRequest {
+  account:
+    | Account
+    | undefined;
+  /** Single-use per user. */
+  nonce: bigint;
+  /** Block from which the pieces count. */
+  block: bigint;
+  pieces: PieceSpec[];
+  /** 65-byte EIP-191 signature of the request digest by the user. */
+  signature: Uint8Array;
+}
+
+export interface RegisterPiecesResponse {
+  added: number;
+  /** Pieces already live with the same contents (left as they were). */
+  alreadyPresent: number;
+}
+
+export interface RemovePiecesRequest {
+  account: Account | undefined;
+  nonce: bigint;
+  /** Block from which the pieces stop counting. */
+  block: bigint;
+  pieceIds: Uint8Array[];
+  signature: Uint8Array;
+}
+
+export interface RemovePiecesResponse {
+  removed: number;
+  /** Ids that were not live. */
+  notFound: Uint8Array[];
+}
+
+export interface ListPiecesRequest {
+  account:
+    | Account
+    | undefined;
+  /** Only the pieces counting at this block. */
+  atBlock?:
+    | bigint
+    | undefined;
+  /** Without at_block: include removed pieces too. */
+  includeRemoved: boolean;
+}
+
+export interface ListPiecesResponse {
+  pieces: Piece[];
+}
+
+export interface ListAccountsRequest {
+}
+
+export interface AccountSummary {
+  account:
+    | Account
+    | undefined;
+  /** Live pieces. */
+  pieces: number;
+  /** Total size of the live pieces, bytes. */
+  size: bigint;
+}
+
+export interface ListAccountsResponse {
+  accounts: AccountSummary[];
+}
+
 function createBaseQueryRecordsRequest(): QueryRecordsRequest {
   return { account: undefined, range: undefined, source: 0, withoutProofs: false, pageSize: 0, pageToken: "" };
 }
@@ -732,6 +819,1127 @@ export const PutPeerRecordsResponse: MessageFns<PutPeerRecordsResponse> = {
   },
 };
 
+function createBasePieceSpec(): PieceSpec {
+  return { pieceId: new Uint8Array(0), size: 0n, root: new Uint8Array(0), leafSize: 0 };
+}
+
+export const PieceSpec: MessageFns<PieceSpec> = {
+  encode(message: PieceSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pieceId.length !== 0) {
+      writer.uint32(10).bytes(message.pieceId);
+    }
+    if (message.size !== 0n) {
+      if (BigInt.asUintN(64, message.size) !== message.size) {
+        throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.size);
+    }
+    if (message.root.length !== 0) {
+      writer.uint32(26).bytes(message.root);
+    }
+    if (message.leafSize !== 0) {
+      writer.uint32(32).uint32(message.leafSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PieceSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePieceSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pieceId = reader.bytes();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.root = reader.bytes();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.leafSize = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PieceSpec {
+    return {
+      pieceId: isSet(object.pieceId)
+        ? bytesFromBase64(object.pieceId)
+        : isSet(object.piece_id)
+        ? bytesFromBase64(object.piece_id)
+        : new Uint8Array(0),
+      size: isSet(object.size) ? BigInt(object.size) : 0n,
+      root: isSet(object.root) ? bytesFromBase64(object.root) : new Uint8Array(0),
+      leafSize: isSet(object.leafSize)
+        ? globalThis.Number(object.leafSize)
+        : isSet(object.leaf_size)
+        ? globalThis.Number(object.leaf_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: PieceSpec): unknown {
+    const obj: any = {};
+    if (message.pieceId.length !== 0) {
+      obj.pieceId = base64FromBytes(message.pieceId);
+    }
+    if (message.size !== 0n) {
+      obj.size = message.size.toString();
+    }
+    if (message.root.length !== 0) {
+      obj.root = base64FromBytes(message.root);
+    }
+    if (message.leafSize !== 0) {
+      obj.leafSize = Math.round(message.leafSize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PieceSpec>): PieceSpec {
+    return PieceSpec.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PieceSpec>): PieceSpec {
+    const message = createBasePieceSpec();
+    message.pieceId = object.pieceId ?? new Uint8Array(0);
+    message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
+    message.root = object.root ?? new Uint8Array(0);
+    message.leafSize = object.leafSize ?? 0;
+    return message;
+  },
+};
+
+function createBasePiece(): Piece {
+  return { spec: undefined, addedBlock: 0n, removedBlock: undefined };
+}
+
+export const Piece: MessageFns<Piece> = {
+  encode(message: Piece, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spec !== undefined) {
+      PieceSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    if (message.addedBlock !== 0n) {
+      if (BigInt.asUintN(64, message.addedBlock) !== message.addedBlock) {
+        throw new globalThis.Error("value provided for field message.addedBlock of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.addedBlock);
+    }
+    if (message.removedBlock !== undefined) {
+      if (BigInt.asUintN(64, message.removedBlock) !== message.removedBlock) {
+        throw new globalThis.Error("value provided for field message.removedBlock of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.removedBlock);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Piece {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePiece();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spec = PieceSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.addedBlock = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.removedBlock = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Piece {
+    return {
+      spec: isSet(object.spec) ? PieceSpec.fromJSON(object.spec) : undefined,
+      addedBlock: isSet(object.addedBlock)
+        ? BigInt(object.addedBlock)
+        : isSet(object.added_block)
+        ? BigInt(object.added_block)
+        : 0n,
+      removedBlock: isSet(object.removedBlock)
+        ? BigInt(object.removedBlock)
+        : isSet(object.removed_block)
+        ? BigInt(object.removed_block)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Piece): unknown {
+    const obj: any = {};
+    if (message.spec !== undefined) {
+      obj.spec = PieceSpec.toJSON(message.spec);
+    }
+    if (message.addedBlock !== 0n) {
+      obj.addedBlock = message.addedBlock.toString();
+    }
+    if (message.removedBlock !== undefined) {
+      obj.removedBlock = message.removedBlock.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Piece>): Piece {
+    return Piece.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Piece>): Piece {
+    const message = createBasePiece();
+    message.spec = (object.spec !== undefined && object.spec !== null) ? PieceSpec.fromPartial(object.spec) : undefined;
+    message.addedBlock = (object.addedBlock !== undefined && object.addedBlock !== null)
+      ? BigInt(object.addedBlock)
+      : 0n;
+    message.removedBlock = (object.removedBlock !== undefined && object.removedBlock !== null)
+      ? BigInt(object.removedBlock)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRegisterPiecesRequest(): RegisterPiecesRequest {
+  return { account: undefined, nonce: 0n, block: 0n, pieces: [], signature: new Uint8Array(0) };
+}
+
+export const RegisterPiecesRequest: MessageFns<RegisterPiecesRequest> = {
+  encode(message: RegisterPiecesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.account !== undefined) {
+      Account.encode(message.account, writer.uint32(10).fork()).join();
+    }
+    if (message.nonce !== 0n) {
+      if (BigInt.asUintN(64, message.nonce) !== message.nonce) {
+        throw new globalThis.Error("value provided for field message.nonce of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.nonce);
+    }
+    if (message.block !== 0n) {
+      if (BigInt.asUintN(64, message.block) !== message.block) {
+        throw new globalThis.Error("value provided for field message.block of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.block);
+    }
+    for (const v of message.pieces) {
+      PieceSpec.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(42).bytes(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterPiecesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterPiecesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.account = Account.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nonce = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.block = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pieces.push(PieceSpec.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.signature = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegisterPiecesRequest {
+    return {
+      account: isSet(object.account) ? Account.fromJSON(object.account) : undefined,
+      nonce: isSet(object.nonce) ? BigInt(object.nonce) : 0n,
+      block: isSet(object.block) ? BigInt(object.block) : 0n,
+      pieces: globalThis.Array.isArray(object?.pieces) ? object.pieces.map((e: any) => PieceSpec.fromJSON(e)) : [],
+      signature: isSet(object.signature) ? bytesFromBase64(object.signature) : new Uint8Array(0),
+    };
+  },
+
+  toJSON(message: RegisterPiecesRequest): unknown {
+    const obj: any = {};
+    if (message.account !== undefined) {
+      obj.account = Account.toJSON(message.account);
+    }
+    if (message.nonce !== 0n) {
+      obj.nonce = message.nonce.toString();
+    }
+    if (message.block !== 0n) {
+      obj.block = message.block.toString();
+    }
+    if (message.pieces?.length) {
+      obj.pieces = message.pieces.map((e) => PieceSpec.toJSON(e));
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegisterPiecesRequest>): RegisterPiecesRequest {
+    return RegisterPiecesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegisterPiecesRequest>): RegisterPiecesRequest {
+    const message = createBaseRegisterPiecesRequest();
+    message.account = (object.account !== undefined && object.account !== null)
+      ? Account.fromPartial(object.account)
+      : undefined;
+    message.nonce = (object.nonce !== undefined && object.nonce !== null) ? BigInt(object.nonce) : 0n;
+    message.block = (object.block !== undefined && object.block !== null) ? BigInt(object.block) : 0n;
+    message.pieces = object.pieces?.map((e) => PieceSpec.fromPartial(e)) || [];
+    message.signature = object.signature ?? new Uint8Array(0);
+    return message;
+  },
+};
+
+function createBaseRegisterPiecesResponse(): RegisterPiecesResponse {
+  return { added: 0, alreadyPresent: 0 };
+}
+
+export const RegisterPiecesResponse: MessageFns<RegisterPiecesResponse> = {
+  encode(message: RegisterPiecesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.added !== 0) {
+      writer.uint32(8).uint32(message.added);
+    }
+    if (message.alreadyPresent !== 0) {
+      writer.uint32(16).uint32(message.alreadyPresent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterPiecesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterPiecesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.added = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alreadyPresent = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegisterPiecesResponse {
+    return {
+      added: isSet(object.added) ? globalThis.Number(object.added) : 0,
+      alreadyPresent: isSet(object.alreadyPresent)
+        ? globalThis.Number(object.alreadyPresent)
+        : isSet(object.already_present)
+        ? globalThis.Number(object.already_present)
+        : 0,
+    };
+  },
+
+  toJSON(message: RegisterPiecesResponse): unknown {
+    const obj: any = {};
+    if (message.added !== 0) {
+      obj.added = Math.round(message.added);
+    }
+    if (message.alreadyPresent !== 0) {
+      obj.alreadyPresent = Math.round(message.alreadyPresent);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegisterPiecesResponse>): RegisterPiecesResponse {
+    return RegisterPiecesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegisterPiecesResponse>): RegisterPiecesResponse {
+    const message = createBaseRegisterPiecesResponse();
+    message.added = object.added ?? 0;
+    message.alreadyPresent = object.alreadyPresent ?? 0;
+    return message;
+  },
+};
+
+function createBaseRemovePiecesRequest(): RemovePiecesRequest {
+  return { account: undefined, nonce: 0n, block: 0n, pieceIds: [], signature: new Uint8Array(0) };
+}
+
+export const RemovePiecesRequest: MessageFns<RemovePiecesRequest> = {
+  encode(message: RemovePiecesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.account !== undefined) {
+      Account.encode(message.account, writer.uint32(10).fork()).join();
+    }
+    if (message.nonce !== 0n) {
+      if (BigInt.asUintN(64, message.nonce) !== message.nonce) {
+        throw new globalThis.Error("value provided for field message.nonce of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.nonce);
+    }
+    if (message.block !== 0n) {
+      if (BigInt.asUintN(64, message.block) !== message.block) {
+        throw new globalThis.Error("value provided for field message.block of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.block);
+    }
+    for (const v of message.pieceIds) {
+      writer.uint32(34).bytes(v!);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(42).bytes(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemovePiecesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemovePiecesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.account = Account.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nonce = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.block = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pieceIds.push(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.signature = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemovePiecesRequest {
+    return {
+      account: isSet(object.account) ? Account.fromJSON(object.account) : undefined,
+      nonce: isSet(object.nonce) ? BigInt(object.nonce) : 0n,
+      block: isSet(object.block) ? BigInt(object.block) : 0n,
+      pieceIds: globalThis.Array.isArray(object?.pieceIds)
+        ? object.pieceIds.map((e: any) => bytesFromBase64(e))
+        : globalThis.Array.isArray(object?.piece_ids)
+        ? object.piece_ids.map((e: any) => bytesFromBase64(e))
+        : [],
+      signature: isSet(object.signature) ? bytesFromBase64(object.signature) : new Uint8Array(0),
+    };
+  },
+
+  toJSON(message: RemovePiecesRequest): unknown {
+    const obj: any = {};
+    if (message.account !== undefined) {
+      obj.account = Account.toJSON(message.account);
+    }
+    if (message.nonce !== 0n) {
+      obj.nonce = message.nonce.toString();
+    }
+    if (message.block !== 0n) {
+      obj.block = message.block.toString();
+    }
+    if (message.pieceIds?.length) {
+      obj.pieceIds = message.pieceIds.map((e) => base64FromBytes(e));
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemovePiecesRequest>): RemovePiecesRequest {
+    return RemovePiecesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemovePiecesRequest>): RemovePiecesRequest {
+    const message = createBaseRemovePiecesRequest();
+    message.account = (object.account !== undefined && object.account !== null)
+      ? Account.fromPartial(object.account)
+      : undefined;
+    message.nonce = (object.nonce !== undefined && object.nonce !== null) ? BigInt(object.nonce) : 0n;
+    message.block = (object.block !== undefined && object.block !== null) ? BigInt(object.block) : 0n;
+    message.pieceIds = object.pieceIds?.map((e) => e) || [];
+    message.signature = object.signature ?? new Uint8Array(0);
+    return message;
+  },
+};
+
+function createBaseRemovePiecesResponse(): RemovePiecesResponse {
+  return { removed: 0, notFound: [] };
+}
+
+export const RemovePiecesResponse: MessageFns<RemovePiecesResponse> = {
+  encode(message: RemovePiecesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.removed !== 0) {
+      writer.uint32(8).uint32(message.removed);
+    }
+    for (const v of message.notFound) {
+      writer.uint32(18).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemovePiecesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemovePiecesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.removed = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.notFound.push(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemovePiecesResponse {
+    return {
+      removed: isSet(object.removed) ? globalThis.Number(object.removed) : 0,
+      notFound: globalThis.Array.isArray(object?.notFound)
+        ? object.notFound.map((e: any) => bytesFromBase64(e))
+        : globalThis.Array.isArray(object?.not_found)
+        ? object.not_found.map((e: any) => bytesFromBase64(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RemovePiecesResponse): unknown {
+    const obj: any = {};
+    if (message.removed !== 0) {
+      obj.removed = Math.round(message.removed);
+    }
+    if (message.notFound?.length) {
+      obj.notFound = message.notFound.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemovePiecesResponse>): RemovePiecesResponse {
+    return RemovePiecesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemovePiecesResponse>): RemovePiecesResponse {
+    const message = createBaseRemovePiecesResponse();
+    message.removed = object.removed ?? 0;
+    message.notFound = object.notFound?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListPiecesRequest(): ListPiecesRequest {
+  return { account: undefined, atBlock: undefined, includeRemoved: false };
+}
+
+export const ListPiecesRequest: MessageFns<ListPiecesRequest> = {
+  encode(message: ListPiecesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.account !== undefined) {
+      Account.encode(message.account, writer.uint32(10).fork()).join();
+    }
+    if (message.atBlock !== undefined) {
+      if (BigInt.asUintN(64, message.atBlock) !== message.atBlock) {
+        throw new globalThis.Error("value provided for field message.atBlock of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.atBlock);
+    }
+    if (message.includeRemoved !== false) {
+      writer.uint32(24).bool(message.includeRemoved);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPiecesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPiecesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.account = Account.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.atBlock = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.includeRemoved = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPiecesRequest {
+    return {
+      account: isSet(object.account) ? Account.fromJSON(object.account) : undefined,
+      atBlock: isSet(object.atBlock)
+        ? BigInt(object.atBlock)
+        : isSet(object.at_block)
+        ? BigInt(object.at_block)
+        : undefined,
+      includeRemoved: isSet(object.includeRemoved)
+        ? globalThis.Boolean(object.includeRemoved)
+        : isSet(object.include_removed)
+        ? globalThis.Boolean(object.include_removed)
+        : false,
+    };
+  },
+
+  toJSON(message: ListPiecesRequest): unknown {
+    const obj: any = {};
+    if (message.account !== undefined) {
+      obj.account = Account.toJSON(message.account);
+    }
+    if (message.atBlock !== undefined) {
+      obj.atBlock = message.atBlock.toString();
+    }
+    if (message.includeRemoved !== false) {
+      obj.includeRemoved = message.includeRemoved;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPiecesRequest>): ListPiecesRequest {
+    return ListPiecesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPiecesRequest>): ListPiecesRequest {
+    const message = createBaseListPiecesRequest();
+    message.account = (object.account !== undefined && object.account !== null)
+      ? Account.fromPartial(object.account)
+      : undefined;
+    message.atBlock = (object.atBlock !== undefined && object.atBlock !== null) ? BigInt(object.atBlock) : undefined;
+    message.includeRemoved = object.includeRemoved ?? false;
+    return message;
+  },
+};
+
+function createBaseListPiecesResponse(): ListPiecesResponse {
+  return { pieces: [] };
+}
+
+export const ListPiecesResponse: MessageFns<ListPiecesResponse> = {
+  encode(message: ListPiecesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pieces) {
+      Piece.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPiecesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPiecesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pieces.push(Piece.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPiecesResponse {
+    return { pieces: globalThis.Array.isArray(object?.pieces) ? object.pieces.map((e: any) => Piece.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListPiecesResponse): unknown {
+    const obj: any = {};
+    if (message.pieces?.length) {
+      obj.pieces = message.pieces.map((e) => Piece.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPiecesResponse>): ListPiecesResponse {
+    return ListPiecesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPiecesResponse>): ListPiecesResponse {
+    const message = createBaseListPiecesResponse();
+    message.pieces = object.pieces?.map((e) => Piece.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListAccountsRequest(): ListAccountsRequest {
+  return {};
+}
+
+export const ListAccountsRequest: MessageFns<ListAccountsRequest> = {
+  encode(_: ListAccountsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccountsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccountsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListAccountsRequest {
+    return {};
+  },
+
+  toJSON(_: ListAccountsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccountsRequest>): ListAccountsRequest {
+    return ListAccountsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListAccountsRequest>): ListAccountsRequest {
+    const message = createBaseListAccountsRequest();
+    return message;
+  },
+};
+
+function createBaseAccountSummary(): AccountSummary {
+  return { account: undefined, pieces: 0, size: 0n };
+}
+
+export const AccountSummary: MessageFns<AccountSummary> = {
+  encode(message: AccountSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.account !== undefined) {
+      Account.encode(message.account, writer.uint32(10).fork()).join();
+    }
+    if (message.pieces !== 0) {
+      writer.uint32(16).uint32(message.pieces);
+    }
+    if (message.size !== 0n) {
+      if (BigInt.asUintN(64, message.size) !== message.size) {
+        throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.account = Account.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pieces = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.size = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountSummary {
+    return {
+      account: isSet(object.account) ? Account.fromJSON(object.account) : undefined,
+      pieces: isSet(object.pieces) ? globalThis.Number(object.pieces) : 0,
+      size: isSet(object.size) ? BigInt(object.size) : 0n,
+    };
+  },
+
+  toJSON(message: AccountSummary): unknown {
+    const obj: any = {};
+    if (message.account !== undefined) {
+      obj.account = Account.toJSON(message.account);
+    }
+    if (message.pieces !== 0) {
+      obj.pieces = Math.round(message.pieces);
+    }
+    if (message.size !== 0n) {
+      obj.size = message.size.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccountSummary>): AccountSummary {
+    return AccountSummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccountSummary>): AccountSummary {
+    const message = createBaseAccountSummary();
+    message.account = (object.account !== undefined && object.account !== null)
+      ? Account.fromPartial(object.account)
+      : undefined;
+    message.pieces = object.pieces ?? 0;
+    message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
+    return message;
+  },
+};
+
+function createBaseListAccountsResponse(): ListAccountsResponse {
+  return { accounts: [] };
+}
+
+export const ListAccountsResponse: MessageFns<ListAccountsResponse> = {
+  encode(message: ListAccountsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.accounts) {
+      AccountSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccountsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccountsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accounts.push(AccountSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAccountsResponse {
+    return {
+      accounts: globalThis.Array.isArray(object?.accounts)
+        ? object.accounts.map((e: any) => AccountSummary.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListAccountsResponse): unknown {
+    const obj: any = {};
+    if (message.accounts?.length) {
+      obj.accounts = message.accounts.map((e) => AccountSummary.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccountsResponse>): ListAccountsResponse {
+    return ListAccountsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAccountsResponse>): ListAccountsResponse {
+    const message = createBaseListAccountsResponse();
+    message.accounts = object.accounts?.map((e) => AccountSummary.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** The challenge-store's query API (used by st-calculator and the coordinator). */
 export type ChallengeStoreServiceService = typeof ChallengeStoreServiceService;
 export const ChallengeStoreServiceService = {
@@ -770,6 +1978,56 @@ export const ChallengeStoreServiceService = {
       Buffer.from(PutPeerRecordsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PutPeerRecordsResponse => PutPeerRecordsResponse.decode(value),
   },
+  /**
+   * Piece registry (SPEC 3). Registers pieces of (user, pid) from a request the
+   * USER signs: EIP-191 personal signature over the digest documented in
+   * packages/store/src/piece-request.ts. A provider-signed request is refused
+   * (PERMISSION_DENIED, PIECE_SIGNER_IS_PROVIDER); a reused nonce is refused
+   * (ALREADY_EXISTS, PIECE_REQUEST_REPLAYED).
+   */
+  registerPieces: {
+    path: "/whitepay.store.v1.ChallengeStoreService/RegisterPieces" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RegisterPiecesRequest): Buffer =>
+      Buffer.from(RegisterPiecesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RegisterPiecesRequest => RegisterPiecesRequest.decode(value),
+    responseSerialize: (value: RegisterPiecesResponse): Buffer =>
+      Buffer.from(RegisterPiecesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RegisterPiecesResponse => RegisterPiecesResponse.decode(value),
+  },
+  /** Removes pieces (user-signed): each stops counting from the request's block. */
+  removePieces: {
+    path: "/whitepay.store.v1.ChallengeStoreService/RemovePieces" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemovePiecesRequest): Buffer => Buffer.from(RemovePiecesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemovePiecesRequest => RemovePiecesRequest.decode(value),
+    responseSerialize: (value: RemovePiecesResponse): Buffer =>
+      Buffer.from(RemovePiecesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemovePiecesResponse => RemovePiecesResponse.decode(value),
+  },
+  /** Pieces of (user, pid): live ones, those counting at a block, or all. */
+  listPieces: {
+    path: "/whitepay.store.v1.ChallengeStoreService/ListPieces" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPiecesRequest): Buffer => Buffer.from(ListPiecesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPiecesRequest => ListPiecesRequest.decode(value),
+    responseSerialize: (value: ListPiecesResponse): Buffer => Buffer.from(ListPiecesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPiecesResponse => ListPiecesResponse.decode(value),
+  },
+  /** Every (user, pid) with at least one live piece. */
+  listAccounts: {
+    path: "/whitepay.store.v1.ChallengeStoreService/ListAccounts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAccountsRequest): Buffer => Buffer.from(ListAccountsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAccountsRequest => ListAccountsRequest.decode(value),
+    responseSerialize: (value: ListAccountsResponse): Buffer =>
+      Buffer.from(ListAccountsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAccountsResponse => ListAccountsResponse.decode(value),
+  },
 } as const;
 
 export interface ChallengeStoreServiceServer extends UntypedServiceImplementation {
@@ -779,6 +2037,20 @@ export interface ChallengeStoreServiceServer extends UntypedServiceImplementatio
   lastRecordBefore: handleUnaryCall<LastRecordBeforeRequest, LastRecordBeforeResponse>;
   /** Stores records received from peer keepers, after re-verification. */
   putPeerRecords: handleUnaryCall<PutPeerRecordsRequest, PutPeerRecordsResponse>;
+  /**
+   * Piece registry (SPEC 3). Registers pieces of (user, pid) from a request the
+   * USER signs: EIP-191 personal signature over the digest documented in
+   * packages/store/src/piece-request.ts. A provider-signed request is refused
+   * (PERMISSION_DENIED, PIECE_SIGNER_IS_PROVIDER); a reused nonce is refused
+   * (ALREADY_EXISTS, PIECE_REQUEST_REPLAYED).
+   */
+  registerPieces: handleUnaryCall<RegisterPiecesRequest, RegisterPiecesResponse>;
+  /** Removes pieces (user-signed): each stops counting from the request's block. */
+  removePieces: handleUnaryCall<RemovePiecesRequest, RemovePiecesResponse>;
+  /** Pieces of (user, pid): live ones, those counting at a block, or all. */
+  listPieces: handleUnaryCall<ListPiecesRequest, ListPiecesResponse>;
+  /** Every (user, pid) with at least one live piece. */
+  listAccounts: handleUnaryCall<ListAccountsRequest, ListAccountsResponse>;
 }
 
 export interface ChallengeStoreServiceClient extends Client {
@@ -830,6 +2102,76 @@ export interface ChallengeStoreServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PutPeerRecordsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Piece registry (SPEC 3). Registers pieces of (user, pid) from a request the
+   * USER signs: EIP-191 personal signature over the digest documented in
+   * packages/store/src/piece-request.ts. A provider-signed request is refused
+   * (PERMISSION_DENIED, PIECE_SIGNER_IS_PROVIDER); a reused nonce is refused
+   * (ALREADY_EXISTS, PIECE_REQUEST_REPLAYED).
+   */
+  registerPieces(
+    request: RegisterPiecesRequest,
+    callback: (error: ServiceError | null, response: RegisterPiecesResponse) => void,
+  ): ClientUnaryCall;
+  registerPieces(
+    request: RegisterPiecesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RegisterPiecesResponse) => void,
+  ): ClientUnaryCall;
+  registerPieces(
+    request: RegisterPiecesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RegisterPiecesResponse) => void,
+  ): ClientUnaryCall;
+  /** Removes pieces (user-signed): each stops counting from the request's block. */
+  removePieces(
+    request: RemovePiecesRequest,
+    callback: (error: ServiceError | null, response: RemovePiecesResponse) => void,
+  ): ClientUnaryCall;
+  removePieces(
+    request: RemovePiecesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemovePiecesResponse) => void,
+  ): ClientUnaryCall;
+  removePieces(
+    request: RemovePiecesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemovePiecesResponse) => void,
+  ): ClientUnaryCall;
+  /** Pieces of (user, pid): live ones, those counting at a block, or all. */
+  listPieces(
+    request: ListPiecesRequest,
+    callback: (error: ServiceError | null, response: ListPiecesResponse) => void,
+  ): ClientUnaryCall;
+  listPieces(
+    request: ListPiecesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPiecesResponse) => void,
+  ): ClientUnaryCall;
+  listPieces(
+    request: ListPiecesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPiecesResponse) => void,
+  ): ClientUnaryCall;
+  /** Every (user, pid) with at least one live piece. */
+  listAccounts(
+    request: ListAccountsRequest,
+    callback: (error: ServiceError | null, response: ListAccountsResponse) => void,
+  ): ClientUnaryCall;
+  listAccounts(
+    request: ListAccountsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAccountsResponse) => void,
+  ): ClientUnaryCall;
+  listAccounts(
+    request: ListAccountsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAccountsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ChallengeStoreServiceClient = makeGenericClientConstructor(
@@ -840,6 +2182,31 @@ export const ChallengeStoreServiceClient = makeGenericClientConstructor(
   service: typeof ChallengeStoreServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  if ((globalThis as any).Buffer) {
+    return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
+  } else {
+    const bin = globalThis.atob(b64);
+    const arr = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; ++i) {
+      arr[i] = bin.charCodeAt(i);
+    }
+    return arr;
+  }
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  if ((globalThis as any).Buffer) {
+    return (globalThis as any).Buffer.from(arr).toString("base64");
+  } else {
+    const bin: string[] = [];
+    arr.forEach((byte) => {
+      bin.push(globalThis.String.fromCharCode(byte));
+    });
+    return globalThis.btoa(bin.join(""));
+  }
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
