@@ -4,7 +4,15 @@
  * threshold f + 1 and by the whole group. Run: `pnpm bench contracts` (prints a markdown table).
  */
 import { deployFactory, pay } from '../src/index.js';
-import { aggregate, firstSigners, leaderFor, messageFor, mineTo, setup, startChain } from '../test/fixture.js';
+import {
+  aggregate,
+  firstSigners,
+  leaderFor,
+  messageFor,
+  mineTo,
+  setup,
+  startChain,
+} from '../test/fixture.js';
 
 const SIZES = [4, 7, 16, 31];
 

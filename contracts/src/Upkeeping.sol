@@ -125,12 +125,19 @@ contract Upkeeping is Initializable {
 
     // ─────────────────────────────────────────────── events ──────────────────────────────────────────────
 
+    /// @notice `from` added `amount` wei to the account.
     event Funded(address indexed from, uint256 amount);
+    /// @notice The user took `amount` wei of the unreserved balance back.
     event Defunded(address indexed to, uint256 amount);
+    /// @notice A keeper joined the group (its proof of possession verified).
     event KeeperAdded(uint32 indexed keeperId, address indexed account, bytes publicKey);
+    /// @notice A keeper left the group (its accrued shares were settled into its balance).
     event KeeperRemoved(uint32 indexed keeperId, address indexed account);
+    /// @notice A provider was added; its first payment interval starts at `startBlock`.
     event ProviderAdded(address indexed pid, uint64 startBlock);
+    /// @notice A provider was removed.
     event ProviderRemoved(address indexed pid);
+    /// @notice The parameters were set (at creation and on every change).
     event ConfigChanged(uint256 price, uint64 period, uint64 window, uint8 threshold, uint16 providerBps, uint16 leaderBonusBps);
     /// @notice One payment: `amount` for `st` byte·blocks over `[ts, te)`, split into `providerAmount`, the
     /// leader's `bonus` and `keeperShare` for each of the keepers not excluded (`excluded` = how many were
@@ -150,6 +157,7 @@ contract Upkeeping is Initializable {
         uint8 excluded,
         uint256 signers
     );
+    /// @notice `account` withdrew `amount` wei of its credits.
     event Withdrawn(address indexed account, uint256 amount);
 
     // ─────────────────────────────────────────────── errors ──────────────────────────────────────────────

@@ -64,23 +64,36 @@ describe('UpkeepingFactory', () => {
       args: [user],
     });
     expect(predicted).toBe(upkeeping);
-    await expectRevert(createUpkeeping(chain.wallet(0), { factory, config }), 'UpkeepingFactoryAlreadyCreated');
+    await expectRevert(
+      createUpkeeping(chain.wallet(0), { factory, config }),
+      'UpkeepingFactoryAlreadyCreated',
+    );
     const other = await createUpkeeping(chain.wallet(30), { factory, config });
     expect(other).not.toBe(upkeeping);
-    const owner = await chain.public.readContract({ address: other, abi: upkeepingAbi, functionName: 'user' });
+    const owner = await chain.public.readContract({
+      address: other,
+      abi: upkeepingAbi,
+      functionName: 'user',
+    });
     expect(owner).toBe(chain.wallet(30).account.address);
   });
 
   it('refuses a second initialization', async () => {
     await expectRevert(
-      chain.wallet(0).writeContract({
-        address: upkeeping,
-        abi: upkeepingAbi,
-        functionName: 'initialize',
-        args: [chain.wallet(5).account.address, { ...config, threshold: 0, providerBps: 9000, leaderBonusBps: 0 }],
-      }).catch((e: unknown) => {
-        throw decodeUpkeepingError(e);
-      }),
+      chain
+        .wallet(0)
+        .writeContract({
+          address: upkeeping,
+          abi: upkeepingAbi,
+          functionName: 'initialize',
+          args: [
+            chain.wallet(5).account.address,
+            { ...config, threshold: 0, providerBps: 9000, leaderBonusBps: 0 },
+          ],
+        })
+        .catch((e: unknown) => {
+          throw decodeUpkeepingError(e);
+        }),
       'InvalidInitialization',
     );
   });
@@ -96,7 +109,11 @@ describe('Upkeeping keeper registration', () => {
       await register(200 + i, chain.wallet(i).account.address, publicKey, pop);
     }
     expect(flags).toEqual(new Set([0, 0x20]));
-    const [ids] = await chain.public.readContract({ address: upkeeping, abi: upkeepingAbi, functionName: 'members' });
+    const [ids] = await chain.public.readContract({
+      address: upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'members',
+    });
     expect(ids).toEqual([201, 202, 203, 204, 205, 206]);
   });
 
@@ -112,7 +129,10 @@ describe('Upkeeping keeper registration', () => {
     await expectRevert(register(300, account, rogueKey, sigOverKey), 'UpkeepingInvalidProofOfPossession');
     // Its own key with a signature-DST signature instead of a PoP-DST one.
     const wrongDst = toHex(g2ToEip2537(sign(attacker.sk, publicKeyOf(attacker.sk))));
-    await expectRevert(register(300, account, attacker.publicKey, wrongDst), 'UpkeepingInvalidProofOfPossession');
+    await expectRevert(
+      register(300, account, attacker.publicKey, wrongDst),
+      'UpkeepingInvalidProofOfPossession',
+    );
     // The identity as key.
     await expectRevert(
       register(300, account, `0x${'00'.repeat(128)}`, attacker.pop),
@@ -150,7 +170,11 @@ describe('Upkeeping keeper registration', () => {
     await removeKeeper(chain.wallet(0), { upkeeping, keeperId: 202 });
     const after = await readGroup(chain.wallet(0), { upkeeping });
     expect(after.length).toBe(before.length - 152 * 2);
-    const [ids] = await chain.public.readContract({ address: upkeeping, abi: upkeepingAbi, functionName: 'members' });
+    const [ids] = await chain.public.readContract({
+      address: upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'members',
+    });
     expect(ids).toEqual([201, 206, 203, 204, 205]);
     await expectRevert(removeKeeper(chain.wallet(0), { upkeeping, keeperId: 202 }), 'UpkeepingUnknownKeeper');
   });
@@ -164,7 +188,12 @@ describe('Upkeeping keeper registration', () => {
       args: [pid, 1234n],
     });
     expect(ids).toEqual(
-      rankKeepers({ user: chain.wallet(0).account.address, pid, ts: 1234n, keepers: [201, 206, 203, 204, 205] }),
+      rankKeepers({
+        user: chain.wallet(0).account.address,
+        pid,
+        ts: 1234n,
+        keepers: [201, 206, 203, 204, 205],
+      }),
     );
   });
 });
