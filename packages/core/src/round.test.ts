@@ -809,6 +809,37 @@ describe('leaderReducer properties', () => {
     );
   });
 
+  it('re-proposes a median between the honest values when up to f members lie about st', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }).chain((f) =>
+          fc.record({
+            f: fc.constant(f),
+            honest: fc.array(fc.bigInt(1n, 10n ** 30n), { minLength: f + 1, maxLength: f + 1 }),
+            lies: fc.array(fc.bigInt(0n, (1n << 256n) - 1n), { minLength: f, maxLength: f }),
+          }),
+        ),
+        ({ f, honest, lies }) => {
+          const n = 3 * f + 1;
+          const members = Array.from({ length: n }, (_, i) => i + 1);
+          // Members 1..f+1 are honest (1 leads), f+2..2f+1 lie consistently with their commitments.
+          const value = (id: number) => (id <= f + 1 ? honest[id - 1]! : lies[id - f - 2]!);
+          let s = createLeaderRound({ ...round, members, threshold: n });
+          s = leaderReducer(s, { type: 'start', st: value(1) }, deps).state;
+          for (let id = 1; id <= 2 * f + 1; id++)
+            s = leaderReducer(s, commitEv(s, id, value(id)), deps).state;
+          expect(s.proposal).toBe(1);
+          // Nobody approves proposal 1, so it must fall back to the median.
+          for (let id = 1; id <= 2 * f + 1; id++)
+            s = leaderReducer(s, revealEv(s, id, value(id), false), deps).state;
+          expect(s.proposal).toBe(2);
+          const sorted = [...honest].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+          expect(s.proposedSt! >= sorted[0]! && s.proposedSt! <= sorted.at(-1)!).toBe(true);
+        },
+      ),
+    );
+  });
+
   it('always catches a reveal that does not match the commitment', () => {
     fc.assert(
       fc.property(
