@@ -1,0 +1,58 @@
+import { common, parseConfig } from '@whitepay/base';
+import { DEFAULT_LEAF_SIZE } from '@whitepay/challenge';
+import { z } from 'zod';
+
+export const PREFIX = 'PROVIDER';
+
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address')
+  .transform((a) => a.toLowerCase() as `0x${string}`);
+
+export const configShape = {
+  dataDir: z.string().min(1).describe('directory holding the pieces (data, Merkle levels, metadata)'),
+  address: address
+    .optional()
+    .describe('this provider id (payout address); when set, challenges for another pid are refused'),
+  grpcHost: z.string().default('0.0.0.0').describe('address of the gRPC ProviderService'),
+  grpcPort: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(7070)
+    .describe('port of the gRPC ProviderService'),
+  httpHost: common.httpHost,
+  httpPort: common.httpPort,
+  logLevel: common.logLevel,
+  adminToken: common.adminToken,
+  readOpen: common.readOpen,
+  defaultLeafSize: z.coerce
+    .number()
+    .int()
+    .default(DEFAULT_LEAF_SIZE)
+    .describe('leaf size in bytes for pieces stored without one'),
+  maxPieceBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(48 * 1024 * 1024)
+    .describe('largest piece accepted by PutPiece (gRPC messages are capped at 64 MiB)'),
+  maxLeavesPerChallenge: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(65_536)
+    .describe('most leaves one Challenge may ask for'),
+  faultMode: z
+    .enum(['none', 'offline', 'slow'])
+    .default('none')
+    .describe('fault injected at start: offline refuses challenges, slow delays answers by faultDelayMs'),
+  faultDelayMs: z.coerce.number().int().min(0).default(30_000).describe('delay of the slow fault mode (ms)'),
+};
+
+export type ProviderConfig = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  return parseConfig(configShape, PREFIX, env);
+}

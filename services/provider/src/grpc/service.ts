@@ -1,0 +1,136 @@
+import type { Counter, Logger } from '@whitepay/base';
+import { providerV1 } from '@whitepay/proto';
+import { type grpc, unary } from '@whitepay/rpc';
+import { bytesToHex, type Hex, hexToBytes } from 'viem';
+import type { Faults } from '../faults.js';
+import { invalid, ProviderError } from '../store/errors.js';
+import type { PieceStore } from '../store/pieces.js';
+
+export interface ProviderServiceDeps {
+  log: Logger;
+  store: PieceStore;
+  faults: Faults;
+  /** This provider's id; challenges naming another pid are refused. */
+  address: Hex | undefined;
+  defaultLeafSize: number;
+  maxPieceBytes: number;
+  maxLeavesPerChallenge: number;
+  rejected: Counter<'boundary' | 'reason'>;
+  challenges: Counter<'outcome'>;
+}
+
+function addressOf(b: Uint8Array, what: string): Hex {
+  if (b.length !== 20) throw invalid('ADDRESS_INVALID', `${what} must be 20 bytes, got ${b.length}`);
+  return bytesToHex(b);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** The gRPC ProviderService over the piece store. */
+export function providerService(
+  deps: ProviderServiceDeps,
+  stopping: AbortSignal,
+): providerV1.ProviderServiceServer {
+  const log = deps.log.child({ component: 'grpc' });
+  const h = { log, rejected: deps.rejected };
+  return {
+    putPiece: unary<providerV1.PutPieceRequest, providerV1.PutPieceResponse>('PutPiece', h, async (req) => {
+      const user = addressOf(req.user, 'user');
+      if (req.pieceId.length !== 0 && req.pieceId.length !== 32) {
+        throw invalid('PIECE_ID_INVALID', `piece id must be 32 bytes, got ${req.pieceId.length}`);
+      }
+      if (req.data.length > deps.maxPieceBytes) {
+        throw invalid('PIECE_TOO_LARGE', `piece of ${req.data.length} bytes exceeds ${deps.maxPieceBytes}`);
+      }
+      const leafSize = req.leafSize || deps.defaultLeafSize;
+      const meta = await deps.store.put(
+        user,
+        req.pieceId.length ? bytesToHex(req.pieceId) : undefined,
+        req.data,
+        leafSize,
+      );
+      return {
+        pieceId: hexToBytes(meta.pieceId),
+        size: BigInt(meta.size),
+        root: hexToBytes(meta.root),
+        leafSize: meta.leafSize,
+      };
+    }),
+
+    challenge: unary<providerV1.ChallengeRequest, providerV1.ChallengeResponse>(
+      'Challenge',
+      h,
+      async (req, ctx) => {
+        if (deps.faults.mode === 'offline') {
+          deps.challenges.inc({ outcome: 'offline' });
+          throw new ProviderError('PROVIDER_OFFLINE', 'provider is offline (fault injected)', {
+            kind: 'unavailable',
+          });
+        }
+        if (deps.faults.mode === 'slow') await sleep(deps.faults.delayMs, stopping);
+        const user = addressOf(req.user, 'user');
+        if (req.pid.length && deps.address && bytesToHex(req.pid) !== deps.address) {
+          throw invalid('WRONG_PROVIDER', `this node is ${deps.address}, not ${bytesToHex(req.pid)}`);
+        }
+        const asked = req.pieces.reduce((n, p) => n + p.leafIndices.length, 0);
+        if (asked > deps.maxLeavesPerChallenge) {
+          throw invalid(
+            'CHALLENGE_TOO_LARGE',
+            `${asked} leaves asked, at most ${deps.maxLeavesPerChallenge}`,
+          );
+        }
+        const leaves: providerV1.ChallengeResponse['leaves'] = [];
+        for (const pc of req.pieces) {
+          if (pc.pieceId.length !== 32) continue;
+          const meta = deps.store.get(user, bytesToHex(pc.pieceId));
+          if (!meta) continue;
+          const indices = pc.leafIndices.filter((i) => i < BigInt(meta.leafCount)).map(Number);
+          try {
+            leaves.push(...(await deps.store.prove(meta, indices)));
+          } catch (err) {
+            // The piece vanished under us (lost while answering): leave it out.
+            log.warn({ err, pieceId: meta.pieceId }, 'cannot prove piece');
+          }
+        }
+        deps.challenges.inc({ outcome: 'answered' });
+        log.debug(
+          { user, block: String(req.block), leaves: leaves.length, peer: ctx.peer },
+          'challenge answered',
+        );
+        return { leaves };
+      },
+    ),
+
+    listPieces: unary<providerV1.ListPiecesRequest, providerV1.ListPiecesResponse>(
+      'ListPieces',
+      h,
+      async (req) => {
+        const user = addressOf(req.user, 'user');
+        return {
+          pieces: deps.store.list(user).map((m) => ({
+            pieceId: hexToBytes(m.pieceId),
+            size: BigInt(m.size),
+            root: hexToBytes(m.root),
+            leafSize: m.leafSize,
+          })),
+        };
+      },
+    ),
+  };
+}
+
+export function registerProviderService(
+  server: grpc.Server,
+  deps: ProviderServiceDeps,
+  stopping: AbortSignal,
+): void {
+  server.addService(providerV1.ProviderServiceService, providerService(deps, stopping));
+}

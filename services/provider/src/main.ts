@@ -1,0 +1,14 @@
+import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { createApp } from './app.js';
+import { configShape, loadConfig } from './config.js';
+
+const config = loadConfig();
+const log = createLogger({ service: 'provider', level: config.logLevel, base: { pid: config.address } });
+
+await runService(log, async () => {
+  log.info({ config: redactConfig(configShape, config) }, 'configuration');
+  const app = await createApp({ config, log, registry: createRegistry('provider') });
+  await app.start();
+  await app.http.listen({ host: config.httpHost, port: config.httpPort });
+  return () => app.stop();
+});
