@@ -10,6 +10,8 @@ step "lint and format (biome)"
 pnpm exec biome check .
 step "generated code is up to date"
 bash scripts/gen.sh --check
+step "helm chart (lint, render, schema validation)"
+bash scripts/check-helm.sh
 step "tests (vitest, with coverage)"
 mkdir -p .tmp
 status=0

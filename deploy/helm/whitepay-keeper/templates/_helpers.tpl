@@ -1,0 +1,239 @@
+{{/*
+Chart name, truncated to 63 characters (a DNS label).
+*/}}
+{{- define "whitepay-keeper.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name: `<release>-<chart>`, or the release name when it already contains the chart name.
+*/}}
+{{- define "whitepay-keeper.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "whitepay-keeper.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Standard labels. Call with (dict "ctx" $ "component" "challenger").
+*/}}
+{{- define "whitepay-keeper.labels" -}}
+helm.sh/chart: {{ include "whitepay-keeper.chart" .ctx }}
+{{ include "whitepay-keeper.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: whitepay
+whitepay.io/keeper-id: {{ .ctx.Values.keeperId | quote }}
+{{- end }}
+
+{{/*
+Selector labels (immutable on Deployments: never add to them).
+*/}}
+{{- define "whitepay-keeper.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "whitepay-keeper.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- if .component }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- end }}
+
+{{/*
+The five services: values key, resource name, env prefix, which shared
+dependencies each one takes, and which keys of the key Secret it reads.
+*/}}
+{{- define "whitepay-keeper.components" -}}
+challenger:
+  name: challenger
+  prefix: CHALLENGER
+  uses: [nats]
+  keys: { ACCOUNT_KEY: account-key }
+challengeStore:
+  name: challenge-store
+  prefix: CHALLENGE_STORE
+  uses: [nats, postgres]
+  keys: {}
+stCalculator:
+  name: st-calculator
+  prefix: ST_CALCULATOR
+  uses: [nats, postgres]
+  keys: {}
+consensusCoordinator:
+  name: consensus-coordinator
+  prefix: CONSENSUS_COORDINATOR
+  uses: [nats, postgres, redis]
+  keys: { ACCOUNT_KEY: account-key, BLS_SECRET_KEY: bls-secret-key }
+chainSubmitter:
+  name: chain-submitter
+  prefix: CHAIN_SUBMITTER
+  uses: [nats, redis, rpc]
+  keys: { PRIVATE_KEY: account-key }
+{{- end }}
+
+{{/*
+Service image. Call with (dict "ctx" $ "name" "challenger" "image" .Values.services.challenger.image).
+*/}}
+{{- define "whitepay-keeper.image" -}}
+{{- $img := .ctx.Values.image }}
+{{- $repo := .image.repository }}
+{{- if not $repo }}
+{{- $repo = printf "%s/%s" $img.repositoryPrefix .name }}
+{{- if $img.registry }}
+{{- $repo = printf "%s/%s" (trimSuffix "/" $img.registry) $repo }}
+{{- end }}
+{{- end }}
+{{- $tag := .image.tag | default $img.tag | default .ctx.Chart.AppVersion }}
+{{- printf "%s:%s" $repo $tag }}
+{{- end }}
+
+{{- define "whitepay-keeper.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "whitepay-keeper.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Names of the Secrets and the keys inside them. */}}
+{{- define "whitepay-keeper.keysSecretName" -}}
+{{- .Values.keys.existingSecret | default (printf "%s-keys" (include "whitepay-keeper.fullname" .)) }}
+{{- end }}
+
+{{- define "whitepay-keeper.postgresSecretName" -}}
+{{- if and .Values.postgres.existingSecret (not .Values.staging.enabled) }}
+{{- .Values.postgres.existingSecret }}
+{{- else }}
+{{- printf "%s-postgres" (include "whitepay-keeper.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "whitepay-keeper.postgresSecretKey" -}}
+{{- if and .Values.postgres.existingSecret (not .Values.staging.enabled) }}
+{{- .Values.postgres.existingSecretKey }}
+{{- else }}url{{- end }}
+{{- end }}
+
+{{/* The PostgreSQL URL the chart stores in its own Secret. */}}
+{{- define "whitepay-keeper.postgresUrl" -}}
+{{- if .Values.staging.enabled }}
+{{- $pg := .Values.staging.postgres }}
+{{- printf "postgres://%s:%s@%s-postgres:5432/%s" (urlquery $pg.user) (urlquery $pg.password) (include "whitepay-keeper.fullname" .) $pg.database }}
+{{- else }}
+{{- .Values.postgres.url }}
+{{- end }}
+{{- end }}
+
+{{- define "whitepay-keeper.natsUrl" -}}
+{{- if .Values.staging.enabled }}
+{{- printf "nats://%s-nats:4222" (include "whitepay-keeper.fullname" .) }}
+{{- else }}
+{{- .Values.nats.url }}
+{{- end }}
+{{- end }}
+
+{{- define "whitepay-keeper.redisUrl" -}}
+{{- if .Values.staging.enabled }}
+{{- printf "redis://%s-redis:6379" (include "whitepay-keeper.fullname" .) }}
+{{- else }}
+{{- .Values.redis.url }}
+{{- end }}
+{{- end }}
+
+{{/* Redis URL comes from a Secret only for an external Redis with existingSecret. */}}
+{{- define "whitepay-keeper.redisFromSecret" -}}
+{{- if and .Values.redis.existingSecret (not .Values.staging.enabled) }}true{{- end }}
+{{- end }}
+
+{{- define "whitepay-keeper.natsNamespace" -}}
+{{- .Values.config.natsNamespace | default (printf "k%v" .Values.keeperId) }}
+{{- end }}
+
+{{/*
+camelCase -> SNAKE_CASE, exactly as packages/base `envName` does.
+*/}}
+{{- define "whitepay-keeper.snake" -}}
+{{- regexReplaceAll "([a-z0-9])([A-Z])" . "${1}_${2}" | upper }}
+{{- end }}
+
+{{/*
+Non-secret environment of one service, as a YAML map (rendered into the ConfigMap).
+Call with (dict "ctx" $ "c" $component "values" $serviceValues).
+*/}}
+{{- define "whitepay-keeper.configEnv" -}}
+{{- $v := .ctx.Values }}
+{{- $p := .c.prefix }}
+{{ $p }}_LOG_LEVEL: {{ $v.config.logLevel | quote }}
+{{ $p }}_HTTP_HOST: "0.0.0.0"
+{{ $p }}_HTTP_PORT: {{ $v.ports.http | quote }}
+{{ $p }}_GRPC_PORT: {{ $v.ports.grpc | quote }}
+{{ $p }}_READ_OPEN: {{ $v.config.readOpen | quote }}
+{{ $p }}_KEEPER_ID: {{ $v.keeperId | quote }}
+{{ $p }}_NATS_NAMESPACE: {{ include "whitepay-keeper.natsNamespace" .ctx | quote }}
+{{ $p }}_NAMESPACE: {{ include "whitepay-keeper.natsNamespace" .ctx | quote }}
+{{- $nats := include "whitepay-keeper.natsUrl" .ctx }}
+{{- if and (has "nats" .c.uses) $nats }}
+{{ $p }}_NATS_URL: {{ $nats | quote }}
+{{- end }}
+{{- $redis := include "whitepay-keeper.redisUrl" .ctx }}
+{{- if and (has "redis" .c.uses) $redis (not (include "whitepay-keeper.redisFromSecret" .ctx)) }}
+{{ $p }}_REDIS_URL: {{ $redis | quote }}
+{{- end }}
+{{- if and (has "rpc" .c.uses) $v.chain.rpcUrl }}
+{{ $p }}_RPC_URL: {{ $v.chain.rpcUrl | quote }}
+{{- end }}
+{{- range $key, $value := .values.config }}
+{{ $p }}_{{ include "whitepay-keeper.snake" $key }}: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Secret environment of one service (EnvVar list). Call like configEnv.
+*/}}
+{{- define "whitepay-keeper.secretEnv" -}}
+{{- $ctx := .ctx }}
+{{- $p := .c.prefix }}
+{{- if has "postgres" .c.uses }}
+- name: {{ $p }}_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "whitepay-keeper.postgresSecretName" $ctx }}
+      key: {{ include "whitepay-keeper.postgresSecretKey" $ctx }}
+{{- end }}
+{{- if and (has "redis" .c.uses) (include "whitepay-keeper.redisFromSecret" $ctx) }}
+- name: {{ $p }}_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ctx.Values.redis.existingSecret }}
+      key: {{ $ctx.Values.redis.existingSecretKey }}
+{{- end }}
+{{- range $env, $key := .c.keys }}
+- name: {{ $p }}_{{ $env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "whitepay-keeper.keysSecretName" $ctx }}
+      key: {{ $key }}
+{{- end }}
+- name: {{ $p }}_ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "whitepay-keeper.keysSecretName" $ctx }}
+      key: admin-token
+      optional: true
+{{- end }}
+
+{{/* Checksum of the rendered config and key Secret: pods roll when either changes. */}}
+{{- define "whitepay-keeper.configChecksum" -}}
+{{- $cm := include (print .Template.BasePath "/configmap.yaml") . }}
+{{- $sec := include (print .Template.BasePath "/secrets.yaml") . }}
+{{- print $cm $sec | sha256sum }}
+{{- end }}
