@@ -78,7 +78,11 @@ export interface RoundConfig {
   readonly r: number;
   /** Keeper ids of the group, the leader included, ascending. */
   readonly members: readonly number[];
-  /** `2f+1` commitments before proposing. */
+  /**
+   * Commitments needed before proposing: `max(2f+1, threshold)`. A configured
+   * threshold above `2f+1` could never be met by `2f+1` committed members,
+   * since members that commit after the proposal are refused.
+   */
   readonly commitQuorum: number;
   /** Signatures needed to submit (`f+1` unless configured). */
   readonly threshold: number;
@@ -240,7 +244,7 @@ export function createLeaderRound(input: LeaderRoundInput): LeaderState {
     leaderId: input.leaderId,
     r: input.r,
     members: members.sort((a, b) => a - b),
-    commitQuorum: commitQuorum(members.length),
+    commitQuorum: Math.max(commitQuorum(members.length), threshold),
     threshold,
     maxAttempts,
   };
