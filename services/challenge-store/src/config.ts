@@ -1,0 +1,96 @@
+import { common, parseConfig, secret } from '@whitepay/base';
+import { z } from 'zod';
+
+export const CONFIG_PREFIX = 'CHALLENGE_STORE';
+
+/**
+ * Every variable the challenge-store reads (prefix `CHALLENGE_STORE_`). The
+ * README's table is generated from this shape (`describeConfig`).
+ */
+export const configShape = {
+  logLevel: common.logLevel,
+  httpHost: common.httpHost,
+  httpPort: common.httpPort,
+  adminToken: common.adminToken,
+  readOpen: common.readOpen,
+  keeperId: common.keeperId,
+  grpcHost: z.string().default('0.0.0.0').describe('address of the gRPC API'),
+  grpcPort: z.coerce.number().int().min(0).max(65535).default(9090).describe('port of the gRPC API'),
+  databaseUrl: secret(z.string().min(1), 'PostgreSQL connection string'),
+  dbPoolSize: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10)
+    .describe('PostgreSQL connections of this replica'),
+  migrate: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe('apply migrations at start (safe with several replicas; the Helm hook Job also runs them)'),
+  natsUrl: z.string().url().default('nats://127.0.0.1:4222').describe('NATS server URL'),
+  natsNamespace: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional()
+    .describe('NATS subject namespace of this keeper; unset means `k<keeperId>`'),
+  consumerName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('challenge-store')
+    .describe('durable JetStream consumer shared by the replicas'),
+  batchMax: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(1000)
+    .describe('records written per transaction, at most'),
+  batchWaitMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5)
+    .describe('how long a partial batch waits for more records before it is written'),
+  maxAckPending: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20_000)
+    .describe('unacknowledged records the server hands this consumer at most'),
+  ackWaitMs: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(30_000)
+    .describe('redelivery delay of an unacknowledged record'),
+  lagPollMs: z.coerce.number().int().positive().default(2000).describe('interval of the ingest-lag metrics'),
+  peerKeepers: z
+    .string()
+    .regex(/^(\d+=0x[0-9a-fA-F]{40})(,\d+=0x[0-9a-fA-F]{40})*$/, 'expected id=0xaddress[,id=0xaddress…]')
+    .optional()
+    .describe(
+      'keepers of the group as `id=0xaddress,…` (peer records are verified against them); unset refuses peer records',
+    ),
+};
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  return parseConfig(configShape, CONFIG_PREFIX, env);
+}
+
+export function namespaceOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId'>): string {
+  return cfg.natsNamespace ?? `k${cfg.keeperId}`;
+}
+
+/** `1=0xabc,2=0xdef` → Map(1 → 0xabc, …). */
+export function parsePeerKeepers(v: string | undefined): Map<number, `0x${string}`> {
+  const out = new Map<number, `0x${string}`>();
+  if (!v) return out;
+  for (const part of v.split(',')) {
+    const [id, addr] = part.split('=');
+    out.set(Number(id), addr!.toLowerCase() as `0x${string}`);
+  }
+  return out;
+}

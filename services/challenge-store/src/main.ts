@@ -1,0 +1,38 @@
+import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { connectBus } from '@whitepay/bus';
+import { listenGrpc } from '@whitepay/rpc';
+import { closePool, createPool, migrate } from '@whitepay/store';
+import { createApp } from './app.js';
+import { configShape, loadConfig } from './config.js';
+
+const config = loadConfig();
+const log = createLogger({
+  service: 'challenge-store',
+  level: config.logLevel,
+  base: { keeperId: config.keeperId },
+  redact: ['databaseUrl', '*.databaseUrl', 'config.databaseUrl', 'adminToken', 'config.adminToken'],
+});
+
+await runService(log, async () => {
+  log.info({ config: redactConfig(configShape, config) }, 'configuration');
+  const registry = createRegistry('challenge-store', { keeper: String(config.keeperId) });
+  const pool = createPool({
+    url: config.databaseUrl,
+    log,
+    max: config.dbPoolSize,
+    applicationName: `challenge-store-${config.keeperId}`,
+  });
+  if (config.migrate) await migrate(pool, { log });
+  const nc = await connectBus({ url: config.natsUrl, name: `challenge-store-${config.keeperId}`, log });
+  const app = await createApp({ config, log, registry, pool, nc });
+  await app.start();
+  const grpcServer = await listenGrpc(app.registerGrpc, config.grpcHost, config.grpcPort);
+  await app.http.listen({ host: config.httpHost, port: config.httpPort });
+  log.info({ grpcPort: grpcServer.port, httpPort: config.httpPort }, 'listening');
+  return async () => {
+    await grpcServer.stop();
+    await app.stop();
+    await nc.drain();
+    await closePool(pool);
+  };
+});
