@@ -706,6 +706,9 @@ describe('serializeRoundState / deserializeRoundState', () => {
 });
 
 describe('leaderReducer properties', () => {
+  // Mostly well-behaved members, so that rounds do reach submissions.
+  const mostly = fc.integer({ min: 0, max: 7 }).map((x) => x !== 0);
+  const rarely = mostly.map((x) => !x);
   const groupArb = fc.integer({ min: 1, max: 7 }).chain((n) =>
     fc.record({
       n: fc.constant(n),
@@ -714,17 +717,17 @@ describe('leaderReducer properties', () => {
       actions: fc.array(
         fc.oneof(
           {
-            weight: 4,
-            arbitrary: fc.record({ t: fc.constant('commit' as const), who: fc.nat(n), honest: fc.boolean() }),
+            weight: 6,
+            arbitrary: fc.record({ t: fc.constant('commit' as const), who: fc.nat(n), honest: mostly }),
           },
           {
-            weight: 6,
+            weight: 8,
             arbitrary: fc.record({
               t: fc.constant('reveal' as const),
               who: fc.nat(n),
-              lie: fc.boolean(),
-              approve: fc.boolean(),
-              sigKind: fc.constantFrom('valid' as const, 'bad' as const, 'missing' as const),
+              lie: rarely,
+              approve: mostly,
+              sigKind: fc.constantFrom(...(['valid', 'valid', 'valid', 'valid', 'bad', 'missing'] as const)),
             }),
           },
           { weight: 1, arbitrary: fc.record({ t: fc.constant('timeout' as const) }) },
@@ -734,7 +737,7 @@ describe('leaderReducer properties', () => {
           },
           { weight: 1, arbitrary: fc.record({ t: fc.constant('noise' as const), who: fc.nat(n) }) },
         ),
-        { maxLength: 60 },
+        { minLength: 20, maxLength: 80 },
       ),
     }),
   );
@@ -825,7 +828,7 @@ describe('leaderReducer properties', () => {
       { numRuns: 150 },
     );
     // The generator reaches submissions, so the property is not vacuous.
-    expect(submits).toBeGreaterThan(0);
+    expect(submits).toBeGreaterThan(5);
   });
 
   it('re-proposes a median between the honest values when up to f members lie about st', () => {
