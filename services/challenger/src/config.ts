@@ -1,0 +1,104 @@
+import { ConfigError, common, parseConfig, secret } from '@whitepay/base';
+import { z } from 'zod';
+
+export const PREFIX = 'CHALLENGER';
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/** `0xpid=host:port,0xpid=host:port` → `{ pid: 'host:port' }` (pids lower-cased). */
+const providerMap = z
+  .string()
+  .default('')
+  .transform((raw, ctx) => {
+    const out: Record<string, string> = {};
+    for (const entry of raw
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      const [pid, addr] = entry.split('=').map((p) => p.trim());
+      if (!pid || !ADDRESS.test(pid) || !addr || !/^[^\s:]+:\d{1,5}$/.test(addr)) {
+        ctx.addIssue({ code: 'custom', message: `bad provider entry "${entry}" (want 0xpid=host:port)` });
+        return z.NEVER;
+      }
+      out[pid.toLowerCase()] = addr;
+    }
+    return out;
+  })
+  .describe('provider gRPC addresses: comma-separated 0xpid=host:port');
+
+export const configShape = {
+  keeperId: common.keeperId,
+  natsUrl: z.string().url().describe('NATS server URL'),
+  namespace: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional()
+    .describe('NATS namespace of this keeper cluster (default k<keeperId>)'),
+  storeGrpcUrl: z.string().min(1).describe('challenge-store gRPC address (host:port): the piece registry'),
+  storeDeadlineMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5_000)
+    .describe('deadline of registry calls (ms)'),
+  providers: providerMap,
+  deadlineMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2_000)
+    .describe('deadline of a provider Challenge call (ms); later answers are TIMEOUT records'),
+  leavesPerPiece: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(2)
+    .describe('leaf indices drawn per piece per challenge'),
+  concurrency: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(32)
+    .describe('challenges in flight per replica'),
+  ackWaitMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30_000)
+    .describe(
+      'JetStream ack wait of blocks and tasks: an unacked message is redelivered after it (> 2 × deadlineMs)',
+    ),
+  blocksStart: z
+    .enum(['new', 'all'])
+    .default('new')
+    .describe('where the shared blocks consumer starts when first created: new blocks only, or all kept'),
+  keeperPrivateKey: secret(
+    z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/)
+      .optional(),
+    'keeper secp256k1 account key (the address registered in Upkeeping); signs records for peers; unset: no peer broadcast',
+  ),
+  httpHost: common.httpHost,
+  httpPort: common.httpPort,
+  logLevel: common.logLevel,
+  adminToken: common.adminToken,
+  readOpen: common.readOpen,
+};
+
+export type ChallengerConfig = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const cfg = parseConfig(configShape, PREFIX, env);
+  if (cfg.ackWaitMs <= 2 * cfg.deadlineMs) {
+    throw new ConfigError(
+      `invalid configuration: ${PREFIX}_ACK_WAIT_MS must exceed 2 × ${PREFIX}_DEADLINE_MS`,
+      {
+        problems: ['ackWaitMs'],
+      },
+    );
+  }
+  return { ...cfg, namespace: cfg.namespace ?? `k${cfg.keeperId}` };
+}

@@ -1,0 +1,62 @@
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+
+export interface ChallengerStatus {
+  keeperId: number;
+  namespace: string;
+  replica: string;
+  lastBlock: { number: number; hash: string } | null;
+  blocksFannedOut: number;
+  recordsPublished: number;
+  peerBroadcast: boolean;
+}
+
+/** Read endpoints of the challenger. */
+export function registerRoutes(
+  app: FastifyInstance,
+  deps: { status: () => ChallengerStatus; providers: Readonly<Record<string, string>> },
+): void {
+  app.get(
+    '/v1/status',
+    {
+      preHandler: app.requireRead,
+      schema: {
+        summary: 'What this replica has done since it started',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              keeperId: { type: 'integer' },
+              namespace: { type: 'string' },
+              replica: { type: 'string' },
+              lastBlock: {
+                type: ['object', 'null'],
+                properties: { number: { type: 'integer' }, hash: { type: 'string' } },
+              },
+              blocksFannedOut: { type: 'integer' },
+              recordsPublished: { type: 'integer' },
+              peerBroadcast: { type: 'boolean' },
+            },
+          },
+        },
+      },
+    },
+    async () => deps.status(),
+  );
+  app.get(
+    '/v1/providers',
+    {
+      preHandler: app.requireRead,
+      schema: {
+        summary: 'Configured provider gRPC addresses by pid',
+        response: {
+          200: {
+            type: 'object',
+            properties: { providers: { type: 'object', additionalProperties: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async () => ({ providers: deps.providers }),
+  );
+}

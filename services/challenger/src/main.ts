@@ -1,0 +1,26 @@
+import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { connectBus } from '@whitepay/bus';
+import { createApp } from './app.js';
+import { configShape, loadConfig } from './config.js';
+import { GrpcPieceRegistry } from './registry/grpc.js';
+
+const config = loadConfig();
+const log = createLogger({
+  service: 'challenger',
+  level: config.logLevel,
+  base: { keeperId: config.keeperId },
+});
+
+await runService(log, async () => {
+  log.info({ config: redactConfig(configShape, config) }, 'configuration');
+  const nc = await connectBus({ url: config.natsUrl, name: `challenger-k${config.keeperId}`, log });
+  const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs);
+  const app = await createApp({ config, log, registry: createRegistry('challenger'), nc, pieces });
+  await app.start();
+  await app.http.listen({ host: config.httpHost, port: config.httpPort });
+  return async () => {
+    await app.stop();
+    pieces.close();
+    await nc.drain();
+  };
+});
