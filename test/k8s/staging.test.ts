@@ -186,6 +186,8 @@ describe('whitepay-keeper values', () => {
     return s?.$ref ? schema.$defs[s.$ref.replace('#/$defs/', '')] : s;
   }
 
+  const DOC = /(^|\n)\s*-- /;
+
   it('documents every value with a comment and covers it in values.schema.json', () => {
     const problems: string[] = [];
     // biome-ignore lint/suspicious/noExplicitAny: yaml nodes and schema nodes
@@ -196,22 +198,32 @@ describe('whitepay-keeper values', () => {
         const p = path ? `${path}.${key}` : key;
         // helm-docs convention: a value is documented by a comment starting with `-- `;
         // a map without one is a group whose values are documented one by one.
+        // The comment above the first value of a map is attached to the map itself.
         const { key: k, value: v } = pair as {
           key?: { commentBefore?: string };
           value?: { commentBefore?: string };
         };
-        const comment = `${k?.commentBefore ?? ''}\n${v?.commentBefore ?? ''}`;
-        const documented = /(^|\n)\s*-- /.test(comment) || (idx === 0 && inheritedDoc);
+        const own = isMap(v)
+          ? (k?.commentBefore ?? '')
+          : `${k?.commentBefore ?? ''}\n${v?.commentBefore ?? ''}`;
+        const documented = DOC.test(own) || (idx === 0 && inheritedDoc);
         const sub = resolveRef(s?.properties?.[key]);
         if (!sub) problems.push(`${p}: not in values.schema.json`);
         if (!documented && isMap(pair.value) && pair.value.items.length > 0) {
-          walk(pair.value, sub, p, /(^|\n)\s*-- /.test(pair.value.commentBefore ?? ''));
+          walk(pair.value, sub, p, DOC.test(pair.value.commentBefore ?? ''));
         } else if (!documented) {
           problems.push(`${p}: no comment`);
         }
       });
     };
-    walk(doc.contents, schema, '', false);
+    walk(
+      doc.contents,
+      schema,
+      '',
+      DOC.test(
+        `${doc.commentBefore ?? ''}\n${(doc.contents as { commentBefore?: string } | null)?.commentBefore ?? ''}`,
+      ),
+    );
     expect(problems).toEqual([]);
   });
 });
