@@ -129,6 +129,7 @@ describe('createLeaderRound', () => {
     ['a threshold above n', { threshold: 5 }],
     ['a zero threshold', { threshold: 0 }],
     ['zero attempts', { maxAttempts: 0 }],
+    ['an empty interval', { te: 1000n }],
   ])('rejects %s', (_name, over) => {
     const fn = () => createLeaderRound({ ...round, ...over });
     expect(fn).toThrow(RoundError);

@@ -225,6 +225,9 @@ export function createLeaderRound(input: LeaderRoundInput): LeaderState {
       leaderId: input.leaderId,
     });
   }
+  if (typeof input.ts === 'bigint' && typeof input.te === 'bigint' && input.te <= input.ts) {
+    throw roundError('ROUND_INVALID_CONFIG', `te (${input.te}) must be after ts (${input.ts})`);
+  }
   const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
     throw roundError('ROUND_INVALID_CONFIG', `maxAttempts must be an integer >= 1, got ${maxAttempts}`);
