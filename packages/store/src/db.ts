@@ -67,6 +67,12 @@ export async function withTransaction<T>(
     throw fromPg(err, op);
   }
   let broken: unknown;
+  // A connection lost between statements is emitted on the client: without a
+  // listener it would crash the process. The next statement fails anyway.
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const out = await fn(client);
@@ -82,6 +88,7 @@ export async function withTransaction<T>(
     }
     throw fromPg(err, op);
   } finally {
+    client.off('error', onError);
     client.release(broken instanceof Error ? broken : undefined);
   }
 }

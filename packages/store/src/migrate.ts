@@ -57,6 +57,10 @@ export async function migrate(
     throw fromPg(err, 'migrate');
   }
   let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK.toString()]);
     try {
@@ -112,6 +116,7 @@ export async function migrate(
     if (!(err instanceof StoreError)) broken = err instanceof Error ? err : undefined;
     throw fromPg(err, 'migrate');
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
