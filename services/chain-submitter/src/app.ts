@@ -1,17 +1,24 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger, Registry } from '@whitepay/base';
 import { buildHttpServer } from '@whitepay/base';
 import { ensureStreams, natsReady, subjects } from '@whitepay/bus';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from 'nats';
-import type { Account, Chain, PublicClient, Transport, WalletClient } from 'viem';
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem';
 import { CursorStore } from './chain/cursor.js';
+import { Discovery } from './chain/discovery.js';
 import { Follower } from './chain/follower.js';
+import { SenderLock } from './chain/lock.js';
+import { Outbox } from './chain/outbox.js';
+import { Submitter } from './chain/submitter.js';
 import { type Config, namespaceOf, redisPrefixOf } from './config.js';
 import { registerRoutes } from './http/routes.js';
 import { ElectionQueue } from './jobs/election.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { BlockPublisher } from './nats/blocks.js';
+import { PaymentPublisher } from './nats/payments.js';
+import { serveSubmit } from './nats/submit.js';
 
 export type SenderWallet = WalletClient<Transport, Chain | undefined, Account>;
 
@@ -25,14 +32,22 @@ export interface AppDeps {
   nc: NatsConnection;
   /** Owned by the caller; the app duplicates it for BullMQ and closes only its duplicates. */
   redis: Redis;
+  /** Distinguishes replicas in the sender lock (default: random). */
+  replicaId?: string;
+  /** Test seam, see `SubmitterOptions.afterBroadcast`. */
+  afterBroadcast?: (tid: Hex, hash: Hex) => Promise<void>;
 }
 
 export interface App {
   http: FastifyInstance;
   follower: Follower;
+  submitter: Submitter;
+  discovery: Discovery | null;
+  outbox: Outbox;
   metrics: Metrics;
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Graceful stop; `release: false` keeps the sender lock until its TTL (as a crash would). */
+  stop(opts?: { release?: boolean }): Promise<void>;
 }
 
 /** Wires the chain-submitter. Never listens: `main.ts` does, tests `inject`. */
@@ -60,6 +75,42 @@ export async function createApp(deps: AppDeps): Promise<App> {
     startBlock: config.startBlock,
   });
 
+  const account = deps.walletClient.account.address;
+  const outbox = new Outbox(redis, prefix, account, config.paymentsKept);
+  const submitter = new Submitter({
+    publicClient,
+    walletClient: deps.walletClient,
+    outbox,
+    lock: new SenderLock(redis, prefix, account, deps.replicaId ?? randomUUID(), config.lockTtlMs),
+    payments: new PaymentPublisher(nc.jetstream(), s),
+    metrics,
+    log,
+    confirmations: config.confirmations,
+    pollIntervalMs: config.pollIntervalMs,
+    bumpAfterBlocks: config.bumpAfterBlocks,
+    feeBumpBps: config.feeBumpBps,
+    maxFeePerGasWei: config.maxFeePerGasWei === undefined ? undefined : BigInt(config.maxFeePerGasWei),
+    gasLimitMarginBps: config.gasLimitMarginBps,
+    rpcRetries: config.rpcRetries,
+    ...(deps.afterBroadcast ? { afterBroadcast: deps.afterBroadcast } : {}),
+  });
+  const discovery = config.factoryAddress
+    ? new Discovery({
+        client: publicClient,
+        factory: config.factoryAddress as Address,
+        fromBlock: config.factoryFromBlock,
+        chunk: config.logChunkBlocks,
+        account,
+        log,
+        metrics,
+        rpcRetries: config.rpcRetries,
+        confirmedHead: () => follower.state().lastPublished?.number ?? null,
+      })
+    : null;
+  let discoveryTimer: NodeJS.Timeout | undefined;
+  let discovering: Promise<unknown> = Promise.resolve();
+  const discoveryLog = log.child({ component: 'discovery' });
+
   const http = await buildHttpServer({
     service: 'chain-submitter',
     log,
@@ -82,12 +133,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
       },
     ],
   });
-  registerRoutes(http, { follower });
+  registerRoutes(http, { follower, discovery, outbox, submitter });
 
   let started = false;
+  let submitSub: ReturnType<typeof serveSubmit> | undefined;
   return {
     http,
     follower,
+    submitter,
+    discovery,
+    outbox,
     metrics,
     async start() {
       if (config.chainId !== undefined) {
@@ -96,10 +151,23 @@ export async function createApp(deps: AppDeps): Promise<App> {
       }
       await ensureStreams(await nc.jetstreamManager(), s);
       await follower.start();
+      submitter.start();
+      submitSub = serveSubmit(nc, s, submitter, log);
+      if (discovery) {
+        discoveryTimer = setInterval(() => {
+          discovering = discovering
+            .then(() => discovery.sync())
+            .catch((err: unknown) => discoveryLog.warn({ err }, 'discovery sync failed'));
+        }, config.pollIntervalMs);
+      }
       started = true;
     },
-    async stop() {
-      if (started) await follower.stop();
+    async stop(opts = {}) {
+      if (discoveryTimer) clearInterval(discoveryTimer);
+      submitSub?.unsubscribe();
+      if (started) {
+        await Promise.all([follower.stop(), submitter.stop(opts), discovering]);
+      }
       await jobs.close();
       bullConnection.disconnect();
       await http.close();

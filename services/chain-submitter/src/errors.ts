@@ -25,27 +25,6 @@ export class ReorgTooDeepError extends ChainError {
   override readonly name = 'ReorgTooDeepError';
 }
 
-/**
- * A call the contract would revert, decoded from the revert data before any
- * transaction is sent. `code` is `UPKEEPING_<ErrorName>` for a custom error
- * of the contract (`UPKEEPING_UpkeepingIntervalNotContiguous`), else
- * `CHAIN_CALL_REVERTED`.
- */
-export class RevertError extends WhitePayError {
-  override readonly name = 'RevertError';
-  readonly errorName: string | undefined;
-  readonly args: readonly unknown[];
-  constructor(errorName: string | undefined, args: readonly unknown[], message: string, cause?: unknown) {
-    super(errorName ? `UPKEEPING_${errorName}` : 'CHAIN_CALL_REVERTED', message, {
-      kind: 'failed_precondition',
-      details: { errorName, args: args.map((a) => (typeof a === 'bigint' ? a.toString() : a)) },
-      cause,
-    });
-    this.errorName = errorName;
-    this.args = args;
-  }
-}
-
 /** A malformed submit request. */
 export class SubmitRequestError extends WhitePayError {
   override readonly name = 'SubmitRequestError';

@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import type { Discovery } from '../chain/discovery.js';
 import type { Follower } from '../chain/follower.js';
+import type { Outbox } from '../chain/outbox.js';
+import type { Submitter } from '../chain/submitter.js';
 
 const header = {
   type: 'object',
@@ -12,8 +15,32 @@ const header = {
   required: ['number', 'hash', 'parentHash', 'timestamp'],
 } as const;
 
+const payment = {
+  type: 'object',
+  properties: {
+    tid: { type: 'string' },
+    upkeeping: { type: 'string' },
+    user: { type: 'string' },
+    pid: { type: 'string' },
+    ts: { type: 'string' },
+    te: { type: 'string' },
+    st: { type: 'string' },
+    amount: { type: ['string', 'null'] },
+    txHash: { type: ['string', 'null'] },
+    block: { type: ['integer', 'null'] },
+    status: { type: 'string', enum: ['confirmed', 'reverted', 'rejected', 'failed'] },
+    errorCode: { type: ['string', 'null'] },
+    errorMessage: { type: 'string' },
+    at: { type: 'integer' },
+  },
+  required: ['tid', 'upkeeping', 'pid', 'ts', 'te', 'st', 'status'],
+} as const;
+
 export interface RouteDeps {
   follower: Follower;
+  discovery: Discovery | null;
+  outbox: Outbox;
+  submitter: Submitter;
 }
 
 /** The chain-submitter's read endpoints (operator API, OpenAPI at /docs). */
@@ -40,5 +67,147 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       },
     },
     async () => d.follower.state(),
+  );
+
+  app.get(
+    '/v1/upkeepings',
+    {
+      preHandler: app.requireRead,
+      schema: {
+        summary: 'Upkeeping contracts discovered from the factory, with their keepers and providers',
+        tags: ['discovery'],
+        querystring: {
+          type: 'object',
+          properties: {
+            all: { type: 'boolean', default: false, description: 'include those this keeper does not serve' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              enabled: { type: 'boolean' },
+              scannedTo: { type: 'integer' },
+              upkeepings: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    upkeeping: { type: 'string' },
+                    user: { type: 'string' },
+                    createdAt: { type: 'integer' },
+                    serving: { type: 'boolean' },
+                    keepers: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: { keeperId: { type: 'integer' }, account: { type: 'string' } },
+                      },
+                    },
+                    providers: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: { pid: { type: 'string' }, addedAt: { type: 'integer' } },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const all = (req.query as { all?: boolean }).all === true;
+      const list = d.discovery?.list() ?? [];
+      return {
+        enabled: d.discovery !== null,
+        scannedTo: d.discovery?.scannedTo ?? -1,
+        upkeepings: all ? list : list.filter((u) => u.serving),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/payments',
+    {
+      preHandler: app.requireRead,
+      schema: {
+        summary: 'Recent payment results (newest first), as published on <ns>.payments',
+        tags: ['payments'],
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+        },
+        response: { 200: { type: 'object', properties: { payments: { type: 'array', items: payment } } } },
+      },
+    },
+    async (req) => {
+      const limit = (req.query as { limit?: number }).limit ?? 50;
+      return { payments: await d.outbox.recentResults(limit) };
+    },
+  );
+
+  app.get(
+    '/v1/outbox',
+    {
+      preHandler: app.requireRead,
+      schema: {
+        summary: 'Submissions not final yet, and the sender lock',
+        tags: ['payments'],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              account: { type: 'string' },
+              holder: { type: 'boolean' },
+              pending: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    tid: { type: 'string' },
+                    user: { type: 'string' },
+                    upkeeping: { type: 'string' },
+                    pid: { type: 'string' },
+                    ts: { type: 'string' },
+                    te: { type: 'string' },
+                    st: { type: 'string' },
+                    state: { type: 'string' },
+                    nonce: { type: ['integer', 'null'] },
+                    txHashes: { type: 'array', items: { type: 'string' } },
+                    createdAt: { type: 'integer' },
+                    updatedAt: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async () => {
+      const pending = await d.outbox.pending();
+      return {
+        account: d.submitter.account,
+        holder: d.submitter.isHolder(),
+        pending: pending.map((e) => ({
+          tid: e.tid,
+          user: e.user,
+          upkeeping: e.request.upkeeping,
+          pid: e.request.pid,
+          ts: e.request.ts,
+          te: e.request.te,
+          st: e.request.st,
+          state: e.state,
+          nonce: e.nonce,
+          txHashes: e.txs.map((t) => t.hash),
+          createdAt: e.createdAt,
+          updatedAt: e.updatedAt,
+        })),
+      };
+    },
   );
 }

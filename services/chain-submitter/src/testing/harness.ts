@@ -13,7 +13,7 @@ import {
   type TestClient,
 } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
-import { type App, createApp } from '../app.js';
+import { type App, type AppDeps, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 
 /** The private key of the standard anvil mnemonic's account `index`. */
@@ -33,11 +33,15 @@ export interface Harness {
   nc: NatsConnection;
   redis: Redis;
   publicClient: PublicClient;
-  close(): Promise<void>;
+  close(opts?: { release?: boolean }): Promise<void>;
 }
 
 /** Builds and starts an app on real servers, with `CHAIN_SUBMITTER_*` overrides. */
-export async function startApp(srv: Servers, env: Record<string, string>): Promise<Harness> {
+export async function startApp(
+  srv: Servers,
+  env: Record<string, string>,
+  extra: Pick<AppDeps, 'replicaId' | 'afterBroadcast'> = {},
+): Promise<Harness> {
   const config = loadConfig({
     CHAIN_SUBMITTER_KEEPER_ID: '1',
     CHAIN_SUBMITTER_RPC_URL: srv.anvil.rpcUrl,
@@ -66,6 +70,7 @@ export async function startApp(srv: Servers, env: Record<string, string>): Promi
     walletClient,
     nc,
     redis,
+    ...extra,
   });
   await app.start();
   return {
@@ -73,8 +78,8 @@ export async function startApp(srv: Servers, env: Record<string, string>): Promi
     nc,
     redis,
     publicClient,
-    async close() {
-      await app.stop();
+    async close(opts: { release?: boolean } = {}) {
+      await app.stop(opts);
       await nc.close();
       redis.disconnect();
     },

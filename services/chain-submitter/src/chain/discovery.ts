@@ -1,0 +1,134 @@
+import type { Logger } from '@whitepay/base';
+import { upkeepingAbi, upkeepingFactoryAbi } from '@whitepay/contracts';
+import { type Address, getAddress, type PublicClient } from 'viem';
+import type { Metrics } from '../metrics.js';
+import { withRetry } from './retry.js';
+
+export interface DiscoveredUpkeeping {
+  upkeeping: Address;
+  user: Address;
+  createdAt: number;
+  /** Whether this keeper's account is an active keeper of it (it serves this user). */
+  serving: boolean;
+  keepers: Array<{ keeperId: number; account: Address }>;
+  providers: Array<{ pid: Address; addedAt: number }>;
+}
+
+export interface DiscoveryOptions {
+  client: PublicClient;
+  factory: Address;
+  fromBlock: number;
+  chunk: number;
+  account: Address;
+  log: Logger;
+  metrics: Metrics;
+  rpcRetries: number;
+  /** The last confirmed block (the follower's last published one). */
+  confirmedHead: () => number | null;
+}
+
+/**
+ * Maintains the users, Upkeeping contracts and providers this keeper serves
+ * from the chain's events, up to the last confirmed block: `UpkeepingCreated`
+ * of the factory, then `KeeperAdded/Removed` and `ProviderAdded/Removed` of
+ * every Upkeeping, applied in (block, log index) order. State is in memory and
+ * rebuilt from `fromBlock` at start.
+ */
+export class Discovery {
+  private scanned: number;
+  private readonly map = new Map<Address, DiscoveredUpkeeping>();
+  private readonly log: Logger;
+
+  constructor(private readonly o: DiscoveryOptions) {
+    this.scanned = o.fromBlock - 1;
+    this.log = o.log.child({ component: 'discovery' });
+  }
+
+  list(): DiscoveredUpkeeping[] {
+    return [...this.map.values()];
+  }
+
+  get scannedTo(): number {
+    return this.scanned;
+  }
+
+  /** Scans new confirmed blocks; returns whether it advanced. */
+  async sync(): Promise<boolean> {
+    const to = this.o.confirmedHead();
+    if (to === null || to <= this.scanned) return false;
+    while (this.scanned < to) {
+      const from = this.scanned + 1;
+      const end = Math.min(to, from + this.o.chunk - 1);
+      await this.scan(BigInt(from), BigInt(end));
+      this.scanned = end;
+    }
+    this.o.metrics.upkeepings.set(this.list().filter((u) => u.serving).length);
+    return true;
+  }
+
+  private retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, { retries: this.o.rpcRetries, log: this.log, what });
+  }
+
+  private async scan(fromBlock: bigint, toBlock: bigint): Promise<void> {
+    const created = await this.retry('getLogs UpkeepingCreated', () =>
+      this.o.client.getContractEvents({
+        address: this.o.factory,
+        abi: upkeepingFactoryAbi,
+        eventName: 'UpkeepingCreated',
+        fromBlock,
+        toBlock,
+      }),
+    );
+    for (const l of created) {
+      const upkeeping = getAddress(l.args.upkeeping!);
+      if (!this.map.has(upkeeping))
+        this.map.set(upkeeping, {
+          upkeeping,
+          user: getAddress(l.args.user!),
+          createdAt: Number(l.blockNumber),
+          serving: false,
+          keepers: [],
+          providers: [],
+        });
+    }
+    if (this.map.size === 0) return;
+    const logs = await this.retry('getLogs Upkeeping', () =>
+      this.o.client.getContractEvents({
+        address: [...this.map.keys()],
+        abi: upkeepingAbi,
+        fromBlock,
+        toBlock,
+      }),
+    );
+    logs.sort(
+      (a, b) =>
+        Number((a.blockNumber ?? 0n) - (b.blockNumber ?? 0n)) || (a.logIndex ?? 0) - (b.logIndex ?? 0),
+    );
+    const me = this.o.account.toLowerCase();
+    for (const l of logs) {
+      const u = this.map.get(getAddress(l.address));
+      if (!u) continue;
+      switch (l.eventName) {
+        case 'KeeperAdded':
+          u.keepers.push({ keeperId: l.args.keeperId!, account: getAddress(l.args.account!) });
+          break;
+        case 'KeeperRemoved':
+          u.keepers = u.keepers.filter((k) => k.keeperId !== l.args.keeperId);
+          break;
+        case 'ProviderAdded':
+          u.providers.push({
+            pid: getAddress(l.args.pid!),
+            addedAt: Number(l.args.startBlock ?? l.blockNumber),
+          });
+          break;
+        case 'ProviderRemoved':
+          u.providers = u.providers.filter((p) => p.pid !== getAddress(l.args.pid!));
+          break;
+        default:
+          break;
+      }
+      u.serving = u.keepers.some((k) => k.account.toLowerCase() === me);
+    }
+  }
+}

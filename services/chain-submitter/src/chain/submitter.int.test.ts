@@ -1,0 +1,192 @@
+import { subjects } from '@whitepay/bus';
+import { UpkeepingError, upkeepingAbi } from '@whitepay/contracts';
+import { startAnvil, startNats, startRedis, waitFor } from '@whitepay/testkit';
+import type { Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  anvilKey,
+  type Harness,
+  readStream,
+  type Servers,
+  startApp,
+  testClient,
+} from '../testing/harness.js';
+import { deployUpkeeping, signedPayment, type TestKeeper, type TestUpkeeping } from '../testing/upkeeping.js';
+import type { PaymentResult } from './outbox.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+describe('submitter on real anvil with an Upkeeping contract', () => {
+  let srv: Servers;
+  let u: TestUpkeeping;
+  let leader: TestKeeper;
+  const stops: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    const [anvil, nats, redis] = await Promise.all([startAnvil(), startNats(), startRedis()]);
+    srv = { anvil, nats, redis };
+    stops.push(anvil.stop, nats.stop, redis.stop);
+    u = await deployUpkeeping(anvil);
+    leader = u.keepers[0]!;
+  });
+  afterAll(async () => {
+    for (const s of stops.reverse()) await s();
+  });
+
+  const env = (ns: string) => ({
+    CHAIN_SUBMITTER_NATS_NAMESPACE: ns,
+    CHAIN_SUBMITTER_PRIVATE_KEY: anvilKey(leader.index),
+    CHAIN_SUBMITTER_LOCK_TTL_MS: '1000',
+    CHAIN_SUBMITTER_FACTORY_ADDRESS: u.factory,
+    CHAIN_SUBMITTER_FACTORY_FROM_BLOCK: String(u.factoryBlock),
+  });
+  const nonce = () => u.public.getTransactionCount({ address: leader.account, blockTag: 'pending' });
+  const lastPayment = () =>
+    u.public.readContract({
+      address: u.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'lastPayment',
+      args: [u.pid],
+    });
+  const finalResult = async (h: Harness, tid: Hex) => {
+    let found: PaymentResult | undefined;
+    await waitFor(`result of ${tid}`, async () => {
+      found = (await h.app.outbox.recentResults(100)).find((r) => r.tid === tid);
+      return found !== undefined;
+    });
+    return found!;
+  };
+
+  it('rejects a payment that would revert with the decoded error and sends nothing; discovers the contract', async () => {
+    const h = await startApp(srv, env('r1'));
+    stops.push(h.close);
+    const good = await signedPayment(u, leader, u.ts0);
+    const bad = { ...good, ts: String(u.ts0 + 1n) };
+    const before = await nonce();
+
+    // Through the NATS request/reply entry the coordinator uses.
+    const reply = await h.nc.request(subjects('r1').submit, enc.encode(JSON.stringify(bad)), {
+      timeout: 10_000,
+    });
+    const body = JSON.parse(dec.decode(reply.data));
+    expect(body).toMatchObject({
+      ok: false,
+      error: { code: 'UpkeepingIntervalNotContiguous', kind: 'conflict' },
+    });
+    // Through the internal API: a typed error.
+    const err = await h.app.submitter.submit({ ...good, signers: [0] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpkeepingError);
+    expect((err as UpkeepingError).code).toBe('UpkeepingTooFewSigners');
+    const invalid = await h.nc.request(subjects('r1').submit, enc.encode('{"upkeeping":"0x12"}'));
+    expect(JSON.parse(dec.decode(invalid.data))).toMatchObject({
+      ok: false,
+      error: { code: 'SUBMIT_INVALID_REQUEST' },
+    });
+
+    expect(await nonce()).toBe(before);
+    const results = await readStream<PaymentResult>(h.nc, subjects('r1').streams.payments);
+    expect(results.map((r) => [r.data.status, r.data.errorCode])).toEqual([
+      ['rejected', 'UpkeepingIntervalNotContiguous'],
+      ['rejected', 'UpkeepingTooFewSigners'],
+    ]);
+    const metrics = (await h.app.http.inject('/metrics')).body;
+    expect(metrics).toMatch(
+      /whitepay_rejected_messages_total\{[^}]*reason="UpkeepingIntervalNotContiguous"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(/whitepay_payments_total\{[^}]*status="rejected"[^}]*\} 2/);
+
+    await waitFor('discovery', async () => {
+      const res = (await h.app.http.inject('/v1/upkeepings')).json();
+      return res.upkeepings.length === 1;
+    });
+    const disc = (await h.app.http.inject('/v1/upkeepings')).json();
+    expect(disc.upkeepings[0]).toMatchObject({
+      upkeeping: u.upkeeping,
+      user: u.user.account.address,
+      serving: true,
+      providers: [{ pid: u.pid }],
+    });
+    expect(disc.upkeepings[0].keepers).toHaveLength(4);
+    await h.close();
+  });
+
+  it('pays exactly once across a crash between broadcast and receipt', async () => {
+    const tc = testClient(srv.anvil);
+    const req = await signedPayment(u, leader, u.ts0);
+    await tc.setAutomine(false);
+    const before = await nonce();
+    const crash = async () => {
+      throw new Error('simulated crash right after broadcast');
+    };
+    const a = await startApp(srv, env('x1'), { replicaId: 'A', afterBroadcast: crash });
+    const queued = await a.app.submitter.submit(req);
+    expect(queued).toMatchObject({ status: 'queued', duplicate: false });
+    await waitFor('broadcast', async () => (await a.app.outbox.get(queued.tid))?.state === 'sent');
+    const sent = (await a.app.outbox.get(queued.tid))!;
+    expect(sent.txs).toHaveLength(1);
+    // "Crash": stop without releasing the lock; the transaction sits in the mempool, no receipt stored.
+    await a.close({ release: false });
+    expect(await u.public.getTransaction({ hash: sent.txs[0]!.hash })).toMatchObject({ nonce: before });
+
+    const b = await startApp(srv, env('x1'), { replicaId: 'B' });
+    stops.push(b.close);
+    await waitFor('B takes the lock after the TTL', async () => b.app.submitter.isHolder());
+    // The same request again is recognised, not queued twice.
+    expect(await b.app.submitter.submit(req)).toMatchObject({ tid: queued.tid, duplicate: true });
+    await tc.mine({ blocks: 1 });
+    const result = await finalResult(b, queued.tid);
+    expect(result).toMatchObject({ status: 'confirmed', txHash: sent.txs[0]!.hash, errorCode: null });
+    expect(BigInt(result.amount!)).toBe(BigInt(req.st));
+    await tc.setAutomine(true);
+    await tc.mine({ blocks: 2 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await nonce()).toBe(before + 1);
+    const block = await u.public.getBlock({ blockNumber: BigInt(result.block!) });
+    expect(block.transactions).toEqual([sent.txs[0]!.hash]);
+    expect((await lastPayment()).tid).toBe(queued.tid);
+    const published = await readStream<PaymentResult>(b.nc, subjects('x1').streams.payments);
+    expect(published.filter((m) => m.data.tid === queued.tid).map((m) => m.data.status)).toEqual([
+      'confirmed',
+    ]);
+    expect(await b.app.submitter.submit(req)).toMatchObject({ status: 'confirmed', duplicate: true });
+    expect((await b.app.http.inject('/v1/outbox')).json()).toMatchObject({ holder: true, pending: [] });
+    expect((await b.app.http.inject('/v1/payments?limit=5')).json().payments[0]).toMatchObject({
+      tid: queued.tid,
+      status: 'confirmed',
+    });
+    await b.close();
+  });
+
+  it('with two replicas only the lock holder sends; the other takes over when it stops', async () => {
+    const a = await startApp(srv, env('x2'), { replicaId: 'A' });
+    const b = await startApp(srv, env('x2'), { replicaId: 'B' });
+    stops.push(a.close, b.close);
+    await waitFor('one holder', async () => a.app.submitter.isHolder() !== b.app.submitter.isHolder());
+    const [holder, standby] = a.app.submitter.isHolder() ? [a, b] : [b, a];
+    const before = await nonce();
+
+    const ts1 = (await lastPayment()).te;
+    const req1 = await signedPayment(u, leader, ts1);
+    const reply = await holder.nc.request(subjects('x2').submit, enc.encode(JSON.stringify(req1)), {
+      timeout: 10_000,
+    });
+    const { result: r1 } = JSON.parse(dec.decode(reply.data)) as { result: { tid: Hex } };
+    expect((await finalResult(holder, r1.tid)).status).toBe('confirmed');
+    expect(standby.app.submitter.isHolder()).toBe(false);
+    expect(await standby.app.metrics.txSent.get()).toMatchObject({ values: [] });
+    expect(await nonce()).toBe(before + 1);
+
+    await holder.close({ release: false });
+    const stoppedAt = Date.now();
+    await waitFor('standby takes over', async () => standby.app.submitter.isHolder());
+    expect(Date.now() - stoppedAt).toBeGreaterThan(300); // waited for the TTL
+
+    const req2 = await signedPayment(u, leader, BigInt(req1.te));
+    const r2 = await standby.app.submitter.submit(req2);
+    const res2 = await finalResult(standby, r2.tid);
+    expect(res2.status).toBe('confirmed');
+    expect(await nonce()).toBe(before + 2);
+    expect((await lastPayment()).tid).toBe(r2.tid);
+  });
+});

@@ -1,0 +1,47 @@
+import { asWhitePayError, type Logger } from '@whitepay/base';
+import type { Subjects } from '@whitepay/bus';
+import type { NatsConnection, Subscription } from 'nats';
+import type { Submitter } from '../chain/submitter.js';
+import { SubmitRequestError } from '../errors.js';
+
+export const SUBMIT_QUEUE_GROUP = 'chain-submitter';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/**
+ * The coordinator's entry: NATS request/reply on `<ns>.submit` (queue group
+ * `chain-submitter`, so one replica answers). Request: the JSON of
+ * `submitRequestSchema`; reply: `{ ok: true, result: { tid, status,
+ * duplicate, txHash? } }` or `{ ok: false, error: { code, kind, message,
+ * details } }`. The reply says the payment is queued (or why it is not); the
+ * final result arrives on `<ns>.payments`. Re-sending the same request is safe.
+ */
+export function serveSubmit(
+  nc: NatsConnection,
+  s: Subjects,
+  submitter: Submitter,
+  log: Logger,
+): Subscription {
+  const l = log.child({ component: 'nats-submit' });
+  const sub = nc.subscribe(s.submit, { queue: SUBMIT_QUEUE_GROUP });
+  void (async () => {
+    for await (const m of sub) {
+      let body: unknown;
+      try {
+        try {
+          body = JSON.parse(dec.decode(m.data));
+        } catch {
+          throw new SubmitRequestError('request body is not JSON');
+        }
+        const result = await submitter.submit(body);
+        m.respond(enc.encode(JSON.stringify({ ok: true, result })));
+      } catch (err) {
+        const e = asWhitePayError(err);
+        if (e.kind === 'internal') l.error({ err }, 'submit failed');
+        m.respond(enc.encode(JSON.stringify({ ok: false, error: e.toJSON() })));
+      }
+    }
+  })();
+  return sub;
+}
