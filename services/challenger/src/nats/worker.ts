@@ -1,4 +1,4 @@
-import { asWhitePayError, type Counter, type Histogram, type Logger } from '@whitepay/base';
+import { asWhitePayError, type Counter, type Histogram } from '@whitepay/base';
 import type { Subjects } from '@whitepay/bus';
 import { ChallengeInputError, signRecord } from '@whitepay/challenge';
 import { challengeV1 } from '@whitepay/proto';
