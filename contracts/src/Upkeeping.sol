@@ -15,8 +15,12 @@ import {BLS12381} from "./BLS12381.sol";
  *
  * Gas: `pay` takes the group's keys in calldata (`group`, 152 bytes per member: `uint32 id ‖ address ‖
  * 128-byte G1 key`) checked against one stored commitment, so it reads no per-keeper storage. Keepers'
- * pool shares accrue through a per-keeper accumulator, so a payment writes only the provider's record, the
- * provider's balance, one accumulator slot and, for each keeper excluded from this payment, its baseline.
+ * pool shares accrue through a per-keeper accumulator, so a payment writes only the provider's record
+ * (three slots, its credit included), one accumulator slot and, for each keeper excluded from this payment,
+ * its baseline. Every one of these slots is made non-zero before the first payment ({initialize},
+ * {addKeeper}, {addProvider}), so a payment only updates slots (~2.9k gas each) and never creates one
+ * (~22.1k): the first payment of a provider costs what a later one does, and the user pays the slot
+ * creation once, at registration.
  */
 contract Upkeeping is Initializable {
     // ───────────────────────────────────────────── constants ─────────────────────────────────────────────
@@ -29,6 +33,8 @@ contract Upkeeping is Initializable {
     string public constant MESSAGE_TAG = "WhitePay/v1";
     /// @notice Largest group: signer sets are stored as a 128-bit bitmap of member indices.
     uint256 public constant MAX_KEEPERS = 128;
+    /// @dev Non-zero filler written into slots before their first real value (see {ProviderRecord}).
+    uint128 private constant _PLACEHOLDER = 1;
     /// @notice Basis points denominator of the shares.
     uint256 public constant BPS = 10_000;
     /// @notice Bytes per member in the `group` calldata of {pay}: `uint32 id ‖ address ‖ G1 key (128)`.
@@ -75,20 +81,23 @@ contract Upkeeping is Initializable {
         uint8 keeperCount;
     }
 
-    /// @dev A provider's record: three slots, written once per payment.
+    /// @dev A provider's record: three slots, each written once per payment. {addProvider} makes slots 1
+    /// and 2 non-zero ({_PLACEHOLDER}) so that the first payment updates them instead of creating them;
+    /// their payment fields mean nothing while `lastPosition == 0` (never paid, or re-added since).
     struct ProviderRecord {
         // slot 0
         uint64 lastTe; // ts of the next payment (the block it was added, before its first payment)
         uint64 addedAt;
         uint64 lastTs;
         uint32 lastLeaderId;
-        uint8 lastPosition;
+        uint8 lastPosition; // 1-based; 0 = no payment since it was (re-)added
         bool active;
         // slot 1
+        uint128 lastSt; // {pay} refuses st >= 2^128 (UpkeepingSpaceTimeTooLarge)
         uint128 lastAmount;
-        uint128 lastSigners;
         // slot 2
-        uint256 lastSt;
+        uint128 lastSigners;
+        uint128 credit; // the provider's unwithdrawn credits (its share and the pool remainders)
     }
 
     /// @dev A keeper's registration.
@@ -120,7 +129,8 @@ contract Upkeeping is Initializable {
     address[] private _providerList;
     mapping(address pid => ProviderRecord) private _providers;
 
-    /// @dev Settled credits (providers, leader bonuses, settled keeper shares of removed keepers).
+    /// @dev Settled credits other than providers' own (those are in their record): leader bonuses, settled
+    /// keeper shares of removed keepers.
     mapping(address account => uint256) private _balances;
 
     // ─────────────────────────────────────────────── events ──────────────────────────────────────────────
@@ -190,6 +200,8 @@ contract Upkeeping is Initializable {
     error UpkeepingDuplicateSigner(uint256 index);
     /// @notice A signer index is not a member index.
     error UpkeepingUnknownSigner(uint256 index);
+    /// @notice `st` does not fit the 128 bits the provider record keeps (2^128 byte·blocks: never reached).
+    error UpkeepingSpaceTimeTooLarge(uint256 st);
     /// @notice The aggregate signature does not verify (or is not a valid G2 point).
     error UpkeepingInvalidSignature();
     /// @notice The unreserved balance does not cover the amount.
@@ -231,6 +243,10 @@ contract Upkeeping is Initializable {
         _user = owner;
         _setConfig(initialConfig);
         _groupCommitment = keccak256("");
+        // The accumulator starts at 1, not 0: its slot (shared with `_reserved`) is then non-zero before the
+        // first payment, which updates it instead of creating it. Keepers are owed `_poolPerKeeper` minus
+        // their baseline (set to the accumulator when they join), so the starting value cancels out.
+        _poolPerKeeper = _PLACEHOLDER;
     }
 
     // ─────────────────────────────────────────── user actions ────────────────────────────────────────────
@@ -309,15 +325,26 @@ contract Upkeeping is Initializable {
         emit KeeperRemoved(keeperId, k.account);
     }
 
-    /// @notice Adds a provider: its first payment interval starts at the current block.
+    /**
+     * @notice Adds a provider: its first payment interval starts at the current block.
+     * @dev Also creates the provider's two payment slots with a non-zero placeholder (~44k gas here, once),
+     * so that its first payment, like every later one, only updates them: the first `pay` with 7 keepers
+     * costs ~255k gas instead of ~328k. Re-adding a removed provider keeps its credit
+     * and clears its last payment (`lastPayment` is empty until it is paid again).
+     */
     function addProvider(address pid) external onlyUser {
         ProviderRecord storage p = _providers[pid];
         if (p.active) revert UpkeepingDuplicateProvider(pid);
         uint64 start = uint64(block.number);
-        if (p.addedAt == 0) _providerList.push(pid);
+        if (p.addedAt == 0) {
+            _providerList.push(pid);
+            p.lastSt = _PLACEHOLDER;
+            p.lastSigners = _PLACEHOLDER;
+        }
         p.active = true;
         p.addedAt = start;
         p.lastTe = start;
+        p.lastPosition = 0;
         emit ProviderAdded(pid, start);
     }
 
@@ -359,6 +386,7 @@ contract Upkeeping is Initializable {
         if (ts != rec.lastTe) revert UpkeepingIntervalNotContiguous(rec.lastTe, ts);
         if (te <= ts) revert UpkeepingIntervalEmpty(ts, te);
         if (te > block.number) revert UpkeepingIntervalInFuture(te, block.number);
+        if (st > type(uint128).max) revert UpkeepingSpaceTimeTooLarge(st);
 
         bytes32 commitment = keccak256(group_);
         if (commitment != _groupCommitment) revert UpkeepingGroupMismatch(commitment, _groupCommitment);
@@ -400,7 +428,8 @@ contract Upkeeping is Initializable {
         uint256 share = pool / (n - excluded);
         providerAmount += pool % (n - excluded);
 
-        _balances[pid] += providerAmount;
+        // Credits sum to at most `_reserved` (uint128, checked below), so providerAmount fits in uint128.
+        rec.credit += uint128(providerAmount);
         if (bonus != 0) _balances[leaderAccount] += bonus;
         if (share != 0) {
             // amount <= this contract's balance, which is far below 2^128 wei, so the uint128 casts hold.
@@ -410,14 +439,15 @@ contract Upkeeping is Initializable {
         _reserved += uint128(amount);
 
         bytes32 tid = _tid(ts, te, pid, u, leaderId, position);
-        // Record the payment. amount fits in uint128 (see above); signerBits < 2^128 since n <= MAX_KEEPERS.
+        // Record the payment. amount fits in uint128 (see above), st was checked to; signerBits < 2^128
+        // since n <= MAX_KEEPERS.
         rec.lastTs = ts;
         rec.lastTe = te;
         rec.lastLeaderId = leaderId;
         rec.lastPosition = uint8(position);
         rec.lastAmount = uint128(amount);
         rec.lastSigners = uint128(signerBits);
-        rec.lastSt = st;
+        rec.lastSt = uint128(st);
 
         emit PaymentMade(
             pid,
@@ -441,7 +471,15 @@ contract Upkeeping is Initializable {
     /// @notice Sends the caller its whole balance (settled credits plus accrued keeper shares).
     function withdraw() external {
         uint256 amount = _balances[msg.sender];
-        _balances[msg.sender] = 0;
+        if (amount != 0) _balances[msg.sender] = 0;
+        ProviderRecord storage rec = _providers[msg.sender];
+        uint256 credit = rec.credit;
+        if (credit != 0) {
+            // The signer bitmap beside it stays non-zero (a payment has at least one signer), so this slot
+            // is not freed and the next credit updates it.
+            rec.credit = 0;
+            amount += credit;
+        }
         uint32 keeperId = _keeperOf[msg.sender];
         Keeper storage k = _keepers[keeperId];
         if (k.slot != 0 && k.account == msg.sender) {
@@ -546,7 +584,7 @@ contract Upkeeping is Initializable {
 
     /// @notice What `account` can withdraw now.
     function balanceOf(address account) public view returns (uint256 amount) {
-        amount = _balances[account];
+        amount = _balances[account] + _providers[account].credit;
         Keeper storage k = _keepers[_keeperOf[account]];
         if (k.slot != 0 && k.account == account) amount += _poolPerKeeper - k.baseline;
     }

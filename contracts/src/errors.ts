@@ -18,6 +18,7 @@ export const UPKEEPING_ERROR_KINDS = {
   UpkeepingTooFewSigners: 'failed_precondition',
   UpkeepingDuplicateSigner: 'invalid_argument',
   UpkeepingUnknownSigner: 'invalid_argument',
+  UpkeepingSpaceTimeTooLarge: 'invalid_argument',
   UpkeepingInvalidSignature: 'unauthenticated',
   UpkeepingInsufficientFunds: 'failed_precondition',
   UpkeepingInvalidProofOfPossession: 'unauthenticated',

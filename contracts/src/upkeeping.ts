@@ -139,6 +139,21 @@ export function addProvider(
   );
 }
 
+/** Removes a provider: no further payments; its credits stay withdrawable. */
+export function removeProvider(
+  client: UpkeepingClient,
+  args: { upkeeping: Address; pid: Address },
+): Promise<TransactionReceipt> {
+  return call(client, () =>
+    writeContract(client, {
+      address: args.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'removeProvider',
+      args: [args.pid],
+    }),
+  );
+}
+
 /** Changes the parameters. */
 export function setConfig(
   client: UpkeepingClient,

@@ -2,7 +2,16 @@ import { splitReward, tid } from '@whitepay/core';
 import { hexToBytes } from 'viem';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { upkeepingAbi } from '../generated/index.js';
-import { balanceOf, type PayArgs, pay, setConfig, UpkeepingError, withdraw } from '../src/index.js';
+import {
+  addProvider,
+  balanceOf,
+  type PayArgs,
+  pay,
+  removeProvider,
+  setConfig,
+  UpkeepingError,
+  withdraw,
+} from '../src/index.js';
 import {
   aggregate,
   type Chain,
@@ -299,6 +308,41 @@ describe('Upkeeping.pay', () => {
     );
     // And the untampered one verifies.
     await pay(leader.client, args);
+  });
+
+  it('costs at most 300k gas for the first payment of a provider (slots made at registration)', async () => {
+    const { args, leader } = await validPayment();
+    const receipt = await pay(leader.client, args);
+    expect(receipt.gasUsed).toBeLessThanOrEqual(300_000n);
+  });
+
+  it('keeps the provider credit in its record: withdraw, removal and re-adding', async () => {
+    const { args, leader } = await validPayment();
+    await pay(leader.client, args);
+    const credit = splitReward({ amount: args.st, keeperCount: N }).provider;
+    expect(await balanceOf(s.user, { upkeeping: s.upkeeping, account: s.pid })).toBe(credit);
+    await removeProvider(s.user, { upkeeping: s.upkeeping, pid: s.pid });
+    await addProvider(s.user, { upkeeping: s.upkeeping, pid: s.pid });
+    // Re-added: the credit stays, the last payment is cleared, the next interval starts now.
+    expect(await balanceOf(s.user, { upkeeping: s.upkeeping, account: s.pid })).toBe(credit);
+    const last = await chain.public.readContract({
+      address: s.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'lastPayment',
+      args: [s.pid],
+    });
+    expect(last.position).toBe(0);
+    const provider = chain.wallet(39);
+    const before = await chain.public.getBalance({ address: s.pid });
+    const receipt = await withdraw(provider, { upkeeping: s.upkeeping });
+    const after = await chain.public.getBalance({ address: s.pid });
+    expect(after - before + receipt.gasUsed * receipt.effectiveGasPrice).toBe(credit);
+    expect(await balanceOf(s.user, { upkeeping: s.upkeeping, account: s.pid })).toBe(0n);
+  });
+
+  it('rejects st of 2^128 or more (the record keeps 128 bits)', async () => {
+    const { args, leader } = await validPayment({ st: 1n << 128n });
+    await expectRevert(pay(leader.client, args), 'UpkeepingSpaceTimeTooLarge');
   });
 
   it('rejects a payment the unreserved balance does not cover', async () => {
