@@ -1,0 +1,60 @@
+import { createUpkeeping, type UpkeepingConfig } from '@whitepay/contracts';
+import type { Command } from 'commander';
+import { pairs } from '../context.js';
+import { parseBlocks, parseBps, parseThreshold, parseUint256 } from '../parse.js';
+import type { ContextOf } from './shared.js';
+
+interface CreateOptions {
+  readonly price: bigint;
+  readonly period: bigint;
+  readonly window: bigint;
+  readonly threshold: number;
+  readonly providerBps: number;
+  readonly leaderBonusBps: number;
+}
+
+export function userCommands(program: Command, contextOf: ContextOf): void {
+  const user = program.command('user').description("a user's Upkeeping account");
+  user
+    .command('create')
+    .description("create the signer's Upkeeping through the factory (--factory); prints its address")
+    .requiredOption(
+      '--price <uint>',
+      'wei per byte·block, scaled by 1e18 (1e18 = 1 wei per byte·block)',
+      parseUint256,
+    )
+    .requiredOption('--period <blocks>', 'payment period H in blocks', parseBlocks)
+    .requiredOption('--window <blocks>', 'leader window T in blocks (>= 1)', parseBlocks)
+    .option('--threshold <n>', 'signers a payment needs (0 = f + 1)', parseThreshold, 0)
+    .option('--provider-bps <bps>', "provider's share in basis points", parseBps, 9000)
+    .option('--leader-bonus-bps <bps>', "paying keeper's bonus in basis points", parseBps, 0)
+    .action(async (opts: CreateOptions, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const factory = ctx.factory();
+      const config: UpkeepingConfig = {
+        price: opts.price,
+        period: opts.period,
+        window: opts.window,
+        threshold: opts.threshold,
+        providerBps: opts.providerBps,
+        leaderBonusBps: opts.leaderBonusBps,
+      };
+      const upkeeping = await ctx.send('create Upkeeping', (w) => createUpkeeping(w, { factory, config }));
+      const result = { upkeeping, user: ctx.signer(), factory, config };
+      ctx.result(
+        () =>
+          pairs({
+            upkeeping,
+            user: ctx.signer(),
+            factory,
+            price: config.price,
+            period: config.period,
+            window: config.window,
+            threshold: config.threshold === 0 ? '0 (f + 1)' : config.threshold,
+            providerBps: config.providerBps,
+            leaderBonusBps: config.leaderBonusBps,
+          }),
+        result,
+      );
+    });
+}
