@@ -189,4 +189,41 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(await nonce()).toBe(before + 2);
     expect((await lastPayment()).tid).toBe(r2.tid);
   });
+
+  it('replaces a stuck transaction with the same nonce and higher fees', async () => {
+    const tc = testClient(srv.anvil);
+    const h = await startApp(srv, { ...env('x3'), CHAIN_SUBMITTER_BUMP_AFTER_BLOCKS: '2' });
+    stops.push(h.close);
+    await waitFor('holder', async () => h.app.submitter.isHolder());
+    const before = await nonce();
+    const req = await signedPayment(u, leader, (await lastPayment()).te);
+    await tc.setAutomine(false);
+    const r = await h.app.submitter.submit(req);
+    await waitFor('broadcast', async () => (await h.app.outbox.get(r.tid))?.state === 'sent');
+    const first = (await h.app.outbox.get(r.tid))!.txs[0]!;
+    // Blocks whose base fee is far above the transaction's max fee: it stays in the mempool.
+    const high = BigInt(first.maxFeePerGas) * 50n;
+    for (let i = 0; i < 3; i++) {
+      await tc.setNextBlockBaseFeePerGas({ baseFeePerGas: high });
+      await tc.mine({ blocks: 1 });
+    }
+    await waitFor('bumped', async () => ((await h.app.outbox.get(r.tid))?.txs.length ?? 0) >= 2);
+    const entry = (await h.app.outbox.get(r.tid))!;
+    const second = entry.txs[1]!;
+    expect(BigInt(second.maxFeePerGas)).toBeGreaterThanOrEqual((BigInt(first.maxFeePerGas) * 1125n) / 1000n);
+    expect(BigInt(second.maxPriorityFeePerGas)).toBeGreaterThanOrEqual(
+      (BigInt(first.maxPriorityFeePerGas) * 1125n) / 1000n,
+    );
+    const last = entry.txs.at(-1)!;
+    await tc.setAutomine(true);
+    await tc.mine({ blocks: 1 });
+    const result = await finalResult(h, r.tid);
+    expect(result.status).toBe('confirmed');
+    expect(entry.txs.map((t) => t.hash)).toContain(result.txHash);
+    const mined = await u.public.getTransaction({ hash: result.txHash! });
+    expect(mined.nonce).toBe(before);
+    expect(await nonce()).toBe(before + 1);
+    expect(BigInt(last.maxFeePerGas)).toBeGreaterThan(BigInt(first.maxFeePerGas));
+    expect((await lastPayment()).tid).toBe(r.tid);
+  });
 });
