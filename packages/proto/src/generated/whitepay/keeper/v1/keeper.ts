@@ -68,13 +68,22 @@ export interface RoundId {
   te: bigint;
   leaderId: number;
   position: number;
-  /** Attempt within the round: 0 first, +1 after each full sync. */
+  /**
+   * Attempt within the round, 1-based as in @whitepay/core's leader reducer:
+   * +1 after a full sync or a commit timeout.
+   */
   attempt: number;
+  /** The Upkeeping contract (the group) the round pays from, 20 bytes. */
+  upkeeping: Uint8Array;
 }
 
 /** Leader → followers: commit to your st (step 1). */
 export interface CommitRequest {
-  round: RoundId | undefined;
+  round:
+    | RoundId
+    | undefined;
+  /** True after a full sync of this round: compute st over own and peer records. */
+  includePeers: boolean;
 }
 
 /** Follower → leader: hash(st || nonce). */
@@ -89,6 +98,8 @@ export interface ProposeRequest {
   st: string;
   /** True for the median re-proposal of step 3. */
   median: boolean;
+  /** 1 = the leader's own value, 2 = the median re-proposal. */
+  proposal: number;
 }
 
 /** Follower → leader: reveal and, if within tolerance, a BLS signature on the payment message. */
@@ -97,7 +108,10 @@ export interface ProposeReply {
   st: string;
   nonce: Uint8Array;
   approve: boolean;
+  /** Compressed G2 (96 bytes) over the payment message of the proposed st; empty unless approve. */
   blsSignature: Uint8Array;
+  /** The proposal answered (ProposeRequest.proposal). */
+  proposal: number;
 }
 
 /** Leader → followers: no quorum, exchange full records (step 4). */
@@ -107,7 +121,11 @@ export interface SyncRequest {
 }
 
 export interface SyncReply {
-  round: RoundId | undefined;
+  round:
+    | RoundId
+    | undefined;
+  /** Peer records this keeper pulled and stored (accepted by its challenge-store). */
+  accepted: number;
 }
 
 export interface RecordsPush {
@@ -699,6 +717,7 @@ function createBaseRoundId(): RoundId {
     leaderId: 0,
     position: 0,
     attempt: 0,
+    upkeeping: new Uint8Array(0),
   };
 }
 
@@ -733,6 +752,9 @@ export const RoundId: MessageFns<RoundId> = {
     }
     if (message.attempt !== 0) {
       writer.uint32(64).uint32(message.attempt);
+    }
+    if (message.upkeeping.length !== 0) {
+      writer.uint32(74).bytes(message.upkeeping);
     }
     return writer;
   },
@@ -814,6 +836,14 @@ export const RoundId: MessageFns<RoundId> = {
             message.attempt = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.upkeeping = reader.bytes();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -840,6 +870,7 @@ export const RoundId: MessageFns<RoundId> = {
         : 0,
       position: isSet(object.position) ? globalThis.Number(object.position) : 0,
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      upkeeping: isSet(object.upkeeping) ? bytesFromBase64(object.upkeeping) : new Uint8Array(0),
     };
   },
 
@@ -869,6 +900,9 @@ export const RoundId: MessageFns<RoundId> = {
     if (message.attempt !== 0) {
       obj.attempt = Math.round(message.attempt);
     }
+    if (message.upkeeping.length !== 0) {
+      obj.upkeeping = base64FromBytes(message.upkeeping);
+    }
     return obj;
   },
 
@@ -885,18 +919,22 @@ export const RoundId: MessageFns<RoundId> = {
     message.leaderId = object.leaderId ?? 0;
     message.position = object.position ?? 0;
     message.attempt = object.attempt ?? 0;
+    message.upkeeping = object.upkeeping ?? new Uint8Array(0);
     return message;
   },
 };
 
 function createBaseCommitRequest(): CommitRequest {
-  return { round: undefined };
+  return { round: undefined, includePeers: false };
 }
 
 export const CommitRequest: MessageFns<CommitRequest> = {
   encode(message: CommitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.round !== undefined) {
       RoundId.encode(message.round, writer.uint32(10).fork()).join();
+    }
+    if (message.includePeers !== false) {
+      writer.uint32(16).bool(message.includePeers);
     }
     return writer;
   },
@@ -922,6 +960,14 @@ export const CommitRequest: MessageFns<CommitRequest> = {
             message.round = RoundId.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.includePeers = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -935,13 +981,23 @@ export const CommitRequest: MessageFns<CommitRequest> = {
   },
 
   fromJSON(object: any): CommitRequest {
-    return { round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined };
+    return {
+      round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined,
+      includePeers: isSet(object.includePeers)
+        ? globalThis.Boolean(object.includePeers)
+        : isSet(object.include_peers)
+        ? globalThis.Boolean(object.include_peers)
+        : false,
+    };
   },
 
   toJSON(message: CommitRequest): unknown {
     const obj: any = {};
     if (message.round !== undefined) {
       obj.round = RoundId.toJSON(message.round);
+    }
+    if (message.includePeers !== false) {
+      obj.includePeers = message.includePeers;
     }
     return obj;
   },
@@ -954,6 +1010,7 @@ export const CommitRequest: MessageFns<CommitRequest> = {
     message.round = (object.round !== undefined && object.round !== null)
       ? RoundId.fromPartial(object.round)
       : undefined;
+    message.includePeers = object.includePeers ?? false;
     return message;
   },
 };
@@ -1046,7 +1103,7 @@ export const CommitReply: MessageFns<CommitReply> = {
 };
 
 function createBaseProposeRequest(): ProposeRequest {
-  return { round: undefined, st: "", median: false };
+  return { round: undefined, st: "", median: false, proposal: 0 };
 }
 
 export const ProposeRequest: MessageFns<ProposeRequest> = {
@@ -1059,6 +1116,9 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     }
     if (message.median !== false) {
       writer.uint32(24).bool(message.median);
+    }
+    if (message.proposal !== 0) {
+      writer.uint32(32).uint32(message.proposal);
     }
     return writer;
   },
@@ -1100,6 +1160,14 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
             message.median = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.proposal = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1117,6 +1185,7 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
       round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined,
       st: isSet(object.st) ? globalThis.String(object.st) : "",
       median: isSet(object.median) ? globalThis.Boolean(object.median) : false,
+      proposal: isSet(object.proposal) ? globalThis.Number(object.proposal) : 0,
     };
   },
 
@@ -1131,6 +1200,9 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     if (message.median !== false) {
       obj.median = message.median;
     }
+    if (message.proposal !== 0) {
+      obj.proposal = Math.round(message.proposal);
+    }
     return obj;
   },
 
@@ -1144,12 +1216,20 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
       : undefined;
     message.st = object.st ?? "";
     message.median = object.median ?? false;
+    message.proposal = object.proposal ?? 0;
     return message;
   },
 };
 
 function createBaseProposeReply(): ProposeReply {
-  return { round: undefined, st: "", nonce: new Uint8Array(0), approve: false, blsSignature: new Uint8Array(0) };
+  return {
+    round: undefined,
+    st: "",
+    nonce: new Uint8Array(0),
+    approve: false,
+    blsSignature: new Uint8Array(0),
+    proposal: 0,
+  };
 }
 
 export const ProposeReply: MessageFns<ProposeReply> = {
@@ -1168,6 +1248,9 @@ export const ProposeReply: MessageFns<ProposeReply> = {
     }
     if (message.blsSignature.length !== 0) {
       writer.uint32(42).bytes(message.blsSignature);
+    }
+    if (message.proposal !== 0) {
+      writer.uint32(48).uint32(message.proposal);
     }
     return writer;
   },
@@ -1225,6 +1308,14 @@ export const ProposeReply: MessageFns<ProposeReply> = {
             message.blsSignature = reader.bytes();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.proposal = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1248,6 +1339,7 @@ export const ProposeReply: MessageFns<ProposeReply> = {
         : isSet(object.bls_signature)
         ? bytesFromBase64(object.bls_signature)
         : new Uint8Array(0),
+      proposal: isSet(object.proposal) ? globalThis.Number(object.proposal) : 0,
     };
   },
 
@@ -1268,6 +1360,9 @@ export const ProposeReply: MessageFns<ProposeReply> = {
     if (message.blsSignature.length !== 0) {
       obj.blsSignature = base64FromBytes(message.blsSignature);
     }
+    if (message.proposal !== 0) {
+      obj.proposal = Math.round(message.proposal);
+    }
     return obj;
   },
 
@@ -1283,6 +1378,7 @@ export const ProposeReply: MessageFns<ProposeReply> = {
     message.nonce = object.nonce ?? new Uint8Array(0);
     message.approve = object.approve ?? false;
     message.blsSignature = object.blsSignature ?? new Uint8Array(0);
+    message.proposal = object.proposal ?? 0;
     return message;
   },
 };
@@ -1375,13 +1471,16 @@ export const SyncRequest: MessageFns<SyncRequest> = {
 };
 
 function createBaseSyncReply(): SyncReply {
-  return { round: undefined };
+  return { round: undefined, accepted: 0 };
 }
 
 export const SyncReply: MessageFns<SyncReply> = {
   encode(message: SyncReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.round !== undefined) {
       RoundId.encode(message.round, writer.uint32(10).fork()).join();
+    }
+    if (message.accepted !== 0) {
+      writer.uint32(16).uint32(message.accepted);
     }
     return writer;
   },
@@ -1407,6 +1506,14 @@ export const SyncReply: MessageFns<SyncReply> = {
             message.round = RoundId.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.accepted = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1420,13 +1527,19 @@ export const SyncReply: MessageFns<SyncReply> = {
   },
 
   fromJSON(object: any): SyncReply {
-    return { round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined };
+    return {
+      round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined,
+      accepted: isSet(object.accepted) ? globalThis.Number(object.accepted) : 0,
+    };
   },
 
   toJSON(message: SyncReply): unknown {
     const obj: any = {};
     if (message.round !== undefined) {
       obj.round = RoundId.toJSON(message.round);
+    }
+    if (message.accepted !== 0) {
+      obj.accepted = Math.round(message.accepted);
     }
     return obj;
   },
@@ -1439,6 +1552,7 @@ export const SyncReply: MessageFns<SyncReply> = {
     message.round = (object.round !== undefined && object.round !== null)
       ? RoundId.fromPartial(object.round)
       : undefined;
+    message.accepted = object.accepted ?? 0;
     return message;
   },
 };
