@@ -40,7 +40,7 @@ export interface ChallengerApp {
 export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
   const { config, registry, nc } = deps;
   const replica = randomUUID().slice(0, 8);
-  const log = deps.log.child({ keeperId: config.keeperId, replica });
+  const log = deps.log.child({ replica });
   const s = subjects(config.namespace);
   const c = challengerSubjects(s);
   const js = nc.jetstream();
