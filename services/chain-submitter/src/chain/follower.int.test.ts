@@ -132,4 +132,32 @@ describe('chain follower through a reorganisation', () => {
     await q.close();
     conn.disconnect();
   });
+
+  it('detects a reorganisation that happened while it was down', async () => {
+    const [anvil, nats, redis] = await Promise.all([startAnvil(), startNats(), startRedis()]);
+    stops.push(anvil.stop, nats.stop, redis.stop);
+    const srv = { anvil, nats, redis };
+    const tc = testClient(anvil);
+    let h = await startApp(srv, { CHAIN_SUBMITTER_START_BLOCK: '0' });
+    await tc.mine({ blocks: 2 });
+    await waitFor('block 2', async () => h.app.follower.state().lastPublished?.number === 2);
+    const snap = await tc.snapshot();
+    await tc.mine({ blocks: 2 });
+    await waitFor('block 4', async () => h.app.follower.state().lastPublished?.number === 4);
+    await h.close();
+    await tc.revert({ id: snap });
+    await tc.setNextBlockTimestamp({ timestamp: BigInt(Math.floor(Date.now() / 1000) + 5000) });
+    await tc.mine({ blocks: 3 });
+    h = await startApp(srv, {});
+    stops.push(h.close);
+    await waitFor('block 5 of the new chain', async () => h.app.follower.state().lastPublished?.number === 5);
+    const s = subjects('k1');
+    const notices = await readStream<ReorgNotice>(h.nc, s.streams.reorgs);
+    expect(notices.map((n) => [n.data.ancestor?.number, n.data.depth])).toEqual([[2, 2]]);
+    const msgs = await readStream<BlockHeader>(h.nc, s.streams.blocks);
+    expect(msgs.map((m) => m.data.number)).toEqual([0, 1, 2, 3, 4, 3, 4, 5]);
+    for (const m of msgs.slice(5)) {
+      expect(m.data.hash).toBe((await h.publicClient.getBlock({ blockNumber: BigInt(m.data.number) })).hash);
+    }
+  });
 });
