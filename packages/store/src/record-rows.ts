@@ -81,7 +81,8 @@ export async function insertRows(
     table,
     rows.map((r) => r.block),
   );
-  const method = opts.method ?? 'unnest';
+  // COPY pays off from a few dozen rows on (docs/benchmarks.md, "Challenge ingest").
+  const method = opts.method ?? (rows.length >= 64 ? 'copy' : 'unnest');
   const inserted = await withTransaction(pool, `insert ${table}`, (c) =>
     method === 'copy' ? insertCopy(c, table, rows, opts.extra) : insertUnnest(c, table, rows, opts.extra),
   );
@@ -140,6 +141,9 @@ async function insertUnnest(
   return res.rowCount ?? 0;
 }
 
+/** Connections on which the COPY staging tables exist. */
+const stagedOn = new WeakMap<pg.PoolClient, Set<string>>();
+
 function hexField(b: Uint8Array | null): string {
   if (b === null) return '\\N';
   return `\\\\x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`;
@@ -153,9 +157,18 @@ async function insertCopy(
 ): Promise<number> {
   const stage = `stage_${table}`;
   const extraCol = extra ? `, ${extra.column}` : '';
-  await c.query(
-    `CREATE TEMP TABLE IF NOT EXISTS ${stage} (u bytea, p bytea, k int8, b int8, h bytea, s int8, v int2, pr bytea, o float8${extra ? `, x ${extra.type}` : ''}) ON COMMIT DELETE ROWS`,
-  );
+  let staged = stagedOn.get(c);
+  if (!staged) {
+    staged = new Set();
+    stagedOn.set(c, staged);
+  }
+  if (!staged.has(stage)) {
+    // Session-local staging table, created once per connection (rows vanish at commit).
+    await c.query(
+      `CREATE TEMP TABLE IF NOT EXISTS ${stage} (u bytea, p bytea, k int8, b int8, h bytea, s int8, v int2, pr bytea, o float8${extra ? `, x ${extra.type}` : ''}) ON COMMIT DELETE ROWS`,
+    );
+    staged.add(stage);
+  }
   const lines: string[] = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;

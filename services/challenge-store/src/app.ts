@@ -53,6 +53,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     keeperId: config.keeperId,
     batchMax: config.batchMax,
     batchWaitMs: config.batchWaitMs,
+    writers: config.writers,
     maxAckPending: config.maxAckPending,
     ackWaitMs: config.ackWaitMs,
     lagPollMs: config.lagPollMs,

@@ -52,6 +52,13 @@ export const configShape = {
     .min(0)
     .default(5)
     .describe('how long a partial batch waits for more records before it is written'),
+  writers: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(2)
+    .describe('batches written concurrently, each in its own transaction'),
   maxAckPending: z.coerce
     .number()
     .int()

@@ -21,6 +21,8 @@ export interface IngestorOptions {
   keeperId: number;
   batchMax: number;
   batchWaitMs: number;
+  /** Batches written concurrently (each its own transaction; order does not matter). */
+  writers: number;
   maxAckPending: number;
   ackWaitMs: number;
   lagPollMs: number;
@@ -48,7 +50,7 @@ export class Ingestor {
   private blocksSub: Subscription | undefined;
   private buffer: JsMsg[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -110,6 +112,7 @@ export class Ingestor {
     this.messages?.stop();
     await this.loop;
     await this.flush();
+    await this.drainWrites();
   }
 
   private async pump(messages: ConsumerMessages): Promise<void> {
@@ -124,19 +127,28 @@ export class Ingestor {
     }
   }
 
-  /** Writes what is buffered; flushes run one at a time, in order. */
-  private flush(): Promise<void> {
+  /**
+   * Writes what is buffered as one batch. Up to `writers` batches are written
+   * at once (the unique key makes their order irrelevant); beyond that the
+   * caller waits, which stops the pump and so bounds memory.
+   */
+  private async flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.chain = this.chain.then(async () => {
-      if (this.buffer.length === 0) return;
-      const batch = this.buffer;
-      this.buffer = [];
-      await this.writeBatch(batch);
-    });
-    return this.chain;
+    while (this.inFlight.size >= this.o.writers) await Promise.race(this.inFlight);
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    const p: Promise<void> = this.writeBatch(batch)
+      .catch((err: unknown) => this.log.error({ err }, 'batch write failed; left for redelivery'))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private async drainWrites(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   private reject(m: JsMsg, err: WhitePayError): void {
