@@ -12,7 +12,7 @@ import { Follower } from './chain/follower.js';
 import { SenderLock } from './chain/lock.js';
 import { Outbox } from './chain/outbox.js';
 import { Submitter } from './chain/submitter.js';
-import { type Config, namespaceOf, redisPrefixOf } from './config.js';
+import { type Config, namespaceOf, queuePrefixOf, redisPrefixOf } from './config.js';
 import { registerRoutes } from './http/routes.js';
 import { ElectionQueue } from './jobs/election.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -59,7 +59,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const metrics = createMetrics(registry);
 
   const bullConnection = redis.duplicate({ maxRetriesPerRequest: null });
-  const jobs = new ElectionQueue(bullConnection, log.child({ component: 'jobs' }));
+  const jobs = new ElectionQueue(bullConnection, log.child({ component: 'jobs' }), queuePrefixOf(config));
   const follower = new Follower({
     client: publicClient,
     publisher: new BlockPublisher(nc.jetstream(), s),

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeConfig } from '@whitepay/base';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_PREFIX, configShape, loadConfig, namespaceOf, redisPrefixOf } from './config.js';
+import {
+  CONFIG_PREFIX,
+  configShape,
+  loadConfig,
+  namespaceOf,
+  queuePrefixOf,
+  redisPrefixOf,
+} from './config.js';
 
 /** A markdown table as rows of trimmed cells (separator dashes collapsed). */
 function cells(table: string): string[][] {
@@ -29,6 +36,7 @@ describe('config', () => {
     expect(cfg).toMatchObject({ keeperId: 3, confirmations: 2, feeBumpBps: 1250, readOpen: true });
     expect(namespaceOf(cfg)).toBe('k3');
     expect(redisPrefixOf(cfg)).toBe('whitepay:k3:chain');
+    expect(queuePrefixOf(cfg)).toBe('whitepay:k3:bull');
   });
 
   it('rejects a bad key and names the variable', () => {

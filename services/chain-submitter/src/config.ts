@@ -32,6 +32,10 @@ export const configShape = {
     .string()
     .optional()
     .describe('prefix of every Redis key this service writes; unset means `whitepay:<namespace>:chain`'),
+  queuePrefix: z
+    .string()
+    .optional()
+    .describe('BullMQ key prefix of the election-check queue; unset means `whitepay:<namespace>:bull`'),
   rpcUrl: z.string().url().describe('JSON-RPC URL of the settlement chain'),
   chainId: z.coerce
     .number()
@@ -135,4 +139,9 @@ export function namespaceOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId'>): st
 
 export function redisPrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'redisPrefix'>): string {
   return cfg.redisPrefix ?? `whitepay:${namespaceOf(cfg)}:chain`;
+}
+
+/** BullMQ prefix: per keeper namespace, so keepers sharing one Redis (the local network) keep apart queues. */
+export function queuePrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'queuePrefix'>): string {
+  return cfg.queuePrefix ?? `whitepay:${namespaceOf(cfg)}:bull`;
 }
