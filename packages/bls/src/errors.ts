@@ -1,4 +1,4 @@
-import { WhitePayError } from '@whitepay/base';
+import { WhitePayError } from '@whitepay/base/errors';
 
 /**
  * Stable codes of every failure this package reports. All are caller errors

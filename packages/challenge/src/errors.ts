@@ -1,4 +1,4 @@
-import { type ErrorKind, WhitePayError } from '@whitepay/base';
+import { type ErrorKind, WhitePayError } from '@whitepay/base/errors';
 
 /**
  * Errors of the challenge package. Each carries a stable `code`; all are

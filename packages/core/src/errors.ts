@@ -1,4 +1,4 @@
-import { type ErrorKind, WhitePayError } from '@whitepay/base';
+import { type ErrorKind, WhitePayError } from '@whitepay/base/errors';
 
 /**
  * One error class per concern of the core package. Each carries a stable

@@ -1,4 +1,4 @@
-import { WhitePayError } from '@whitepay/base';
+import { WhitePayError } from '@whitepay/base/errors';
 
 export type PeerErrorCode =
   | 'PEER_MALFORMED'
