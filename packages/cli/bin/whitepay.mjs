@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `whitepay`: runs dist/main.js when it is built and not older than src/, else src/main.ts through tsx
-// with the `development` condition (workspace packages resolve to their sources).
+// `whitepay`: runs dist/main.js when the package is built and no source changed since the build (the
+// build info of `tsc -b` is newer than every file in src/), else src/main.ts through tsx with the
+// `development` condition (workspace packages then resolve to their sources too).
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(root, 'dist', 'main.js');
 const source = join(root, 'src', 'main.ts');
+const buildInfo = join(root, 'tsconfig.tsbuildinfo');
 
 function newestSource() {
   let newest = 0;
@@ -19,7 +21,9 @@ function newestSource() {
   return newest;
 }
 
-const useBuilt = existsSync(built) && (!existsSync(source) || statSync(built).mtimeMs >= newestSource());
+const useBuilt =
+  existsSync(built) &&
+  (!existsSync(source) || (existsSync(buildInfo) && statSync(buildInfo).mtimeMs >= newestSource()));
 
 if (useBuilt) {
   await import(pathToFileURL(built).href);

@@ -63,6 +63,7 @@ export const REVERT_MESSAGES: Partial<Record<UpkeepingErrorName, (args: Args) =>
   UpkeepingIntervalInFuture: (x) => `te ${a(x, 0)} is after the current block ${a(x, 1)}`,
   UpkeepingUnknownProvider: (x) => `provider ${a(x, 0)} is not registered (or was removed)`,
   UpkeepingDuplicateProvider: (x) => `provider ${a(x, 0)} is already registered`,
+  UpkeepingSpaceTimeTooLarge: (x) => `st ${a(x, 0)} does not fit in 128 bits`,
   UpkeepingGroupMismatch: () => 'the keeper group given is not the registered group',
   UpkeepingUnknownKeeper: (x) => `no keeper with id ${a(x, 0)} in this group`,
   UpkeepingSenderNotLeader: (x) => `sender ${a(x, 0)} is not the leader's account ${a(x, 1)}`,
@@ -96,11 +97,20 @@ export interface Failure {
   readonly details?: Record<string, unknown>;
 }
 
-function unreachable(err: unknown): boolean {
-  if (err instanceof BaseError) {
-    return err.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null;
-  }
-  return false;
+/** The RPC request error inside `err` when the endpoint could not be reached (or timed out). */
+function unreachable(err: unknown): HttpRequestError | TimeoutError | null {
+  if (!(err instanceof BaseError)) return null;
+  const found = err.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError);
+  return found instanceof HttpRequestError || found instanceof TimeoutError ? found : null;
+}
+
+function unavailable(cause: HttpRequestError | TimeoutError): Failure {
+  const url = cause instanceof HttpRequestError ? cause.url : undefined;
+  return {
+    exitCode: EXIT.unavailable,
+    code: 'CHAIN_UNAVAILABLE',
+    message: `cannot reach the chain RPC endpoint${url ? ` ${url}` : ''} (${cause.shortMessage})`,
+  };
 }
 
 /** The single mapper of this boundary: anything a command threw → exit code, code, one line. */
@@ -108,13 +118,8 @@ export function toFailure(err: unknown): Failure {
   if (err instanceof CliError) {
     return { exitCode: err.exitCode, code: err.code, message: err.message, details: err.details };
   }
-  if (unreachable(err) || (err instanceof WhitePayError && unreachable(err.cause))) {
-    return {
-      exitCode: EXIT.unavailable,
-      code: 'CHAIN_UNAVAILABLE',
-      message: 'cannot reach the chain RPC endpoint',
-    };
-  }
+  const down = unreachable(err) ?? (err instanceof WhitePayError ? unreachable(err.cause) : null);
+  if (down) return unavailable(down);
   if (err instanceof BaseError) {
     const zero = err.walk((e) => e instanceof ContractFunctionZeroDataError);
     if (zero) {
@@ -138,13 +143,6 @@ export function toFailure(err: unknown): Failure {
   if (decoded instanceof WhitePayError && decoded.code === 'CHAIN_ERROR') {
     const cause = decoded.cause;
     const short = cause instanceof BaseError ? cause.shortMessage : decoded.message;
-    if (unreachable(cause)) {
-      return {
-        exitCode: EXIT.unavailable,
-        code: 'CHAIN_UNAVAILABLE',
-        message: 'cannot reach the chain RPC endpoint',
-      };
-    }
     return {
       exitCode: EXIT.rejected,
       code: 'CHAIN_ERROR',

@@ -1,4 +1,4 @@
-import { addProvider, fund, upkeepingAbi, withdraw } from '@whitepay/contracts';
+import { addProvider, fund, removeProvider, upkeepingAbi, withdraw } from '@whitepay/contracts';
 import type { Command } from 'commander';
 import { formatEther, parseEventLogs } from 'viem';
 import { pairs } from '../context.js';
@@ -22,6 +22,24 @@ export function providerCommands(program: Command, contextOf: ContextOf): void {
         pid: opts.pid,
         startBlock: receipt.blockNumber,
         transaction: receipt.transactionHash,
+      };
+      ctx.result(() => pairs(result), result);
+    });
+  provider
+    .command('remove')
+    .description('remove a provider: no further payments; its credits stay withdrawable')
+    .requiredOption('--pid <address>', "the provider's id", parseAddress)
+    .action(async (opts: { pid: `0x${string}` }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const upkeeping = await ctx.upkeeping();
+      const receipt = await ctx.send(`remove provider ${opts.pid}`, (w) =>
+        removeProvider(w, { upkeeping, pid: opts.pid }),
+      );
+      const result = {
+        upkeeping,
+        pid: opts.pid,
+        transaction: receipt.transactionHash,
+        block: receipt.blockNumber,
       };
       ctx.result(() => pairs(result), result);
     });
