@@ -23,7 +23,12 @@ describe('gRPC plumbing', () => {
               }
               if (req.te === 999n) await new Promise((r) => setTimeout(r, 500));
               if (req.te === 666n) throw new Error('boom');
-              return { st: String((req.te - req.ts) * 10n), recordsUsed: 1 };
+              return {
+                st: String((req.te - req.ts) * 10n),
+                recordsUsed: 1,
+                carryBlock: undefined,
+                maxStaleness: 1n,
+              };
             },
           ),
         }),

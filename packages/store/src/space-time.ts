@@ -256,13 +256,19 @@ export async function keeperActivity(
 }
 
 /**
- * Makes every session of `pool` read-only (`default_transaction_read_only`):
- * a reader such as the st-calculator cannot write even when its role could.
+ * The same connection string with every session read-only
+ * (`-c default_transaction_read_only=on` in libpq's `options`): a reader such
+ * as the st-calculator cannot write even when its role could.
  */
-export function readOnlySessions(pool: pg.Pool): void {
-  pool.on('connect', (client) => {
-    client.query('SET default_transaction_read_only = on').catch(() => {
-      // a failed SET surfaces on the next statement of that client
-    });
-  });
+export function readOnlyUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw invalidArgument('database URL is not a URL');
+  }
+  const flag = '-c default_transaction_read_only=on';
+  const options = u.searchParams.get('options');
+  u.searchParams.set('options', options ? `${options} ${flag}` : flag);
+  return u.toString();
 }

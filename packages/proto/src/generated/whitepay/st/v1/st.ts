@@ -19,7 +19,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Account } from "../../common/v1/common.js";
+import { Account, BlockRange } from "../../common/v1/common.js";
 
 export const protobufPackage = "whitepay.st.v1";
 
@@ -29,14 +29,65 @@ export interface ComputeStRequest {
   account: Account | undefined;
   ts: bigint;
   te: bigint;
-  /** Include peer records (the full-sync union of SPEC 6 step 4). */
+  /**
+   * Include peer records (the full-sync union of SPEC 6 step 4): the records of
+   * every keeper merged per block, the largest verified space of a block counting.
+   */
   includePeers: boolean;
 }
 
 export interface ComputeStResponse {
   /** Decimal string of the exact byte*block integer. */
   st: string;
+  /**
+   * Stored records with ts <= block < te that entered the integral (with
+   * include_peers: of every keeper, before merging per block).
+   */
   recordsUsed: number;
+  /** Block of the record carried over onto [ts, b_1), when there is one. */
+  carryBlock?:
+    | bigint
+    | undefined;
+  /** Staleness bound used (blocks): a record counts on [b, b + max_staleness). */
+  maxStaleness: bigint;
+}
+
+export interface AuditGroupRequest {
+  account:
+    | Account
+    | undefined;
+  /** [from, to) in blocks. */
+  range:
+    | BlockRange
+    | undefined;
+  /**
+   * Keepers of the group to report even when they have no record (added to
+   * the configured group and to every keeper seen in the peer records).
+   */
+  keeperIds: number[];
+}
+
+/**
+ * One keeper as this keeper sees it: its own records, or the peer records it
+ * received from that keeper (every one re-verified before it was stored).
+ */
+export interface KeeperAudit {
+  keeperId: number;
+  /** True for this keeper itself (its own records). */
+  own: boolean;
+  /** Records of that keeper with from <= block < to. */
+  records: number;
+  /** Of those, records whose proof verified (verdict OK or PARTIAL). */
+  verified: number;
+  /** st over [from, to) from that keeper's records alone (decimal string). */
+  st: string;
+  /** No record at all in the interval (SPEC 3 audit: problems 1 and 3). */
+  idle: boolean;
+}
+
+export interface AuditGroupResponse {
+  keepers: KeeperAudit[];
+  maxStaleness: bigint;
 }
 
 function createBaseComputeStRequest(): ComputeStRequest {
@@ -169,7 +220,7 @@ export const ComputeStRequest: MessageFns<ComputeStRequest> = {
 };
 
 function createBaseComputeStResponse(): ComputeStResponse {
-  return { st: "", recordsUsed: 0 };
+  return { st: "", recordsUsed: 0, carryBlock: undefined, maxStaleness: 0n };
 }
 
 export const ComputeStResponse: MessageFns<ComputeStResponse> = {
@@ -179,6 +230,18 @@ export const ComputeStResponse: MessageFns<ComputeStResponse> = {
     }
     if (message.recordsUsed !== 0) {
       writer.uint32(16).uint32(message.recordsUsed);
+    }
+    if (message.carryBlock !== undefined) {
+      if (BigInt.asUintN(64, message.carryBlock) !== message.carryBlock) {
+        throw new globalThis.Error("value provided for field message.carryBlock of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.carryBlock);
+    }
+    if (message.maxStaleness !== 0n) {
+      if (BigInt.asUintN(64, message.maxStaleness) !== message.maxStaleness) {
+        throw new globalThis.Error("value provided for field message.maxStaleness of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.maxStaleness);
     }
     return writer;
   },
@@ -212,6 +275,22 @@ export const ComputeStResponse: MessageFns<ComputeStResponse> = {
             message.recordsUsed = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.carryBlock = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxStaleness = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -232,6 +311,16 @@ export const ComputeStResponse: MessageFns<ComputeStResponse> = {
         : isSet(object.records_used)
         ? globalThis.Number(object.records_used)
         : 0,
+      carryBlock: isSet(object.carryBlock)
+        ? BigInt(object.carryBlock)
+        : isSet(object.carry_block)
+        ? BigInt(object.carry_block)
+        : undefined,
+      maxStaleness: isSet(object.maxStaleness)
+        ? BigInt(object.maxStaleness)
+        : isSet(object.max_staleness)
+        ? BigInt(object.max_staleness)
+        : 0n,
     };
   },
 
@@ -243,6 +332,12 @@ export const ComputeStResponse: MessageFns<ComputeStResponse> = {
     if (message.recordsUsed !== 0) {
       obj.recordsUsed = Math.round(message.recordsUsed);
     }
+    if (message.carryBlock !== undefined) {
+      obj.carryBlock = message.carryBlock.toString();
+    }
+    if (message.maxStaleness !== 0n) {
+      obj.maxStaleness = message.maxStaleness.toString();
+    }
     return obj;
   },
 
@@ -253,14 +348,398 @@ export const ComputeStResponse: MessageFns<ComputeStResponse> = {
     const message = createBaseComputeStResponse();
     message.st = object.st ?? "";
     message.recordsUsed = object.recordsUsed ?? 0;
+    message.carryBlock = (object.carryBlock !== undefined && object.carryBlock !== null)
+      ? BigInt(object.carryBlock)
+      : undefined;
+    message.maxStaleness = (object.maxStaleness !== undefined && object.maxStaleness !== null)
+      ? BigInt(object.maxStaleness)
+      : 0n;
     return message;
   },
 };
 
-/** Space-time values (SPEC 4), computed from the challenge-store's records. */
+function createBaseAuditGroupRequest(): AuditGroupRequest {
+  return { account: undefined, range: undefined, keeperIds: [] };
+}
+
+export const AuditGroupRequest: MessageFns<AuditGroupRequest> = {
+  encode(message: AuditGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.account !== undefined) {
+      Account.encode(message.account, writer.uint32(10).fork()).join();
+    }
+    if (message.range !== undefined) {
+      BlockRange.encode(message.range, writer.uint32(18).fork()).join();
+    }
+    if (message.keeperIds.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.keeperIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.account = Account.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.range = BlockRange.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.keeperIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.keeperIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditGroupRequest {
+    return {
+      account: isSet(object.account) ? Account.fromJSON(object.account) : undefined,
+      range: isSet(object.range) ? BlockRange.fromJSON(object.range) : undefined,
+      keeperIds: globalThis.Array.isArray(object?.keeperIds)
+        ? object.keeperIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.keeper_ids)
+        ? object.keeper_ids.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AuditGroupRequest): unknown {
+    const obj: any = {};
+    if (message.account !== undefined) {
+      obj.account = Account.toJSON(message.account);
+    }
+    if (message.range !== undefined) {
+      obj.range = BlockRange.toJSON(message.range);
+    }
+    if (message.keeperIds?.length) {
+      obj.keeperIds = message.keeperIds.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditGroupRequest>): AuditGroupRequest {
+    return AuditGroupRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditGroupRequest>): AuditGroupRequest {
+    const message = createBaseAuditGroupRequest();
+    message.account = (object.account !== undefined && object.account !== null)
+      ? Account.fromPartial(object.account)
+      : undefined;
+    message.range = (object.range !== undefined && object.range !== null)
+      ? BlockRange.fromPartial(object.range)
+      : undefined;
+    message.keeperIds = object.keeperIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseKeeperAudit(): KeeperAudit {
+  return { keeperId: 0, own: false, records: 0, verified: 0, st: "", idle: false };
+}
+
+export const KeeperAudit: MessageFns<KeeperAudit> = {
+  encode(message: KeeperAudit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keeperId !== 0) {
+      writer.uint32(8).uint32(message.keeperId);
+    }
+    if (message.own !== false) {
+      writer.uint32(16).bool(message.own);
+    }
+    if (message.records !== 0) {
+      writer.uint32(24).uint32(message.records);
+    }
+    if (message.verified !== 0) {
+      writer.uint32(32).uint32(message.verified);
+    }
+    if (message.st !== "") {
+      writer.uint32(42).string(message.st);
+    }
+    if (message.idle !== false) {
+      writer.uint32(48).bool(message.idle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeeperAudit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeeperAudit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keeperId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.own = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.records = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.verified = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.st = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.idle = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeeperAudit {
+    return {
+      keeperId: isSet(object.keeperId)
+        ? globalThis.Number(object.keeperId)
+        : isSet(object.keeper_id)
+        ? globalThis.Number(object.keeper_id)
+        : 0,
+      own: isSet(object.own) ? globalThis.Boolean(object.own) : false,
+      records: isSet(object.records) ? globalThis.Number(object.records) : 0,
+      verified: isSet(object.verified) ? globalThis.Number(object.verified) : 0,
+      st: isSet(object.st) ? globalThis.String(object.st) : "",
+      idle: isSet(object.idle) ? globalThis.Boolean(object.idle) : false,
+    };
+  },
+
+  toJSON(message: KeeperAudit): unknown {
+    const obj: any = {};
+    if (message.keeperId !== 0) {
+      obj.keeperId = Math.round(message.keeperId);
+    }
+    if (message.own !== false) {
+      obj.own = message.own;
+    }
+    if (message.records !== 0) {
+      obj.records = Math.round(message.records);
+    }
+    if (message.verified !== 0) {
+      obj.verified = Math.round(message.verified);
+    }
+    if (message.st !== "") {
+      obj.st = message.st;
+    }
+    if (message.idle !== false) {
+      obj.idle = message.idle;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeeperAudit>): KeeperAudit {
+    return KeeperAudit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeeperAudit>): KeeperAudit {
+    const message = createBaseKeeperAudit();
+    message.keeperId = object.keeperId ?? 0;
+    message.own = object.own ?? false;
+    message.records = object.records ?? 0;
+    message.verified = object.verified ?? 0;
+    message.st = object.st ?? "";
+    message.idle = object.idle ?? false;
+    return message;
+  },
+};
+
+function createBaseAuditGroupResponse(): AuditGroupResponse {
+  return { keepers: [], maxStaleness: 0n };
+}
+
+export const AuditGroupResponse: MessageFns<AuditGroupResponse> = {
+  encode(message: AuditGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keepers) {
+      KeeperAudit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.maxStaleness !== 0n) {
+      if (BigInt.asUintN(64, message.maxStaleness) !== message.maxStaleness) {
+        throw new globalThis.Error("value provided for field message.maxStaleness of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.maxStaleness);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditGroupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditGroupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keepers.push(KeeperAudit.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxStaleness = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditGroupResponse {
+    return {
+      keepers: globalThis.Array.isArray(object?.keepers) ? object.keepers.map((e: any) => KeeperAudit.fromJSON(e)) : [],
+      maxStaleness: isSet(object.maxStaleness)
+        ? BigInt(object.maxStaleness)
+        : isSet(object.max_staleness)
+        ? BigInt(object.max_staleness)
+        : 0n,
+    };
+  },
+
+  toJSON(message: AuditGroupResponse): unknown {
+    const obj: any = {};
+    if (message.keepers?.length) {
+      obj.keepers = message.keepers.map((e) => KeeperAudit.toJSON(e));
+    }
+    if (message.maxStaleness !== 0n) {
+      obj.maxStaleness = message.maxStaleness.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditGroupResponse>): AuditGroupResponse {
+    return AuditGroupResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditGroupResponse>): AuditGroupResponse {
+    const message = createBaseAuditGroupResponse();
+    message.keepers = object.keepers?.map((e) => KeeperAudit.fromPartial(e)) || [];
+    message.maxStaleness = (object.maxStaleness !== undefined && object.maxStaleness !== null)
+      ? BigInt(object.maxStaleness)
+      : 0n;
+    return message;
+  },
+};
+
+/**
+ * Space-time values (SPEC 4), computed from the challenge-store's records
+ * (services/st-calculator reads its database directly, read-only).
+ */
 export type StCalculatorServiceService = typeof StCalculatorServiceService;
 export const StCalculatorServiceService = {
-  /** This keeper's own st for [ts, te). */
+  /**
+   * This keeper's own st for [ts, te), or the union of all keepers' records
+   * with include_peers (the full sync of SPEC 6 step 4). NOT_FOUND when the
+   * account has never had a registered piece; INVALID_ARGUMENT for te < ts or
+   * an address that is not 20 bytes.
+   */
   computeSt: {
     path: "/whitepay.st.v1.StCalculatorService/ComputeSt" as const,
     requestStream: false as const,
@@ -270,15 +749,43 @@ export const StCalculatorServiceService = {
     responseSerialize: (value: ComputeStResponse): Buffer => Buffer.from(ComputeStResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ComputeStResponse => ComputeStResponse.decode(value),
   },
+  /**
+   * The group's view of one account over [from, to) for audits (SPEC 3):
+   * per keeper, its records, how many verified, its st, and whether it is idle.
+   */
+  auditGroup: {
+    path: "/whitepay.st.v1.StCalculatorService/AuditGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AuditGroupRequest): Buffer => Buffer.from(AuditGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AuditGroupRequest => AuditGroupRequest.decode(value),
+    responseSerialize: (value: AuditGroupResponse): Buffer => Buffer.from(AuditGroupResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AuditGroupResponse => AuditGroupResponse.decode(value),
+  },
 } as const;
 
 export interface StCalculatorServiceServer extends UntypedServiceImplementation {
-  /** This keeper's own st for [ts, te). */
+  /**
+   * This keeper's own st for [ts, te), or the union of all keepers' records
+   * with include_peers (the full sync of SPEC 6 step 4). NOT_FOUND when the
+   * account has never had a registered piece; INVALID_ARGUMENT for te < ts or
+   * an address that is not 20 bytes.
+   */
   computeSt: handleUnaryCall<ComputeStRequest, ComputeStResponse>;
+  /**
+   * The group's view of one account over [from, to) for audits (SPEC 3):
+   * per keeper, its records, how many verified, its st, and whether it is idle.
+   */
+  auditGroup: handleUnaryCall<AuditGroupRequest, AuditGroupResponse>;
 }
 
 export interface StCalculatorServiceClient extends Client {
-  /** This keeper's own st for [ts, te). */
+  /**
+   * This keeper's own st for [ts, te), or the union of all keepers' records
+   * with include_peers (the full sync of SPEC 6 step 4). NOT_FOUND when the
+   * account has never had a registered piece; INVALID_ARGUMENT for te < ts or
+   * an address that is not 20 bytes.
+   */
   computeSt(
     request: ComputeStRequest,
     callback: (error: ServiceError | null, response: ComputeStResponse) => void,
@@ -293,6 +800,25 @@ export interface StCalculatorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ComputeStResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The group's view of one account over [from, to) for audits (SPEC 3):
+   * per keeper, its records, how many verified, its st, and whether it is idle.
+   */
+  auditGroup(
+    request: AuditGroupRequest,
+    callback: (error: ServiceError | null, response: AuditGroupResponse) => void,
+  ): ClientUnaryCall;
+  auditGroup(
+    request: AuditGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AuditGroupResponse) => void,
+  ): ClientUnaryCall;
+  auditGroup(
+    request: AuditGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AuditGroupResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,328 @@
+import { createRegistry, silentLogger } from '@whitepay/base';
+import { spaceTime } from '@whitepay/core';
+import { stV1 } from '@whitepay/proto';
+import { call, grpc, insecure, listenGrpc, RpcError } from '@whitepay/rpc';
+import {
+  closePool,
+  createPool,
+  insertChallengeRecords,
+  insertPeerRecords,
+  migrate,
+  type Pool,
+  type RecordRow,
+  readOnlyUrl,
+  toHex,
+} from '@whitepay/store';
+import { type PostgresServer, startPostgres } from '@whitepay/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, createApp } from './app.js';
+import { testConfig } from './testing.js';
+
+const user = new Uint8Array(20).fill(0x11);
+const pid = new Uint8Array(20).fill(0x22);
+const unknownPid = new Uint8Array(20).fill(0x33);
+
+function row(keeperId: number, block: bigint, space: bigint, verdict = 1): RecordRow {
+  return {
+    user,
+    pid,
+    keeperId,
+    block,
+    blockHash: new Uint8Array(32),
+    space,
+    verdict,
+    proof: null,
+    observedAtMs: 0,
+  };
+}
+
+// Own records every 100 blocks from 1000 to 9900, 4 KiB more each time; one timeout at 5000.
+const own: RecordRow[] = [];
+for (let b = 1000n; b < 10_000n; b += 100n)
+  own.push(b === 5000n ? row(1, b, 0n, 4) : row(1, b, 4096n * (b / 100n)));
+// Keeper 2 sends records with a larger space on a few blocks; keeper 3 only before 2000.
+const peer2 = own.filter((_, i) => i % 3 === 0).map((r) => ({ ...row(2, r.block + 1n, r.space * 2n) }));
+const peer3 = [row(3, 1050n, 1n)];
+const MAX_STALENESS = 250n;
+
+describe('st-calculator service on a real PostgreSQL', () => {
+  let pg: PostgresServer;
+  let pool: Pool;
+  let readPool: Pool;
+  const apps: App[] = [];
+  const grpcServers: Array<{ stop(): Promise<void> }> = [];
+  let client: stV1.StCalculatorServiceClient;
+  let coreClient: stV1.StCalculatorServiceClient;
+
+  async function start(engine: 'sql' | 'core') {
+    const registry = createRegistry('st-calculator');
+    const app = await createApp({
+      config: testConfig({ ENGINE: engine, MAX_STALENESS: String(MAX_STALENESS), GROUP_KEEPERS: '1,2,3,4' }),
+      log: silentLogger(),
+      registry,
+      pool: readPool,
+    });
+    await app.start();
+    apps.push(app);
+    const server = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);
+    grpcServers.push(server);
+    return {
+      app,
+      registry,
+      client: new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure()),
+    };
+  }
+  let sql: Awaited<ReturnType<typeof start>>;
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    const url = await pg.createDatabase('stcalc');
+    pool = createPool({ url, log: silentLogger() });
+    await migrate(pool);
+    await insertChallengeRecords(pool, own);
+    await insertPeerRecords(
+      pool,
+      [...peer2, ...peer3].map((r) => ({ ...r, signature: new Uint8Array([1]) })),
+      () => ({ ok: true }),
+    );
+    await pool.query(
+      `INSERT INTO pieces (user_addr, pid, piece_id, size, root, leaf_size, added_block)
+       VALUES ($1, $2, $3, 4096, $4, 4096, 0)`,
+      [user, pid, new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)],
+    );
+    // The service reads through read-only sessions, as in production.
+    readPool = createPool({ url: readOnlyUrl(url), log: silentLogger() });
+    sql = await start('sql');
+    client = sql.client;
+    coreClient = (await start('core')).client;
+  });
+  afterAll(async () => {
+    client?.close();
+    coreClient?.close();
+    for (const s of grpcServers) await s.stop();
+    for (const a of apps) await a.stop();
+    await closePool(readPool);
+    await closePool(pool);
+    await pg?.stop();
+  });
+
+  const expected = (ts: bigint, te: bigint, records: RecordRow[] = own) =>
+    spaceTime({ records, ts, te, maxStaleness: MAX_STALENESS });
+
+  it('ComputeSt over gRPC equals core spaceTime over the stored records, with both engines', async () => {
+    for (const [ts, te] of [
+      [0n, 20_000n],
+      [1234n, 5678n],
+      [5000n, 5001n],
+      [7777n, 7777n],
+      [9950n, 10_400n],
+    ] as const) {
+      for (const c of [client, coreClient]) {
+        const res = await call(c, c.computeSt, { account: { user, pid }, ts, te, includePeers: false });
+        expect(BigInt(res.st)).toBe(expected(ts, te));
+        expect(res.recordsUsed).toBe(own.filter((r) => r.block >= ts && r.block < te).length);
+        expect(res.maxStaleness).toBe(MAX_STALENESS);
+      }
+    }
+    const mid = await call(client, client.computeSt, {
+      account: { user, pid },
+      ts: 1234n,
+      te: 5678n,
+      includePeers: false,
+    });
+    expect(mid.carryBlock).toBe(1200n);
+    expect(BigInt(mid.st)).toBeGreaterThan(0n);
+  });
+
+  it('include_peers computes over the union of every keeper (max space per block)', async () => {
+    const union = [...own, ...peer2, ...peer3];
+    const merged = new Map<bigint, bigint>();
+    for (const r of union)
+      merged.set(r.block, (merged.get(r.block) ?? 0n) > r.space ? merged.get(r.block)! : r.space);
+    const want = spaceTime({
+      records: [...merged].map(([block, space]) => ({ block, space })),
+      ts: 900n,
+      te: 12_000n,
+      maxStaleness: MAX_STALENESS,
+    });
+    for (const c of [client, coreClient]) {
+      const res = await call(c, c.computeSt, {
+        account: { user, pid },
+        ts: 900n,
+        te: 12_000n,
+        includePeers: true,
+      });
+      expect(BigInt(res.st)).toBe(want);
+      expect(res.recordsUsed).toBe(union.length);
+    }
+    expect(want).toBeGreaterThan(expected(900n, 12_000n));
+  });
+
+  it('AuditGroup reports every keeper, verified counts, st and idle keepers', async () => {
+    const res = await call(client, client.auditGroup, {
+      account: { user, pid },
+      range: { from: 2000n, to: 9000n },
+      keeperIds: [7],
+    });
+    const inRange = (rs: RecordRow[]) => rs.filter((r) => r.block >= 2000n && r.block < 9000n);
+    expect(res.keepers).toEqual([
+      {
+        keeperId: 1,
+        own: true,
+        records: inRange(own).length,
+        verified: inRange(own).length - 1,
+        st: String(expected(2000n, 9000n)),
+        idle: false,
+      },
+      {
+        keeperId: 2,
+        own: false,
+        records: inRange(peer2).length,
+        verified: inRange(peer2).length,
+        st: String(expected(2000n, 9000n, peer2)),
+        idle: false,
+      },
+      // keeper 3 sent records, but none in the interval: idle (its old record is stale by 2000)
+      { keeperId: 3, own: false, records: 0, verified: 0, st: '0', idle: true },
+      // configured in the group, never heard of
+      { keeperId: 4, own: false, records: 0, verified: 0, st: '0', idle: true },
+      // asked for in the request
+      { keeperId: 7, own: false, records: 0, verified: 0, st: '0', idle: true },
+    ]);
+  });
+
+  it('refuses bad input with typed errors', async () => {
+    const cases: Array<[stV1.ComputeStRequest, number, string]> = [
+      [
+        { account: { user, pid }, ts: 10n, te: 9n, includePeers: false },
+        grpc.status.INVALID_ARGUMENT,
+        'ST_INTERVAL_INVALID',
+      ],
+      [
+        { account: { user, pid: unknownPid }, ts: 0n, te: 9n, includePeers: false },
+        grpc.status.NOT_FOUND,
+        'ST_ACCOUNT_UNKNOWN',
+      ],
+      [
+        { account: { user: user.slice(1), pid }, ts: 0n, te: 9n, includePeers: false },
+        grpc.status.INVALID_ARGUMENT,
+        'ST_ADDRESS_LENGTH',
+      ],
+      [
+        { account: { user, pid: new Uint8Array(32) }, ts: 0n, te: 9n, includePeers: true },
+        grpc.status.INVALID_ARGUMENT,
+        'ST_ADDRESS_LENGTH',
+      ],
+      [
+        { account: undefined, ts: 0n, te: 9n, includePeers: false },
+        grpc.status.INVALID_ARGUMENT,
+        'ST_ACCOUNT_MISSING',
+      ],
+      [
+        { account: { user, pid }, ts: 0n, te: 1n << 63n, includePeers: false },
+        grpc.status.INVALID_ARGUMENT,
+        'ST_OUT_OF_RANGE',
+      ],
+    ];
+    for (const [req, status, code] of cases) {
+      const err = await call(client, client.computeSt, req).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RpcError);
+      expect(err).toMatchObject({ status, code });
+    }
+    const audit = await call(client, client.auditGroup, {
+      account: { user, pid },
+      range: undefined,
+      keeperIds: [],
+    }).catch((e: unknown) => e);
+    expect(audit).toMatchObject({ status: grpc.status.INVALID_ARGUMENT, code: 'ST_INTERVAL_INVALID' });
+  });
+
+  it('HTTP: st and audit as JSON with decimal strings; typed errors; OpenAPI', async () => {
+    const { http } = sql.app;
+    const u = toHex(user);
+    const p = toHex(pid);
+    const st = await http.inject({ method: 'GET', url: `/v1/st/${u}/${p}?ts=1234&te=5678` });
+    expect(st.statusCode).toBe(200);
+    expect(st.json()).toEqual({
+      user: u,
+      pid: p,
+      ts: '1234',
+      te: '5678',
+      includePeers: false,
+      st: String(expected(1234n, 5678n)),
+      recordsUsed: own.filter((r) => r.block >= 1234n && r.block < 5678n).length,
+      carryBlock: '1200',
+      maxStaleness: '250',
+      engine: 'sql',
+    });
+    const audit = await http.inject({
+      method: 'GET',
+      url: `/v1/audit/${u}/${p}?from=2000&to=9000&keepers=9`,
+    });
+    expect(audit.statusCode).toBe(200);
+    expect(
+      audit.json().keepers.map((k: { keeperId: number; idle: boolean }) => [k.keeperId, k.idle]),
+    ).toEqual([
+      [1, false],
+      [2, false],
+      [3, true],
+      [4, true],
+      [9, true],
+    ]);
+    const bad = [
+      [`/v1/st/${u}/${p}?ts=9&te=8`, 400, 'ST_INTERVAL_INVALID'],
+      [`/v1/st/${u}/${toHex(unknownPid)}?ts=0&te=8`, 404, 'ST_ACCOUNT_UNKNOWN'],
+      [`/v1/st/0x1234/${p}?ts=0&te=8`, 400, 'ST_ADDRESS_LENGTH'],
+      [`/v1/st/${u}/0x123?ts=0&te=8`, 400, 'ST_ADDRESS_LENGTH'],
+      [`/v1/st/${u}/${p}?ts=0&te=99999999999999999999`, 400, 'ST_OUT_OF_RANGE'],
+      [`/v1/st/${u}/${p}?ts=0`, 400, 'BAD_REQUEST'],
+      [`/v1/audit/${u}/${p}?from=5&to=4`, 400, 'ST_INTERVAL_INVALID'],
+      [`/v1/audit/${u}/${p}?from=0&to=4&keepers=a`, 400, 'ST_KEEPERS_INVALID'],
+    ] as const;
+    for (const [url, status, code] of bad) {
+      const res = await http.inject({ method: 'GET', url });
+      expect([url, res.statusCode, res.json().code]).toEqual([url, status, code]);
+    }
+    const docs = await http.inject({ method: 'GET', url: '/docs/json' });
+    expect(Object.keys(docs.json().paths)).toEqual(
+      expect.arrayContaining(['/v1/st/{user}/{pid}', '/v1/audit/{user}/{pid}']),
+    );
+  });
+
+  it('healthz, readyz (PostgreSQL reachable) and metrics', async () => {
+    const { http } = sql.app;
+    expect((await http.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await http.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    const metrics = (await http.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/whitepay_st_query_seconds_bucket\{[^}]*op="compute_st"[^}]*engine="sql"/);
+    expect(metrics).toMatch(/whitepay_st_queries_total\{op="compute_st",outcome="ok"[^}]*\} \d+/);
+    expect(metrics).toMatch(
+      /whitepay_st_queries_total\{op="compute_st",outcome="ST_ACCOUNT_UNKNOWN"[^}]*\} \d+/,
+    );
+
+    // a PostgreSQL that does not answer: not ready, and queries are UNAVAILABLE
+    const dead = createPool({
+      url: 'postgres://whitepay@127.0.0.1:1/x',
+      log: silentLogger(),
+      connectTimeoutMs: 500,
+    });
+    const app = await createApp({
+      config: testConfig(),
+      log: silentLogger(),
+      registry: createRegistry('x'),
+      pool: dead,
+    });
+    try {
+      const ready = await app.http.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      const res = await app.http.inject({
+        method: 'GET',
+        url: `/v1/st/${toHex(user)}/${toHex(pid)}?ts=0&te=1`,
+      });
+      expect([res.statusCode, res.json().code]).toEqual([503, 'STORE_UNAVAILABLE']);
+    } finally {
+      await app.stop();
+      await closePool(dead);
+    }
+  });
+});

@@ -1,0 +1,218 @@
+import { asWhitePayError, type Logger } from '@whitepay/base';
+import { type SpaceRecord, spaceTime } from '@whitepay/core';
+import {
+  accountKnown,
+  keeperActivity,
+  loadSpaceRecords,
+  type Pool,
+  type SpaceTimeQuery,
+  type SpaceTimeResult,
+  spaceTimeSql,
+  toHex,
+} from '@whitepay/store';
+import { StAccountUnknown, StQueryRejected } from './errors.js';
+import type { Metrics } from './metrics.js';
+
+export type Engine = 'sql' | 'core';
+
+const INT8_MAX = 9_223_372_036_854_775_807n;
+
+export interface StQuery {
+  user: Uint8Array;
+  pid: Uint8Array;
+  ts: bigint;
+  te: bigint;
+  /** The union of every keeper's records (SPEC 6 step 4) instead of this keeper's own. */
+  includePeers?: boolean;
+}
+
+export interface StAnswer extends SpaceTimeResult {
+  maxStaleness: bigint;
+  engine: Engine;
+}
+
+export interface AuditQuery {
+  user: Uint8Array;
+  pid: Uint8Array;
+  from: bigint;
+  to: bigint;
+  /** Keepers to report even without records (besides the configured group and those seen). */
+  keeperIds?: readonly number[];
+}
+
+export interface KeeperAudit {
+  keeperId: number;
+  own: boolean;
+  records: number;
+  verified: number;
+  st: bigint;
+  idle: boolean;
+}
+
+export interface AuditAnswer {
+  keepers: KeeperAudit[];
+  maxStaleness: bigint;
+}
+
+export interface CalculatorDeps {
+  pool: Pool;
+  log: Logger;
+  metrics: Metrics;
+  keeperId: number;
+  maxStaleness: bigint;
+  engine: Engine;
+  /** Keeper ids AuditGroup always reports. */
+  groupKeepers?: readonly number[];
+}
+
+export interface Calculator {
+  computeSt(q: StQuery): Promise<StAnswer>;
+  auditGroup(q: AuditQuery): Promise<AuditAnswer>;
+}
+
+/**
+ * Rows that share a block across keepers: the largest space counts (every
+ * stored record was verified; see `@whitepay/store` `space-time.ts`). Sorted.
+ */
+export function mergeMaxPerBlock(records: readonly SpaceRecord[]): SpaceRecord[] {
+  const byBlock = new Map<bigint, bigint>();
+  for (const r of records) {
+    const seen = byBlock.get(r.block);
+    if (seen === undefined || r.space > seen) byBlock.set(r.block, r.space);
+  }
+  return [...byBlock.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([block, space]) => ({ block, space }));
+}
+
+/**
+ * The `core` engine: fetch the rows, integrate with `spaceTime` (THE
+ * definition of st). For the union, rows are merged per block (max) first, so
+ * core's own duplicate rule (min) never applies to it.
+ */
+export async function coreSpaceTime(
+  pool: Pool,
+  q: SpaceTimeQuery & { maxStaleness: bigint },
+): Promise<SpaceTimeResult> {
+  const loaded = await loadSpaceRecords(pool, q);
+  const records = q.source === 'union' ? mergeMaxPerBlock(loaded.records) : loaded.records;
+  const st = spaceTime({ records, ts: q.ts, te: q.te, carry: loaded.carry, maxStaleness: q.maxStaleness });
+  const out: SpaceTimeResult = { st, records: loaded.records.length };
+  if (loaded.carry) out.carryBlock = loaded.carry.block;
+  return out;
+}
+
+function checkAddress(name: string, v: Uint8Array | undefined): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length !== 20)
+    throw new StQueryRejected('ST_ADDRESS_LENGTH', `${name} must be a 20-byte address`, {
+      field: name,
+      length: v?.length ?? 0,
+    });
+  return v;
+}
+
+function checkInterval(a: string, from: bigint, b: string, to: bigint): void {
+  for (const [name, v] of [
+    [a, from],
+    [b, to],
+  ] as const) {
+    if (typeof v !== 'bigint' || v < 0n || v > INT8_MAX)
+      throw new StQueryRejected('ST_OUT_OF_RANGE', `${name} must be an integer in [0, 2^63)`, {
+        field: name,
+        value: String(v),
+      });
+  }
+  if (to < from)
+    throw new StQueryRejected('ST_INTERVAL_INVALID', `${b} (${to}) is before ${a} (${from})`, {
+      [a]: String(from),
+      [b]: String(to),
+    });
+}
+
+/** The st-calculator's logic, shared by the gRPC and HTTP boundaries. */
+export function createCalculator(deps: CalculatorDeps): Calculator {
+  const { pool, metrics, keeperId, maxStaleness, engine } = deps;
+  const log = deps.log.child({ component: 'calculator' });
+  const integrate = (q: SpaceTimeQuery): Promise<SpaceTimeResult> =>
+    engine === 'sql'
+      ? spaceTimeSql(pool, { ...q, maxStaleness })
+      : coreSpaceTime(pool, { ...q, maxStaleness });
+
+  async function measured<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const end = metrics.seconds.startTimer({ op, engine });
+    try {
+      const out = await fn();
+      end();
+      metrics.queries.inc({ op, outcome: 'ok' });
+      return out;
+    } catch (err) {
+      const e = asWhitePayError(err);
+      metrics.queries.inc({ op, outcome: e.code });
+      throw e;
+    }
+  }
+
+  async function known(user: Uint8Array, pid: Uint8Array): Promise<void> {
+    if (!(await accountKnown(pool, user, pid))) throw new StAccountUnknown(toHex(user), toHex(pid));
+  }
+
+  return {
+    computeSt: (q) =>
+      measured('compute_st', async () => {
+        const user = checkAddress('user', q.user);
+        const pid = checkAddress('pid', q.pid);
+        checkInterval('ts', q.ts, 'te', q.te);
+        await known(user, pid);
+        const res = await integrate(
+          q.includePeers
+            ? { user, pid, ts: q.ts, te: q.te, source: 'union' }
+            : { user, pid, ts: q.ts, te: q.te, source: 'own', keeperId },
+        );
+        log.debug(
+          { user: toHex(user), pid: toHex(pid), ts: String(q.ts), te: String(q.te), st: String(res.st) },
+          'st computed',
+        );
+        return { ...res, maxStaleness, engine };
+      }),
+
+    auditGroup: (q) =>
+      measured('audit_group', async () => {
+        const user = checkAddress('user', q.user);
+        const pid = checkAddress('pid', q.pid);
+        checkInterval('from', q.from, 'to', q.to);
+        await known(user, pid);
+        const activity = await keeperActivity(pool, { user, pid, from: q.from, to: q.to });
+        const keepers = new Map<number, { records: number; verified: number }>();
+        keepers.set(keeperId, { records: 0, verified: 0 });
+        for (const id of [...(deps.groupKeepers ?? []), ...(q.keeperIds ?? [])])
+          if (!keepers.has(id)) keepers.set(id, { records: 0, verified: 0 });
+        for (const a of activity) {
+          // Own rows count for this keeper only; a peer row never stands for this keeper.
+          if ((a.source === 'own') !== (a.keeperId === keeperId)) continue;
+          keepers.set(a.keeperId, { records: a.records, verified: a.verified });
+        }
+        const out: KeeperAudit[] = [];
+        for (const [id, c] of [...keepers.entries()].sort(([a], [b]) => a - b)) {
+          const own = id === keeperId;
+          // A keeper idle in [from, to) can still be paid through its carry-over: st is computed anyway.
+          const { st } = await integrate({
+            user,
+            pid,
+            ts: q.from,
+            te: q.to,
+            source: own ? 'own' : 'peer',
+            keeperId: id,
+          });
+          out.push({
+            keeperId: id,
+            own,
+            records: c.records,
+            verified: c.verified,
+            st,
+            idle: c.records === 0,
+          });
+        }
+        return { keepers: out, maxStaleness };
+      }),
+  };
+}

@@ -1,0 +1,70 @@
+import { common, parseConfig, secret } from '@whitepay/base';
+import { z } from 'zod';
+
+export const CONFIG_PREFIX = 'ST_CALCULATOR';
+
+const INT8_MAX = 9_223_372_036_854_775_807n;
+
+/**
+ * Every variable the st-calculator reads (prefix `ST_CALCULATOR_`). The
+ * README's table is generated from this shape (`describeConfig`).
+ */
+export const configShape = {
+  logLevel: common.logLevel,
+  httpHost: common.httpHost,
+  httpPort: common.httpPort,
+  adminToken: common.adminToken,
+  readOpen: common.readOpen,
+  keeperId: common.keeperId,
+  grpcHost: z.string().default('0.0.0.0').describe('address of the gRPC API'),
+  grpcPort: z.coerce.number().int().min(0).max(65535).default(9090).describe('port of the gRPC API'),
+  databaseUrl: secret(
+    z.string().min(1),
+    "the challenge-store's PostgreSQL, read-only: a role with SELECT suffices (sessions are set read-only anyway)",
+  ),
+  dbPoolSize: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10)
+    .describe('PostgreSQL connections of this replica'),
+  statementTimeoutMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10_000)
+    .describe('per-query timeout in ms (0: none)'),
+  maxStaleness: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'expected a decimal integer')
+    .default('1000')
+    .transform((v, ctx) => {
+      const n = BigInt(v);
+      if (n < 1n || n > INT8_MAX) {
+        ctx.addIssue({ code: 'custom', message: 'must be in [1, 2^63)' });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .describe(
+      'blocks after its own block that a record stops counting (SPEC 4); every keeper of a group must use the same value',
+    ),
+  engine: z
+    .enum(['sql', 'core'])
+    .default('sql')
+    .describe(
+      '`sql`: the integral computed in PostgreSQL (window function); `core`: records fetched and integrated by `spaceTime` of @whitepay/core (same result, a test proves it)',
+    ),
+  groupKeepers: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'expected id[,id…]')
+    .optional()
+    .transform((v) => (v ? [...new Set(v.split(',').map(Number))] : []))
+    .describe('keeper ids of the group that AuditGroup reports even when they sent no record (idle)'),
+};
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  return parseConfig(configShape, CONFIG_PREFIX, env);
+}

@@ -1,0 +1,55 @@
+import type { Counter, Logger } from '@whitepay/base';
+import { type commonV1, stV1 } from '@whitepay/proto';
+import { type grpc, unary } from '@whitepay/rpc';
+import type { Calculator } from '../calculator.js';
+import { StQueryRejected } from '../errors.js';
+
+export interface GrpcDeps {
+  calculator: Calculator;
+  log: Logger;
+  rejected: Counter<'boundary' | 'reason'>;
+}
+
+function account(a: commonV1.Account | undefined): { user: Uint8Array; pid: Uint8Array } {
+  if (!a) throw new StQueryRejected('ST_ACCOUNT_MISSING', 'account is required');
+  return { user: a.user, pid: a.pid };
+}
+
+/** StCalculatorService; every error crosses through `unary`'s one mapper. */
+export function stCalculatorHandlers(deps: GrpcDeps): stV1.StCalculatorServiceServer {
+  const h = { log: deps.log.child({ component: 'grpc' }), rejected: deps.rejected };
+  const { calculator } = deps;
+  return {
+    computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>('ComputeSt', h, async (req) => {
+      const res = await calculator.computeSt({
+        ...account(req.account),
+        ts: req.ts,
+        te: req.te,
+        includePeers: req.includePeers,
+      });
+      return {
+        st: res.st.toString(),
+        recordsUsed: res.records,
+        carryBlock: res.carryBlock,
+        maxStaleness: res.maxStaleness,
+      };
+    }),
+    auditGroup: unary<stV1.AuditGroupRequest, stV1.AuditGroupResponse>('AuditGroup', h, async (req) => {
+      if (!req.range) throw new StQueryRejected('ST_INTERVAL_INVALID', 'range is required');
+      const res = await calculator.auditGroup({
+        ...account(req.account),
+        from: req.range.from,
+        to: req.range.to,
+        keeperIds: req.keeperIds,
+      });
+      return {
+        keepers: res.keepers.map((k) => ({ ...k, st: k.st.toString() })),
+        maxStaleness: res.maxStaleness,
+      };
+    }),
+  };
+}
+
+export function registerGrpc(server: grpc.Server, deps: GrpcDeps): void {
+  server.addService(stV1.StCalculatorServiceService, stCalculatorHandlers(deps));
+}

@@ -1,0 +1,35 @@
+import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { listenGrpc } from '@whitepay/rpc';
+import { closePool, createPool, readOnlyUrl } from '@whitepay/store';
+import { createApp } from './app.js';
+import { configShape, loadConfig } from './config.js';
+
+const config = loadConfig();
+const log = createLogger({
+  service: 'st-calculator',
+  level: config.logLevel,
+  base: { keeperId: config.keeperId },
+  redact: ['databaseUrl', '*.databaseUrl', 'config.databaseUrl', 'adminToken', 'config.adminToken'],
+});
+
+await runService(log, async () => {
+  log.info({ config: redactConfig(configShape, config) }, 'configuration');
+  const registry = createRegistry('st-calculator', { keeper: String(config.keeperId) });
+  const pool = createPool({
+    url: readOnlyUrl(config.databaseUrl),
+    log,
+    max: config.dbPoolSize,
+    statementTimeoutMs: config.statementTimeoutMs,
+    applicationName: `st-calculator-${config.keeperId}`,
+  });
+  const app = await createApp({ config, log, registry, pool });
+  await app.start();
+  const grpcServer = await listenGrpc(app.registerGrpc, config.grpcHost, config.grpcPort);
+  await app.http.listen({ host: config.httpHost, port: config.httpPort });
+  log.info({ grpcPort: grpcServer.port, httpPort: config.httpPort }, 'listening');
+  return async () => {
+    await grpcServer.stop();
+    await app.stop();
+    await closePool(pool);
+  };
+});
