@@ -1,0 +1,260 @@
+import { buildHttpServer, type Logger, type Registry } from '@whitepay/base';
+import { fromHex } from '@whitepay/bls';
+import { natsReady, subjects } from '@whitepay/bus';
+import { ReplayGuard, SequenceClock, type Signer } from '@whitepay/peer';
+import type { challengeV1 } from '@whitepay/proto';
+import { keeperV1 } from '@whitepay/proto';
+import { type GrpcServerHandle, listenGrpc } from '@whitepay/rpc';
+import type { Queue, Worker } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { NatsConnection } from 'nats';
+import { type Address, type Hex, hexToBytes, type PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { ChainView, type UpkeepingView } from './chain/view.js';
+import { type Config, namespaceOf, queuePrefixOf, redisPrefixOf } from './config.js';
+import { type Fault, parseFault } from './faults.js';
+import { registerRoutes } from './http/routes.js';
+import { checkElection, type ElectionCheckJob, electionWorker } from './jobs/election.js';
+import { roundsQueue, roundsWorker } from './jobs/rounds.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { PeerClients } from './peer/client.js';
+import type { RoundInfo } from './peer/messages.js';
+import { peerService } from './peer/server.js';
+import { GrpcRecordStore, type RecordStore } from './records.js';
+import { Follower } from './round/follower.js';
+import type { LeaderDeps, RoundJob } from './round/leader.js';
+import { RoundStore } from './round/store.js';
+import { PaymentClient } from './round/submit.js';
+import { GrpcStSource, type StSource } from './st.js';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  registry: Registry;
+  publicClient: PublicClient;
+  nc: NatsConnection;
+  /** Owned by the caller; the app duplicates it for BullMQ and closes only its duplicates. */
+  redis: Redis;
+  /** Default: the st-calculator at `stCalculatorUrl`. */
+  st?: StSource;
+  /** Default: the challenge-store at `challengeStoreUrl` (none when unset). */
+  records?: RecordStore | null;
+}
+
+export interface App {
+  http: FastifyInstance;
+  metrics: Metrics;
+  store: RoundStore;
+  chain: ChainView;
+  follower: Follower;
+  /** The KeeperPeerService port once started (useful with `grpcPort` 0). */
+  grpcPort(): number;
+  /** Sets or changes a peer's address (tests that bind port 0 learn them after start). */
+  setPeerAddress(keeperId: number, address: string): void;
+  /** Runs the election for one block now (what an `election-check` job does). */
+  checkElection(block: bigint): Promise<string[]>;
+  fault(): Fault;
+  setFault(f: Fault): void;
+  roundsQueue: Queue<RoundJob>;
+  start(): Promise<void>;
+  /** Graceful stop: running round jobs finish their current step; their state stays persisted. */
+  stop(): Promise<void>;
+}
+
+/** Wires the consensus-coordinator. Never listens on HTTP: `main.ts` does, tests `inject`. */
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { config, log, registry, publicClient, nc, redis } = deps;
+  const metrics = createMetrics(registry);
+  const ns = namespaceOf(config);
+  const prefix = redisPrefixOf(config);
+  const account = privateKeyToAccount(config.privateKey as Hex);
+  const signer: Signer = { keeperId: config.keeperId, account };
+  const clock = new SequenceClock();
+  let fault = parseFault(config.fault);
+  if (fault.kind !== 'none') log.warn({ fault: config.fault }, 'TEST-ONLY fault injection is on');
+
+  const chain = new ChainView({
+    client: publicClient,
+    account: account.address,
+    factory: config.factoryAddress as Address | undefined,
+    factoryFromBlock: config.factoryFromBlock,
+    upkeepings: config.upkeepings,
+    log,
+  });
+  const st = deps.st ?? new GrpcStSource(config.stCalculatorUrl, config.stDeadlineMs);
+  const records =
+    deps.records !== undefined
+      ? deps.records
+      : config.challengeStoreUrl
+        ? new GrpcRecordStore(config.challengeStoreUrl, config.stDeadlineMs, config.privateKey as Hex)
+        : null;
+  const store = new RoundStore(redis, prefix, config.roundsKept);
+  const addresses: Record<number, string> = { ...config.peers };
+  const peers = new PeerClients({ signer, addresses, clock, replay: new ReplayGuard() });
+
+  const pullFromPeers = async (info: RoundInfo, view: UpkeepingView) => {
+    const group = {
+      upkeeping: view.upkeeping,
+      members: new Map(view.members.map((m) => [m.keeperId, m.account])),
+    };
+    const others = view.members.filter((m) => m.keeperId !== config.keeperId);
+    const pulled = await Promise.all(
+      others.map(async (m) => {
+        try {
+          const reply = await peers.pullRecords(
+            m.keeperId,
+            group,
+            { user: hexToBytes(info.user), pid: hexToBytes(info.pid), from: info.ts, to: info.te },
+            config.peerDeadlineMs,
+          );
+          return reply.records;
+        } catch (err) {
+          log.debug({ tid: info.tid, member: m.keeperId, err }, 'pull records failed');
+          return [] as challengeV1.SignedRecord[];
+        }
+      }),
+    );
+    return pulled.flat();
+  };
+
+  const follower = new Follower({
+    keeperId: config.keeperId,
+    chain,
+    st,
+    store,
+    records,
+    blsSecretKey: fromHex(config.blsSecretKey),
+    tolBps: BigInt(config.tolBps),
+    fault: () => fault,
+    log: log.child({ component: 'follower' }),
+    pullFromPeers,
+  });
+
+  const payments = new PaymentClient(nc, subjects(ns), log, config.submitTimeoutMs);
+  const bullConnection = redis.duplicate({ maxRetriesPerRequest: null });
+  const queue = roundsQueue(bullConnection, queuePrefixOf(config));
+  const leaderDeps = (): LeaderDeps => ({
+    keeperId: config.keeperId,
+    chain,
+    st,
+    store,
+    peers,
+    follower,
+    payments,
+    metrics,
+    log: log.child({ component: 'leader' }),
+    fault: () => fault,
+    peerDeadlineMs: config.peerDeadlineMs,
+    syncDeadlineMs: config.syncDeadlineMs,
+    maxAttempts: config.maxAttempts,
+  });
+  const electionDeps = { keeperId: config.keeperId, chain, store, rounds: queue, metrics, log };
+
+  const http = await buildHttpServer({
+    service: 'consensus-coordinator',
+    log,
+    registry,
+    adminToken: config.adminToken,
+    readOpen: config.readOpen,
+    readiness: [
+      { name: 'nats', check: () => natsReady(nc) },
+      {
+        name: 'redis',
+        check: async () => {
+          await redis.ping();
+        },
+      },
+      {
+        name: 'chain',
+        check: async () => {
+          await chain.headBlock();
+        },
+      },
+      { name: 'st-calculator', check: () => st.ready() },
+    ],
+  });
+  registerRoutes(http, {
+    store,
+    chain,
+    getFault: () => fault,
+    setFault: (f) => {
+      fault = f;
+      log.warn({ fault: f }, 'TEST-ONLY fault injection switched');
+    },
+  });
+
+  let grpcServer: GrpcServerHandle | undefined;
+  let workers: Array<Worker<ElectionCheckJob> | Worker<RoundJob>> = [];
+  const workerConnections: Redis[] = [];
+
+  return {
+    http,
+    metrics,
+    store,
+    chain,
+    follower,
+    roundsQueue: queue,
+    grpcPort: () => grpcServer?.port ?? 0,
+    setPeerAddress(keeperId, address) {
+      addresses[keeperId] = address;
+    },
+    checkElection: (block) => checkElection(block, electionDeps),
+    fault: () => fault,
+    setFault: (f) => {
+      fault = f;
+    },
+    async start() {
+      await chain.chainId();
+      grpcServer = await listenGrpc(
+        (server) =>
+          server.addService(
+            keeperV1.KeeperPeerServiceService,
+            peerService({
+              signer,
+              clock,
+              replay: new ReplayGuard(),
+              chain,
+              follower,
+              log,
+              rejected: metrics.rejected,
+            }),
+          ),
+        config.grpcHost,
+        config.grpcPort,
+      );
+      payments.start();
+      const c1 = redis.duplicate({ maxRetriesPerRequest: null });
+      const c2 = redis.duplicate({ maxRetriesPerRequest: null });
+      workerConnections.push(c1, c2);
+      workers = [
+        electionWorker(c1, queuePrefixOf(config), electionDeps),
+        roundsWorker(c2, queuePrefixOf(config), {
+          lockMs: config.roundLockMs,
+          concurrency: config.roundConcurrency,
+          store,
+          metrics,
+          log,
+          deps: leaderDeps,
+        }),
+      ];
+      for (const w of workers) {
+        w.on('error', (err) => log.warn({ err }, 'worker error'));
+        void w.run();
+      }
+      log.info({ grpcPort: grpcServer.port, namespace: ns }, 'coordinator started');
+    },
+    async stop() {
+      await Promise.all(workers.map((w) => w.close()));
+      payments.stop();
+      await grpcServer?.stop(1_000);
+      peers.close();
+      if (!deps.st) st.close();
+      if (deps.records === undefined) records?.close();
+      await queue.close();
+      bullConnection.disconnect();
+      for (const c of workerConnections) c.disconnect();
+      await http.close();
+    },
+  };
+}

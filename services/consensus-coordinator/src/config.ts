@@ -1,0 +1,194 @@
+import { common, parseConfig, secret } from '@whitepay/base';
+import { z } from 'zod';
+
+export const PREFIX = 'CONSENSUS_COORDINATOR';
+
+const HEX32 = /^0x[0-9a-fA-F]{64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const HOST_PORT = /^[^\s:,=]+:\d{1,5}$/;
+
+/** `101=host:port,102=host:port` → `{ 101: 'host:port' }`. */
+const peerMap = z
+  .string()
+  .default('')
+  .transform((raw, ctx) => {
+    const out: Record<number, string> = {};
+    for (const entry of raw
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      const [id, addr] = entry.split('=').map((p) => p.trim());
+      if (!id || !/^\d+$/.test(id) || Number(id) > 0xffffffff || !addr || !HOST_PORT.test(addr)) {
+        ctx.addIssue({ code: 'custom', message: `bad peer entry "${entry}" (want keeperId=host:port)` });
+        return z.NEVER;
+      }
+      out[Number(id)] = addr;
+    }
+    return out;
+  })
+  .describe('gRPC addresses of the peer keepers: comma-separated keeperId=host:port');
+
+const addressList = z
+  .string()
+  .default('')
+  .transform((raw, ctx) => {
+    const out: `0x${string}`[] = [];
+    for (const a of raw
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      if (!ADDRESS.test(a)) {
+        ctx.addIssue({ code: 'custom', message: `bad address "${a}"` });
+        return z.NEVER;
+      }
+      out.push(a.toLowerCase() as `0x${string}`);
+    }
+    return out;
+  })
+  .describe('Upkeeping contracts served, comma-separated (added to those found through the factory)');
+
+/**
+ * Test-only fault injection (the local network and the cross-keeper suite):
+ * `none`; `lie-st:<factor>` multiplies this keeper's own st by a decimal
+ * factor; `garbage-sig` answers approvals with a signature that does not
+ * verify. Never set it in production.
+ */
+export const faultSchema = z
+  .string()
+  .default('none')
+  .refine((v) => v === 'none' || v === 'garbage-sig' || /^lie-st:\d+(\.\d{1,6})?$/.test(v), {
+    message: 'expected none, garbage-sig or lie-st:<factor>',
+  })
+  .describe('TEST ONLY fault injection: none | lie-st:<factor> | garbage-sig (also PUT /v1/admin/fault)');
+
+/** Every variable the coordinator reads (prefix `CONSENSUS_COORDINATOR_`); the README table is generated from it. */
+export const configShape = {
+  logLevel: common.logLevel,
+  httpHost: common.httpHost,
+  httpPort: common.httpPort,
+  adminToken: common.adminToken,
+  readOpen: common.readOpen,
+  keeperId: common.keeperId,
+  grpcHost: z.string().default('0.0.0.0').describe('address of the keeper-to-keeper gRPC server'),
+  grpcPort: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(7300)
+    .describe('port of the keeper-to-keeper gRPC server (KeeperPeerService)'),
+  peers: peerMap,
+  natsUrl: z.string().url().default('nats://127.0.0.1:4222').describe('NATS server URL'),
+  natsNamespace: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional()
+    .describe('NATS subject namespace of this keeper; unset means `k<keeperId>`'),
+  redisUrl: z
+    .string()
+    .url()
+    .default('redis://127.0.0.1:6379')
+    .describe('Redis URL (BullMQ queues election-check and rounds, round state, follower commitments)'),
+  redisPrefix: z
+    .string()
+    .optional()
+    .describe('prefix of the Redis keys this service writes; unset means `whitepay:<namespace>:coord`'),
+  queuePrefix: z
+    .string()
+    .optional()
+    .describe(
+      'BullMQ key prefix of election-check and rounds (the chain-submitter`s); unset means `whitepay:<namespace>:bull`',
+    ),
+  rpcUrl: z.string().url().describe('JSON-RPC URL of the settlement chain'),
+  factoryAddress: z
+    .string()
+    .regex(ADDRESS, 'expected a 0x-prefixed address')
+    .optional()
+    .describe('UpkeepingFactory address: Upkeeping contracts whose group holds this keeper are served'),
+  factoryFromBlock: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('block the factory was deployed at (discovery starts there)'),
+  upkeepings: addressList,
+  privateKey: secret(
+    z.string().regex(HEX32, 'expected a 0x-prefixed 32-byte hex key'),
+    'secp256k1 key of this keeper account: signs every keeper-to-keeper envelope',
+  ),
+  blsSecretKey: secret(
+    z.string().regex(HEX32, 'expected a 0x-prefixed 32-byte hex key'),
+    'BLS12-381 secret key registered in the groups: signs payment messages',
+  ),
+  stCalculatorUrl: z.string().regex(HOST_PORT).describe('st-calculator gRPC address (host:port)'),
+  challengeStoreUrl: z
+    .string()
+    .regex(HOST_PORT)
+    .optional()
+    .describe('challenge-store gRPC address (host:port) for the full sync; unset disables record exchange'),
+  tolBps: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(100)
+    .describe('tolerance of a proposal against the own st, basis points (SPEC 6.3)'),
+  maxAttempts: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(3)
+    .describe('commit/propose attempts per round (the first included)'),
+  peerDeadlineMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(3_000)
+    .describe('deadline of one keeper-to-keeper call (ms); a late answer counts as missing'),
+  syncDeadlineMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20_000)
+    .describe('deadline of a full-sync request (ms): the peer pulls and stores records meanwhile'),
+  stDeadlineMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5_000)
+    .describe('deadline of st-calculator and challenge-store calls (ms)'),
+  submitTimeoutMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(120_000)
+    .describe('how long the leader waits for the payment result after submitting (ms)'),
+  roundLockMs: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(30_000)
+    .describe('BullMQ lock of a running round job; a crashed replica`s round is resumed after it'),
+  roundConcurrency: z.coerce.number().int().min(1).default(16).describe('rounds run at once per replica'),
+  roundsKept: z.coerce.number().int().min(1).default(1_000).describe('rounds listed by GET /v1/rounds'),
+  fault: faultSchema,
+};
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  return parseConfig(configShape, PREFIX, env);
+}
+
+export function namespaceOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId'>): string {
+  return cfg.natsNamespace ?? `k${cfg.keeperId}`;
+}
+
+export function redisPrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'redisPrefix'>): string {
+  return cfg.redisPrefix ?? `whitepay:${namespaceOf(cfg)}:coord`;
+}
+
+export function queuePrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'queuePrefix'>): string {
+  return cfg.queuePrefix ?? `whitepay:${namespaceOf(cfg)}:bull`;
+}

@@ -1,0 +1,140 @@
+import type {} from '@fastify/swagger';
+import { leaderAt, rankKeepers, windowOf } from '@whitepay/core';
+import type { FastifyInstance } from 'fastify';
+import { type Address, getAddress, type Hex, isAddress } from 'viem';
+import type { ChainView } from '../chain/view.js';
+import { CoordinatorError } from '../errors.js';
+import { type Fault, formatFault, parseFault } from '../faults.js';
+import type { RoundRecord, RoundStore } from '../round/store.js';
+
+export interface RouteDeps {
+  store: RoundStore;
+  chain: ChainView;
+  getFault: () => Fault;
+  setFault: (f: Fault) => void;
+}
+
+/** bigints as decimal strings, for JSON answers. */
+function plain(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+}
+
+function summary(r: RoundRecord) {
+  return plain({
+    tid: r.info.tid,
+    upkeeping: r.info.upkeeping,
+    user: r.info.user,
+    pid: r.info.pid,
+    ts: r.info.ts,
+    te: r.info.te,
+    leaderId: r.info.leaderId,
+    r: r.info.r,
+    phase: r.state.phase,
+    attempt: r.state.attempt,
+    proposal: r.state.proposal,
+    st: r.state.proposedSt,
+    synced: r.synced,
+    outcome: r.outcome,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt ?? null,
+    txHash: r.txHash ?? null,
+    error: r.error ?? null,
+  });
+}
+
+function address(v: string, field: string): Address {
+  if (!isAddress(v)) throw new CoordinatorError('COORD_INVALID_ARGUMENT', `${field} must be an address`);
+  return getAddress(v);
+}
+
+/** Operator read endpoints and the test-only fault switch. */
+export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
+  app.get<{ Querystring: { limit?: string } }>(
+    '/v1/rounds',
+    {
+      preHandler: app.requireRead,
+      schema: {
+        summary: 'Recent rounds this keeper led, newest first, with phase and outcome',
+        querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^\\d+$' } } },
+      },
+    },
+    async (req) => {
+      const limit = Math.min(Number(req.query.limit ?? 100), 1000);
+      return { rounds: (await d.store.recent(limit)).map(summary) };
+    },
+  );
+
+  app.get<{ Params: { tid: string } }>(
+    '/v1/rounds/:tid',
+    {
+      preHandler: app.requireRead,
+      schema: { summary: "One round: the leader reducer's whole state plus the outcome" },
+    },
+    async (req) => {
+      if (!/^0x[0-9a-fA-F]{64}$/.test(req.params.tid)) {
+        throw new CoordinatorError('COORD_INVALID_ARGUMENT', 'tid must be 32 bytes of hex');
+      }
+      const r = await d.store.getRound(req.params.tid as Hex);
+      if (!r) throw new CoordinatorError('ROUND_NOT_FOUND', `no round ${req.params.tid}`);
+      return { ...(summary(r) as object), state: plain(r.state) };
+    },
+  );
+
+  app.get<{ Params: { user: string; pid: string }; Querystring: { ts?: string } }>(
+    '/v1/schedule/:user/:pid',
+    {
+      preHandler: app.requireRead,
+      schema: {
+        summary:
+          'Leader schedule of (user, pid) from ts (default: the next payment`s ts): ranking, windows, leader now',
+        querystring: { type: 'object', properties: { ts: { type: 'string', pattern: '^\\d+$' } } },
+      },
+    },
+    async (req) => {
+      const user = address(req.params.user, 'user');
+      const pid = address(req.params.pid, 'pid');
+      const head = await d.chain.headBlock(250);
+      const views = await d.chain.served(head);
+      const view = views.find((v) => v.user === user);
+      if (!view) throw new CoordinatorError('ROUND_NOT_FOUND', `no served Upkeeping of user ${user}`);
+      const provider = view.providers.find((p) => p.pid === pid);
+      if (!provider && req.query.ts === undefined) {
+        throw new CoordinatorError('ROUND_NOT_FOUND', `${pid} is not an active provider of ${user}`);
+      }
+      const ts = req.query.ts !== undefined ? BigInt(req.query.ts) : provider!.ts;
+      const input = { user, pid, ts, keepers: view.members.map((m) => m.keeperId), H: view.H, T: view.T };
+      const ranking = rankKeepers(input);
+      return plain({
+        upkeeping: view.upkeeping,
+        user,
+        pid,
+        ts,
+        H: view.H,
+        T: view.T,
+        head,
+        leaderNow: leaderAt(input, head),
+        windows: ranking.map((keeperId, i) => ({ position: i + 1, keeperId, ...windowOf(input, i + 1) })),
+      });
+    },
+  );
+
+  app.get('/v1/fault', { preHandler: app.requireRead, schema: { hide: true } }, async () => ({
+    fault: formatFault(d.getFault()),
+  }));
+
+  app.put<{ Body: { fault: string } }>(
+    '/v1/admin/fault',
+    {
+      preHandler: app.requireAdmin,
+      schema: {
+        summary: 'TEST ONLY: switch fault injection (none | lie-st:<factor> | garbage-sig)',
+        body: { type: 'object', required: ['fault'], properties: { fault: { type: 'string' } } },
+      },
+    },
+    async (req) => {
+      const f = parseFault(req.body.fault);
+      d.setFault(f);
+      return { fault: formatFault(f) };
+    },
+  );
+}

@@ -1,0 +1,57 @@
+import { Counter, Gauge, Histogram, type Registry, rejectedCounter } from '@whitepay/base';
+
+/** Every metric of the coordinator, registered once per app on its registry. */
+export function createMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    rounds: new Counter({
+      name: 'whitepay_rounds_total',
+      help: 'Rounds this keeper led, by outcome (confirmed, reverted, rejected, failed) and the phase they ended in',
+      labelNames: ['outcome', 'phase'] as const,
+      registers,
+    }),
+    roundDuration: new Histogram({
+      name: 'whitepay_round_duration_seconds',
+      help: 'Leader start to payment receipt, for confirmed rounds',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128],
+      registers,
+    }),
+    roundsStarted: new Counter({
+      name: 'whitepay_rounds_started_total',
+      help: 'Rounds claimed by the election (one per leader window)',
+      registers,
+    }),
+    roundsRunning: new Gauge({
+      name: 'whitepay_rounds_running',
+      help: 'Rounds running in this replica',
+      registers,
+    }),
+    attempts: new Counter({
+      name: 'whitepay_round_attempts_total',
+      help: 'Commit requests broadcast by this leader, by kind (first, retry, after_sync)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    proposals: new Counter({
+      name: 'whitepay_round_proposals_total',
+      help: 'Proposals broadcast, by kind (own, median)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    fullSyncs: new Counter({
+      name: 'whitepay_round_full_syncs_total',
+      help: 'Full syncs requested',
+      registers,
+    }),
+    electionBlocks: new Counter({
+      name: 'whitepay_election_blocks_total',
+      help: 'election-check jobs processed, by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    /** Rejected peer messages: `boundary` is `grpc:<method>` (follower side) or `round` (the leader's reducer). */
+    rejected: rejectedCounter(registry),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

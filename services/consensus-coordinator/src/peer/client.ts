@@ -1,0 +1,86 @@
+import {
+  type Group,
+  openEnvelope,
+  PeerError,
+  type ReplayGuard,
+  type SequenceClock,
+  type Signer,
+  sealEnvelope,
+} from '@whitepay/peer';
+import { keeperV1 } from '@whitepay/proto';
+import { call, insecure } from '@whitepay/rpc';
+import type { Address } from 'viem';
+import { CoordinatorError } from '../errors.js';
+import type { Body } from './messages.js';
+
+export interface PeerClientsOptions {
+  signer: Signer;
+  /** keeperId → host:port of its KeeperPeerService. */
+  addresses: Readonly<Record<number, string>>;
+  clock: SequenceClock;
+  /** Guards the replies this keeper receives (one guard per process for replies). */
+  replay: ReplayGuard;
+}
+
+/**
+ * Outgoing keeper-to-keeper calls: every request is a `PeerMessage` sealed in
+ * a `SignedEnvelope` with this keeper's account key; every reply is opened
+ * against the group (it must come from the keeper that was called, signed,
+ * not replayed). A peer's typed refusal arrives as a gRPC status and surfaces
+ * as an `RpcError` with the peer's code.
+ */
+export class PeerClients {
+  private readonly clients = new Map<number, keeperV1.KeeperPeerServiceClient>();
+
+  constructor(private readonly o: PeerClientsOptions) {}
+
+  private client(keeperId: number): keeperV1.KeeperPeerServiceClient {
+    let c = this.clients.get(keeperId);
+    if (!c) {
+      const address = this.o.addresses[keeperId];
+      if (!address) {
+        throw new CoordinatorError('COORD_PEER_UNAVAILABLE', `no address configured for keeper ${keeperId}`);
+      }
+      c = new keeperV1.KeeperPeerServiceClient(address, insecure());
+      this.clients.set(keeperId, c);
+    }
+    return c;
+  }
+
+  private seal(upkeeping: Address, body: Body): Promise<keeperV1.SignedEnvelope> {
+    return sealEnvelope(this.o.signer, upkeeping, { sequence: this.o.clock.next(), body });
+  }
+
+  private async open(env: keeperV1.SignedEnvelope | undefined, group: Group, from: number): Promise<Body> {
+    const opened = await openEnvelope(env, group, this.o.replay);
+    if (opened.senderId !== from) {
+      throw new PeerError('PEER_BAD_SIGNATURE', `reply signed by keeper ${opened.senderId}, called ${from}`);
+    }
+    return opened.message.body!;
+  }
+
+  /** One round message to `to`; resolves with its reply body (possibly a `PeerError` body). */
+  async round(to: number, group: Group, body: Body, deadlineMs: number): Promise<Body> {
+    const c = this.client(to);
+    const envelope = await this.seal(group.upkeeping, body);
+    const res = await call(c, c.round, { envelope }, { deadlineMs, name: 'Round' });
+    return this.open(res.envelope, group, to);
+  }
+
+  /** A peer's own records of an interval (full sync). */
+  async pullRecords(to: number, group: Group, pull: keeperV1.RecordsPull, deadlineMs: number) {
+    const c = this.client(to);
+    const envelope = await this.seal(group.upkeeping, { $case: 'recordsPull', value: pull });
+    const res = await call(c, c.pullRecords, { envelope }, { deadlineMs, name: 'PullRecords' });
+    const body = await this.open(res.envelope, group, to);
+    if (body.$case !== 'recordsReply') {
+      throw new CoordinatorError('ROUND_UNEXPECTED_MESSAGE', `PullRecords answered ${body.$case}`);
+    }
+    return body.value;
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

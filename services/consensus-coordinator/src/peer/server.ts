@@ -1,0 +1,134 @@
+import type { Counter, Logger } from '@whitepay/base';
+import {
+  type Opened,
+  openEnvelope,
+  PeerError,
+  type ReplayGuard,
+  type SequenceClock,
+  type Signer,
+  sealEnvelope,
+} from '@whitepay/peer';
+import type { keeperV1 } from '@whitepay/proto';
+import { type grpc, unary } from '@whitepay/rpc';
+import { bytesToHex, getAddress, isAddress } from 'viem';
+import type { ChainView, UpkeepingView } from '../chain/view.js';
+import { CoordinatorError } from '../errors.js';
+import type { Follower } from '../round/follower.js';
+import {
+  type Body,
+  bodyToLeaderMessage,
+  commitReplyToBody,
+  revealToBody,
+  syncReplyToBody,
+} from './messages.js';
+
+export interface PeerServerDeps {
+  signer: Signer;
+  clock: SequenceClock;
+  /** Guards requests from peers (one per process). */
+  replay: ReplayGuard;
+  chain: ChainView;
+  follower: Follower;
+  log: Logger;
+  rejected: Counter<'boundary' | 'reason'>;
+}
+
+/** Opens an incoming envelope against the group it names; a sender missing from a cached group triggers one fresh read. */
+async function openFrom(
+  d: PeerServerDeps,
+  env: keeperV1.SignedEnvelope | undefined,
+): Promise<{ opened: Opened; view: UpkeepingView }> {
+  if (!env) throw new PeerError('PEER_MALFORMED', 'missing envelope');
+  const upkeeping = bytesToHex(env.upkeeping);
+  if (env.upkeeping.length !== 20 || !isAddress(upkeeping)) {
+    throw new PeerError('PEER_MALFORMED', 'upkeeping must be 20 bytes');
+  }
+  let { group, view } = await d.chain.peerGroup(getAddress(upkeeping));
+  if (!group.members.has(env.senderId))
+    ({ group, view } = await d.chain.peerGroup(getAddress(upkeeping), true));
+  return { opened: await openEnvelope(env, group, d.replay), view };
+}
+
+/**
+ * The follower's gRPC server (`KeeperPeerService`). Each handler opens the
+ * envelope (shape, group, member, signature, replay — `@whitepay/peer`),
+ * decodes the round message, lets the `Follower` answer and seals the answer.
+ * Any refusal is a typed error (`PEER_*`, `ROUND_*`) answered as a gRPC status
+ * with the code in the `whitepay-code` trailer, and counted in
+ * `whitepay_rejected_messages_total{boundary="grpc:<method>", reason=<code>}`;
+ * nothing a peer sends can crash the service.
+ */
+export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer {
+  const h = { log: d.log.child({ component: 'peer-server' }), rejected: d.rejected };
+  const seal = async (upkeeping: `0x${string}`, body: Body) => ({
+    envelope: await sealEnvelope(d.signer, upkeeping, { sequence: d.clock.next(), body }),
+  });
+
+  return {
+    round: unary<keeperV1.RoundRequest, keeperV1.RoundResponse>('Round', h, async (req) => {
+      const { opened, view } = await openFrom(d, req.envelope);
+      const decoded = bodyToLeaderMessage(opened.message.body);
+      const { info } = decoded;
+      if (info.upkeeping.toLowerCase() !== view.upkeeping.toLowerCase()) {
+        throw new CoordinatorError('ROUND_MISMATCH', 'the round names another Upkeeping than its envelope');
+      }
+      const from = opened.senderId;
+      switch (decoded.msg.kind) {
+        case 'commit_request': {
+          const includePeers = 'includePeers' in decoded && decoded.includePeers;
+          const reply = await d.follower.commit(from, info, decoded.msg, includePeers, view);
+          return seal(view.upkeeping, commitReplyToBody(reply, info));
+        }
+        case 'propose': {
+          const reply = await d.follower.reveal(from, info, decoded.msg);
+          return seal(view.upkeeping, revealToBody(reply, info));
+        }
+        case 'sync_request': {
+          const accepted = await d.follower.sync(from, info, view);
+          return seal(view.upkeeping, syncReplyToBody(info, decoded.msg.attempt, accepted));
+        }
+      }
+    }),
+
+    pushRecords: unary<keeperV1.PushRecordsRequest, keeperV1.PushRecordsResponse>(
+      'PushRecords',
+      h,
+      async () => {
+        // Record broadcast (SPEC 3.4) travels through the challenger's peer-out seam, not through rounds.
+        throw new CoordinatorError(
+          'ROUND_UNEXPECTED_MESSAGE',
+          'PushRecords is not served by the coordinator',
+        );
+      },
+    ),
+
+    pullRecords: unary<keeperV1.PullRecordsRequest, keeperV1.PullRecordsResponse>(
+      'PullRecords',
+      h,
+      async (req) => {
+        const { opened, view } = await openFrom(d, req.envelope);
+        const body = opened.message.body;
+        if (body?.$case !== 'recordsPull') {
+          throw new CoordinatorError(
+            'ROUND_UNEXPECTED_MESSAGE',
+            `PullRecords carries ${body?.$case ?? 'nothing'}`,
+          );
+        }
+        const pull = body.value;
+        if (pull.user.length !== 20 || pull.pid.length !== 20 || pull.to < pull.from) {
+          throw new CoordinatorError(
+            'ROUND_MALFORMED',
+            'PullRecords needs 20-byte user and pid and from <= to',
+          );
+        }
+        if (bytesToHex(pull.user).toLowerCase() !== view.user.toLowerCase()) {
+          throw new CoordinatorError('ROUND_MISMATCH', 'the user does not own this Upkeeping');
+        }
+        const records = await d.follower.ownRecords(pull);
+        return seal(view.upkeeping, { $case: 'recordsReply', value: { records, accepted: 0 } });
+      },
+    ),
+  };
+}
+
+export type { grpc };

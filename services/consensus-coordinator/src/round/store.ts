@@ -1,0 +1,145 @@
+import { deserializeRoundState, type LeaderState, serializeRoundState } from '@whitepay/core';
+import type { Redis } from 'ioredis';
+import type { Address, Hex } from 'viem';
+import type { RoundInfo } from '../peer/messages.js';
+
+/** How a round ended for the operator (`running` until it does). */
+export type RoundOutcome = 'running' | 'submitting' | 'confirmed' | 'reverted' | 'rejected' | 'failed';
+export const FINAL_OUTCOMES: readonly RoundOutcome[] = ['confirmed', 'reverted', 'rejected', 'failed'];
+
+/** The leader's persisted round: core's state plus what the service adds around it. */
+export interface RoundRecord {
+  readonly info: RoundInfo;
+  readonly state: LeaderState;
+  /** A full sync happened: later commit requests ask for st over own + peer records. */
+  readonly synced: boolean;
+  readonly outcome: RoundOutcome;
+  readonly startedAt: number;
+  readonly updatedAt: number;
+  readonly finishedAt?: number;
+  readonly txHash?: Hex;
+  readonly amount?: string;
+  readonly error?: { code: string; message: string };
+}
+
+/** A follower's commitment for one attempt, kept until it has revealed (SPEC 6.1). */
+export interface StoredCommit {
+  readonly info: RoundInfo;
+  readonly st: bigint;
+  readonly nonce: Hex;
+  readonly includePeers: boolean;
+}
+
+const DAY_S = 24 * 3600;
+
+function encodeInfo(i: RoundInfo) {
+  return { ...i, ts: i.ts.toString(), te: i.te.toString() };
+}
+function decodeInfo(raw: ReturnType<typeof encodeInfo>): RoundInfo {
+  return { ...raw, ts: BigInt(raw.ts), te: BigInt(raw.te) } as RoundInfo;
+}
+
+/**
+ * Round persistence in Redis (keys under the coordinator's prefix):
+ * `round:<tid>` the leader's record (written after every reducer event, so a
+ * crashed replica's job resumes it), `rounds` a sorted set of recent tids,
+ * `commit:<tid>:<attempt>` a follower's (st, nonce) written before it answers
+ * the commit request, `lead:<upkeeping>:<pid>:<ts>:<cycle>:<position>` the
+ * claim that one round runs per leader window.
+ */
+export class RoundStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly kept: number,
+  ) {}
+
+  private roundKey(tid: Hex): string {
+    return `${this.prefix}:round:${tid.toLowerCase()}`;
+  }
+
+  async getRound(tid: Hex): Promise<RoundRecord | null> {
+    const raw = await this.redis.get(this.roundKey(tid));
+    if (raw === null) return null;
+    const o = JSON.parse(raw) as Omit<RoundRecord, 'info' | 'state'> & {
+      info: ReturnType<typeof encodeInfo>;
+      state: string;
+    };
+    return { ...o, info: decodeInfo(o.info), state: deserializeRoundState(o.state) };
+  }
+
+  async putRound(r: RoundRecord): Promise<void> {
+    const json = JSON.stringify({ ...r, info: encodeInfo(r.info), state: serializeRoundState(r.state) });
+    const tid = r.info.tid.toLowerCase();
+    await this.redis
+      .multi()
+      .set(this.roundKey(r.info.tid), json, 'EX', 7 * DAY_S)
+      .zadd(`${this.prefix}:rounds`, r.startedAt, tid)
+      .zremrangebyrank(`${this.prefix}:rounds`, 0, -this.kept - 1)
+      .exec();
+  }
+
+  /** The most recent rounds, newest first. */
+  async recent(limit: number): Promise<RoundRecord[]> {
+    const tids = await this.redis.zrevrange(`${this.prefix}:rounds`, 0, limit - 1);
+    const out: RoundRecord[] = [];
+    for (const tid of tids) {
+      const r = await this.getRound(tid as Hex);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  private commitKey(tid: Hex, attempt: number): string {
+    return `${this.prefix}:commit:${tid.toLowerCase()}:${attempt}`;
+  }
+
+  async getCommit(tid: Hex, attempt: number): Promise<StoredCommit | null> {
+    const raw = await this.redis.get(this.commitKey(tid, attempt));
+    if (raw === null) return null;
+    const o = JSON.parse(raw) as {
+      info: ReturnType<typeof encodeInfo>;
+      st: string;
+      nonce: Hex;
+      includePeers: boolean;
+    };
+    return { info: decodeInfo(o.info), st: BigInt(o.st), nonce: o.nonce, includePeers: o.includePeers };
+  }
+
+  /** Stores the commitment unless one exists for (tid, attempt); returns the one that is stored. */
+  async putCommit(c: StoredCommit, attempt: number): Promise<StoredCommit> {
+    const json = JSON.stringify({ ...c, info: encodeInfo(c.info), st: c.st.toString() });
+    const ok = await this.redis.set(this.commitKey(c.info.tid, attempt), json, 'EX', 2 * DAY_S, 'NX');
+    if (ok === 'OK') return c;
+    return (await this.getCommit(c.info.tid, attempt)) ?? c;
+  }
+
+  private leadKey(upkeeping: Address, pid: Address, ts: bigint, cycle: bigint, position: number): string {
+    return `${this.prefix}:lead:${upkeeping.toLowerCase()}:${pid.toLowerCase()}:${ts}:${cycle}:${position}`;
+  }
+
+  /** Claims the leader window for `tid`; false when a round of this window already runs or ran. */
+  async claimLead(
+    k: { upkeeping: Address; pid: Address; ts: bigint; cycle: bigint; position: number },
+    tid: Hex,
+  ): Promise<boolean> {
+    const ok = await this.redis.set(
+      this.leadKey(k.upkeeping, k.pid, k.ts, k.cycle, k.position),
+      tid,
+      'EX',
+      DAY_S,
+      'NX',
+    );
+    return ok === 'OK';
+  }
+
+  /** Releases a window claim (after a failed round, so a later block of the window may try again). */
+  async releaseLead(
+    k: { upkeeping: Address; pid: Address; ts: bigint; cycle: bigint; position: number },
+    tid: Hex,
+  ) {
+    const key = this.leadKey(k.upkeeping, k.pid, k.ts, k.cycle, k.position);
+    const cur = await this.redis.get(key);
+    if (cur === tid) await this.redis.del(key);
+  }
+}
