@@ -323,7 +323,7 @@ describe('whitepay: full flow on anvil', () => {
     const table = await cli(['--upkeeping', upkeeping, 'show', 'members'], { signer: null });
     expect(table.code).toBe(0);
     const lines = table.stdout.split('\n');
-    expect(lines[0]).toMatch(/^index\s+keeper id\s+account\s+public key$/);
+    expect(lines[0]).toMatch(/^index\s+keeper id\s+account\s+public key \(compressed\)$/);
     // Aligned: every row's account column starts where the header's does.
     const col = lines[0]!.indexOf('account');
     for (const line of lines.slice(1, 5)) expect(line.slice(col, col + 2)).toBe('0x');

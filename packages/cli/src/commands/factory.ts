@@ -1,5 +1,6 @@
 import { deployFactory } from '@whitepay/contracts';
 import type { Command } from 'commander';
+import { getAddress } from 'viem';
 import { pairs } from '../context.js';
 import type { ContextOf } from './shared.js';
 
@@ -12,7 +13,7 @@ export function factoryCommands(program: Command, contextOf: ContextOf): void {
       const ctx = contextOf(cmd);
       const address = await ctx.send('deploy UpkeepingFactory', (w) => deployFactory(w));
       const client = await ctx.publicClient();
-      const result = { factory: address, chainId: client.chain.id };
+      const result = { factory: getAddress(address), chainId: client.chain.id };
       ctx.result(() => pairs(result), result);
     });
 }

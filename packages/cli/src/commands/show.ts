@@ -1,3 +1,4 @@
+import { fromHex, g1FromEip2537, toHex } from '@whitepay/bls';
 import { upkeepingAbi } from '@whitepay/contracts';
 import { leaderAt, rankKeepers, type ScheduleInput, windowOf } from '@whitepay/core';
 import type { Command } from 'commander';
@@ -12,7 +13,17 @@ interface Member {
   readonly index: number;
   readonly keeperId: number;
   readonly account: Address;
+  /** EIP-2537 G1 form (128 bytes), as stored. */
   readonly publicKey: Hex;
+}
+
+/** The 48-byte compressed form (what `keeper keygen` prints as publicKeyCompressed); the raw key if invalid. */
+function compressed(publicKey: Hex): Hex {
+  try {
+    return toHex(g1FromEip2537(fromHex(publicKey)));
+  } catch {
+    return publicKey;
+  }
 }
 
 async function readMembers(ctx: Context, upkeeping: Address): Promise<Member[]> {
@@ -144,12 +155,17 @@ export function showCommands(program: Command, contextOf: ContextOf): void {
           members.length === 0
             ? 'no keepers registered'
             : `${formatTable(
-                ['index', 'keeper id', 'account', 'public key'],
+                [
+                  'index',
+                  'keeper id',
+                  'account',
+                  opts.wide === true ? 'public key (EIP-2537)' : 'public key (compressed)',
+                ],
                 members.map((m) => [
                   m.index,
                   m.keeperId,
                   m.account,
-                  opts.wide === true ? m.publicKey : shortHex(m.publicKey),
+                  opts.wide === true ? m.publicKey : shortHex(compressed(m.publicKey)),
                 ]),
               )}\n\n${members.length} keepers, f = ${Math.floor((members.length - 1) / 3)}, threshold ${threshold}`,
         { upkeeping, threshold, members },
