@@ -94,7 +94,7 @@ describe('envelope body ↔ reducer message mapping', () => {
       median: false,
     } as const;
     const signSt = (st: bigint) =>
-      toHex(sign(sk, hexToBytes(paymentMessage({ chainId: 31337n, upkeeping, ...info, st }))));
+      toHex(sign(sk, hexToBytes(paymentMessage({ chainId: 31337n, ...info, st }))));
     const approve = followerRespond(proposal, 42n, nonce, 100n, signSt);
     const back = bodyToReply(wire(revealToBody(approve, info)));
     expect(back).toEqual({ type: 'reveal', msg: approve });
