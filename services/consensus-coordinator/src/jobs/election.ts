@@ -41,6 +41,11 @@ export async function checkElection(block: bigint, d: ElectionDeps): Promise<str
     for (const p of view.providers) {
       const slot = leaderAt({ user: view.user, pid: p.pid, ts: p.ts, keepers, H: view.H, T: view.T }, block);
       if (!slot || slot.keeperId !== d.keeperId || block <= p.ts) continue;
+      // A late job (this replica was down) for a block whose ts has since been paid: nothing to lead.
+      if (block + 1n < (await d.chain.headBlock(250))) {
+        const now = await d.chain.current(view.upkeeping, true);
+        if (now.providers.find((q) => q.pid === p.pid)?.ts !== p.ts) continue;
+      }
       const job: RoundJob = {
         upkeeping: view.upkeeping,
         user: view.user,

@@ -30,21 +30,21 @@ export interface PeerClientsOptions {
  * as an `RpcError` with the peer's code.
  */
 export class PeerClients {
-  private readonly clients = new Map<number, keeperV1.KeeperPeerServiceClient>();
+  private readonly clients = new Map<number, { address: string; client: keeperV1.KeeperPeerServiceClient }>();
 
   constructor(private readonly o: PeerClientsOptions) {}
 
   private client(keeperId: number): keeperV1.KeeperPeerServiceClient {
-    let c = this.clients.get(keeperId);
-    if (!c) {
-      const address = this.o.addresses[keeperId];
-      if (!address) {
-        throw new CoordinatorError('COORD_PEER_UNAVAILABLE', `no address configured for keeper ${keeperId}`);
-      }
-      c = new keeperV1.KeeperPeerServiceClient(address, insecure());
-      this.clients.set(keeperId, c);
+    const address = this.o.addresses[keeperId];
+    if (!address) {
+      throw new CoordinatorError('COORD_PEER_UNAVAILABLE', `no address configured for keeper ${keeperId}`);
     }
-    return c;
+    const cached = this.clients.get(keeperId);
+    if (cached?.address === address) return cached.client;
+    cached?.client.close();
+    const client = new keeperV1.KeeperPeerServiceClient(address, insecure());
+    this.clients.set(keeperId, { address, client });
+    return client;
   }
 
   private seal(upkeeping: Address, body: Body): Promise<keeperV1.SignedEnvelope> {
@@ -80,7 +80,7 @@ export class PeerClients {
   }
 
   close(): void {
-    for (const c of this.clients.values()) c.close();
+    for (const c of this.clients.values()) c.client.close();
     this.clients.clear();
   }
 }
