@@ -26,7 +26,7 @@ try {
     const measure = async (ts: bigint, signerCount: number) => {
       const { te, leader, position } = leaderFor(s, ts, 1);
       await mineTo(chain, te);
-      const st = 1_000_000_007n;
+      const st = 1_000_000_007n + ts; // a new value each time: an unchanged slot would cost less
       const signers = firstSigners(signerCount);
       const message = messageFor(s, { ts, te, st, leaderId: leader.keeperId, position });
       const receipt = await pay(leader.client, {

@@ -39,6 +39,11 @@ contract Upkeeping is Initializable {
     uint256 public constant BPS = 10_000;
     /// @notice Bytes per member in the `group` calldata of {pay}: `uint32 id ‖ address ‖ G1 key (128)`.
     uint256 public constant MEMBER_BYTES = 152;
+    /// @notice The first field of every batch payment message (docs/encoding.md).
+    string public constant BATCH_MESSAGE_TAG = "WhitePay/batch/v1";
+    /// @notice Bytes per entry in the `entries` calldata of {payBatch}: `address pid ‖ uint64 ts ‖ uint64 te ‖
+    /// uint256 st` (`abi.encodePacked`).
+    uint256 public constant BATCH_ENTRY_BYTES = 68;
 
     // ─────────────────────────────────────────────── types ───────────────────────────────────────────────
 
@@ -98,6 +103,47 @@ contract Upkeeping is Initializable {
         // slot 2
         uint128 lastSigners;
         uint128 credit; // the provider's unwithdrawn credits (its share and the pool remainders)
+    }
+
+    /// @notice Why {payBatch} skipped an entry; each mirrors the error {pay} reverts with in that case.
+    enum PaymentSkipReason {
+        /// @dev Not (or no longer) a registered provider (`UpkeepingUnknownProvider`).
+        UnknownProvider,
+        /// @dev `ts` is not the provider's last `te`: replayed, or already paid earlier in the batch.
+        IntervalNotContiguous,
+        /// @dev `te <= ts`.
+        IntervalEmpty,
+        /// @dev `te > block.number`.
+        IntervalInFuture,
+        /// @dev The leader's rank for this entry is not the position of the window holding `te`.
+        NotLeaderWindow,
+        /// @dev `st >= 2^128`.
+        SpaceTimeTooLarge,
+        /// @dev The unreserved balance left after the entries before it does not cover the amount.
+        InsufficientFunds
+    }
+
+    /// @dev Working state of one {payBatch}, in memory (one word each, no stack pressure).
+    struct Batch {
+        address user;
+        uint32 leaderId;
+        uint256 n;
+        uint64 period;
+        uint64 window;
+        uint256 providerBps;
+        uint256 leaderBonusBps;
+        uint256 price;
+        uint256 signerBits;
+        /// @dev Unreserved balance not yet promised to an entry of this batch.
+        uint256 available;
+        /// @dev Sums over the paid entries: amounts, pool shares per non-excluded keeper, leader bonuses.
+        uint256 total;
+        uint256 totalShare;
+        uint256 totalBonus;
+        uint256 paid;
+        /// @dev Member ids in group order, and per member the pool shares it was excluded from in this batch.
+        uint32[] ids;
+        uint256[] excludedShares;
     }
 
     /// @dev A keeper's registration.
@@ -167,6 +213,13 @@ contract Upkeeping is Initializable {
         uint8 excluded,
         uint256 signers
     );
+    /// @notice {payBatch} skipped one entry (nothing was paid or recorded for it) for `reason`.
+    event PaymentSkipped(address indexed pid, uint64 ts, uint64 te, PaymentSkipReason reason);
+    /// @notice One {payBatch} by `leaderId` over the entries hashing to `entriesHash`: `paid` entries paid
+    /// (each with its own {PaymentMade}) for `amount` in all, `skipped` skipped (each with {PaymentSkipped}).
+    event BatchSettled(
+        uint32 indexed leaderId, bytes32 indexed entriesHash, uint256 paid, uint256 skipped, uint256 amount
+    );
     /// @notice `account` withdrew `amount` wei of its credits.
     event Withdrawn(address indexed account, uint256 amount);
 
@@ -218,6 +271,8 @@ contract Upkeeping is Initializable {
     error UpkeepingTooManyKeepers();
     /// @notice Nothing to withdraw.
     error UpkeepingNothingToWithdraw(address account);
+    /// @notice The `entries` of {payBatch} are empty or not a whole number of {BATCH_ENTRY_BYTES} entries.
+    error UpkeepingInvalidBatch(uint256 length);
     /// @notice Sending ether failed.
     error UpkeepingTransferFailed(address to, uint256 amount);
 
@@ -466,6 +521,71 @@ contract Upkeeping is Initializable {
         );
     }
 
+
+    /**
+     * @notice Pays many providers in one transaction, under one aggregate signature (the "Scale" batch).
+     * Every entry is checked on its own like a {pay} — provider active, `ts` its last `te`,
+     * `ts < te <= block.number`, `st < 2^128`, the leader's rank for `(user, pid, ts)` equal to the position
+     * of the window holding `te`, the amount covered by what is left of the unreserved balance — and an
+     * entry that fails a check is skipped with {PaymentSkipped} and its reason, not reverted on. Each paid
+     * entry is split and recorded exactly as {pay} does (the keepers ranked ahead of the leader for that
+     * entry are excluded from its pool) and emits {PaymentMade}; the batch ends with {BatchSettled}.
+     *
+     * Reverts only for the batch as a whole: malformed `entries`, a group that is not the registered one, an
+     * unknown leader, a sender that is not the leader's account, a bad signer list, an invalid signature.
+     * Funds are checked per entry in order: an entry the remaining balance does not cover is skipped
+     * (`InsufficientFunds`), so an underfunded account still pays the entries it can.
+     *
+     * @param entries per entry `abi.encodePacked(address pid, uint64 ts, uint64 te, uint256 st)` (68 bytes),
+     * concatenated; a provider may appear more than once with consecutive intervals, in order.
+     * @param leaderId the keeper leading every entry; the sender must be its account.
+     * @param group_ the registered group, as returned by {group}.
+     * @param signers strictly increasing member indices of the keepers that signed.
+     * @param signature the signers' aggregate BLS signature over the batch message
+     * `abi.encode("WhitePay/batch/v1", chainid, this, user, leaderId, keccak256(entries))`.
+     * @return paid the number of entries paid.
+     */
+    function payBatch(
+        bytes calldata entries,
+        uint32 leaderId,
+        bytes calldata group_,
+        uint8[] calldata signers,
+        bytes calldata signature
+    ) external returns (uint256 paid) {
+        uint256 count = entries.length / BATCH_ENTRY_BYTES;
+        if (count == 0 || entries.length % BATCH_ENTRY_BYTES != 0) revert UpkeepingInvalidBatch(entries.length);
+
+        bytes32 commitment = keccak256(group_);
+        if (commitment != _groupCommitment) revert UpkeepingGroupMismatch(commitment, _groupCommitment);
+        Batch memory b = _startBatch(group_, leaderId, signers);
+
+        bytes32 entriesHash = keccak256(entries);
+        bytes memory message =
+            abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), b.user, leaderId, entriesHash);
+        if (!_verifyAggregate(group_, signers, message, signature)) revert UpkeepingInvalidSignature();
+
+        for (uint256 i = 0; i < count; ++i) {
+            _settleEntry(b, entries, i * BATCH_ENTRY_BYTES);
+        }
+
+        // Batch-wide bookkeeping, written once. All sums are bounded by `available`, i.e. by this
+        // contract's balance, far below 2^128 wei, so the uint128 casts hold; an excluded keeper's sum is at
+        // most `totalShare`, so its baseline stays at most the accumulator.
+        if (b.totalShare != 0) {
+            _poolPerKeeper += uint128(b.totalShare);
+            for (uint256 i = 0; i < b.n; ++i) {
+                uint256 excludedShare = b.excludedShares[i];
+                if (excludedShare != 0) _keepers[b.ids[i]].baseline += uint128(excludedShare);
+            }
+        }
+        if (b.totalBonus != 0) _balances[msg.sender] += b.totalBonus;
+        if (b.total != 0) _reserved += uint128(b.total);
+
+        paid = b.paid;
+        // paid <= count: every entry is either paid or skipped.
+        emit BatchSettled(leaderId, entriesHash, paid, count - paid, b.total);
+    }
+
     // ───────────────────────────────────────────── withdrawal ────────────────────────────────────────────
 
     /// @notice Sends the caller its whole balance (settled credits plus accrued keeper shares).
@@ -634,7 +754,191 @@ contract Upkeeping is Initializable {
         return abi.encode(MESSAGE_TAG, block.chainid, address(this), _user, pid, ts, te, st, leaderId, position);
     }
 
+    /// @notice The batch message {payBatch} verifies for `entries` led by `leaderId` (docs/encoding.md).
+    function batchMessage(uint32 leaderId, bytes calldata entries) external view returns (bytes memory) {
+        return abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), _user, leaderId, keccak256(entries));
+    }
+
     // ───────────────────────────────────────────── internals ─────────────────────────────────────────────
+
+    /// @dev Checks the batch's leader, sender and signers and loads what every entry needs.
+    function _startBatch(bytes calldata g, uint32 leaderId, uint8[] calldata signers)
+        private
+        view
+        returns (Batch memory b)
+    {
+        Params memory params = _params;
+        uint256 n = params.keeperCount;
+        address leaderAccount = _findMember(g, n, leaderId);
+        if (msg.sender != leaderAccount) revert UpkeepingSenderNotLeader(msg.sender, leaderAccount);
+        b.signerBits = _checkSigners(signers, n, _effectiveThreshold(params.threshold, n));
+        b.user = _user;
+        b.leaderId = leaderId;
+        b.n = n;
+        b.period = params.period;
+        b.window = params.window;
+        b.providerBps = params.providerBps;
+        b.leaderBonusBps = params.leaderBonusBps;
+        b.price = _price;
+        b.available = address(this).balance - _reserved;
+        b.ids = new uint32[](n);
+        b.excludedShares = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            b.ids[i] = _memberId(g, i);
+        }
+    }
+
+    /// @dev Checks, splits and records the entry at byte `offset` of `entries`, or skips it with its reason.
+    function _settleEntry(Batch memory b, bytes calldata entries, uint256 offset) private {
+        address pid;
+        uint64 ts;
+        uint64 te;
+        uint256 st;
+        assembly ("memory-safe") {
+            let p := add(entries.offset, offset)
+            pid := shr(96, calldataload(p))
+            ts := shr(192, calldataload(add(p, 20)))
+            te := shr(192, calldataload(add(p, 28)))
+            st := calldataload(add(p, 36))
+        }
+        ProviderRecord storage rec = _providers[pid];
+        if (!rec.active) return _skip(pid, ts, te, PaymentSkipReason.UnknownProvider);
+        if (ts != rec.lastTe) return _skip(pid, ts, te, PaymentSkipReason.IntervalNotContiguous);
+        if (te <= ts) return _skip(pid, ts, te, PaymentSkipReason.IntervalEmpty);
+        if (te > block.number) return _skip(pid, ts, te, PaymentSkipReason.IntervalInFuture);
+        if (st > type(uint128).max) return _skip(pid, ts, te, PaymentSkipReason.SpaceTimeTooLarge);
+
+        // The leader's rank for this entry: 1 + the members hashing below it; they are the excluded ones.
+        (, uint256 excluded) = _rankOf(b, pid, ts, 0);
+        uint256 position = _windowPosition(ts, te, b.period, b.window, b.n);
+        if (excluded + 1 != position) return _skip(pid, ts, te, PaymentSkipReason.NotLeaderWindow);
+
+        // st < 2^128, so st * price only overflows for a price of 2^128 or more, and then the amount
+        // would exceed any balance: skip it as unfunded rather than revert the batch.
+        if (b.price != 0 && st > type(uint256).max / b.price) {
+            return _skip(pid, ts, te, PaymentSkipReason.InsufficientFunds);
+        }
+        uint256 amount = st * b.price / 1e18;
+        if (amount > b.available) return _skip(pid, ts, te, PaymentSkipReason.InsufficientFunds);
+
+        // Split as in {pay}: shares sum to at most BPS (_setConfig), and `n - excluded >= 1` (the leader
+        // itself is not excluded), so nothing underflows or divides by zero.
+        uint256 providerAmount = amount * b.providerBps / BPS;
+        uint256 bonus = amount * b.leaderBonusBps / BPS;
+        uint256 pool = amount - providerAmount - bonus;
+        uint256 share = pool / (b.n - excluded);
+        providerAmount += pool % (b.n - excluded);
+        unchecked {
+            // amount <= available was checked just above. The sums are bounded by the balance taken at the
+            // start, far below 2^256, as is `paid` by the number of entries.
+            b.available -= amount;
+            b.total += amount;
+            b.totalShare += share;
+            b.totalBonus += bonus;
+            ++b.paid;
+        }
+        if (excluded != 0 && share != 0) _rankOf(b, pid, ts, share);
+
+        _recordEntry(rec, ts, te, b.leaderId, position, st, amount, b.signerBits, providerAmount);
+
+        emit PaymentMade(
+            pid,
+            b.leaderId,
+            _tid(ts, te, pid, b.user, b.leaderId, position),
+            ts,
+            te,
+            st,
+            amount,
+            providerAmount,
+            bonus,
+            share,
+            uint8(position),
+            uint8(excluded),
+            b.signerBits
+        );
+    }
+
+    /**
+     * @dev The leader's rank hash for `(user, pid, ts)` and how many members hash below it. With a non-zero
+     * `share`, also adds `share` to the batch's excluded sum of each of those members. Hashes as
+     * {_rankHash}, with the first three words written once for all members.
+     */
+    function _rankOf(Batch memory b, address pid, uint64 ts, uint256 share)
+        private
+        pure
+        returns (uint256 leaderHash, uint256 excluded)
+    {
+        address u = b.user;
+        uint32 leaderId = b.leaderId;
+        uint32[] memory ids = b.ids;
+        uint256[] memory sums = b.excludedShares;
+        assembly ("memory-safe") {
+            // abi.encode(user, pid, ts, keeperId) in scratch memory past the free pointer (not allocated).
+            let ptr := mload(0x40)
+            mstore(ptr, u)
+            mstore(add(ptr, 0x20), pid)
+            mstore(add(ptr, 0x40), ts)
+            mstore(add(ptr, 0x60), leaderId)
+            leaderHash := keccak256(ptr, 0x80)
+            let n := mload(ids)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(add(ptr, 0x60), mload(add(add(ids, 0x20), shl(5, i))))
+                if lt(keccak256(ptr, 0x80), leaderHash) {
+                    excluded := add(excluded, 1)
+                    // `sums` has n elements like `ids`. A member's sum is at most the batch's totalShare,
+                    // bounded by the balance, so the addition cannot overflow.
+                    if share {
+                        let slot := add(add(sums, 0x20), shl(5, i))
+                        mstore(slot, add(mload(slot), share))
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * @dev Writes a paid entry into the provider's record: each of its three slots once, whole (see
+     * {ProviderRecord} for the layout this mirrors; the batch tests read every field back through the views).
+     * The provider is active (checked by the caller) and keeps its `addedAt`. st < 2^128 (checked by the
+     * caller); amount <= the balance, far below 2^128; signerBits < 2^128 since n <= MAX_KEEPERS.
+     */
+    function _recordEntry(
+        ProviderRecord storage rec,
+        uint64 ts,
+        uint64 te,
+        uint32 leaderId,
+        uint256 position,
+        uint256 st,
+        uint256 amount,
+        uint256 signerBits,
+        uint256 providerAmount
+    ) private {
+        assembly ("memory-safe") {
+            let slot := rec.slot
+            // slot 0: lastTe | addedAt << 64 | lastTs << 128 | lastLeaderId << 192 | lastPosition << 224 |
+            // active << 232.
+            let addedAt := and(sload(slot), shl(64, 0xffffffffffffffff))
+            sstore(
+                slot,
+                or(or(or(te, addedAt), or(shl(128, ts), shl(192, leaderId))), or(shl(224, position), shl(232, 1)))
+            )
+            // slot 1: lastSt | lastAmount << 128.
+            sstore(add(slot, 1), or(st, shl(128, amount)))
+            // slot 2: lastSigners | credit << 128. Credits sum to at most the reserved total; refuse (Panic
+            // 0x11, as checked arithmetic would) rather than wrap if that ever exceeded 128 bits.
+            let credit := add(shr(128, sload(add(slot, 2))), providerAmount)
+            if shr(128, credit) {
+                mstore(0, shl(224, 0x4e487b71))
+                mstore(4, 0x11)
+                revert(0, 0x24)
+            }
+            sstore(add(slot, 2), or(signerBits, shl(128, credit)))
+        }
+    }
+
+    function _skip(address pid, uint64 ts, uint64 te, PaymentSkipReason reason) private {
+        emit PaymentSkipped(pid, ts, te, reason);
+    }
 
     function _setConfig(Config calldata c) private {
         if (c.window == 0 || uint256(c.providerBps) + c.leaderBonusBps > BPS || c.threshold > MAX_KEEPERS) {
@@ -682,10 +986,18 @@ contract Upkeeping is Initializable {
     function _tid(uint64 ts, uint64 te, address pid, address u, uint32 leaderId, uint256 position)
         private
         pure
-        returns (bytes32)
+        returns (bytes32 t)
     {
-        bytes32 h = keccak256(abi.encode(ts, te, pid, u, leaderId));
-        return (h & ~bytes32(uint256(0xff))) | bytes32(position & 0xff);
+        // abi.encode in scratch memory past the free pointer (not allocated: a batch computes one per entry).
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, ts)
+            mstore(add(ptr, 0x20), te)
+            mstore(add(ptr, 0x40), pid)
+            mstore(add(ptr, 0x60), u)
+            mstore(add(ptr, 0x80), leaderId)
+            t := or(and(keccak256(ptr, 0xa0), not(0xff)), and(position, 0xff))
+        }
     }
 
     /// @dev The id of member `i` of the calldata group.

@@ -28,6 +28,7 @@ export const UPKEEPING_ERROR_KINDS = {
   UpkeepingTooManyKeepers: 'failed_precondition',
   UpkeepingNothingToWithdraw: 'failed_precondition',
   UpkeepingTransferFailed: 'internal',
+  UpkeepingInvalidBatch: 'invalid_argument',
   UpkeepingFactoryAlreadyCreated: 'conflict',
   BLS12381PrecompileFailed: 'invalid_argument',
   InvalidInitialization: 'failed_precondition',

@@ -1,8 +1,9 @@
-import type { Account, Address, Chain, Hash, Hex, TransactionReceipt, Transport, WalletClient } from 'viem';
+import type { Account, Address, Chain, Hex, TransactionReceipt, Transport, WalletClient } from 'viem';
 import { parseEventLogs } from 'viem';
-import { deployContract, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
+import { deployContract, readContract, writeContract } from 'viem/actions';
 import { upkeepingAbi, upkeepingFactoryAbi, upkeepingFactoryBytecode } from '../generated/index.js';
-import { decodeUpkeepingError, UpkeepingError } from './errors.js';
+import { UpkeepingError } from './errors.js';
+import { call } from './tx.js';
 
 /** A viem wallet client with an account and a chain (actions also need its transport to read). */
 export type UpkeepingClient = WalletClient<Transport, Chain, Account>;
@@ -23,28 +24,6 @@ export interface UpkeepingConfig {
 
 /** SPEC defaults for everything but the price and the schedule. */
 export const DEFAULT_SHARES = { threshold: 0, providerBps: 9000, leaderBonusBps: 0 } as const;
-
-async function send(client: UpkeepingClient, hash: Promise<Hash>): Promise<TransactionReceipt> {
-  let receipt: TransactionReceipt;
-  try {
-    receipt = await waitForTransactionReceipt(client, { hash: await hash });
-  } catch (err) {
-    throw decodeUpkeepingError(err);
-  }
-  if (receipt.status !== 'success') {
-    throw decodeUpkeepingError(new Error(`transaction ${receipt.transactionHash} reverted`));
-  }
-  return receipt;
-}
-
-async function call(client: UpkeepingClient, run: () => Promise<Hash>): Promise<TransactionReceipt> {
-  return send(
-    client,
-    run().catch((err: unknown) => {
-      throw decodeUpkeepingError(err);
-    }),
-  );
-}
 
 /** Deploys an UpkeepingFactory (and with it the Upkeeping implementation); returns its address. */
 export async function deployFactory(client: UpkeepingClient): Promise<Address> {

@@ -13,7 +13,7 @@ import {
   sign,
   toHex,
 } from '@whitepay/bls';
-import { leaderAt, paymentMessage } from '@whitepay/core';
+import { type BatchEntry, batchPaymentMessage, leaderAt, paymentMessage, rankKeepers } from '@whitepay/core';
 import { ANVIL_MNEMONIC, type AnvilServer, startAnvil } from '@whitepay/testkit';
 import {
   type Address,
@@ -24,10 +24,14 @@ import {
   type Hex,
   hexToBytes,
   http,
+  keccak256,
   type PublicClient,
+  stringToHex,
   type TestClient,
 } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
+import { waitForTransactionReceipt, writeContract } from 'viem/actions';
+import { upkeepingAbi } from '../generated/index.js';
 import {
   addKeeper,
   addProvider,
@@ -56,8 +60,11 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
-export async function startChain(): Promise<Chain> {
-  const anvil = await startAnvil({ accounts: 40 });
+export async function startChain(opts: { gasLimit?: bigint } = {}): Promise<Chain> {
+  const anvil = await startAnvil({
+    accounts: 40,
+    ...(opts.gasLimit === undefined ? {} : { gasLimit: opts.gasLimit }),
+  });
   const chain = defineChain({
     id: anvil.chainId,
     name: 'anvil',
@@ -218,4 +225,69 @@ export function aggregate(s: Setup, signers: readonly number[], message: Hex): H
 /** First `count` member indices. */
 export function firstSigners(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i);
+}
+
+/**
+ * `count` provider addresses (not accounts) for which keeper `leaderId` has rank `rank` at `ts`: a batch
+ * at a `te` in window `rank` is then led by it for all of them. `salt` keeps sets apart.
+ */
+export function pidsRanked(
+  s: Setup,
+  opts: { ts: bigint; leaderId: number; rank: number; count: number; salt?: string },
+): Address[] {
+  const out: Address[] = [];
+  const keepers = s.keepers.map((k) => k.keeperId);
+  for (let i = 0; out.length < opts.count; i++) {
+    const pid = `0x${keccak256(stringToHex(`${opts.salt ?? 'pid'}/${i}`)).slice(26)}` as Address;
+    const ranking = rankKeepers({ user: s.user.account.address, pid, ts: opts.ts, keepers });
+    if (ranking[opts.rank - 1] === opts.leaderId) out.push(pid);
+  }
+  return out;
+}
+
+/** Adds `pids` in one block (automine paused), so they share their first `ts`; returns that block. */
+export async function addProvidersInOneBlock(s: Setup, pids: readonly Address[]): Promise<bigint> {
+  const chain = s.chain;
+  await chain.test.setAutomine(false);
+  const hashes: Hex[] = [];
+  try {
+    for (const pid of pids) {
+      hashes.push(
+        await writeContract(s.user, {
+          address: s.upkeeping,
+          abi: upkeepingAbi,
+          functionName: 'addProvider',
+          args: [pid],
+          gas: 200_000n,
+        }),
+      );
+    }
+    await chain.test.mine({ blocks: 1 });
+  } finally {
+    await chain.test.setAutomine(true);
+  }
+  let block = 0n;
+  for (const hash of hashes) {
+    const r = await waitForTransactionReceipt(s.user, { hash });
+    if (r.status !== 'success') throw new Error(`addProvider reverted in ${hash}`);
+    if (block !== 0n && r.blockNumber !== block) throw new Error('providers landed in different blocks');
+    block = r.blockNumber;
+  }
+  return block;
+}
+
+/** The next block number (what `addProvidersInOneBlock` will mine). */
+export async function nextBlock(chain: Chain): Promise<bigint> {
+  return (await chain.public.getBlockNumber({ cacheTime: 0 })) + 1n;
+}
+
+/** The batch message bytes (from @whitepay/core) for the setup. */
+export function batchMessageFor(s: Setup, leaderId: number, entries: readonly BatchEntry[]): Hex {
+  return batchPaymentMessage({
+    chainId: BigInt(s.chain.anvil.chainId),
+    upkeeping: s.upkeeping,
+    user: s.user.account.address,
+    leaderId,
+    entries,
+  });
 }
