@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The README's first command: install what is missing, then start the local
-# network (`pnpm devnet`).
+# The README's first command: install what is missing, then start the local network (`pnpm devnet`).
+#   bash scripts/devnet.sh [--fresh] [--keepers N] [--providers M] [...]   start or resume, until Ctrl-C
+#   bash scripts/devnet.sh ctl <command>                                   control a running network
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+if [ "${1:-}" != "ctl" ]; then
+  bash scripts/bootstrap.sh
+fi
 if [ -f test/devnet/main.ts ]; then
-  exec pnpm --filter @whitepay/test exec tsx --conditions=development devnet/main.ts "$@"
+  # `exec` so that Ctrl-C and SIGTERM reach the devnet itself, which stops every process it started.
+  exec node --conditions=development --import tsx test/devnet/main.ts "$@"
 fi
 echo "The local network is not built yet (see the open issues); nothing more to start." >&2
 exit 1
