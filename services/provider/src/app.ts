@@ -27,7 +27,7 @@ export interface ProviderApp {
 
 export async function createApp(deps: ProviderDeps): Promise<ProviderApp> {
   const { config, log, registry } = deps;
-  const store = new PieceStore(config.dataDir, log);
+  const store = new PieceStore(config.dataDir, log, { maxOpenFiles: config.maxOpenFiles });
   const faults = new Faults(config.faultMode, config.faultDelayMs);
   const stopping = new AbortController();
   let grpc: GrpcServerHandle | undefined;
@@ -88,7 +88,7 @@ export async function createApp(deps: ProviderDeps): Promise<ProviderApp> {
               log,
               store,
               faults,
-              address: config.address,
+              served: config.served,
               defaultLeafSize: config.defaultLeafSize,
               maxPieceBytes: config.maxPieceBytes,
               maxLeavesPerChallenge: config.maxLeavesPerChallenge,
@@ -100,7 +100,14 @@ export async function createApp(deps: ProviderDeps): Promise<ProviderApp> {
         config.grpcHost,
         config.grpcPort,
       );
-      log.info({ grpcPort: grpc.port, faults: faults.snapshot() }, 'provider gRPC listening');
+      log.info(
+        {
+          grpcPort: grpc.port,
+          faults: faults.snapshot(),
+          pids: config.served.length === 0 ? 'any' : config.served.length,
+        },
+        'provider gRPC listening',
+      );
       return { grpcPort: grpc.port };
     },
     grpcAddress() {
@@ -113,6 +120,7 @@ export async function createApp(deps: ProviderDeps): Promise<ProviderApp> {
       await grpc?.stop(2_000);
       grpc = undefined;
       await http.close();
+      store.close();
     },
   };
 }

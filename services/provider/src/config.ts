@@ -9,11 +9,33 @@ const address = z
   .regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address')
   .transform((a) => a.toLowerCase() as `0x${string}`);
 
+/** `0xa,0xb,…` → lower-cased addresses. */
+const addressList = z
+  .string()
+  .default('')
+  .transform((raw, ctx) => {
+    const out: `0x${string}`[] = [];
+    for (const a of raw
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      if (!/^0x[0-9a-fA-F]{40}$/.test(a)) {
+        ctx.addIssue({ code: 'custom', message: `bad provider address "${a}"` });
+        return z.NEVER;
+      }
+      out.push(a.toLowerCase() as `0x${string}`);
+    }
+    return out;
+  });
+
 export const configShape = {
   dataDir: z.string().min(1).describe('directory holding the pieces (data, Merkle levels, metadata)'),
   address: address
     .optional()
     .describe('this provider id (payout address); when set, challenges for another pid are refused'),
+  addresses: addressList.describe(
+    'more provider ids served by this node (comma-separated; multi-tenant); with neither this nor PROVIDER_ADDRESS set, any pid is served',
+  ),
   grpcHost: z.string().default('0.0.0.0').describe('address of the gRPC ProviderService'),
   grpcPort: z.coerce
     .number()
@@ -44,6 +66,12 @@ export const configShape = {
     .positive()
     .default(65_536)
     .describe('most leaves one Challenge may ask for'),
+  maxOpenFiles: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .default(256)
+    .describe('files kept open for answering challenges (LRU; two per recently challenged piece)'),
   faultMode: z
     .enum(['none', 'offline', 'slow'])
     .default('none')
@@ -54,5 +82,9 @@ export const configShape = {
 export type ProviderConfig = ReturnType<typeof loadConfig>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  return parseConfig(configShape, PREFIX, env);
+  const cfg = parseConfig(configShape, PREFIX, env);
+  const served = new Set<`0x${string}`>(cfg.addresses);
+  if (cfg.address) served.add(cfg.address);
+  /** The pids this node answers for; empty: any pid. */
+  return { ...cfg, served: [...served] };
 }

@@ -10,8 +10,8 @@ export interface ProviderServiceDeps {
   log: Logger;
   store: PieceStore;
   faults: Faults;
-  /** This provider's id; challenges naming another pid are refused. */
-  address: Hex | undefined;
+  /** The provider ids this node answers for; challenges and pieces naming another pid are refused. Empty: any pid. */
+  served: readonly Hex[];
   defaultLeafSize: number;
   maxPieceBytes: number;
   maxLeavesPerChallenge: number;
@@ -43,6 +43,19 @@ export function providerService(
 ): providerV1.ProviderServiceServer {
   const log = deps.log.child({ component: 'grpc' });
   const h = { log, rejected: deps.rejected };
+  const served = new Set(deps.served.map((p) => p.toLowerCase()));
+  /** The pid a request names (undefined when empty), refused when this node does not serve it. */
+  const pidOf = (b: Uint8Array | undefined): Hex | undefined => {
+    if (!b || b.length === 0) return undefined;
+    const pid = addressOf(b, 'pid');
+    if (served.size > 0 && !served.has(pid)) {
+      throw invalid(
+        'WRONG_PROVIDER',
+        `this node serves ${[...served].slice(0, 3).join(', ')}${served.size > 3 ? ', …' : ''}, not ${pid}`,
+      );
+    }
+    return pid;
+  };
   return {
     putPiece: unary<providerV1.PutPieceRequest, providerV1.PutPieceResponse>('PutPiece', h, async (req) => {
       const user = addressOf(req.user, 'user');
@@ -52,12 +65,14 @@ export function providerService(
       if (req.data.length > deps.maxPieceBytes) {
         throw invalid('PIECE_TOO_LARGE', `piece of ${req.data.length} bytes exceeds ${deps.maxPieceBytes}`);
       }
+      const pid = pidOf(req.pid);
       const leafSize = req.leafSize || deps.defaultLeafSize;
       const meta = await deps.store.put(
         user,
         req.pieceId.length ? bytesToHex(req.pieceId) : undefined,
         req.data,
         leafSize,
+        pid,
       );
       return {
         pieceId: hexToBytes(meta.pieceId),
@@ -71,17 +86,17 @@ export function providerService(
       'Challenge',
       h,
       async (req, ctx) => {
-        if (deps.faults.mode === 'offline') {
+        const pidHex = req.pid.length === 20 ? bytesToHex(req.pid) : undefined;
+        const fault = deps.faults.for(pidHex);
+        if (fault.mode === 'offline') {
           deps.challenges.inc({ outcome: 'offline' });
           throw new ProviderError('PROVIDER_OFFLINE', 'provider is offline (fault injected)', {
             kind: 'unavailable',
           });
         }
-        if (deps.faults.mode === 'slow') await sleep(deps.faults.delayMs, stopping);
+        if (fault.mode === 'slow') await sleep(fault.delayMs, stopping);
         const user = addressOf(req.user, 'user');
-        if (req.pid.length && deps.address && bytesToHex(req.pid) !== deps.address) {
-          throw invalid('WRONG_PROVIDER', `this node is ${deps.address}, not ${bytesToHex(req.pid)}`);
-        }
+        const pid = pidOf(req.pid);
         const asked = req.pieces.reduce((n, p) => n + p.leafIndices.length, 0);
         if (asked > deps.maxLeavesPerChallenge) {
           throw invalid(
@@ -92,11 +107,11 @@ export function providerService(
         const leaves: providerV1.ChallengeResponse['leaves'] = [];
         for (const pc of req.pieces) {
           if (pc.pieceId.length !== 32) continue;
-          const meta = deps.store.get(user, bytesToHex(pc.pieceId));
+          const meta = deps.store.get(user, bytesToHex(pc.pieceId), pid);
           if (!meta) continue;
           const indices = pc.leafIndices.filter((i) => i < BigInt(meta.leafCount)).map(Number);
           try {
-            leaves.push(...(await deps.store.prove(meta, indices)));
+            for (const l of deps.store.prove(meta, indices)) leaves.push(l);
           } catch (err) {
             // The piece vanished under us (lost while answering): leave it out.
             log.warn({ err, pieceId: meta.pieceId }, 'cannot prove piece');
@@ -104,7 +119,7 @@ export function providerService(
         }
         deps.challenges.inc({ outcome: 'answered' });
         log.debug(
-          { user, block: String(req.block), leaves: leaves.length, peer: ctx.peer },
+          { user, pid, block: String(req.block), leaves: leaves.length, peer: ctx.peer },
           'challenge answered',
         );
         return { leaves };
@@ -116,8 +131,9 @@ export function providerService(
       h,
       async (req) => {
         const user = addressOf(req.user, 'user');
+        const pid = pidOf(req.pid);
         return {
-          pieces: deps.store.list(user).map((m) => ({
+          pieces: deps.store.list(user, pid).map((m) => ({
             pieceId: hexToBytes(m.pieceId),
             size: BigInt(m.size),
             root: hexToBytes(m.root),

@@ -11,6 +11,7 @@ const BYTES32 = '^0x[0-9a-fA-F]{64}$';
 const pieceSchema = {
   type: 'object',
   properties: {
+    pid: { type: 'string' },
     user: { type: 'string' },
     pieceId: { type: 'string' },
     size: { type: 'integer' },
@@ -32,17 +33,30 @@ const pieceParams = {
   properties: { user: { type: 'string', pattern: ADDRESS }, pieceId: { type: 'string', pattern: BYTES32 } },
 } as const;
 
+const pidQuery = {
+  type: 'object',
+  properties: { pid: { type: 'string', pattern: ADDRESS } },
+} as const;
+
 const lower = (s: string) => s.toLowerCase() as Hex;
+const lowerOpt = (s: string | undefined) => (s ? lower(s) : undefined);
 
 /** Read endpoints (pieces, faults) and the admin fault controls. */
 export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; faults: Faults }): void {
-  app.get<{ Querystring: { user?: string } }>(
+  app.get<{ Querystring: { user?: string; pid?: string } }>(
     '/v1/pieces',
     {
       preHandler: app.requireRead,
       schema: {
-        summary: 'Pieces held, optionally for one user',
-        querystring: { type: 'object', properties: { user: { type: 'string', pattern: ADDRESS } } },
+        summary:
+          'Pieces held, optionally for one user (with pid: those a challenge naming pid is answered from)',
+        querystring: {
+          type: 'object',
+          properties: {
+            user: { type: 'string', pattern: ADDRESS },
+            pid: { type: 'string', pattern: ADDRESS },
+          },
+        },
         response: {
           200: {
             type: 'object',
@@ -58,26 +72,31 @@ export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; 
       },
     },
     async (req) => ({
-      pieces: deps.store.list(req.query.user ? lower(req.query.user) : undefined),
+      pieces: deps.store.list(lowerOpt(req.query.user), lowerOpt(req.query.pid)),
       total: deps.store.stats(),
     }),
   );
 
-  app.get(
+  app.get<{ Querystring: { pid?: string } }>(
     '/v1/faults',
     {
       preHandler: app.requireRead,
-      schema: { summary: 'The injected fault', response: { 200: faultSchema } },
+      schema: {
+        summary: 'The node-wide injected fault, or with pid the fault challenges naming that pid meet',
+        querystring: pidQuery,
+        response: { 200: faultSchema },
+      },
     },
-    async () => deps.faults.snapshot(),
+    async (req) => deps.faults.snapshot(lowerOpt(req.query.pid)),
   );
 
-  app.put<{ Body: { mode: FaultMode; delayMs?: number } }>(
+  app.put<{ Body: { mode: FaultMode; delayMs?: number; pid?: string } }>(
     '/v1/admin/faults',
     {
       preHandler: app.requireAdmin,
       schema: {
-        summary: 'Injects a fault: offline refuses challenges, slow delays answers, none heals',
+        summary:
+          'Injects a fault: offline refuses challenges, slow delays answers, none heals; with pid, for that provider account only',
         security: [{ bearer: [] }],
         body: {
           type: 'object',
@@ -85,30 +104,64 @@ export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; 
           properties: {
             mode: { type: 'string', enum: ['none', 'offline', 'slow'] },
             delayMs: { type: 'integer', minimum: 0 },
+            pid: { type: 'string', pattern: ADDRESS },
           },
         },
         response: { 200: faultSchema },
       },
     },
     async (req) => {
-      deps.faults.set(req.body.mode, req.body.delayMs);
-      req.log.warn({ faults: deps.faults.snapshot() }, 'fault mode changed');
-      return deps.faults.snapshot();
+      const pid = lowerOpt(req.body.pid);
+      deps.faults.set(req.body.mode, req.body.delayMs, pid);
+      req.log.warn({ pid, faults: deps.faults.snapshot(pid) }, 'fault mode changed');
+      return deps.faults.snapshot(pid);
+    },
+  );
+
+  app.delete<{ Params: { pid: string } }>(
+    '/v1/admin/faults/:pid',
+    {
+      preHandler: app.requireAdmin,
+      schema: {
+        summary: 'Drops the fault override of one provider account (it follows the node-wide fault again)',
+        security: [{ bearer: [] }],
+        params: {
+          type: 'object',
+          required: ['pid'],
+          properties: { pid: { type: 'string', pattern: ADDRESS } },
+        },
+        response: { 200: faultSchema },
+      },
+    },
+    async (req) => {
+      const pid = lower(req.params.pid);
+      if (!deps.faults.clear(pid)) {
+        throw new WhitePayError('FAULT_NOT_FOUND', `no fault override for ${pid}`, { kind: 'not_found' });
+      }
+      req.log.warn({ pid }, 'fault override dropped');
+      return deps.faults.snapshot(pid);
     },
   );
 
   const pieceAction = (action: 'lose' | 'corrupt', summary: string) =>
-    app.post<{ Params: { user: string; pieceId: string } }>(
+    app.post<{ Params: { user: string; pieceId: string }; Querystring: { pid?: string } }>(
       `/v1/admin/pieces/:user/:pieceId/${action}`,
       {
         preHandler: app.requireAdmin,
-        schema: { summary, security: [{ bearer: [] }], params: pieceParams, response: { 200: pieceSchema } },
+        schema: {
+          summary: `${summary} (?pid=: the piece stored for that provider account)`,
+          security: [{ bearer: [] }],
+          params: pieceParams,
+          querystring: pidQuery,
+          response: { 200: pieceSchema },
+        },
       },
       async (req): Promise<PieceMeta> => {
         const user = lower(req.params.user);
         const pieceId = lower(req.params.pieceId);
-        if (action === 'lose') return deps.store.lose(user, pieceId);
-        if (action === 'corrupt') return deps.store.corrupt(user, pieceId);
+        const pid = lowerOpt(req.query.pid);
+        if (action === 'lose') return deps.store.lose(user, pieceId, pid);
+        if (action === 'corrupt') return deps.store.corrupt(user, pieceId, pid);
         throw new WhitePayError('UNKNOWN_ACTION', action, { kind: 'invalid_argument' });
       },
     );

@@ -70,3 +70,64 @@ describe('piece store', () => {
     await expect(s.lose(user, b.pieceId)).rejects.toMatchObject({ code: 'PIECE_NOT_FOUND' });
   });
 });
+
+describe('piece store, multi-tenant', () => {
+  const pidA = '0x00000000000000000000000000000000000000aa';
+  const pidB = '0x00000000000000000000000000000000000000bb';
+
+  it('keys pieces by (pid, user, piece id); a pid also sees the pieces stored without one', async () => {
+    const { s, dir } = await store();
+    const shared = await s.put(user, undefined, data(1, 5_000), 4096);
+    const a = await s.put(user, undefined, data(2, 9_000), 4096, pidA);
+    // the same bytes for another pid: a piece of its own
+    const b = await s.put(user, undefined, data(2, 9_000), 4096, pidB);
+    expect(b.pieceId).toBe(a.pieceId);
+    expect(a.pid).toBe(pidA);
+    expect(shared.pid).toBeUndefined();
+    expect(s.stats()).toEqual({ pieces: 3, bytes: 23_000 });
+    expect(s.get(user, a.pieceId, pidA)).toEqual(a);
+    expect(s.get(user, a.pieceId, pidB)).toEqual(b);
+    expect(s.get(user, a.pieceId)).toBeUndefined();
+    expect(s.get(user, shared.pieceId, pidA)).toEqual(shared);
+    expect(s.list(user, pidA).map((m) => m.pieceId)).toEqual([shared.pieceId, a.pieceId]);
+    expect(s.list(user)).toEqual([shared]);
+    expect(s.list()).toHaveLength(3);
+
+    const again = new PieceStore(dir, silentLogger());
+    await again.open();
+    expect(again.list()).toEqual(s.list());
+    expect(again.stats()).toEqual(s.stats());
+
+    await s.lose(user, a.pieceId, pidA);
+    expect(s.get(user, a.pieceId, pidA)).toBeUndefined();
+    expect(s.get(user, b.pieceId, pidB)).toEqual(b);
+    await expect(s.lose(user, a.pieceId, pidA)).rejects.toMatchObject({ code: 'PIECE_NOT_FOUND' });
+    expect(s.stats()).toEqual({ pieces: 2, bytes: 14_000 });
+  });
+
+  it('answers many pieces with a bounded number of open files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pieces-'));
+    dirs.push(dir);
+    const s = new PieceStore(dir, silentLogger(), { maxOpenFiles: 4 });
+    await s.open();
+    const pids = Array.from({ length: 20 }, (_, i) => `0x${(i + 1).toString(16).padStart(40, '0')}` as const);
+    const metas = [];
+    for (const [i, p] of pids.entries()) metas.push(await s.put(user, undefined, data(i, 8192), 4096, p));
+    for (let round = 0; round < 3; round++) {
+      for (const [i, p] of pids.entries()) {
+        const meta = metas[i]!;
+        const regs = [{ pieceId: meta.pieceId, size: BigInt(meta.size), root: meta.root, leafSize: 4096 }];
+        const spec = { seed: deriveSeed(keccak256(toHex(`b${round}`)), 1, user, p), leavesPerPiece: 2 };
+        const leaves = [];
+        for (const c of buildChallenge(regs, spec)) {
+          const m = s.get(user, bytesToHex(c.pieceId), p);
+          if (m) leaves.push(...s.prove(m, c.leafIndices.map(Number)));
+        }
+        expect(verifyChallenge(regs, spec, { leaves }).verdict).toBe(challengeV1.Verdict.VERDICT_OK);
+        expect(s.openFiles()).toBeLessThanOrEqual(4);
+      }
+    }
+    s.close();
+    expect(s.openFiles()).toBe(0);
+  });
+});

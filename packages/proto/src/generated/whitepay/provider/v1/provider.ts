@@ -32,6 +32,11 @@ export interface PutPieceRequest {
   data: Uint8Array;
   /** Leaf size in bytes; 0 means the provider's default (4096). */
   leafSize: number;
+  /**
+   * The provider account (payout address) the piece is stored for, 20 bytes; empty stores it
+   * for every pid the node serves (a single-provider node).
+   */
+  pid?: Uint8Array | undefined;
 }
 
 export interface PutPieceResponse {
@@ -53,7 +58,10 @@ export interface ChallengeRequest {
   block: bigint;
   seed: Uint8Array;
   pieces: PieceChallenge[];
-  /** The provider challenged (its payout address); empty when the node serves one provider. */
+  /**
+   * The provider challenged (its payout address); empty when the node serves one provider.
+   * A multi-tenant node answers from the pieces stored for this pid (and those stored without one).
+   */
   pid: Uint8Array;
 }
 
@@ -67,6 +75,11 @@ export interface ChallengeResponse {
 
 export interface ListPiecesRequest {
   user: Uint8Array;
+  /**
+   * With a pid: the pieces a challenge naming it is answered from (stored for it or without a pid);
+   * unset or empty: those stored without a pid.
+   */
+  pid?: Uint8Array | undefined;
 }
 
 export interface PieceInfo {
@@ -81,7 +94,7 @@ export interface ListPiecesResponse {
 }
 
 function createBasePutPieceRequest(): PutPieceRequest {
-  return { user: new Uint8Array(0), pieceId: new Uint8Array(0), data: new Uint8Array(0), leafSize: 0 };
+  return { user: new Uint8Array(0), pieceId: new Uint8Array(0), data: new Uint8Array(0), leafSize: 0, pid: undefined };
 }
 
 export const PutPieceRequest: MessageFns<PutPieceRequest> = {
@@ -97,6 +110,9 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
     }
     if (message.leafSize !== 0) {
       writer.uint32(32).uint32(message.leafSize);
+    }
+    if (message.pid !== undefined) {
+      writer.uint32(42).bytes(message.pid);
     }
     return writer;
   },
@@ -146,6 +162,14 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
             message.leafSize = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pid = reader.bytes();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -172,6 +196,7 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
         : isSet(object.leaf_size)
         ? globalThis.Number(object.leaf_size)
         : 0,
+      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : undefined,
     };
   },
 
@@ -189,6 +214,9 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
     if (message.leafSize !== 0) {
       obj.leafSize = Math.round(message.leafSize);
     }
+    if (message.pid !== undefined) {
+      obj.pid = base64FromBytes(message.pid);
+    }
     return obj;
   },
 
@@ -201,6 +229,7 @@ export const PutPieceRequest: MessageFns<PutPieceRequest> = {
     message.pieceId = object.pieceId ?? new Uint8Array(0);
     message.data = object.data ?? new Uint8Array(0);
     message.leafSize = object.leafSize ?? 0;
+    message.pid = object.pid ?? undefined;
     return message;
   },
 };
@@ -676,13 +705,16 @@ export const ChallengeResponse: MessageFns<ChallengeResponse> = {
 };
 
 function createBaseListPiecesRequest(): ListPiecesRequest {
-  return { user: new Uint8Array(0) };
+  return { user: new Uint8Array(0), pid: undefined };
 }
 
 export const ListPiecesRequest: MessageFns<ListPiecesRequest> = {
   encode(message: ListPiecesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.user.length !== 0) {
       writer.uint32(10).bytes(message.user);
+    }
+    if (message.pid !== undefined) {
+      writer.uint32(18).bytes(message.pid);
     }
     return writer;
   },
@@ -708,6 +740,14 @@ export const ListPiecesRequest: MessageFns<ListPiecesRequest> = {
             message.user = reader.bytes();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pid = reader.bytes();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -721,13 +761,19 @@ export const ListPiecesRequest: MessageFns<ListPiecesRequest> = {
   },
 
   fromJSON(object: any): ListPiecesRequest {
-    return { user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0) };
+    return {
+      user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
+      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : undefined,
+    };
   },
 
   toJSON(message: ListPiecesRequest): unknown {
     const obj: any = {};
     if (message.user.length !== 0) {
       obj.user = base64FromBytes(message.user);
+    }
+    if (message.pid !== undefined) {
+      obj.pid = base64FromBytes(message.pid);
     }
     return obj;
   },
@@ -738,6 +784,7 @@ export const ListPiecesRequest: MessageFns<ListPiecesRequest> = {
   fromPartial(object: DeepPartial<ListPiecesRequest>): ListPiecesRequest {
     const message = createBaseListPiecesRequest();
     message.user = object.user ?? new Uint8Array(0);
+    message.pid = object.pid ?? undefined;
     return message;
   },
 };
@@ -965,7 +1012,7 @@ export const ProviderServiceService = {
     responseSerialize: (value: ChallengeResponse): Buffer => Buffer.from(ChallengeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ChallengeResponse => ChallengeResponse.decode(value),
   },
-  /** Lists the pieces held for a user. */
+  /** Lists the pieces held for a user (and a pid on a multi-tenant node). */
   listPieces: {
     path: "/whitepay.provider.v1.ProviderService/ListPieces" as const,
     requestStream: false as const,
@@ -982,7 +1029,7 @@ export interface ProviderServiceServer extends UntypedServiceImplementation {
   putPiece: handleUnaryCall<PutPieceRequest, PutPieceResponse>;
   /** Answers a challenge with the selected leaves and their Merkle paths. */
   challenge: handleUnaryCall<ChallengeRequest, ChallengeResponse>;
-  /** Lists the pieces held for a user. */
+  /** Lists the pieces held for a user (and a pid on a multi-tenant node). */
   listPieces: handleUnaryCall<ListPiecesRequest, ListPiecesResponse>;
 }
 
@@ -1019,7 +1066,7 @@ export interface ProviderServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ChallengeResponse) => void,
   ): ClientUnaryCall;
-  /** Lists the pieces held for a user. */
+  /** Lists the pieces held for a user (and a pid on a multi-tenant node). */
   listPieces(
     request: ListPiecesRequest,
     callback: (error: ServiceError | null, response: ListPiecesResponse) => void,

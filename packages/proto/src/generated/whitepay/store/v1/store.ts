@@ -194,6 +194,23 @@ export interface ListAccountsResponse {
   accounts: AccountSummary[];
 }
 
+export interface ListPiecesBulkRequest {
+  /** At most 10,000 accounts per call. */
+  accounts: Account[];
+  /** Only the pieces counting at this block (added_block <= at_block < removed_block). */
+  atBlock: bigint;
+}
+
+export interface AccountPieces {
+  account: Account | undefined;
+  pieces: Piece[];
+}
+
+export interface ListPiecesBulkResponse {
+  /** One entry per requested account, in request order (pieces empty when it has none). */
+  accounts: AccountPieces[];
+}
+
 function createBaseQueryRecordsRequest(): QueryRecordsRequest {
   return { account: undefined, range: undefined, source: 0, withoutProofs: false, pageSize: 0, pageToken: "" };
 }
@@ -1940,6 +1957,252 @@ export const ListAccountsResponse: MessageFns<ListAccountsResponse> = {
   },
 };
 
+function createBaseListPiecesBulkRequest(): ListPiecesBulkRequest {
+  return { accounts: [], atBlock: 0n };
+}
+
+export const ListPiecesBulkRequest: MessageFns<ListPiecesBulkRequest> = {
+  encode(message: ListPiecesBulkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.accounts) {
+      Account.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.atBlock !== 0n) {
+      if (BigInt.asUintN(64, message.atBlock) !== message.atBlock) {
+        throw new globalThis.Error("value provided for field message.atBlock of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.atBlock);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPiecesBulkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPiecesBulkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accounts.push(Account.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.atBlock = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPiecesBulkRequest {
+    return {
+      accounts: globalThis.Array.isArray(object?.accounts) ? object.accounts.map((e: any) => Account.fromJSON(e)) : [],
+      atBlock: isSet(object.atBlock) ? BigInt(object.atBlock) : isSet(object.at_block) ? BigInt(object.at_block) : 0n,
+    };
+  },
+
+  toJSON(message: ListPiecesBulkRequest): unknown {
+    const obj: any = {};
+    if (message.accounts?.length) {
+      obj.accounts = message.accounts.map((e) => Account.toJSON(e));
+    }
+    if (message.atBlock !== 0n) {
+      obj.atBlock = message.atBlock.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPiecesBulkRequest>): ListPiecesBulkRequest {
+    return ListPiecesBulkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPiecesBulkRequest>): ListPiecesBulkRequest {
+    const message = createBaseListPiecesBulkRequest();
+    message.accounts = object.accounts?.map((e) => Account.fromPartial(e)) || [];
+    message.atBlock = (object.atBlock !== undefined && object.atBlock !== null) ? BigInt(object.atBlock) : 0n;
+    return message;
+  },
+};
+
+function createBaseAccountPieces(): AccountPieces {
+  return { account: undefined, pieces: [] };
+}
+
+export const AccountPieces: MessageFns<AccountPieces> = {
+  encode(message: AccountPieces, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.account !== undefined) {
+      Account.encode(message.account, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.pieces) {
+      Piece.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountPieces {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountPieces();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.account = Account.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pieces.push(Piece.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountPieces {
+    return {
+      account: isSet(object.account) ? Account.fromJSON(object.account) : undefined,
+      pieces: globalThis.Array.isArray(object?.pieces) ? object.pieces.map((e: any) => Piece.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AccountPieces): unknown {
+    const obj: any = {};
+    if (message.account !== undefined) {
+      obj.account = Account.toJSON(message.account);
+    }
+    if (message.pieces?.length) {
+      obj.pieces = message.pieces.map((e) => Piece.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccountPieces>): AccountPieces {
+    return AccountPieces.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccountPieces>): AccountPieces {
+    const message = createBaseAccountPieces();
+    message.account = (object.account !== undefined && object.account !== null)
+      ? Account.fromPartial(object.account)
+      : undefined;
+    message.pieces = object.pieces?.map((e) => Piece.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListPiecesBulkResponse(): ListPiecesBulkResponse {
+  return { accounts: [] };
+}
+
+export const ListPiecesBulkResponse: MessageFns<ListPiecesBulkResponse> = {
+  encode(message: ListPiecesBulkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.accounts) {
+      AccountPieces.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPiecesBulkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPiecesBulkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accounts.push(AccountPieces.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPiecesBulkResponse {
+    return {
+      accounts: globalThis.Array.isArray(object?.accounts)
+        ? object.accounts.map((e: any) => AccountPieces.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListPiecesBulkResponse): unknown {
+    const obj: any = {};
+    if (message.accounts?.length) {
+      obj.accounts = message.accounts.map((e) => AccountPieces.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPiecesBulkResponse>): ListPiecesBulkResponse {
+    return ListPiecesBulkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPiecesBulkResponse>): ListPiecesBulkResponse {
+    const message = createBaseListPiecesBulkResponse();
+    message.accounts = object.accounts?.map((e) => AccountPieces.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** The challenge-store's query API (used by st-calculator and the coordinator). */
 export type ChallengeStoreServiceService = typeof ChallengeStoreServiceService;
 export const ChallengeStoreServiceService = {
@@ -2028,6 +2291,18 @@ export const ChallengeStoreServiceService = {
       Buffer.from(ListAccountsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListAccountsResponse => ListAccountsResponse.decode(value),
   },
+  /** The pieces counting at one block of many (user, pid) in one call (the challenger's fan-out). */
+  listPiecesBulk: {
+    path: "/whitepay.store.v1.ChallengeStoreService/ListPiecesBulk" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPiecesBulkRequest): Buffer =>
+      Buffer.from(ListPiecesBulkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPiecesBulkRequest => ListPiecesBulkRequest.decode(value),
+    responseSerialize: (value: ListPiecesBulkResponse): Buffer =>
+      Buffer.from(ListPiecesBulkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPiecesBulkResponse => ListPiecesBulkResponse.decode(value),
+  },
 } as const;
 
 export interface ChallengeStoreServiceServer extends UntypedServiceImplementation {
@@ -2051,6 +2326,8 @@ export interface ChallengeStoreServiceServer extends UntypedServiceImplementatio
   listPieces: handleUnaryCall<ListPiecesRequest, ListPiecesResponse>;
   /** Every (user, pid) with at least one live piece. */
   listAccounts: handleUnaryCall<ListAccountsRequest, ListAccountsResponse>;
+  /** The pieces counting at one block of many (user, pid) in one call (the challenger's fan-out). */
+  listPiecesBulk: handleUnaryCall<ListPiecesBulkRequest, ListPiecesBulkResponse>;
 }
 
 export interface ChallengeStoreServiceClient extends Client {
@@ -2171,6 +2448,22 @@ export interface ChallengeStoreServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListAccountsResponse) => void,
+  ): ClientUnaryCall;
+  /** The pieces counting at one block of many (user, pid) in one call (the challenger's fan-out). */
+  listPiecesBulk(
+    request: ListPiecesBulkRequest,
+    callback: (error: ServiceError | null, response: ListPiecesBulkResponse) => void,
+  ): ClientUnaryCall;
+  listPiecesBulk(
+    request: ListPiecesBulkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPiecesBulkResponse) => void,
+  ): ClientUnaryCall;
+  listPiecesBulk(
+    request: ListPiecesBulkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPiecesBulkResponse) => void,
   ): ClientUnaryCall;
 }
 
