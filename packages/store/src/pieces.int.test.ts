@@ -14,7 +14,7 @@ import {
   type RemovePiecesRequest,
   removePiecesDigest,
 } from './piece-request.js';
-import { listAccounts, listPieces, registerPieces, removePieces } from './pieces.js';
+import { listAccounts, listPieces, listPiecesOfAccounts, registerPieces, removePieces } from './pieces.js';
 import { rand } from './test-fixtures.js';
 
 async function signAdd(a: LocalAccount, request: AddPiecesRequest) {
@@ -149,5 +149,35 @@ describe('pieces registry on a real PostgreSQL', () => {
     expect(await ids({ atBlock: 250n })).toEqual([2, 3, 4, 5, 9]);
     expect(await ids({ atBlock: 300n })).toEqual([1, 2, 3, 4, 5, 9]);
     expect((await ids({ includeRemoved: true })).length).toBe(7);
+  });
+
+  it('lists the pieces counting at a block of many accounts in one query, in request order', async () => {
+    const other = privateKeyToAccount(generatePrivateKey());
+    const o = fromHex('o', other.address);
+    const reg = await signAdd(other, { user: o, pid: p, nonce: 1n, block: 250n, pieces: [piece(7)] });
+    await registerPieces(pool, reg);
+    const none = rand(20);
+    const at = async (b: bigint) =>
+      (
+        await listPiecesOfAccounts(
+          pool,
+          [
+            { user: o, pid: p },
+            { user: none, pid: p },
+            { user: u, pid: p },
+          ],
+          b,
+        )
+      ).map((ps) => ps.map((x) => x.pieceId[0]).sort());
+    expect(await at(249n)).toEqual([[], [], [2, 3, 4, 5, 9]]);
+    expect(await at(300n)).toEqual([[7], [], [1, 2, 3, 4, 5, 9]]);
+    for (let b = 0n; b <= 320n; b += 40n) {
+      const bulk = (await listPiecesOfAccounts(pool, [{ user: u, pid: p }], b))[0]!;
+      expect(bulk).toEqual(await listPieces(pool, u, p, { atBlock: b }));
+    }
+    expect(await listPiecesOfAccounts(pool, [], 1n)).toEqual([]);
+    await expect(listPiecesOfAccounts(pool, [{ user: rand(3), pid: p }], 1n)).rejects.toBeInstanceOf(
+      StoreError,
+    );
   });
 });

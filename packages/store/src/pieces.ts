@@ -213,3 +213,43 @@ export async function listAccounts(db: pg.Pool | pg.PoolClient): Promise<Account
     size: BigInt(r.size),
   }));
 }
+
+/** Most accounts one `listPiecesOfAccounts` call takes. */
+export const MAX_BULK_ACCOUNTS = 10_000;
+
+/**
+ * The pieces counting at `atBlock` (added_block <= b < removed_block) of many
+ * (user, pid) in one query, grouped per account in request order (an account
+ * without pieces gets an empty list). The challenger's fan-out reads a whole
+ * block's worth of accounts this way instead of one query per account.
+ */
+export async function listPiecesOfAccounts(
+  db: pg.Pool | pg.PoolClient,
+  accounts: ReadonlyArray<{ user: Uint8Array; pid: Uint8Array }>,
+  atBlock: bigint,
+): Promise<Piece[][]> {
+  if (accounts.length > MAX_BULK_ACCOUNTS) {
+    throw new StoreError('TOO_MANY_ACCOUNTS', `at most ${MAX_BULK_ACCOUNTS} accounts per call`, {
+      kind: 'invalid_argument',
+      details: { accounts: accounts.length },
+    });
+  }
+  accounts.forEach((a, i) => {
+    checkBytes(`accounts[${i}].user`, a.user, 20);
+    checkBytes(`accounts[${i}].pid`, a.pid, 20);
+  });
+  const out: Piece[][] = accounts.map(() => []);
+  if (accounts.length === 0) return out;
+  const res = await query<PieceRowDb & { k: number }>(
+    db,
+    'list pieces of accounts',
+    `SELECT a.k::int AS k, p.user_addr, p.pid, p.piece_id, p.size, p.root, p.leaf_size, p.added_block, p.removed_block
+       FROM unnest($1::bytea[], $2::bytea[]) WITH ORDINALITY AS a(u, p, k)
+       JOIN pieces p ON p.user_addr = a.u AND p.pid = a.p
+      WHERE p.added_block <= $3 AND (p.removed_block IS NULL OR p.removed_block > $3)
+      ORDER BY a.k, p.added_block, p.piece_id, p.id`,
+    [accounts.map((a) => a.user), accounts.map((a) => a.pid), checkInt8('atBlock', atBlock).toString()],
+  );
+  for (const r of res.rows) out[r.k - 1]!.push(toPiece(r));
+  return out;
+}

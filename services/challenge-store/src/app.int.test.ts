@@ -228,6 +228,31 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
     expect(
       accounts.accounts.map((a) => [hexAddr(a.account!.user), hexAddr(a.account!.pid), a.pieces, a.size]),
     ).toEqual([[hexAddr(request.user), hexAddr(request.pid), 1, 8192n]]);
+    const bulk = await call(client, client.listPiecesBulk, {
+      accounts: [
+        { user: request.user, pid: request.pid },
+        { user: request.pid, pid: request.user },
+      ],
+      atBlock: 10n,
+    });
+    expect(bulk.accounts.map((a) => [hexAddr(a.account!.user), a.pieces.map((p) => p.spec?.size)])).toEqual([
+      [hexAddr(request.user), [8192n]],
+      [hexAddr(request.pid), []],
+    ]);
+    expect(
+      (
+        await call(client, client.listPiecesBulk, {
+          accounts: [{ user: request.user, pid: request.pid }],
+          atBlock: 9n,
+        })
+      ).accounts[0]!.pieces,
+    ).toEqual([]);
+    await expect(
+      call(client, client.listPiecesBulk, {
+        accounts: [{ user: new Uint8Array(3), pid: request.pid }],
+        atBlock: 1n,
+      }),
+    ).rejects.toMatchObject({ kind: 'invalid_argument' });
     const http = (await app.http.inject(`/v1/pieces/${user.address}/${provider.address}`)).json() as {
       pieces: Array<{ size: string }>;
     };

@@ -6,6 +6,7 @@ import {
   lastRecordBefore,
   listAccounts,
   listPieces,
+  listPiecesOfAccounts,
   type PeerRecordRow,
   type PeerRecordVerifier,
   type Pool,
@@ -148,6 +149,24 @@ export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreSe
         })),
       };
     }),
+    listPiecesBulk: unary<storeV1.ListPiecesBulkRequest, storeV1.ListPiecesBulkResponse>(
+      'ListPiecesBulk',
+      h,
+      async (req) => {
+        const accounts = req.accounts.map((a) => account(a));
+        const pieces = await listPiecesOfAccounts(pool, accounts, req.atBlock);
+        return {
+          accounts: accounts.map((a, i) => ({
+            account: a,
+            pieces: pieces[i]!.map((p) => ({
+              spec: { pieceId: p.pieceId, size: p.size, root: p.root, leafSize: p.leafSize },
+              addedBlock: p.addedBlock,
+              removedBlock: p.removedBlock ?? undefined,
+            })),
+          })),
+        };
+      },
+    ),
     listAccounts: unary<storeV1.ListAccountsRequest, storeV1.ListAccountsResponse>(
       'ListAccounts',
       h,
