@@ -1,0 +1,378 @@
+import type { AddressInfo } from 'node:net';
+import { createRegistry, type Logger, silentLogger, WhitePayError } from '@whitepay/base';
+import { connectBus } from '@whitepay/bus';
+import { createApp as createSubmitter } from '@whitepay/chain-submitter/src/app.js';
+import { loadConfig as submitterConfig } from '@whitepay/chain-submitter/src/config.js';
+import { createApp as createStore } from '@whitepay/challenge-store/src/app.js';
+import { loadConfig as storeConfig } from '@whitepay/challenge-store/src/config.js';
+import { createApp as createChallenger } from '@whitepay/challenger/src/app.js';
+import { loadConfig as challengerConfig } from '@whitepay/challenger/src/config.js';
+import { GrpcPieceRegistry } from '@whitepay/challenger/src/registry/grpc.js';
+import { listenGrpc } from '@whitepay/rpc';
+import { createApp as createStCalculator } from '@whitepay/st-calculator/app';
+import { loadConfig as stConfig } from '@whitepay/st-calculator/config';
+import { closePool, createPool, migrate, readOnlyUrl } from '@whitepay/store';
+import type { PostgresServer } from '@whitepay/testkit';
+import { Redis } from 'ioredis';
+import type { NatsConnection } from 'nats';
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+  type PublicClient,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+
+/**
+ * The services of one keeper cluster (SPEC 9), in start order. The
+ * consensus-coordinator is being written: its slot is here (`SERVICE_ORDER`,
+ * `startCoordinator` below) and `startKeeper` skips it until it lands.
+ */
+export type ServiceName =
+  | 'challenge-store'
+  | 'st-calculator'
+  | 'challenger'
+  | 'chain-submitter'
+  | 'consensus-coordinator';
+
+export const SERVICE_ORDER: readonly ServiceName[] = [
+  'challenge-store',
+  'st-calculator',
+  'challenger',
+  'chain-submitter',
+  'consensus-coordinator',
+];
+
+/** Services the harness can start today. */
+export const AVAILABLE_SERVICES: readonly ServiceName[] = SERVICE_ORDER.filter(
+  (s) => s !== 'consensus-coordinator',
+);
+
+export class HarnessError extends WhitePayError {
+  override readonly name = 'HarnessError';
+  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, { kind: 'failed_precondition', details });
+  }
+}
+
+export interface KeeperInfra {
+  natsUrl: string;
+  redisUrl: string;
+  /** testkit PostgreSQL: the keeper gets its own database on it. */
+  pgServer: PostgresServer;
+  rpcUrl: string;
+  chainId?: number;
+}
+
+export interface PeerKeeper {
+  keeperId: number;
+  /** Its secp256k1 account address (registered in Upkeeping). */
+  account: Address;
+  /** Its consensus-coordinator gRPC `host:port`, once that service exists. */
+  coordinatorUrl?: string;
+}
+
+export interface KeeperOptions {
+  keeperId: number;
+  infra: KeeperInfra;
+  /** secp256k1 key of the keeper account: signs records for peers and sends its transactions. */
+  accountKey: Hex;
+  /** BLS12-381 secret key (hex), for the consensus-coordinator. */
+  blsSecretKey?: Hex;
+  /** UpkeepingFactory to discover Upkeeping contracts from (chain-submitter). */
+  upkeeping?: { factory: Address; fromBlock?: bigint };
+  /** The other keepers of the group. */
+  peers?: readonly PeerKeeper[];
+  /** Provider nodes to challenge: pid → gRPC `host:port`. */
+  providers?: Readonly<Record<string, string>>;
+  /** Which services to start (default: every available one). */
+  services?: readonly ServiceName[];
+  /** Extra environment per service, in the service's own variables (`ST_CALCULATOR_MAX_STALENESS`, …). */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  log?: Logger;
+}
+
+export interface ServiceUrls {
+  /** `http://127.0.0.1:<port>` of the operator API. */
+  http: string;
+  /** `127.0.0.1:<port>` of its gRPC API, for services that have one. */
+  grpc?: string;
+}
+
+export interface KeeperHandle {
+  keeperId: number;
+  /** The keeper's NATS namespace (`k<id>`). */
+  namespace: string;
+  account: Address;
+  /** Its own database (challenge-store owns the schema; migrated at start). */
+  databaseUrl: string;
+  /** URLs of the running services. */
+  urls: Partial<Record<ServiceName, ServiceUrls>>;
+  running(): ServiceName[];
+  startService(name: ServiceName): Promise<ServiceUrls>;
+  /** Graceful stop of one service (its resources closed); `startService` brings it back on new ports. */
+  stopService(name: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Running {
+  urls: ServiceUrls;
+  stop(): Promise<void>;
+}
+
+/** Any service's operator API (fastify), built and not yet listening. */
+interface HttpApp {
+  listen(opts: { host: string; port: number }): Promise<unknown>;
+  server: { address(): unknown };
+}
+
+const listenHttp = async (http: HttpApp): Promise<string> => {
+  await http.listen({ host: '127.0.0.1', port: 0 });
+  return `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
+};
+
+/**
+ * Starts one keeper cluster in-process: one database on the shared
+ * PostgreSQL (migrated), then each service through its own `loadConfig` (the
+ * same variables as in production) and `createApp`, listening on 127.0.0.1
+ * with ephemeral ports. Services are started in `SERVICE_ORDER` and stopped in
+ * reverse.
+ */
+export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
+  const { keeperId, infra } = opts;
+  const log = (opts.log ?? silentLogger()).child({ keeperId });
+  const namespace = `k${keeperId}`;
+  const account = privateKeyToAccount(opts.accountKey).address;
+  const databaseUrl = await infra.pgServer.createDatabase(`keeper${keeperId}_${Date.now().toString(36)}`);
+  {
+    const pool = createPool({ url: databaseUrl, log, max: 1 });
+    try {
+      await migrate(pool);
+    } finally {
+      await closePool(pool);
+    }
+  }
+  const group = [{ keeperId, account }, ...(opts.peers ?? [])];
+  const env = (name: ServiceName, base: Record<string, string>) => ({ ...base, ...opts.env?.[name] });
+  const running = new Map<ServiceName, Running>();
+  const urls: Partial<Record<ServiceName, ServiceUrls>> = {};
+
+  const starters: Record<ServiceName, () => Promise<Running>> = {
+    async 'challenge-store'() {
+      const config = storeConfig(
+        env('challenge-store', {
+          CHALLENGE_STORE_KEEPER_ID: String(keeperId),
+          CHALLENGE_STORE_DATABASE_URL: databaseUrl,
+          CHALLENGE_STORE_DB_POOL_SIZE: '4',
+          CHALLENGE_STORE_MIGRATE: 'false',
+          CHALLENGE_STORE_NATS_URL: infra.natsUrl,
+          CHALLENGE_STORE_NATS_NAMESPACE: namespace,
+          CHALLENGE_STORE_PEER_KEEPERS: group.map((k) => `${k.keeperId}=${k.account}`).join(','),
+          CHALLENGE_STORE_LAG_POLL_MS: '500',
+        }),
+      );
+      const slog = log.child({ service: 'challenge-store' });
+      const pool = createPool({ url: config.databaseUrl, log: slog, max: config.dbPoolSize });
+      const nc = await connectBus({ url: config.natsUrl, name: `challenge-store-${keeperId}`, log: slog });
+      const app = await createStore({
+        config,
+        log: slog,
+        registry: createRegistry('challenge-store'),
+        pool,
+        nc,
+      });
+      await app.start();
+      const grpc = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);
+      const httpUrl = await listenHttp(app.http);
+      return {
+        urls: { http: httpUrl, grpc: `127.0.0.1:${grpc.port}` },
+        async stop() {
+          await grpc.stop(1000);
+          await app.stop();
+          await nc.drain().catch(() => nc.close());
+          await closePool(pool);
+        },
+      };
+    },
+
+    async 'st-calculator'() {
+      const config = stConfig(
+        env('st-calculator', {
+          ST_CALCULATOR_KEEPER_ID: String(keeperId),
+          ST_CALCULATOR_DATABASE_URL: databaseUrl,
+          ST_CALCULATOR_DB_POOL_SIZE: '4',
+          ST_CALCULATOR_GROUP_KEEPERS: group.map((k) => k.keeperId).join(','),
+        }),
+      );
+      const slog = log.child({ service: 'st-calculator' });
+      const pool = createPool({ url: readOnlyUrl(config.databaseUrl), log: slog, max: config.dbPoolSize });
+      const app = await createStCalculator({
+        config,
+        log: slog,
+        registry: createRegistry('st-calculator'),
+        pool,
+      });
+      await app.start();
+      const grpc = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);
+      const httpUrl = await listenHttp(app.http);
+      return {
+        urls: { http: httpUrl, grpc: `127.0.0.1:${grpc.port}` },
+        async stop() {
+          await grpc.stop(1000);
+          await app.stop();
+          await closePool(pool);
+        },
+      };
+    },
+
+    async challenger() {
+      const storeGrpc = urls['challenge-store']?.grpc;
+      if (!storeGrpc)
+        throw new HarnessError('HARNESS_DEPENDENCY_DOWN', 'the challenger needs the challenge-store running');
+      const config = challengerConfig(
+        env('challenger', {
+          CHALLENGER_KEEPER_ID: String(keeperId),
+          CHALLENGER_NATS_URL: infra.natsUrl,
+          CHALLENGER_NAMESPACE: namespace,
+          CHALLENGER_STORE_GRPC_URL: storeGrpc,
+          CHALLENGER_PROVIDERS: Object.entries(opts.providers ?? {})
+            .map(([pid, addr]) => `${pid}=${addr}`)
+            .join(','),
+          CHALLENGER_DEADLINE_MS: '1500',
+          CHALLENGER_ACK_WAIT_MS: '10000',
+          CHALLENGER_CONCURRENCY: '16',
+          CHALLENGER_KEEPER_PRIVATE_KEY: opts.accountKey,
+        }),
+      );
+      const slog = log.child({ service: 'challenger' });
+      const nc: NatsConnection = await connectBus({
+        url: config.natsUrl,
+        name: `challenger-${keeperId}`,
+        log: slog,
+      });
+      const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs);
+      const app = await createChallenger({
+        config,
+        log: slog,
+        registry: createRegistry('challenger'),
+        nc,
+        pieces,
+      });
+      await app.start();
+      const httpUrl = await listenHttp(app.http);
+      return {
+        urls: { http: httpUrl },
+        async stop() {
+          await app.stop();
+          pieces.close();
+          await nc.drain().catch(() => nc.close());
+        },
+      };
+    },
+
+    async 'chain-submitter'() {
+      const config = submitterConfig(
+        env('chain-submitter', {
+          CHAIN_SUBMITTER_KEEPER_ID: String(keeperId),
+          CHAIN_SUBMITTER_NATS_URL: infra.natsUrl,
+          CHAIN_SUBMITTER_NATS_NAMESPACE: namespace,
+          CHAIN_SUBMITTER_REDIS_URL: infra.redisUrl,
+          CHAIN_SUBMITTER_RPC_URL: infra.rpcUrl,
+          ...(infra.chainId !== undefined ? { CHAIN_SUBMITTER_CHAIN_ID: String(infra.chainId) } : {}),
+          CHAIN_SUBMITTER_PRIVATE_KEY: opts.accountKey,
+          CHAIN_SUBMITTER_CONFIRMATIONS: '0',
+          CHAIN_SUBMITTER_POLL_INTERVAL_MS: '200',
+          ...(opts.upkeeping
+            ? {
+                CHAIN_SUBMITTER_FACTORY_ADDRESS: opts.upkeeping.factory,
+                CHAIN_SUBMITTER_FACTORY_FROM_BLOCK: String(opts.upkeeping.fromBlock ?? 0n),
+              }
+            : {}),
+        }),
+      );
+      const slog = log.child({ service: 'chain-submitter' });
+      const transport = http(config.rpcUrl, { retryCount: 0, timeout: 10_000 });
+      const publicClient = createPublicClient({ transport, pollingInterval: 200 }) as PublicClient;
+      const walletClient = createWalletClient({
+        account: privateKeyToAccount(config.privateKey as Hex),
+        transport,
+      });
+      const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+      const nc = await connectBus({ url: config.natsUrl, name: `chain-submitter-${keeperId}`, log: slog });
+      const app = await createSubmitter({
+        config,
+        log: slog,
+        registry: createRegistry('chain-submitter'),
+        publicClient,
+        walletClient,
+        nc,
+        redis,
+      });
+      await app.start();
+      const httpUrl = await listenHttp(app.http);
+      return {
+        urls: { http: httpUrl },
+        async stop() {
+          await app.stop();
+          await nc.drain().catch(() => nc.close());
+          redis.disconnect();
+        },
+      };
+    },
+
+    // Slot of the consensus-coordinator (being written): wire it here like the
+    // others — its config from CONSENSUS_COORDINATOR_* (peers from
+    // `opts.peers[].coordinatorUrl`, BLS key from `opts.blsSecretKey`, the
+    // st-calculator at `urls['st-calculator'].grpc`, the challenge-store at
+    // `urls['challenge-store'].grpc`) — then add it to AVAILABLE_SERVICES.
+    async 'consensus-coordinator'() {
+      throw new HarnessError(
+        'HARNESS_SERVICE_UNAVAILABLE',
+        'the consensus-coordinator is not wired into the harness yet',
+        { keeperId, hasBlsKey: opts.blsSecretKey !== undefined },
+      );
+    },
+  };
+
+  async function startService(name: ServiceName): Promise<ServiceUrls> {
+    const existing = running.get(name);
+    if (existing) return existing.urls;
+    const r = await starters[name]();
+    running.set(name, r);
+    urls[name] = r.urls;
+    log.debug({ service: name, ...r.urls }, 'service started');
+    return r.urls;
+  }
+
+  async function stopService(name: ServiceName): Promise<void> {
+    const r = running.get(name);
+    if (!r) return;
+    running.delete(name);
+    delete urls[name];
+    await r.stop();
+  }
+
+  const handle: KeeperHandle = {
+    keeperId,
+    namespace,
+    account,
+    databaseUrl,
+    urls,
+    running: () => SERVICE_ORDER.filter((s) => running.has(s)),
+    startService,
+    stopService,
+    async stop() {
+      for (const s of [...SERVICE_ORDER].reverse()) await stopService(s).catch(() => undefined);
+    },
+  };
+  try {
+    const wanted = opts.services ?? AVAILABLE_SERVICES;
+    for (const s of SERVICE_ORDER) if (wanted.includes(s)) await startService(s);
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+  return handle;
+}
