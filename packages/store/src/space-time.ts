@@ -155,26 +155,26 @@ export async function spaceTimeSql(
   w.values.push(q.maxStaleness.toString());
   const ms = `$${w.values.length}::int8`;
   const inside = w.tables.map((t) => `${t} AND block >= $3 AND block < $4`).join(' UNION ALL ');
-  // end = least(next, block + maxStaleness) written so that block + maxStaleness
-  // is only computed when it is below next (<= te), hence never overflows int8.
+  // One pass: the merged steps (with their row counts) and the carry, LEAD over
+  // block, then one aggregate. `end = least(next, block + maxStaleness)` is
+  // written so that block + maxStaleness is only computed when it is below
+  // next (<= te), hence never overflows int8.
   const res = await query<{ st: string; records: string; carry_block: string | null }>(
     db,
     'space-time',
-    `WITH ${carrySql(w)},
-     inside AS (${inside}),
-     steps AS (
-       SELECT block, ${w.merge}(space) AS space FROM inside GROUP BY block
-       UNION ALL SELECT block, space FROM carry
-     ),
-     w AS (
-       SELECT block, space, coalesce(LEAD(block) OVER (ORDER BY block), $4::int8) AS nxt FROM steps
-     )
-     SELECT
-       (SELECT coalesce(sum(space::numeric * greatest(
-          (CASE WHEN nxt - block <= ${ms} THEN nxt ELSE block + ${ms} END) - greatest(block, $3::int8), 0)), 0)
-          FROM w)::text AS st,
-       (SELECT count(*) FROM inside)::text AS records,
-       (SELECT block FROM carry)::text AS carry_block`,
+    `WITH ${carrySql(w)}
+     SELECT coalesce(sum(space::numeric * greatest(
+              (CASE WHEN nxt - block <= ${ms} THEN nxt ELSE block + ${ms} END) - greatest(block, $3::int8), 0)), 0)::text AS st,
+            coalesce(sum(n), 0)::text AS records,
+            (max(block) FILTER (WHERE n = 0))::text AS carry_block
+       FROM (
+         SELECT block, space, n, coalesce(LEAD(block) OVER (ORDER BY block), $4::int8) AS nxt
+           FROM (
+             SELECT block, ${w.merge}(space) AS space, count(*) AS n FROM (${inside}) i GROUP BY block
+             UNION ALL
+             SELECT block, space, 0 FROM carry
+           ) steps
+       ) w`,
     w.values,
   );
   const r = res.rows[0];
