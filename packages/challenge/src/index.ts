@@ -1,3 +1,4 @@
+export * from './cadence.js';
 export * from './errors.js';
 export * from './merkle.js';
 export * from './record.js';
