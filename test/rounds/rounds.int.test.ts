@@ -40,6 +40,22 @@ describe('payment rounds across 4 keepers (real anvil, NATS, Redis, chain-submit
       phase: 'submitted',
       attempt: 1,
     });
+    const sched = (
+      await leader.coord!.http.inject({
+        method: 'GET',
+        url: `/v1/schedule/${c.u.user.account.address}/${c.u.pid}?ts=${ts}`,
+      })
+    ).json();
+    expect(sched.windows.map((w: { keeperId: number }) => w.keeperId)).toEqual(
+      c.ranking(ts).map((k) => k.id),
+    );
+    expect(sched.windows[0]).toMatchObject({
+      position: 1,
+      start: String(ts + c.u.H),
+      end: String(ts + c.u.H + c.u.T),
+    });
+    const ready = await leader.coord!.http.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
   });
 
   const reset = async () => {
