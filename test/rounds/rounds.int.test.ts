@@ -214,6 +214,7 @@ describe('payment rounds across 4 keepers (real anvil, NATS, Redis, chain-submit
     client.close();
     const metrics = (await target.coord!.http.inject({ method: 'GET', url: '/metrics' })).body;
     for (const reason of [
+      'ROUND_NOT_LEADER',
       'PEER_REPLAY',
       'PEER_UNKNOWN_SENDER',
       'PEER_BAD_SIGNATURE',
