@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   g1ToEip2537,
@@ -204,6 +204,9 @@ export function openState(o: DevnetOptions): { state: DevnetState; layout: Layou
   const layout = layoutOf(o.dataDir);
   if (o.fresh) rmSync(o.dataDir, { recursive: true, force: true });
   mkdirSync(layout.logs, { recursive: true });
+  // PostgreSQL runs as the unprivileged `postgres` user when we are root: it must traverse the folder
+  // (mkdtemp makes it 0700).
+  chmodSync(o.dataDir, 0o755);
   mkdirSync(join(o.dataDir, 'anvil'), { recursive: true });
   const resumed = existsSync(layout.state);
   const state: DevnetState = resumed

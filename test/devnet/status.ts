@@ -181,8 +181,8 @@ export function countRounds(body: unknown): { led: number; failed: number } | nu
   for (const r of list) {
     const o = (r ?? {}) as Record<string, unknown>;
     const word = String(o.outcome ?? o.phase ?? o.status ?? o.state ?? '');
+    led++;
     if (/fail|abort|expire|timeout|error/i.test(word)) failed++;
-    else led++;
   }
   return { led, failed };
 }
