@@ -84,6 +84,12 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
     help: 'Challenge tasks published by the fan-out',
     registers: [registry],
   });
+  const fanoutSeconds = new Histogram({
+    name: 'whitepay_challenger_fanout_seconds',
+    help: 'Time from a block pickup to every task of it stored (registry reads included)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
 
   const status: ChallengerStatus = {
     keeperId: config.keeperId,
@@ -132,8 +138,12 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
             rejected,
             blocks,
             tasks,
-            onBlock: (b) => {
-              status.lastBlock = { number: b.number, hash: b.hash };
+            fanoutSeconds,
+            challengeEvery: config.challengeEvery,
+            taskPiecesMax: config.taskPiecesMax,
+            publishWindow: config.publishWindow,
+            onBlock: (b, n) => {
+              status.lastBlock = { number: b.number, hash: b.hash, tasks: n };
               status.blocksFannedOut++;
             },
           }),
@@ -167,7 +177,11 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
         }),
       ];
       log.info(
-        { namespace: config.namespace, providers: Object.keys(config.providers).length },
+        {
+          namespace: config.namespace,
+          providers: Object.keys(config.providers).length,
+          challengeEvery: config.challengeEvery,
+        },
         'challenger started',
       );
     },

@@ -22,6 +22,11 @@ describe('challenger config', () => {
     });
     expect(cfg.deadlineMs).toBe(2000);
     expect(cfg.leavesPerPiece).toBe(2);
+    expect(cfg.challengeEvery).toBe(1);
+    const any = loadConfig({ ...base, CHALLENGER_PROVIDERS: '*=mt:7070', CHALLENGER_CHALLENGE_EVERY: '10' });
+    expect(any.providers).toEqual({ '*': 'mt:7070' });
+    expect(any.challengeEvery).toBe(10);
+    expect(() => loadConfig({ ...base, CHALLENGER_CHALLENGE_EVERY: '0' })).toThrow(/CHALLENGE_EVERY/);
   });
   it('rejects bad provider entries, a missing NATS URL and an ack wait shorter than two deadlines', () => {
     expect(() => loadConfig({ ...base, CHALLENGER_PROVIDERS: '0x12=host:1' })).toThrow(ConfigError);

@@ -5,7 +5,10 @@ export const PREFIX = 'CHALLENGER';
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
-/** `0xpid=host:port,0xpid=host:port` → `{ pid: 'host:port' }` (pids lower-cased). */
+/**
+ * `0xpid=host:port,0xpid=host:port` → `{ pid: 'host:port' }` (pids lower-cased);
+ * `*=host:port` is the address of every pid not listed (a multi-tenant provider node).
+ */
 const providerMap = z
   .string()
   .default('')
@@ -16,15 +19,20 @@ const providerMap = z
       .map((e) => e.trim())
       .filter(Boolean)) {
       const [pid, addr] = entry.split('=').map((p) => p.trim());
-      if (!pid || !ADDRESS.test(pid) || !addr || !/^[^\s:]+:\d{1,5}$/.test(addr)) {
-        ctx.addIssue({ code: 'custom', message: `bad provider entry "${entry}" (want 0xpid=host:port)` });
+      if (!pid || !(pid === '*' || ADDRESS.test(pid)) || !addr || !/^[^\s:]+:\d{1,5}$/.test(addr)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `bad provider entry "${entry}" (want 0xpid=host:port or *=host:port)`,
+        });
         return z.NEVER;
       }
       out[pid.toLowerCase()] = addr;
     }
     return out;
   })
-  .describe('provider gRPC addresses: comma-separated 0xpid=host:port');
+  .describe(
+    'provider gRPC addresses: comma-separated 0xpid=host:port; *=host:port for every pid not listed (a multi-tenant node)',
+  );
 
 export const configShape = {
   keeperId: common.keeperId,
@@ -55,6 +63,31 @@ export const configShape = {
     .max(1024)
     .default(2)
     .describe('leaf indices drawn per piece per challenge'),
+  challengeEvery: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(1)
+    .describe(
+      'cadence K in blocks: each (user, pid) is challenged once every K blocks, at b where (uint(keccak256(user ‖ pid)) + b) mod K == 0; the group maxStaleness must be >= K',
+    ),
+  taskPiecesMax: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1024)
+    .default(64)
+    .describe(
+      'the fan-out reads the pieces of a block in bulk (ListPiecesBulk) and puts them in the task when an account has at most this many; 0: every task reads its own',
+    ),
+  publishWindow: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65_536)
+    .default(1024)
+    .describe('task publishes of the fan-out awaiting their JetStream ack at once'),
   concurrency: z.coerce
     .number()
     .int()

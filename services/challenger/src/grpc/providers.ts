@@ -7,8 +7,9 @@ export class ProviderClients {
 
   constructor(private readonly addresses: Readonly<Record<string, string>>) {}
 
+  /** The pid's address, else the `*` (any other pid) one. */
   addressOf(pid: string): string | undefined {
-    return this.addresses[pid.toLowerCase()];
+    return this.addresses[pid.toLowerCase()] ?? this.addresses['*'];
   }
 
   get(address: string): providerV1.ProviderServiceClient {

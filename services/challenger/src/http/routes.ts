@@ -5,7 +5,8 @@ export interface ChallengerStatus {
   keeperId: number;
   namespace: string;
   replica: string;
-  lastBlock: { number: number; hash: string } | null;
+  /** The last block this replica fanned out and how many tasks it gave (pairs due at it). */
+  lastBlock: { number: number; hash: string; tasks: number } | null;
   blocksFannedOut: number;
   recordsPublished: number;
   peerBroadcast: boolean;
@@ -31,7 +32,11 @@ export function registerRoutes(
               replica: { type: 'string' },
               lastBlock: {
                 type: ['object', 'null'],
-                properties: { number: { type: 'integer' }, hash: { type: 'string' } },
+                properties: {
+                  number: { type: 'integer' },
+                  hash: { type: 'string' },
+                  tasks: { type: 'integer' },
+                },
               },
               blocksFannedOut: { type: 'integer' },
               recordsPublished: { type: 'integer' },

@@ -41,7 +41,8 @@ const { Verdict } = challengeV1;
 export async function runChallenge(deps: ChallengeDeps, task: Task): Promise<ChallengeOutcome> {
   const now = deps.now ?? Date.now;
   const block = BigInt(task.block.number);
-  const pieces = await deps.registry.listPieces({ user: task.user, pid: task.pid }, block);
+  // The fan-out read them in bulk at this block; otherwise (a large account) ask the registry.
+  const pieces = task.pieces ?? (await deps.registry.listPieces({ user: task.user, pid: task.pid }, block));
   const seed = deriveSeed(task.block.hash as `0x${string}`, deps.keeperId, task.user, task.pid);
   const spec = { seed, leavesPerPiece: deps.leavesPerPiece };
   const request = buildChallenge(pieces, spec);

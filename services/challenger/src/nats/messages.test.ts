@@ -36,5 +36,14 @@ describe('block and task messages', () => {
     };
     expect(parseTask(encodeTask(t)).user).toBe('0xabcdef0000000000000000000000000000000001');
     expect(() => parseTask(bytes({ block: blockOf(1), user: '0x1' }))).toThrow(TaskMessageError);
+    const pieces = [
+      { pieceId: `0x${'AB'.repeat(32)}`, size: 2n ** 40n, root: `0x${'cd'.repeat(32)}`, leafSize: 4096 },
+    ];
+    const withPieces = parseTask(encodeTask({ ...t, pieces } as Parameters<typeof encodeTask>[0]));
+    expect(withPieces.pieces).toEqual([{ ...pieces[0], pieceId: `0x${'ab'.repeat(32)}` }]);
+    expect(parseTask(encodeTask(t)).pieces).toBeUndefined();
+    expect(() => parseTask(bytes({ ...t, pieces: [{ ...pieces[0], size: '-1' }] }))).toThrow(
+      TaskMessageError,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import type { RegisteredPiece } from '@whitepay/challenge';
 import { z } from 'zod';
 import { BlockMessageError, TaskMessageError } from '../errors.js';
 
@@ -17,15 +18,25 @@ export const blockSchema = z.object({
 });
 export type Block = z.infer<typeof blockSchema>;
 
+const pieceSchema = z.object({
+  pieceId: hash,
+  size: z.string().regex(/^[1-9][0-9]{0,19}$/, 'expected a positive decimal size'),
+  root: hash,
+  leafSize: z.number().int().positive(),
+});
+
 export const taskSchema = z.object({
   block: blockSchema,
   user: address,
   pid: address,
+  /** The pieces counting at the block, read by the fan-out in bulk; absent: the worker reads them. */
+  pieces: z.array(pieceSchema).optional(),
 });
 export interface Task {
   block: Block;
   user: `0x${string}`;
   pid: `0x${string}`;
+  pieces?: RegisteredPiece[];
 }
 
 const dec = new TextDecoder('utf-8', { fatal: true });
@@ -65,13 +76,29 @@ export function parseTask(data: Uint8Array): Task {
   }
   const r = taskSchema.safeParse(raw);
   if (!r.success) throw new TaskMessageError(`task message invalid: ${problems(r.error)}`);
-  return {
+  const task: Task = {
     block: r.data.block,
     user: r.data.user.toLowerCase() as `0x${string}`,
     pid: r.data.pid.toLowerCase() as `0x${string}`,
   };
+  if (r.data.pieces) {
+    task.pieces = r.data.pieces.map((p) => ({
+      pieceId: p.pieceId.toLowerCase() as `0x${string}`,
+      size: BigInt(p.size),
+      root: p.root.toLowerCase() as `0x${string}`,
+      leafSize: p.leafSize,
+    }));
+  }
+  return task;
 }
 
 export function encodeTask(t: Task): Uint8Array {
-  return enc.encode(JSON.stringify(t));
+  return enc.encode(
+    JSON.stringify({
+      block: t.block,
+      user: t.user,
+      pid: t.pid,
+      ...(t.pieces ? { pieces: t.pieces.map((p) => ({ ...p, size: p.size.toString() })) } : {}),
+    }),
+  );
 }

@@ -4,7 +4,7 @@ import { listenGrpc, unary } from '@whitepay/rpc';
 import { bytesToHex } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addressOf } from '../testing/harness.js';
-import { GrpcPieceRegistry } from './grpc.js';
+import { BULK_CHUNK, GrpcPieceRegistry } from './grpc.js';
 
 // A stand-in challenge-store speaking the real ChallengeStoreService wire
 // protocol (only the registry methods), to check the client's mapping.
@@ -14,7 +14,7 @@ describe('GrpcPieceRegistry over the ChallengeStoreService wire', () => {
     for (const s of stops) await s();
   });
 
-  it('maps ListAccounts and ListPieces (at the block) and turns failures into REGISTRY_UNAVAILABLE', async () => {
+  it('maps ListAccounts, ListPieces and ListPiecesBulk (at the block, chunked) and turns failures into REGISTRY_UNAVAILABLE', async () => {
     const log = silentLogger();
     const seen: storeV1.ListPiecesRequest[] = [];
     const user = addressOf(0xa);
@@ -31,6 +31,30 @@ describe('GrpcPieceRegistry over the ChallengeStoreService wire', () => {
                 { account: { user: bytes(user), pid: bytes(pid) }, pieces: 1, size: 10n },
                 { account: { user: new Uint8Array(3), pid: bytes(pid) }, pieces: 1, size: 10n },
               ],
+            }),
+          ),
+          listPiecesBulk: unary<storeV1.ListPiecesBulkRequest, storeV1.ListPiecesBulkResponse>(
+            'ListPiecesBulk',
+            { log },
+            async (req) => ({
+              accounts: req.accounts.map((account, i) => ({
+                account,
+                pieces:
+                  i % 2 === 0
+                    ? [
+                        {
+                          spec: {
+                            pieceId: new Uint8Array(32).fill(i),
+                            size: BigInt(i + 1),
+                            root: new Uint8Array(32).fill(2),
+                            leafSize: 0,
+                          },
+                          addedBlock: req.atBlock,
+                          removedBlock: undefined,
+                        },
+                      ]
+                    : [],
+              })),
             }),
           ),
           listPieces: unary<storeV1.ListPiecesRequest, storeV1.ListPiecesResponse>(
@@ -73,6 +97,20 @@ describe('GrpcPieceRegistry over the ChallengeStoreService wire', () => {
     ]);
     expect(seen[0]).toMatchObject({ atBlock: 42n, includeRemoved: false });
     expect(bytesToHex(seen[0]!.account!.user)).toBe(user);
+    const many = Array.from({ length: BULK_CHUNK + 3 }, (_, i) => ({ user, pid: addressOf(i + 1) }));
+    const bulk = await reg.listPiecesBulk(many, 9n);
+    expect(bulk).toHaveLength(many.length);
+    expect(bulk[0]).toEqual([
+      {
+        pieceId: bytesToHex(new Uint8Array(32)),
+        size: 1n,
+        root: bytesToHex(new Uint8Array(32).fill(2)),
+        leafSize: 4096,
+      },
+    ]);
+    expect(bulk[1]).toEqual([]);
+    // the second chunk starts again at index 0 on the server
+    expect(bulk[BULK_CHUNK]![0]!.size).toBe(1n);
     const down = new GrpcPieceRegistry('127.0.0.1:1', 500);
     await expect(down.listAccounts()).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
     down.close();

@@ -15,5 +15,10 @@ export interface PieceRegistry {
   listAccounts(): Promise<Account[]>;
   /** The pieces of (user, pid) counting at `block`. */
   listPieces(account: Account, block: bigint): Promise<RegisteredPiece[]>;
+  /**
+   * The pieces counting at `block` of many accounts at once, in order (the
+   * fan-out reads a whole block this way); absent when the registry cannot.
+   */
+  listPiecesBulk?(accounts: readonly Account[], block: bigint): Promise<RegisteredPiece[][]>;
   close?(): void;
 }

@@ -17,7 +17,8 @@ import type { Block } from '../nats/messages.js';
 export interface TestProvider {
   app: ProviderApp;
   address: string;
-  put(user: string, sizes: number[]): Promise<RegisteredPiece[]>;
+  /** Stores pieces of `user` (for `pid` only when given: a multi-tenant node). */
+  put(user: string, sizes: number[], pid?: string): Promise<RegisteredPiece[]>;
   stop(): Promise<void>;
 }
 
@@ -40,7 +41,7 @@ export async function startProvider(env: Record<string, string> = {}): Promise<T
   return {
     app,
     address: app.grpcAddress(),
-    async put(user, sizes) {
+    async put(user, sizes, pid) {
       const out: RegisteredPiece[] = [];
       for (const size of sizes) {
         const seed = n++;
@@ -50,6 +51,7 @@ export async function startProvider(env: Record<string, string> = {}): Promise<T
           pieceId: new Uint8Array(),
           data,
           leafSize: 0,
+          ...(pid ? { pid: hexToBytes(pid as `0x${string}`) } : {}),
         });
         out.push({
           pieceId: bytesToHex(res.pieceId),
