@@ -112,7 +112,7 @@ export interface KeeperHandle {
   urls: Partial<Record<ServiceName, ServiceUrls>>;
   running(): ServiceName[];
   startService(name: ServiceName): Promise<ServiceUrls>;
-  /** Graceful stop of one service (its resources closed); `startService` brings it back on new ports. */
+  /** Graceful stop of one service (its resources closed); `startService` brings it back on the same ports. */
   stopService(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
@@ -128,8 +128,8 @@ interface HttpApp {
   server: { address(): unknown };
 }
 
-const listenHttp = async (http: HttpApp): Promise<string> => {
-  await http.listen({ host: '127.0.0.1', port: 0 });
+const listenHttp = async (http: HttpApp, port = 0): Promise<string> => {
+  await http.listen({ host: '127.0.0.1', port });
   return `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
 };
 
@@ -158,6 +158,10 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
   const env = (name: ServiceName, base: Record<string, string>) => ({ ...base, ...opts.env?.[name] });
   const running = new Map<ServiceName, Running>();
   const urls: Partial<Record<ServiceName, ServiceUrls>> = {};
+  // A restarted service comes back on the ports it had, as behind a
+  // Kubernetes Service: its clients keep their addresses.
+  const ports: Partial<Record<ServiceName, { http: number; grpc: number }>> = {};
+  const portOf = (name: ServiceName, kind: 'http' | 'grpc'): number => ports[name]?.[kind] ?? 0;
 
   const starters: Record<ServiceName, () => Promise<Running>> = {
     async 'challenge-store'() {
@@ -184,8 +188,8 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         nc,
       });
       await app.start();
-      const grpc = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);
-      const httpUrl = await listenHttp(app.http);
+      const grpc = await listenGrpc(app.registerGrpc, '127.0.0.1', portOf('challenge-store', 'grpc'));
+      const httpUrl = await listenHttp(app.http, portOf('challenge-store', 'http'));
       return {
         urls: { http: httpUrl, grpc: `127.0.0.1:${grpc.port}` },
         async stop() {
@@ -215,8 +219,8 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         pool,
       });
       await app.start();
-      const grpc = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);
-      const httpUrl = await listenHttp(app.http);
+      const grpc = await listenGrpc(app.registerGrpc, '127.0.0.1', portOf('st-calculator', 'grpc'));
+      const httpUrl = await listenHttp(app.http, portOf('st-calculator', 'http'));
       return {
         urls: { http: httpUrl, grpc: `127.0.0.1:${grpc.port}` },
         async stop() {
@@ -261,7 +265,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         pieces,
       });
       await app.start();
-      const httpUrl = await listenHttp(app.http);
+      const httpUrl = await listenHttp(app.http, portOf('challenger', 'http'));
       return {
         urls: { http: httpUrl },
         async stop() {
@@ -311,7 +315,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         redis,
       });
       await app.start();
-      const httpUrl = await listenHttp(app.http);
+      const httpUrl = await listenHttp(app.http, portOf('chain-submitter', 'http'));
       return {
         urls: { http: httpUrl },
         async stop() {
@@ -342,6 +346,10 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
     const r = await starters[name]();
     running.set(name, r);
     urls[name] = r.urls;
+    ports[name] = {
+      http: Number(new URL(r.urls.http).port),
+      grpc: r.urls.grpc ? Number(r.urls.grpc.split(':').pop()) : 0,
+    };
     log.debug({ service: name, ...r.urls }, 'service started');
     return r.urls;
   }
