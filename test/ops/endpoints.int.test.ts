@@ -1,0 +1,175 @@
+import { waitFor } from '@whitepay/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AVAILABLE_SERVICES,
+  anvilKey,
+  type DeployedUpkeeping,
+  deployUpkeeping,
+  type Infra,
+  type KeeperHandle,
+  keeperKeys,
+  type ProviderHandle,
+  registerPieces,
+  type ServiceName,
+  startInfra,
+  startKeeper,
+  startProviders,
+} from '../harness/index.js';
+
+// Issue "Operations": a running keeper answers /healthz, /readyz, /metrics and
+// every documented read endpoint of every service, as an ops dashboard would
+// query them.
+
+/** Metric families each service must expose (SPEC 9 / the operations issue). */
+const REQUIRED_METRICS: Record<ServiceName, string[]> = {
+  challenger: ['whitepay_challenges_total', 'whitepay_rejected_messages_total'],
+  'challenge-store': [
+    'whitepay_store_ingested_records_total',
+    'whitepay_store_ingest_block_lag',
+    'whitepay_store_ingest_pending_messages',
+    'whitepay_rejected_messages_total',
+  ],
+  'st-calculator': ['whitepay_st_query_seconds', 'whitepay_st_queries_total'],
+  'chain-submitter': [
+    'whitepay_chain_head',
+    'whitepay_payments_total',
+    'whitepay_gas_spent_wei_total',
+    'whitepay_wallet_balance_wei',
+    'whitepay_rejected_messages_total',
+  ],
+  'consensus-coordinator': [
+    'whitepay_rounds_total',
+    'whitepay_round_duration_seconds',
+    'whitepay_rejected_messages_total',
+  ],
+};
+
+interface OpenApiParam {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required?: boolean;
+  schema?: { type?: string; pattern?: string };
+}
+interface OpenApiDoc {
+  paths: Record<string, Record<string, { parameters?: OpenApiParam[]; security?: unknown[] }>>;
+}
+
+describe('operator HTTP APIs of a running keeper', () => {
+  let infra: Infra;
+  let chain: DeployedUpkeeping;
+  let keeper: KeeperHandle;
+  let provider: ProviderHandle;
+  const keys = keeperKeys(1, anvilKey(1));
+
+  beforeAll(async () => {
+    infra = await startInfra({ blockTime: 1 });
+    [provider] = (await startProviders(1)) as [ProviderHandle];
+    chain = await deployUpkeeping({
+      rpcUrl: infra.anvil.rpcUrl,
+      chainId: infra.anvil.chainId,
+      userKey: anvilKey(0),
+      keepers: [keys],
+      providers: [provider.pid],
+    });
+    keeper = await startKeeper({
+      keeperId: keys.keeperId,
+      infra: infra.endpoints,
+      accountKey: keys.accountKey,
+      blsSecretKey: keys.blsSecretKey,
+      upkeeping: { factory: chain.factory, fromBlock: chain.factoryBlock },
+      providers: { [provider.pid]: provider.grpcAddress },
+    });
+    await registerPieces({
+      storeGrpc: keeper.urls['challenge-store']!.grpc!,
+      userKey: anvilKey(0),
+      pid: provider.pid,
+      pieces: await provider.put(chain.user, [8192]),
+      nonce: 1n,
+      block: chain.providersAddedAt[provider.pid]!,
+    });
+    // Let a few blocks flow so that counters and the stores have content.
+    await waitFor(
+      'records ingested',
+      async () => {
+        const res = await fetch(
+          `${keeper.urls['challenge-store']!.http}/v1/records/${chain.user}/${provider.pid}`,
+        );
+        return res.ok && ((await res.json()) as { records: unknown[] }).records.length >= 2;
+      },
+      60_000,
+      250,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    await keeper?.stop();
+    await provider?.stop();
+    await infra?.stop();
+  });
+
+  const valueFor = (p: OpenApiParam): string => {
+    const n = p.name.toLowerCase();
+    if (n === 'user') return chain.user;
+    if (n === 'pid' || n === 'account') return provider.pid;
+    if (n === 'tid') return `0x${'00'.repeat(32)}`;
+    if (n === 'upkeeping' || n === 'address') return chain.upkeeping;
+    if (['ts', 'from'].includes(n)) return '1';
+    if (['te', 'to'].includes(n)) return '30';
+    if (['limit', 'pagesize', 'page_size'].includes(n)) return '10';
+    if (p.schema?.type === 'integer' || p.schema?.type === 'number') return '1';
+    if (p.schema?.type === 'boolean') return 'false';
+    return '1';
+  };
+
+  it.each(AVAILABLE_SERVICES.map((s) => [s]))(
+    '%s: health, readiness, metrics and every documented read endpoint',
+    async (name) => {
+      const base = keeper.urls[name]!.http;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status, JSON.stringify(await ready.clone().json())).toBe(200);
+
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      for (const family of REQUIRED_METRICS[name])
+        expect(metrics, `${name} exposes ${family}`).toContain(`# TYPE ${family} `);
+      expect(metrics).toContain('whitepay_process_resident_memory_bytes');
+
+      const doc = (await (await fetch(`${base}/docs/json`)).json()) as OpenApiDoc;
+      const reads = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.entries(ops)
+          .filter(([method, op]) => method === 'get' && !path.includes('/admin/') && !op.security)
+          .map(([, op]) => ({ path, op })),
+      );
+      expect(reads.length, `${name} documents read endpoints`).toBeGreaterThan(0);
+      for (const { path, op } of reads) {
+        let url = path;
+        const query = new URLSearchParams();
+        for (const p of op.parameters ?? []) {
+          if (p.in === 'path') url = url.replace(`{${p.name}}`, valueFor(p));
+          else if (p.in === 'query' && p.required) query.set(p.name, valueFor(p));
+        }
+        const full = `${base}${url}${query.size ? `?${query}` : ''}`;
+        const res = await fetch(full);
+        expect(res.status, `GET ${full}`).toBeLessThan(500);
+        expect([200, 404], `GET ${full} → ${res.status} ${await res.clone().text()}`).toContain(res.status);
+        const body = (await res.json()) as Record<string, unknown>;
+        if (res.status === 404) expect(body.code, `404 of ${full} is typed`).toEqual(expect.any(String));
+      }
+    },
+  );
+
+  it('admin endpoints refuse callers without the bearer token', async () => {
+    for (const name of AVAILABLE_SERVICES) {
+      const base = keeper.urls[name]!.http;
+      const doc = (await (await fetch(`${base}/docs/json`)).json()) as OpenApiDoc;
+      for (const [path, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          if (!op.security) continue;
+          const url = path.replace(/\{[^}]+\}/g, (m) => valueFor({ name: m.slice(1, -1), in: 'path' }));
+          const res = await fetch(`${base}${url}`, { method: method.toUpperCase() });
+          expect([401, 403], `${method} ${url} on ${name}`).toContain(res.status);
+        }
+      }
+    }
+  });
+});
