@@ -113,6 +113,8 @@ export function keeperServiceSpec(
         CHALLENGER_NAMESPACE: k.ns,
         CHALLENGER_STORE_GRPC_URL: `127.0.0.1:${k.ports.storeGrpc}`,
         CHALLENGER_PROVIDERS: state.providers.map((p) => `${p.pid}=127.0.0.1:${p.grpcPort}`).join(','),
+        // Every block: the status view and the e2e suite expect one record per block and provider.
+        CHALLENGER_CHALLENGE_EVERY: '1',
         CHALLENGER_DEADLINE_MS: '1500',
         CHALLENGER_ACK_WAIT_MS: '10000',
         CHALLENGER_CONCURRENCY: '16',
