@@ -1,5 +1,5 @@
-import { sha256 } from '@noble/hashes/sha2.js';
 import { ChallengeInputError, ProofError } from './errors.js';
+import { sha256 } from './sha256.js';
 
 /**
  * Merkle trees over fixed-size leaves (docs/encoding.md, "Challenges"): a

@@ -1,4 +1,3 @@
-import { sha256 } from '@noble/hashes/sha2.js';
 import { challengeV1 } from '@whitepay/proto';
 import {
   type Address,
@@ -13,6 +12,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { RecordError } from './errors.js';
+import { sha256 } from './sha256.js';
 import type { ChallengeVerification } from './verify.js';
 
 /**
@@ -105,14 +105,29 @@ export function recordDigest(r: challengeV1.ChallengeRecord): Hex {
   );
 }
 
+/**
+ * Accounts by private key, derived once: deriving the public key and address
+ * costs about half a signature, and a keeper signs every record with the
+ * same key. Bounded (a process holds one or a few keys; tests many).
+ */
+const accounts = new Map<Hex, ReturnType<typeof privateKeyToAccount>>();
+function accountOf(privateKey: Hex): ReturnType<typeof privateKeyToAccount> {
+  let a = accounts.get(privateKey);
+  if (!a) {
+    a = privateKeyToAccount(privateKey);
+    if (accounts.size >= 64) accounts.clear();
+    accounts.set(privateKey, a);
+  }
+  return a;
+}
+
 /** Signs a record with the keeper's secp256k1 account key (EIP-191 over the digest). */
 export async function signRecord(
   record: challengeV1.ChallengeRecord,
   privateKey: Hex,
 ): Promise<challengeV1.SignedRecord> {
   const digest = recordDigest(record);
-  const account = privateKeyToAccount(privateKey);
-  const signature = await account.signMessage({ message: { raw: digest } });
+  const signature = await accountOf(privateKey).signMessage({ message: { raw: digest } });
   return { record, signature: hexToBytes(signature) };
 }
 

@@ -62,15 +62,36 @@ function prepare(pieces: readonly RegisteredPiece[], spec: ChallengeSpec): Prepa
   });
 }
 
+function toRequest(prepared: readonly PreparedPiece[]): providerV1.PieceChallenge[] {
+  return prepared.map((p) => ({
+    pieceId: hexToBytes(p.piece.pieceId),
+    leafIndices: p.leafIndices.map(BigInt),
+  }));
+}
+
 /** The challenge to send to the provider: every registered piece with its selected leaves. */
 export function buildChallenge(
   pieces: readonly RegisteredPiece[],
   spec: ChallengeSpec,
 ): providerV1.PieceChallenge[] {
-  return prepare(pieces, spec).map((p) => ({
-    pieceId: hexToBytes(p.piece.pieceId),
-    leafIndices: p.leafIndices.map(BigInt),
-  }));
+  return toRequest(prepare(pieces, spec));
+}
+
+export interface ChallengePlan {
+  /** What to send to the provider (as `buildChallenge`). */
+  request: providerV1.PieceChallenge[];
+  /** Verifies the provider's answer (as `verifyChallenge`), without drawing the leaves again. */
+  verify(response: { leaves: readonly challengeV1.LeafProof[] }): ChallengeVerification;
+}
+
+/**
+ * `buildChallenge` and `verifyChallenge` sharing one leaf selection (the
+ * selection costs a keccak per drawn leaf; a challenger does both for every
+ * challenge). Same inputs, same errors, same results.
+ */
+export function planChallenge(pieces: readonly RegisteredPiece[], spec: ChallengeSpec): ChallengePlan {
+  const prepared = prepare(pieces, spec);
+  return { request: toRequest(prepared), verify: (response) => verifyPrepared(prepared, response) };
 }
 
 /**
@@ -85,7 +106,13 @@ export function verifyChallenge(
   spec: ChallengeSpec,
   response: { leaves: readonly challengeV1.LeafProof[] },
 ): ChallengeVerification {
-  const prepared = prepare(pieces, spec);
+  return verifyPrepared(prepare(pieces, spec), response);
+}
+
+function verifyPrepared(
+  prepared: readonly PreparedPiece[],
+  response: { leaves: readonly challengeV1.LeafProof[] },
+): ChallengeVerification {
   const byKey = new Map<string, challengeV1.LeafProof>();
   for (const leaf of response.leaves) {
     if (leaf.pieceId.length !== 32) continue;

@@ -1,11 +1,5 @@
 import { asWhitePayError, type Logger } from '@whitepay/base';
-import {
-  buildChallenge,
-  buildRecord,
-  type ChallengeVerification,
-  deriveSeed,
-  verifyChallenge,
-} from '@whitepay/challenge';
+import { buildRecord, type ChallengeVerification, deriveSeed, planChallenge } from '@whitepay/challenge';
 import { challengeV1 } from '@whitepay/proto';
 import { call, RpcError } from '@whitepay/rpc';
 import { hexToBytes } from 'viem';
@@ -45,7 +39,8 @@ export async function runChallenge(deps: ChallengeDeps, task: Task): Promise<Cha
   const pieces = task.pieces ?? (await deps.registry.listPieces({ user: task.user, pid: task.pid }, block));
   const seed = deriveSeed(task.block.hash as `0x${string}`, deps.keeperId, task.user, task.pid);
   const spec = { seed, leavesPerPiece: deps.leavesPerPiece };
-  const request = buildChallenge(pieces, spec);
+  const plan = planChallenge(pieces, spec);
+  const request = plan.request;
   const base = {
     user: task.user,
     pid: task.pid,
@@ -97,7 +92,7 @@ export async function runChallenge(deps: ChallengeDeps, task: Task): Promise<Cha
     // The provider answered with an error: an answer without a valid proof.
     return failed(Verdict.VERDICT_INVALID_PROOF, e.code);
   }
-  const v: ChallengeVerification = verifyChallenge(pieces, spec, response);
+  const v: ChallengeVerification = plan.verify(response);
   // Keep only what was asked for: the proof then re-verifies at peers as it did here.
   const asked = new Set(request.flatMap((c) => c.leafIndices.map((i) => `${c.pieceId.join(',')}:${i}`)));
   const leaves = response.leaves.filter((l) => asked.delete(`${l.pieceId.join(',')}:${l.leafIndex}`));

@@ -7,10 +7,13 @@ export interface PullLoop {
 }
 
 /**
- * Pulls from a shared durable consumer in batches of `batch`, handling the
- * messages of a batch concurrently and waiting for all of them before the
- * next pull. `handle` must ack/nak/term itself and never throw. Connection
- * trouble is logged and retried; `stop` ends the loop after the running batch.
+ * Pulls from a shared durable consumer keeping up to `batch` messages in
+ * flight: the first pull asks for `batch`, and as soon as at least half of
+ * them are done the loop pulls for the free room, so one slow message (a
+ * provider answering at its deadline) does not hold up the rest of its pull.
+ * With `batch` 1 the messages are handled one at a time. `handle` must
+ * ack/nak/term itself and never throw. Connection trouble is logged and
+ * retried; `stop` ends the loop once the messages in flight are done.
  */
 export function pullLoop(opts: {
   js: JetStreamClient;
@@ -24,6 +27,7 @@ export function pullLoop(opts: {
   let stopped = false;
   let current: { stop(): void } | undefined;
   let wake: (() => void) | undefined;
+  const inflight = new Set<Promise<void>>();
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
@@ -37,15 +41,23 @@ export function pullLoop(opts: {
       try {
         const consumer = await opts.js.consumers.get(opts.stream, opts.durable);
         while (!stopped) {
-          const msgs = await consumer.fetch({ max_messages: opts.batch, expires: opts.expiresMs ?? 1_000 });
+          const room = opts.batch - inflight.size;
+          if (room < Math.ceil(opts.batch / 2)) {
+            await Promise.race(inflight);
+            continue;
+          }
+          const msgs = await consumer.fetch({ max_messages: room, expires: opts.expiresMs ?? 1_000 });
           current = msgs;
-          const work: Array<Promise<void>> = [];
-          for await (const m of msgs) work.push(opts.handle(m));
+          for await (const m of msgs) {
+            const p: Promise<void> = opts.handle(m).finally(() => inflight.delete(p));
+            inflight.add(p);
+          }
           current = undefined;
-          await Promise.all(work);
         }
+        await Promise.all(inflight);
       } catch (err) {
         current = undefined;
+        await Promise.allSettled(inflight);
         if (stopped) break;
         opts.log.warn({ err, stream: opts.stream }, 'pull failed; retrying');
         await pause(500);

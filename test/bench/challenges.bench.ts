@@ -1,0 +1,433 @@
+// Challenges at network scale (issue "Scale"): one keeper — real NATS and PostgreSQL, the
+// challenge-store, 1 or 2 challenger replicas and one multi-tenant provider node, each service
+// its own process — with 1,000 and 10,000 providers (one 16 KiB piece each, registered with
+// user-signed requests). Per run: B blocks are published at once; we measure the tasks fanned
+// out per block and the fan-out time (the challenger's histogram), challenges/s end to end
+// (first block published → last record in PostgreSQL), and CPU% / RSS of every process from
+// /proc. `pnpm bench challenges`; knobs: PROVIDERS=1000,10000 RUNS=… (see `plan` below).
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@whitepay/base';
+import { connectBus, subjects } from '@whitepay/bus';
+import { providerV1, storeV1 } from '@whitepay/proto';
+import { call, insecure } from '@whitepay/rpc';
+import { addPiecesDigest, closePool, createPool, fromHex } from '@whitepay/store';
+import {
+  freePort,
+  type Managed,
+  spawnManaged,
+  startNats,
+  startPostgres,
+  tempDir,
+  waitFor,
+} from '@whitepay/testkit';
+import { type Hex, hexToBytes, keccak256, numberToHex, toHex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const SIZES = (process.env.PROVIDERS ?? '1000,10000').split(',').map(Number);
+const PIECE = 16 * 1024;
+const USERS = 10;
+const KEEPER_KEY = keccak256(toHex('bench keeper 1'));
+const log = silentLogger();
+
+interface Run {
+  providers: number;
+  k: number;
+  replicas: number;
+  blocks: number;
+  /** CHALLENGER_TASK_PIECES_MAX: 0 = each task reads its own pieces (the path before "Scale"). */
+  taskPieces: number;
+  label: string;
+}
+
+/** The runs for one provider count. RUNS=before|after|all picks the variants. */
+function plan(n: number): Run[] {
+  const which = process.env.RUNS ?? 'all';
+  const runs: Run[] = [];
+  const blocksK1 = n >= 10_000 ? 2 : 6;
+  for (const [taskPieces, label] of [
+    [0, 'before'],
+    [64, 'after'],
+  ] as const) {
+    if (which !== 'all' && which !== label) continue;
+    for (const replicas of (process.env.REPLICAS ?? '1,2').split(',').map(Number))
+      runs.push({ providers: n, k: 1, replicas, blocks: blocksK1, taskPieces, label });
+    if (n >= 10_000) runs.push({ providers: n, k: 10, replicas: 2, blocks: 10, taskPieces, label });
+  }
+  return runs;
+}
+
+// ---------------------------------------------------------------- /proc sampling
+
+const TICK = 100; // USER_HZ
+const PAGE = 4096;
+
+function procStat(pid: number): { ticks: number; rss: number; ppid: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // fields after the name: state(3) ppid(4) … utime(14) stime(15) … rss(24)
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), rss: Number(f[21]) * PAGE };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and its children (PostgreSQL forks a backend per connection). */
+function treeStat(root: number): { ticks: number; rss: number } {
+  let ticks = 0;
+  let rss = 0;
+  const kids = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const st = procStat(Number(d));
+    if (!st) continue;
+    kids.set(st.ppid, [...(kids.get(st.ppid) ?? []), Number(d)]);
+  }
+  const todo = [root];
+  while (todo.length) {
+    const p = todo.pop()!;
+    const st = procStat(p);
+    if (!st) continue;
+    ticks += st.ticks;
+    rss += st.rss;
+    todo.push(...(kids.get(p) ?? []));
+  }
+  return { ticks, rss };
+}
+
+function findPid(match: (cmd: string) => boolean): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (match(cmd)) return Number(d);
+    } catch {}
+  }
+  throw new Error('process not found');
+}
+
+class Sampler {
+  private start = new Map<string, { ticks: number }>();
+  private peak = new Map<string, number>();
+  private t0 = 0;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly procs: () => Record<string, number>) {}
+  begin() {
+    this.t0 = performance.now();
+    this.peak.clear();
+    for (const [name, pid] of Object.entries(this.procs())) this.start.set(name, treeStat(pid));
+    this.timer = setInterval(() => this.sampleRss(), 500);
+  }
+  private sampleRss() {
+    for (const [name, pid] of Object.entries(this.procs()))
+      this.peak.set(name, Math.max(this.peak.get(name) ?? 0, treeStat(pid).rss));
+  }
+  end(): Record<string, { cpu: number; rssMiB: number }> {
+    clearInterval(this.timer);
+    this.sampleRss();
+    const secs = (performance.now() - this.t0) / 1000;
+    const out: Record<string, { cpu: number; rssMiB: number }> = {};
+    for (const [name, pid] of Object.entries(this.procs())) {
+      const d = treeStat(pid).ticks - (this.start.get(name)?.ticks ?? 0);
+      out[name] = { cpu: (100 * d) / TICK / secs, rssMiB: (this.peak.get(name) ?? 0) / 2 ** 20 };
+    }
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------- services as processes
+
+/** BENCH_PROF=<dir>: V8 CPU profiles of the services (written at exit) into <dir>. */
+const PROF = process.env.BENCH_PROF;
+
+function service(name: string, env: Record<string, string>): Managed {
+  const m = spawnManaged(
+    process.execPath,
+    [
+      ...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}/${name}`] : []),
+      '--conditions=development',
+      '--import',
+      'tsx',
+      `services/${name}/src/main.ts`,
+    ],
+    { cwd: ROOT, env: { ...process.env, ...env } },
+  );
+  m.child.once('exit', (code) => {
+    if (code && code !== 0 && !stopping) process.stderr.write(`${name} exited ${code}:\n${m.output()}\n`);
+  });
+  return m;
+}
+let stopping = false;
+
+async function httpOk(port: number, path = '/readyz'): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}${path}`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(' ').pop());
+  }
+  return sum;
+}
+
+async function pool<T>(items: readonly T[], width: number, fn: (x: T, i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- main
+
+const pg = await startPostgres();
+const nats = await startNats();
+const dbUrl = await pg.createDatabase('bench');
+const dataDir = await tempDir('bench-provider');
+const ports = {
+  storeGrpc: await freePort(),
+  storeHttp: await freePort(),
+  providerGrpc: await freePort(),
+  providerHttp: await freePort(),
+};
+const store = service('challenge-store', {
+  CHALLENGE_STORE_KEEPER_ID: '1',
+  CHALLENGE_STORE_DATABASE_URL: dbUrl,
+  CHALLENGE_STORE_NATS_URL: nats.url,
+  CHALLENGE_STORE_GRPC_HOST: '127.0.0.1',
+  CHALLENGE_STORE_GRPC_PORT: String(ports.storeGrpc),
+  CHALLENGE_STORE_HTTP_HOST: '127.0.0.1',
+  CHALLENGE_STORE_HTTP_PORT: String(ports.storeHttp),
+  CHALLENGE_STORE_LOG_LEVEL: 'warn',
+});
+const provider = service('provider', {
+  PROVIDER_DATA_DIR: dataDir.path,
+  PROVIDER_GRPC_HOST: '127.0.0.1',
+  PROVIDER_GRPC_PORT: String(ports.providerGrpc),
+  PROVIDER_HTTP_HOST: '127.0.0.1',
+  PROVIDER_HTTP_PORT: String(ports.providerHttp),
+  PROVIDER_LOG_LEVEL: 'warn',
+});
+let challengers: Array<{ m: Managed; http: number }> = [];
+
+const cleanup = async () => {
+  stopping = true;
+  for (const c of challengers) await c.m.stop();
+  await provider.stop();
+  await store.stop();
+  await nats.stop();
+  await pg.stop();
+  await dataDir.remove();
+};
+
+try {
+  await waitFor('challenge-store ready', () => httpOk(ports.storeHttp), 60_000);
+  await waitFor('provider ready', () => httpOk(ports.providerHttp), 60_000);
+  const storeClient = new storeV1.ChallengeStoreServiceClient(`127.0.0.1:${ports.storeGrpc}`, insecure());
+  const providerClient = new providerV1.ProviderServiceClient(`127.0.0.1:${ports.providerGrpc}`, insecure());
+  const db = createPool({ url: dbUrl, log, max: 2 });
+  const nc = await connectBus({ url: nats.url, name: 'bench', log });
+  const s = subjects('k1');
+  const users = Array.from({ length: USERS }, (_, i) =>
+    privateKeyToAccount(keccak256(toHex(`bench user ${i}`))),
+  );
+  const pidOf = (i: number): Hex => numberToHex(0xb0_0000_0000n + BigInt(i), { size: 20 });
+  const natsPid = findPid((c) => c.includes('nats-server') && c.includes(` -p ${nats.port} `));
+  const pgPid = findPid((c) => /(^|\/)postgres /.test(c) && c.includes(` -p ${pg.port} `));
+  const procs = () => ({
+    ...Object.fromEntries(challengers.map((c, i) => [`challenger ${i + 1}`, c.m.child.pid!])),
+    'challenge-store': store.child.pid!,
+    provider: provider.child.pid!,
+    nats: natsPid,
+    postgres: pgPid,
+  });
+
+  let registered = 0;
+  let blockNo = 1;
+  const rows: string[] = [];
+  const setupRows: string[] = [];
+
+  for (const n of SIZES) {
+    // --- providers n: one 16 KiB piece each, stored in the node and registered by its user
+    const t0 = performance.now();
+    const todo = Array.from({ length: n - registered }, (_, j) => registered + j);
+    await pool(todo, 16, async (i) => {
+      const user = users[i % USERS]!;
+      const pid = pidOf(i);
+      const data = new Uint8Array(PIECE).map((_, k) => (k * 131 + i * 7) & 255);
+      new DataView(data.buffer).setUint32(0, i);
+      const put = await call(providerClient, providerClient.putPiece, {
+        user: hexToBytes(user.address),
+        pid: hexToBytes(pid),
+        pieceId: new Uint8Array(),
+        data,
+        leafSize: 0,
+      });
+      const request = {
+        user: fromHex('user', user.address),
+        pid: fromHex('pid', pid),
+        nonce: BigInt(i),
+        block: 1n,
+        pieces: [{ pieceId: put.pieceId, size: put.size, root: put.root, leafSize: put.leafSize }],
+      };
+      const signature = hexToBytes(await user.signMessage({ message: { raw: addPiecesDigest(request) } }));
+      await call(storeClient, storeClient.registerPieces, {
+        account: { user: request.user, pid: request.pid },
+        nonce: request.nonce,
+        block: request.block,
+        pieces: request.pieces,
+        signature,
+      });
+    });
+    registered = n;
+    setupRows.push(`| ${n} | ${((performance.now() - t0) / 1000).toFixed(1)} |`);
+
+    for (const run of plan(n)) {
+      // --- challengers for this run
+      challengers = [];
+      for (let r = 0; r < run.replicas; r++) {
+        const http = await freePort();
+        challengers.push({
+          http,
+          m: service('challenger', {
+            CHALLENGER_KEEPER_ID: '1',
+            CHALLENGER_NATS_URL: nats.url,
+            CHALLENGER_STORE_GRPC_URL: `127.0.0.1:${ports.storeGrpc}`,
+            CHALLENGER_PROVIDERS: `*=127.0.0.1:${ports.providerGrpc}`,
+            CHALLENGER_CHALLENGE_EVERY: String(run.k),
+            CHALLENGER_TASK_PIECES_MAX: String(run.taskPieces),
+            CHALLENGER_KEEPER_PRIVATE_KEY: KEEPER_KEY,
+            CHALLENGER_DEADLINE_MS: '10000',
+            CHALLENGER_ACK_WAIT_MS: '60000',
+            CHALLENGER_HTTP_HOST: '127.0.0.1',
+            CHALLENGER_HTTP_PORT: String(http),
+            CHALLENGER_LOG_LEVEL: 'warn',
+          }),
+        });
+      }
+      for (const c of challengers) await waitFor('challenger ready', () => httpOk(c.http), 60_000);
+      // a warm-up block (JIT, gRPC channels, connections) — not measured
+      const warm = blockNo++;
+      await publishBlock(warm);
+      await waitRecords(warm, warm, expectedTasks(run, warm, warm), 600_000);
+
+      const first = blockNo;
+      const last = blockNo + run.blocks - 1;
+      blockNo = last + 1;
+      const expected = expectedTasks(run, first, last);
+      const fan0 = await fanout();
+      const sampler = new Sampler(procs);
+      sampler.begin();
+      const tStart = performance.now();
+      for (let b = first; b <= last; b++) await publishBlock(b);
+      const stored = await waitRecords(first, last, expected, 1_200_000);
+      const secs = (performance.now() - tStart) / 1000;
+      const usage = sampler.end();
+      const fan1 = await fanout();
+      const fanMs = (1000 * (fan1.sum - fan0.sum)) / Math.max(1, fan1.count - fan0.count);
+      const tasksPerBlock = (fan1.tasks - fan0.tasks) / Math.max(1, fan1.count - fan0.count);
+      const ch = Object.entries(usage).filter(([k]) => k.startsWith('challenger '));
+      const chCpu = ch.map(([, v]) => v.cpu.toFixed(0)).join(' + ');
+      const chRss = ch.map(([, v]) => v.rssMiB.toFixed(0)).join(' + ');
+      const u = (k: string) => `${usage[k]!.cpu.toFixed(0)}% / ${usage[k]!.rssMiB.toFixed(0)}`;
+      // CPU time per challenge (ms): less sensitive than rates to other load on the machine
+      const msPer = (cpu: number) => ((cpu / 100) * secs * 1000) / expected;
+      const chMs = msPer(ch.reduce((a, [, v]) => a + v.cpu, 0));
+      const allMs = msPer(Object.values(usage).reduce((a, v) => a + v.cpu, 0));
+      rows.push(
+        `| ${run.label} | ${n} | ${run.k} | ${run.replicas} | ${run.blocks} | ${tasksPerBlock.toFixed(0)} | ${fanMs.toFixed(0)} | ${stored.ok}/${expected} | ${secs.toFixed(1)} | **${(expected / secs).toFixed(0)}** | ${chMs.toFixed(2)} | ${allMs.toFixed(2)} | ${chCpu}% / ${chRss} | ${u('challenge-store')} | ${u('provider')} | ${u('nats')} | ${u('postgres')} |`,
+      );
+      process.stderr.write(`${rows[rows.length - 1]}\n`);
+      for (const c of challengers) await c.m.stop();
+      challengers = [];
+    }
+  }
+
+  async function publishBlock(b: number) {
+    const hash = keccak256(toHex(`bench block ${b} ${Date.now()}`));
+    const msg = { number: b, hash, parentHash: keccak256(toHex(`p${b}`)), timestamp: 1_800_000_000 + b };
+    await nc.jetstream().publish(s.blocks, new TextEncoder().encode(JSON.stringify(msg)), {
+      msgID: `block:${b}:${hash}`,
+    });
+  }
+
+  function expectedTasks(run: Run, from: number, to: number): number {
+    if (run.k === 1) return run.providers * (to - from + 1);
+    let total = 0;
+    for (let i = 0; i < run.providers; i++) {
+      const phase =
+        BigInt(keccak256(`${users[i % USERS]!.address}${pidOf(i).slice(2)}` as Hex)) % BigInt(run.k);
+      for (let b = from; b <= to; b++) if ((phase + BigInt(b)) % BigInt(run.k) === 0n) total++;
+    }
+    return total;
+  }
+
+  async function waitRecords(from: number, to: number, expected: number, timeoutMs: number) {
+    let got = { all: 0, ok: 0 };
+    await waitFor(
+      `${expected} records of blocks ${from}..${to}`,
+      async () => {
+        const r = await db.query<{ all: string; ok: string }>(
+          `SELECT count(*) AS all, count(*) FILTER (WHERE verdict = 1) AS ok
+             FROM challenge_records WHERE keeper_id = 1 AND block BETWEEN $1 AND $2`,
+          [from, to],
+        );
+        got = { all: Number(r.rows[0]!.all), ok: Number(r.rows[0]!.ok) };
+        return got.all >= expected;
+      },
+      timeoutMs,
+      50,
+    );
+    return got;
+  }
+
+  async function fanout() {
+    let sum = 0;
+    let count = 0;
+    let tasks = 0;
+    for (const c of challengers) {
+      sum += await metric(c.http, 'whitepay_challenger_fanout_seconds_sum');
+      count += await metric(c.http, 'whitepay_challenger_fanout_seconds_count');
+      tasks += await metric(c.http, 'whitepay_challenger_tasks_published_total');
+    }
+    return { sum, count, tasks };
+  }
+
+  storeClient.close();
+  providerClient.close();
+  await nc.close();
+  await closePool(db);
+
+  process.stdout.write(
+    [
+      `challenges end to end, one keeper; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+      '',
+      '| providers | setup (store + register), s |',
+      '| ---: | ---: |',
+      ...setupRows,
+      '',
+      'CPU in % of one core over the measured run, RSS = peak MiB (PostgreSQL: postmaster and backends).',
+      '',
+      '| variant | providers | K | replicas | blocks | tasks/block | fan-out, ms | OK records | s | challenges/s | challenger CPU ms/challenge | all CPU ms/challenge | challenger CPU / RSS | store | provider | nats | postgres |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |',
+      ...rows,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await cleanup();
+}
+process.exit(0);
