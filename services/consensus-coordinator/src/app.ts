@@ -19,6 +19,7 @@ import { checkElection, type ElectionCheckJob, electionWorker } from './jobs/ele
 import { roundsQueue, roundsWorker } from './jobs/rounds.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PeerClients } from './peer/client.js';
+import { RecordForwarder } from './peer/forwarder.js';
 import type { RoundInfo } from './peer/messages.js';
 import { peerService } from './peer/server.js';
 import { GrpcRecordStore, type RecordStore } from './records.js';
@@ -60,6 +61,12 @@ export interface App {
   start(): Promise<void>;
   /** Graceful stop: running round jobs finish their current step; their state stays persisted. */
   stop(): Promise<void>;
+  /**
+   * Abrupt stop, as a crash (tests): every connection of the app is cut
+   * without waiting for running jobs, so their locks expire and another
+   * replica (or this one restarted) resumes them from Redis.
+   */
+  kill(): Promise<void>;
 }
 
 /** Wires the consensus-coordinator. Never listens on HTTP: `main.ts` does, tests `inject`. */
@@ -149,6 +156,23 @@ export async function createApp(deps: AppDeps): Promise<App> {
     syncDeadlineMs: config.syncDeadlineMs,
     maxAttempts: config.maxAttempts,
   });
+  const forwarder = config.forwardRecords
+    ? new RecordForwarder({
+        nc,
+        ns,
+        keeperId: config.keeperId,
+        chain,
+        peers,
+        deadlineMs: config.peerDeadlineMs,
+        batchMax: config.forwardBatchMax,
+        backoffMs: config.forwardBackoffMs,
+        backoffMaxMs: config.forwardBackoffMaxMs,
+        maxDeliver: config.forwardMaxDeliver,
+        ackWaitMs: Math.max(30_000, 4 * config.peerDeadlineMs),
+        metrics,
+        log,
+      })
+    : null;
   const electionDeps = { keeperId: config.keeperId, chain, store, rounds: queue, metrics, log };
 
   const http = await buildHttpServer({
@@ -216,6 +240,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
               replay: new ReplayGuard(),
               chain,
               follower,
+              records,
               log,
               rejected: metrics.rejected,
             }),
@@ -224,6 +249,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         config.grpcPort,
       );
       payments.start();
+      forwarder?.start();
       const c1 = redis.duplicate({ maxRetriesPerRequest: null });
       const c2 = redis.duplicate({ maxRetriesPerRequest: null });
       workerConnections.push(c1, c2);
@@ -245,7 +271,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       log.info({ grpcPort: grpcServer.port, namespace: ns }, 'coordinator started');
     },
     async stop() {
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([...workers.map((w) => w.close()), forwarder?.stop()]);
       payments.stop();
       await grpcServer?.stop(1_000);
       peers.close();
@@ -254,6 +280,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await queue.close();
       bullConnection.disconnect();
       for (const c of workerConnections) c.disconnect();
+      await http.close();
+    },
+    async kill() {
+      // Cut the job connections first: a round still running in this process can no longer renew its lock.
+      for (const c of workerConnections) c.disconnect();
+      bullConnection.disconnect();
+      await Promise.allSettled(workers.map((w) => w.close(true)));
+      void forwarder?.stop();
+      payments.stop();
+      grpcServer?.server.forceShutdown();
+      peers.close();
+      if (!deps.st) st.close();
+      if (deps.records === undefined) records?.close();
       await http.close();
     },
   };

@@ -172,6 +172,38 @@ export const configShape = {
     .describe('BullMQ lock of a running round job; a crashed replica`s round is resumed after it'),
   roundConcurrency: z.coerce.number().int().min(1).default(16).describe('rounds run at once per replica'),
   roundsKept: z.coerce.number().int().min(1).default(1_000).describe('rounds listed by GET /v1/rounds'),
+  forwardRecords: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe(
+      'forward this keeper`s signed records from `<ns>.peer-out` to the peers (PushRecords, SPEC 3 step 4)',
+    ),
+  forwardBatchMax: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(256)
+    .describe('records fetched from `<ns>.peer-out` and pushed to each peer in one call'),
+  forwardBackoffMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(500)
+    .describe('first redelivery delay of a record a peer did not take (unreachable); doubles per delivery'),
+  forwardBackoffMaxMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(60_000)
+    .describe('largest redelivery delay of a record for an unreachable peer (ms)'),
+  forwardMaxDeliver: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100)
+    .describe('deliveries of a record before it is left to the full sync (peers unreachable all along)'),
   fault: faultSchema,
 };
 

@@ -20,6 +20,7 @@ export type CoordinatorErrorCode =
   | 'COORD_CHAIN_UNAVAILABLE'
   | 'COORD_SUBMIT_FAILED'
   | 'COORD_PEER_UNAVAILABLE'
+  | 'COORD_RECORDS_DISABLED'
   | 'COORD_INVALID_ARGUMENT';
 
 const KIND: Record<CoordinatorErrorCode, ErrorKind> = {
@@ -37,6 +38,7 @@ const KIND: Record<CoordinatorErrorCode, ErrorKind> = {
   COORD_CHAIN_UNAVAILABLE: 'unavailable',
   COORD_SUBMIT_FAILED: 'unavailable',
   COORD_PEER_UNAVAILABLE: 'unavailable',
+  COORD_RECORDS_DISABLED: 'failed_precondition',
   COORD_INVALID_ARGUMENT: 'invalid_argument',
 };
 

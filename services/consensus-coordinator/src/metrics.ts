@@ -49,6 +49,12 @@ export function createMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers,
     }),
+    forwarded: new Counter({
+      name: 'whitepay_peer_records_forwarded_total',
+      help: 'Own records pushed to peers, by outcome (accepted, duplicate, rejected by the peer`s store, refused, unreachable, given_up)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     /** Rejected peer messages: `boundary` is `grpc:<method>` (follower side) or `round` (the leader's reducer). */
     rejected: rejectedCounter(registry),
   };

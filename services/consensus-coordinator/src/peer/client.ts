@@ -7,7 +7,7 @@ import {
   type Signer,
   sealEnvelope,
 } from '@whitepay/peer';
-import { keeperV1 } from '@whitepay/proto';
+import { type challengeV1, keeperV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
 import type { Address } from 'viem';
 import { CoordinatorError } from '../errors.js';
@@ -77,6 +77,24 @@ export class PeerClients {
       throw new CoordinatorError('ROUND_UNEXPECTED_MESSAGE', `PullRecords answered ${body.$case}`);
     }
     return body.value;
+  }
+
+  /** This keeper's own signed records to a peer (SPEC 3 step 4); resolves with what its challenge-store did. */
+  async pushRecords(
+    to: number,
+    group: Group,
+    records: challengeV1.SignedRecord[],
+    deadlineMs: number,
+  ): Promise<{ accepted: number; duplicates: number; rejected: number }> {
+    const c = this.client(to);
+    const envelope = await this.seal(group.upkeeping, { $case: 'recordsPush', value: { records } });
+    const res = await call(c, c.pushRecords, { envelope }, { deadlineMs, name: 'PushRecords' });
+    const body = await this.open(res.envelope, group, to);
+    if (body.$case !== 'recordsReply') {
+      throw new CoordinatorError('ROUND_UNEXPECTED_MESSAGE', `PushRecords answered ${body.$case}`);
+    }
+    const { accepted, duplicates, rejected } = body.value;
+    return { accepted, duplicates, rejected };
   }
 
   close(): void {

@@ -13,6 +13,7 @@ import { type grpc, unary } from '@whitepay/rpc';
 import { bytesToHex, getAddress, isAddress } from 'viem';
 import type { ChainView, UpkeepingView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
+import type { RecordStore } from '../records.js';
 import type { Follower } from '../round/follower.js';
 import {
   type Body,
@@ -29,6 +30,8 @@ export interface PeerServerDeps {
   replay: ReplayGuard;
   chain: ChainView;
   follower: Follower;
+  /** Where pushed peer records go (the challenge-store); null refuses pushes. */
+  records: RecordStore | null;
   log: Logger;
   rejected: Counter<'boundary' | 'reason'>;
 }
@@ -93,12 +96,47 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
     pushRecords: unary<keeperV1.PushRecordsRequest, keeperV1.PushRecordsResponse>(
       'PushRecords',
       h,
-      async () => {
-        // Record broadcast (SPEC 3.4) travels through the challenger's peer-out seam, not through rounds.
-        throw new CoordinatorError(
-          'ROUND_UNEXPECTED_MESSAGE',
-          'PushRecords is not served by the coordinator',
-        );
+      async (req) => {
+        const { opened, view } = await openFrom(d, req.envelope);
+        const body = opened.message.body;
+        if (body?.$case !== 'recordsPush') {
+          throw new CoordinatorError(
+            'ROUND_UNEXPECTED_MESSAGE',
+            `PushRecords carries ${body?.$case ?? 'nothing'}`,
+          );
+        }
+        if (!d.records) {
+          throw new CoordinatorError('COORD_RECORDS_DISABLED', 'this keeper stores no peer records');
+        }
+        // A keeper broadcasts its own records for the group's user; anything
+        // else is refused here and counted, the rest goes to the
+        // challenge-store, which re-verifies every record from its proof.
+        const user = view.user.toLowerCase();
+        const own: typeof body.value.records = [];
+        let refused = 0;
+        for (const s of body.value.records) {
+          const r = s.record;
+          if (!r || r.keeperId !== opened.senderId || bytesToHex(r.user).toLowerCase() !== user) {
+            refused++;
+            d.rejected.inc({
+              boundary: 'grpc:PushRecords',
+              reason: r ? 'PEER_RECORD_NOT_SENDERS' : 'ROUND_MALFORMED',
+            });
+          } else own.push(s);
+        }
+        const res = await d.records.putPeerRecords(own);
+        if (res.rejected > 0) {
+          d.rejected.inc({ boundary: 'grpc:PushRecords', reason: 'PEER_RECORD_UNVERIFIED' }, res.rejected);
+        }
+        return seal(view.upkeeping, {
+          $case: 'recordsReply',
+          value: {
+            records: [],
+            accepted: res.accepted,
+            duplicates: res.duplicates,
+            rejected: res.rejected + refused,
+          },
+        });
       },
     ),
 
@@ -125,7 +163,10 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
           throw new CoordinatorError('ROUND_MISMATCH', 'the user does not own this Upkeeping');
         }
         const records = await d.follower.ownRecords(pull);
-        return seal(view.upkeeping, { $case: 'recordsReply', value: { records, accepted: 0 } });
+        return seal(view.upkeeping, {
+          $case: 'recordsReply',
+          value: { records, accepted: 0, duplicates: 0, rejected: 0 },
+        });
       },
     ),
   };

@@ -139,9 +139,16 @@ export interface RecordsPull {
   to: bigint;
 }
 
+/**
+ * The reply to PullRecords (records, accepted 0) and to PushRecords (no
+ * records; what the receiver's challenge-store did with the pushed ones after
+ * re-verifying each).
+ */
 export interface RecordsReply {
   records: SignedRecord[];
   accepted: number;
+  duplicates: number;
+  rejected: number;
 }
 
 export interface Ack {
@@ -1752,7 +1759,7 @@ export const RecordsPull: MessageFns<RecordsPull> = {
 };
 
 function createBaseRecordsReply(): RecordsReply {
-  return { records: [], accepted: 0 };
+  return { records: [], accepted: 0, duplicates: 0, rejected: 0 };
 }
 
 export const RecordsReply: MessageFns<RecordsReply> = {
@@ -1762,6 +1769,12 @@ export const RecordsReply: MessageFns<RecordsReply> = {
     }
     if (message.accepted !== 0) {
       writer.uint32(16).uint32(message.accepted);
+    }
+    if (message.duplicates !== 0) {
+      writer.uint32(24).uint32(message.duplicates);
+    }
+    if (message.rejected !== 0) {
+      writer.uint32(32).uint32(message.rejected);
     }
     return writer;
   },
@@ -1795,6 +1808,22 @@ export const RecordsReply: MessageFns<RecordsReply> = {
             message.accepted = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.duplicates = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.rejected = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1813,6 +1842,8 @@ export const RecordsReply: MessageFns<RecordsReply> = {
         ? object.records.map((e: any) => SignedRecord.fromJSON(e))
         : [],
       accepted: isSet(object.accepted) ? globalThis.Number(object.accepted) : 0,
+      duplicates: isSet(object.duplicates) ? globalThis.Number(object.duplicates) : 0,
+      rejected: isSet(object.rejected) ? globalThis.Number(object.rejected) : 0,
     };
   },
 
@@ -1824,6 +1855,12 @@ export const RecordsReply: MessageFns<RecordsReply> = {
     if (message.accepted !== 0) {
       obj.accepted = Math.round(message.accepted);
     }
+    if (message.duplicates !== 0) {
+      obj.duplicates = Math.round(message.duplicates);
+    }
+    if (message.rejected !== 0) {
+      obj.rejected = Math.round(message.rejected);
+    }
     return obj;
   },
 
@@ -1834,6 +1871,8 @@ export const RecordsReply: MessageFns<RecordsReply> = {
     const message = createBaseRecordsReply();
     message.records = object.records?.map((e) => SignedRecord.fromPartial(e)) || [];
     message.accepted = object.accepted ?? 0;
+    message.duplicates = object.duplicates ?? 0;
+    message.rejected = object.rejected ?? 0;
     return message;
   },
 };
@@ -2334,7 +2373,10 @@ export const KeeperPeerServiceService = {
     responseSerialize: (value: RoundResponse): Buffer => Buffer.from(RoundResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RoundResponse => RoundResponse.decode(value),
   },
-  /** Challenge records broadcast by a peer (SPEC 3 step 4). */
+  /**
+   * Challenge records broadcast by a peer (SPEC 3 step 4): a RecordsPush of the
+   * sender's own signed records; the reply is a RecordsReply with the counts.
+   */
   pushRecords: {
     path: "/whitepay.keeper.v1.KeeperPeerService/PushRecords" as const,
     requestStream: false as const,
@@ -2359,7 +2401,10 @@ export const KeeperPeerServiceService = {
 export interface KeeperPeerServiceServer extends UntypedServiceImplementation {
   /** A round message (commit request, propose, re-propose, full-sync error, abort). */
   round: handleUnaryCall<RoundRequest, RoundResponse>;
-  /** Challenge records broadcast by a peer (SPEC 3 step 4). */
+  /**
+   * Challenge records broadcast by a peer (SPEC 3 step 4): a RecordsPush of the
+   * sender's own signed records; the reply is a RecordsReply with the counts.
+   */
   pushRecords: handleUnaryCall<PushRecordsRequest, PushRecordsResponse>;
   /** A peer's full records of an interval, for the full sync of SPEC 6 step 4. */
   pullRecords: handleUnaryCall<PullRecordsRequest, PullRecordsResponse>;
@@ -2382,7 +2427,10 @@ export interface KeeperPeerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RoundResponse) => void,
   ): ClientUnaryCall;
-  /** Challenge records broadcast by a peer (SPEC 3 step 4). */
+  /**
+   * Challenge records broadcast by a peer (SPEC 3 step 4): a RecordsPush of the
+   * sender's own signed records; the reply is a RecordsReply with the counts.
+   */
   pushRecords(
     request: PushRecordsRequest,
     callback: (error: ServiceError | null, response: PushRecordsResponse) => void,
