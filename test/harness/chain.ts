@@ -162,3 +162,59 @@ export async function registerPieces(opts: {
     client.close();
   }
 }
+
+/** A block producer the suite controls: anvil's automine off, one block every `intervalMs` while running. */
+export interface Miner {
+  /** Mines `n` blocks now, `spacingMs` apart (works while paused). */
+  mine(n: number, spacingMs?: number): Promise<void>;
+  pause(): void;
+  resume(): void;
+  head(): Promise<bigint>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Turns anvil's automine off and mines on a timer instead, so transactions
+ * wait for the next block as on a real chain and a test can hold the chain
+ * still (`pause`) while it prepares a scenario.
+ */
+export async function startMiner(rpcUrl: string, intervalMs: number): Promise<Miner> {
+  let id = 0;
+  const rpc = async (method: string, params: unknown[] = []): Promise<unknown> => {
+    const res = await fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }),
+    });
+    const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+    return body.result;
+  };
+  await rpc('evm_setAutomine', [false]);
+  let running = false;
+  let busy: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (running) busy = busy.then(() => rpc('evm_mine')).catch(() => undefined);
+  }, intervalMs);
+  return {
+    async mine(n, spacingMs = intervalMs) {
+      for (let i = 0; i < n; i++) {
+        await rpc('evm_mine');
+        if (i < n - 1 || spacingMs > 0) await new Promise((r) => setTimeout(r, spacingMs));
+      }
+    },
+    pause() {
+      running = false;
+    },
+    resume() {
+      running = true;
+    },
+    head: async () => BigInt(String(await rpc('eth_blockNumber'))),
+    async stop() {
+      running = false;
+      clearInterval(timer);
+      await busy;
+      await rpc('evm_setAutomine', [true]).catch(() => undefined);
+    },
+  };
+}

@@ -8,6 +8,11 @@ import { loadConfig as storeConfig } from '@whitepay/challenge-store/src/config.
 import { createApp as createChallenger } from '@whitepay/challenger/src/app.js';
 import { loadConfig as challengerConfig } from '@whitepay/challenger/src/config.js';
 import { GrpcPieceRegistry } from '@whitepay/challenger/src/registry/grpc.js';
+import {
+  type App as CoordinatorApp,
+  createApp as createCoordinator,
+} from '@whitepay/consensus-coordinator/src/app.js';
+import { loadConfig as coordinatorConfig } from '@whitepay/consensus-coordinator/src/config.js';
 import { listenGrpc } from '@whitepay/rpc';
 import { createApp as createStCalculator } from '@whitepay/st-calculator/app';
 import { loadConfig as stConfig } from '@whitepay/st-calculator/config';
@@ -25,11 +30,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
-/**
- * The services of one keeper cluster (SPEC 9), in start order. The
- * consensus-coordinator is being written: its slot is here (`SERVICE_ORDER`,
- * `startCoordinator` below) and `startKeeper` skips it until it lands.
- */
+/** The services of one keeper cluster (SPEC 9), in start order. */
 export type ServiceName =
   | 'challenge-store'
   | 'st-calculator'
@@ -45,10 +46,8 @@ export const SERVICE_ORDER: readonly ServiceName[] = [
   'consensus-coordinator',
 ];
 
-/** Services the harness can start today. */
-export const AVAILABLE_SERVICES: readonly ServiceName[] = SERVICE_ORDER.filter(
-  (s) => s !== 'consensus-coordinator',
-);
+/** Services the harness can start (every one). */
+export const AVAILABLE_SERVICES: readonly ServiceName[] = SERVICE_ORDER;
 
 export class HarnessError extends WhitePayError {
   override readonly name = 'HarnessError';
@@ -70,7 +69,7 @@ export interface PeerKeeper {
   keeperId: number;
   /** Its secp256k1 account address (registered in Upkeeping). */
   account: Address;
-  /** Its consensus-coordinator gRPC `host:port`, once that service exists. */
+  /** Its consensus-coordinator gRPC `host:port` (KeeperPeerService), once known. */
   coordinatorUrl?: string;
 }
 
@@ -83,8 +82,10 @@ export interface KeeperOptions {
   blsSecretKey?: Hex;
   /** UpkeepingFactory to discover Upkeeping contracts from (chain-submitter). */
   upkeeping?: { factory: Address; fromBlock?: bigint };
-  /** The other keepers of the group. */
+  /** The other keepers of the group (their coordinator URLs may come later, through `setPeers`). */
   peers?: readonly PeerKeeper[];
+  /** Ports to bind instead of ephemeral ones (e.g. a coordinator gRPC port from testkit's `freePort`, known to peers in advance). */
+  ports?: Partial<Record<ServiceName, { http?: number; grpc?: number }>>;
   /** Provider nodes to challenge: pid → gRPC `host:port`. */
   providers?: Readonly<Record<string, string>>;
   /** Which services to start (default: every available one). */
@@ -114,13 +115,27 @@ export interface KeeperHandle {
   startService(name: ServiceName): Promise<ServiceUrls>;
   /** Graceful stop of one service (its resources closed); `startService` brings it back on the same ports. */
   stopService(name: ServiceName): Promise<void>;
+  /**
+   * Abrupt stop of one service, as a crash: for the consensus-coordinator its
+   * connections are cut without waiting for running rounds (their BullMQ
+   * locks expire); other services stop as in `stopService`.
+   */
+  killService(name: ServiceName): Promise<void>;
+  /** Replaces the peers' descriptions: running coordinators learn the new gRPC URLs at once. */
+  setPeers(peers: readonly PeerKeeper[]): void;
+  /** A second replica of this keeper's consensus-coordinator (same Redis, queues and NATS namespace; its own ports). */
+  startCoordinatorReplica(): Promise<{ urls: ServiceUrls; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
 interface Running {
   urls: ServiceUrls;
   stop(): Promise<void>;
+  kill?(): Promise<void>;
 }
+
+/** The admin token every harness coordinator accepts (`PUT /v1/admin/fault`) unless the env overrides it. */
+export const HARNESS_ADMIN_TOKEN = 'harness-admin-token-0123456789';
 
 /** Any service's operator API (fastify), built and not yet listening. */
 interface HttpApp {
@@ -154,13 +169,16 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       await closePool(pool);
     }
   }
-  const group = [{ keeperId, account }, ...(opts.peers ?? [])];
+  let peers: readonly PeerKeeper[] = opts.peers ?? [];
+  const group = [{ keeperId, account }, ...peers];
+  const coordinators = new Set<CoordinatorApp>();
+  const replicas = new Set<Running>();
   const env = (name: ServiceName, base: Record<string, string>) => ({ ...base, ...opts.env?.[name] });
   const running = new Map<ServiceName, Running>();
   const urls: Partial<Record<ServiceName, ServiceUrls>> = {};
   // A restarted service comes back on the ports it had, as behind a
   // Kubernetes Service: its clients keep their addresses.
-  const ports: Partial<Record<ServiceName, { http: number; grpc: number }>> = {};
+  const ports: Partial<Record<ServiceName, { http?: number; grpc?: number }>> = { ...opts.ports };
   const portOf = (name: ServiceName, kind: 'http' | 'grpc'): number => ports[name]?.[kind] ?? 0;
 
   const starters: Record<ServiceName, () => Promise<Running>> = {
@@ -326,19 +344,98 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       };
     },
 
-    // Slot of the consensus-coordinator (being written): wire it here like the
-    // others — its config from CONSENSUS_COORDINATOR_* (peers from
-    // `opts.peers[].coordinatorUrl`, BLS key from `opts.blsSecretKey`, the
-    // st-calculator at `urls['st-calculator'].grpc`, the challenge-store at
-    // `urls['challenge-store'].grpc`) — then add it to AVAILABLE_SERVICES.
-    async 'consensus-coordinator'() {
-      throw new HarnessError(
-        'HARNESS_SERVICE_UNAVAILABLE',
-        'the consensus-coordinator is not wired into the harness yet',
-        { keeperId, hasBlsKey: opts.blsSecretKey !== undefined },
-      );
-    },
+    'consensus-coordinator': () =>
+      startCoordinatorApp(portOf('consensus-coordinator', 'grpc'), portOf('consensus-coordinator', 'http')),
   };
+
+  /** One coordinator replica: its own NATS and Redis connections, on the given ports (0: ephemeral). */
+  async function startCoordinatorApp(grpcPort: number, httpPort: number): Promise<Running> {
+    const stGrpc = urls['st-calculator']?.grpc;
+    if (!stGrpc)
+      throw new HarnessError(
+        'HARNESS_DEPENDENCY_DOWN',
+        'the consensus-coordinator needs the st-calculator running',
+      );
+    if (!opts.blsSecretKey)
+      throw new HarnessError('HARNESS_MISSING_KEY', 'the consensus-coordinator needs blsSecretKey', {
+        keeperId,
+      });
+    const storeGrpc = urls['challenge-store']?.grpc;
+    const config = coordinatorConfig(
+      env('consensus-coordinator', {
+        CONSENSUS_COORDINATOR_KEEPER_ID: String(keeperId),
+        CONSENSUS_COORDINATOR_RPC_URL: infra.rpcUrl,
+        CONSENSUS_COORDINATOR_NATS_URL: infra.natsUrl,
+        CONSENSUS_COORDINATOR_NATS_NAMESPACE: namespace,
+        CONSENSUS_COORDINATOR_REDIS_URL: infra.redisUrl,
+        CONSENSUS_COORDINATOR_PRIVATE_KEY: opts.accountKey,
+        CONSENSUS_COORDINATOR_BLS_SECRET_KEY: opts.blsSecretKey,
+        CONSENSUS_COORDINATOR_ST_CALCULATOR_URL: stGrpc,
+        ...(storeGrpc ? { CONSENSUS_COORDINATOR_CHALLENGE_STORE_URL: storeGrpc } : {}),
+        ...(opts.upkeeping
+          ? {
+              CONSENSUS_COORDINATOR_FACTORY_ADDRESS: opts.upkeeping.factory,
+              CONSENSUS_COORDINATOR_FACTORY_FROM_BLOCK: String(opts.upkeeping.fromBlock ?? 0n),
+            }
+          : {}),
+        CONSENSUS_COORDINATOR_GRPC_HOST: '127.0.0.1',
+        CONSENSUS_COORDINATOR_GRPC_PORT: String(grpcPort),
+        CONSENSUS_COORDINATOR_PEERS: peers
+          .filter((p) => p.coordinatorUrl)
+          .map((p) => `${p.keeperId}=${p.coordinatorUrl}`)
+          .join(','),
+        CONSENSUS_COORDINATOR_PEER_DEADLINE_MS: '5000',
+        CONSENSUS_COORDINATOR_ROUND_LOCK_MS: '3000',
+        CONSENSUS_COORDINATOR_FORWARD_BACKOFF_MS: '200',
+        CONSENSUS_COORDINATOR_FORWARD_BACKOFF_MAX_MS: '2000',
+        CONSENSUS_COORDINATOR_ADMIN_TOKEN: HARNESS_ADMIN_TOKEN,
+      }),
+    );
+    const slog = log.child({ service: 'consensus-coordinator' });
+    const publicClient = createPublicClient({
+      transport: http(config.rpcUrl, { retryCount: 2, timeout: 10_000 }),
+      pollingInterval: 200,
+    }) as PublicClient;
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+    const nc = await connectBus({
+      url: config.natsUrl,
+      name: `consensus-coordinator-${keeperId}`,
+      log: slog,
+    });
+    let app: CoordinatorApp;
+    try {
+      app = await createCoordinator({
+        config,
+        log: slog,
+        registry: createRegistry('consensus-coordinator'),
+        publicClient,
+        nc,
+        redis,
+      });
+      await app.start();
+    } catch (err) {
+      await nc.close();
+      redis.disconnect();
+      throw err;
+    }
+    coordinators.add(app);
+    const httpUrl = await listenHttp(app.http, httpPort);
+    return {
+      urls: { http: httpUrl, grpc: `127.0.0.1:${app.grpcPort()}` },
+      async stop() {
+        coordinators.delete(app);
+        await app.stop();
+        await nc.drain().catch(() => nc.close());
+        redis.disconnect();
+      },
+      async kill() {
+        coordinators.delete(app);
+        await app.kill();
+        await nc.close().catch(() => undefined);
+        redis.disconnect();
+      },
+    };
+  }
 
   async function startService(name: ServiceName): Promise<ServiceUrls> {
     const existing = running.get(name);
@@ -362,6 +459,14 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
     await r.stop();
   }
 
+  async function killService(name: ServiceName): Promise<void> {
+    const r = running.get(name);
+    if (!r) return;
+    running.delete(name);
+    delete urls[name];
+    await (r.kill ?? r.stop)();
+  }
+
   const handle: KeeperHandle = {
     keeperId,
     namespace,
@@ -371,7 +476,26 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
     running: () => SERVICE_ORDER.filter((s) => running.has(s)),
     startService,
     stopService,
+    killService,
+    setPeers(next) {
+      peers = next;
+      for (const app of coordinators)
+        for (const p of next) if (p.coordinatorUrl) app.setPeerAddress(p.keeperId, p.coordinatorUrl);
+    },
+    async startCoordinatorReplica() {
+      const r = await startCoordinatorApp(0, 0);
+      replicas.add(r);
+      return {
+        urls: r.urls,
+        async stop() {
+          replicas.delete(r);
+          await r.stop();
+        },
+      };
+    },
     async stop() {
+      for (const r of [...replicas]) await r.stop().catch(() => undefined);
+      replicas.clear();
       for (const s of [...SERVICE_ORDER].reverse()) await stopService(s).catch(() => undefined);
     },
   };
@@ -383,4 +507,21 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
     throw err;
   }
   return handle;
+}
+
+/** Tells every keeper's coordinator where the others' KeeperPeerService listens (after they started). */
+export function linkCoordinators(keepers: readonly KeeperHandle[]): void {
+  for (const k of keepers) {
+    k.setPeers(
+      keepers
+        .filter((o) => o !== k)
+        .map((o) => ({
+          keeperId: o.keeperId,
+          account: o.account,
+          ...(o.urls['consensus-coordinator']?.grpc
+            ? { coordinatorUrl: o.urls['consensus-coordinator'].grpc }
+            : {}),
+        })),
+    );
+  }
 }

@@ -1,230 +1,274 @@
-import { splitReward, tid as tidOf } from '@whitepay/core';
+import { createWriteStream } from 'node:fs';
+import { createLogger } from '@whitepay/base';
+import { upkeepingAbi } from '@whitepay/contracts';
+import { rankKeepers, type SpaceRecord, spaceTime, splitReward, tid as tidOf } from '@whitepay/core';
 import { SequenceClock, sealEnvelope } from '@whitepay/peer';
-import { keeperV1 } from '@whitepay/proto';
+import { type challengeV1, keeperV1, storeV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
+import { waitFor } from '@whitepay/testkit';
 import { type Address, hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anvilKey } from '../../services/chain-submitter/src/testing/harness.js';
-import { type Cluster, type Keeper, startCluster } from './cluster.js';
+import {
+  anvilKey,
+  type DeployedUpkeeping,
+  deployUpkeeping,
+  HARNESS_ADMIN_TOKEN,
+  type Infra,
+  type KeeperHandle,
+  type KeeperKeys,
+  keeperKeys,
+  linkCoordinators,
+  type Miner,
+  type ProviderHandle,
+  registerPieces,
+  startInfra,
+  startKeeper,
+  startMiner,
+  startProviders,
+} from '../harness/index.js';
 
-const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' };
+// Issue "Payment rounds": 4 keepers, each its five real services (challenge-store,
+// st-calculator, challenger, chain-submitter, consensus-coordinator) on one
+// database per keeper, sharing NATS, Redis, PostgreSQL and one anvil; a real
+// provider node storing the pieces. Every st comes from challenge records
+// the challengers produced and the st-calculators integrated; faults are the
+// coordinator's TEST-ONLY fault setting or real outages (a stopped service).
 
-describe('payment rounds across 4 keepers (real anvil, NATS, Redis, chain-submitters, coordinators)', () => {
-  let c: Cluster;
-  beforeAll(async () => {
-    c = await startCluster({ n: 4 });
-  }, 120_000);
-  afterAll(async () => {
-    await c?.stop();
-  });
+const BLOCK_MS = 1000;
+const H = 10n;
+const T = 8n;
+const MAX_STALENESS = 4n;
+const PIECES = [64 * 1024, 20_000];
+const SPACE = BigInt(PIECES.reduce((a, b) => a + b, 0));
+const ADMIN = { authorization: `Bearer ${HARNESS_ADMIN_TOKEN}` };
 
-  it('the rank-1 leader pays in its window with the exact split', async () => {
-    const ts = await c.nextTs();
-    const before = await c.balances();
-    const leader = c.ranking(ts)[0]!;
-    await c.mineTo(ts + c.u.H);
-    await c.waitPaid(ts);
-    const p = await c.lastPayment();
-    expect(p.ts).toBe(ts);
-    expect(p.leaderId).toBe(leader.id);
-    expect(p.st).toBe(1_000_000n);
-    const after = await c.balances();
-    const split = splitReward({ amount: p.amount, keeperCount: 4 });
-    expect(p.amount).toBe(1_000_000n); // price 1e18 per byte·block scaled by 1e18
-    expect(after.provider - before.provider).toBe(split.provider);
-    for (const k of c.keepers)
-      expect(after.keepers.get(k.id)! - before.keepers.get(k.id)!).toBe(split.perKeeper);
-    expect(await c.roundOf(leader, ts)).toMatchObject({
-      outcome: 'confirmed',
-      phase: 'submitted',
-      attempt: 1,
-    });
-    const sched = (
-      await leader.coord!.http.inject({
-        method: 'GET',
-        url: `/v1/schedule/${c.u.user.account.address}/${c.u.pid}?ts=${ts}`,
+interface Payment {
+  ts: bigint;
+  te: bigint;
+  st: bigint;
+  amount: bigint;
+  tid: `0x${string}`;
+  leaderId: number;
+  position: number;
+  signers: bigint;
+}
+
+describe('payment rounds across 4 full keepers and a real provider', () => {
+  let infra: Infra;
+  let miner: Miner;
+  let chain: DeployedUpkeeping;
+  let provider: ProviderHandle;
+  const keys: KeeperKeys[] = [1, 2, 3, 4].map((i) => keeperKeys(i, anvilKey(i)));
+  const keepers: KeeperHandle[] = [];
+  const userKey = anvilKey(0);
+
+  const byId = (id: number) => keepers.find((k) => k.keeperId === id)!;
+  const ranking = (ts: bigint): KeeperHandle[] =>
+    rankKeepers({ user: chain.user, pid: provider.pid, ts, keepers: keys.map((k) => k.keeperId) }).map(byId);
+  const read = <R>(functionName: 'lastPayment' | 'provider' | 'balanceOf', args: [Address]) =>
+    chain.publicClient.readContract({
+      address: chain.upkeeping,
+      abi: upkeepingAbi,
+      functionName,
+      args,
+    }) as Promise<R>;
+  const nextTs = async () => (await read<[boolean, bigint, bigint]>('provider', [provider.pid]))[2];
+  const lastPayment = () => read<Payment>('lastPayment', [provider.pid]);
+  const balances = async () => {
+    const out = new Map<string, bigint>();
+    out.set('provider', await read<bigint>('balanceOf', [provider.pid]));
+    for (const k of keepers) out.set(String(k.keeperId), await read<bigint>('balanceOf', [k.account]));
+    return out;
+  };
+  const paymentsOf = async (ts: bigint) =>
+    (
+      await chain.publicClient.getContractEvents({
+        address: chain.upkeeping,
+        abi: upkeepingAbi,
+        eventName: 'PaymentMade',
+        fromBlock: chain.factoryBlock,
       })
-    ).json();
-    expect(sched.windows.map((w: { keeperId: number }) => w.keeperId)).toEqual(
-      c.ranking(ts).map((k) => k.id),
-    );
-    expect(sched.windows[0]).toMatchObject({
-      position: 1,
-      start: String(ts + c.u.H),
-      end: String(ts + c.u.H + c.u.T),
-    });
-    const ready = await leader.coord!.http.inject({ method: 'GET', url: '/readyz' });
-    expect(ready.statusCode).toBe(200);
-  });
+    ).filter((e) => e.args.ts === ts);
+  const waitPaid = (ts: bigint, timeoutMs = 60_000) =>
+    waitFor(`payment of ts ${ts}`, async () => (await nextTs()) > ts, timeoutMs, 100);
+  const signed = (p: Payment, k: KeeperHandle) => ((p.signers >> BigInt(k.keeperId - 1)) & 1n) === 1n;
 
-  const reset = async () => {
-    for (const k of c.keepers) {
-      k.answers.own = 1_000_000n;
-      delete k.answers.withPeers;
-      if (k.coord) {
-        const res = await k.coord.http.inject({
-          method: 'PUT',
-          url: '/v1/admin/fault',
-          headers: ADMIN,
-          payload: { fault: 'none' },
+  const coordUrl = (k: KeeperHandle) => k.urls['consensus-coordinator']!.http;
+  const setFault = async (k: KeeperHandle, fault: string) => {
+    const res = await fetch(`${coordUrl(k)}/v1/admin/fault`, {
+      method: 'PUT',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ fault }),
+    });
+    expect(res.status).toBe(200);
+  };
+  const metrics = async (url: string) => (await fetch(`${url}/metrics`)).text();
+  const metricSum = (text: string, pattern: RegExp) =>
+    text
+      .split('\n')
+      .filter((l) => pattern.test(l))
+      .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+  /** The round `leader` ran for `ts`, once final. */
+  const roundOf = async (leaderHttp: string, ts: bigint, timeoutMs = 60_000) => {
+    let found: Record<string, unknown> | undefined;
+    await waitFor(
+      `round of ts ${ts}`,
+      async () => {
+        const res = await fetch(`${leaderHttp}/v1/rounds`);
+        const rounds = ((await res.json()) as { rounds: Array<Record<string, unknown>> }).rounds;
+        found = rounds.find(
+          (r) =>
+            r.ts === String(ts) &&
+            ['confirmed', 'reverted', 'rejected', 'failed'].includes(String(r.outcome)),
+        );
+        return found !== undefined;
+      },
+      timeoutMs,
+      100,
+    );
+    return found!;
+  };
+
+  /** Records of (user, pid) in one keeper's store: its own, or the peers' it received. */
+  async function records(k: KeeperHandle, source: 'own' | 'peer'): Promise<challengeV1.ChallengeRecord[]> {
+    const client = new storeV1.ChallengeStoreServiceClient(k.urls['challenge-store']!.grpc!, insecure());
+    try {
+      const out: challengeV1.ChallengeRecord[] = [];
+      let pageToken = '';
+      do {
+        const res = await call(client, client.queryRecords, {
+          account: { user: hexToBytes(chain.user), pid: hexToBytes(provider.pid) },
+          range: { from: 0n, to: 1n << 62n },
+          source:
+            source === 'own'
+              ? storeV1.RecordSource.RECORD_SOURCE_OWN
+              : storeV1.RecordSource.RECORD_SOURCE_PEER,
+          pageSize: 1000,
+          pageToken,
+          withoutProofs: true,
         });
-        expect(res.statusCode).toBe(200);
-      }
+        out.push(...res.records);
+        pageToken = res.nextPageToken;
+      } while (pageToken);
+      return out;
+    } finally {
+      client.close();
+    }
+  }
+  const space = (rs: challengeV1.ChallengeRecord[]): SpaceRecord[] =>
+    rs.map((r) => ({ block: r.block, space: r.space }));
+  /** SPEC 4 over one keeper's own records, as its st-calculator computes it. */
+  const ownSt = async (k: KeeperHandle, ts: bigint, te: bigint) =>
+    spaceTime({ records: space(await records(k, 'own')), ts, te, maxStaleness: MAX_STALENESS });
+  /** The full sync's union (st-calculator include_peers): every keeper's records, the largest space of a block. */
+  const unionSt = async (ts: bigint, te: bigint) => {
+    const byBlock = new Map<bigint, bigint>();
+    for (const k of keepers)
+      for (const r of await records(k, 'own'))
+        byBlock.set(r.block, (byBlock.get(r.block) ?? 0n) > r.space ? byBlock.get(r.block)! : r.space);
+    const merged = [...byBlock].map(([block, s]) => ({ block, space: s }));
+    return spaceTime({ records: merged, ts, te, maxStaleness: MAX_STALENESS });
+  };
+  /** Exact balance changes of one payment: provider and keepers, `excluded` keepers get nothing. */
+  const expectSplit = (
+    before: Map<string, bigint>,
+    after: Map<string, bigint>,
+    p: Payment,
+    excluded: KeeperHandle[],
+  ) => {
+    const split = splitReward({ amount: p.amount, keeperCount: keepers.length - excluded.length });
+    expect(after.get('provider')! - before.get('provider')!).toBe(split.provider);
+    for (const k of keepers) {
+      const got = after.get(String(k.keeperId))! - before.get(String(k.keeperId))!;
+      expect(got).toBe(excluded.includes(k) ? 0n : split.perKeeper);
     }
   };
-  const signed = (p: { signers: bigint }, k: Keeper) => ((p.signers >> BigInt(k.key.index - 1)) & 1n) === 1n;
 
-  it('a stopped rank-1 leader is replaced by rank 2 in its window and gets no share', async () => {
-    await reset();
-    const ts = await c.nextTs();
-    const [rank1, rank2] = c.ranking(ts) as [Keeper, Keeper];
-    await c.stopCoordinator(rank1);
-    const before = await c.balances();
-    await c.mineTo(ts + c.u.H + c.u.T); // the first block of rank 2's window
-    await c.waitPaid(ts);
-    const p = await c.lastPayment();
-    expect(p.leaderId).toBe(rank2.id);
-    expect(p.te).toBeGreaterThanOrEqual(ts + c.u.H + c.u.T);
-    expect(p.te).toBeLessThan(ts + c.u.H + 2n * c.u.T);
-    const after = await c.balances();
-    const split = splitReward({ amount: p.amount, keeperCount: 3 });
-    expect(after.provider - before.provider).toBe(split.provider);
-    expect(after.keepers.get(rank1.id)! - before.keepers.get(rank1.id)!).toBe(0n);
-    for (const k of c.keepers.filter((k) => k !== rank1)) {
-      expect(after.keepers.get(k.id)! - before.keepers.get(k.id)!).toBe(split.perKeeper);
+  beforeAll(async () => {
+    infra = await startInfra();
+    [provider] = (await startProviders(1)) as [ProviderHandle];
+    chain = await deployUpkeeping({
+      rpcUrl: infra.anvil.rpcUrl,
+      chainId: infra.anvil.chainId,
+      userKey,
+      keepers: keys,
+      providers: [provider.pid],
+      config: { period: H, window: T },
+    });
+    const pieces = await provider.put(chain.user, PIECES);
+    // Stores first, pieces registered everywhere, then the rest: every
+    // keeper challenges from the same first block, so honest keepers measure alike.
+    for (const k of keys) {
+      const keeper = await startKeeper({
+        keeperId: k.keeperId,
+        infra: infra.endpoints,
+        accountKey: k.accountKey,
+        blsSecretKey: k.blsSecretKey,
+        upkeeping: { factory: chain.factory, fromBlock: chain.factoryBlock },
+        peers: keys.filter((p) => p.keeperId !== k.keeperId),
+        providers: { [provider.pid]: provider.grpcAddress },
+        ...(process.env.ROUNDS_LOG
+          ? {
+              log: createLogger(
+                { service: 'rounds', level: 'debug' },
+                createWriteStream(`${process.env.ROUNDS_LOG}.${k.keeperId}`),
+              ),
+            }
+          : {}),
+        services: ['challenge-store', 'st-calculator'],
+        env: {
+          'st-calculator': { ST_CALCULATOR_MAX_STALENESS: String(MAX_STALENESS) },
+          'chain-submitter': { CHAIN_SUBMITTER_POLL_INTERVAL_MS: '100' },
+        },
+      });
+      keepers.push(keeper);
+      await registerPieces({
+        storeGrpc: keeper.urls['challenge-store']!.grpc!,
+        userKey,
+        pid: provider.pid,
+        pieces,
+        nonce: 1n,
+        block: chain.providersAddedAt[provider.pid]!,
+      });
     }
-    expect(await c.roundOf(rank2, ts)).toMatchObject({ outcome: 'confirmed', r: 2 });
-    await c.startCoordinator(rank1);
+    miner = await startMiner(infra.anvil.rpcUrl, BLOCK_MS);
+    for (const k of keepers) {
+      await k.startService('challenger');
+      await k.startService('chain-submitter');
+      await k.startService('consensus-coordinator');
+    }
+    linkCoordinators(keepers);
+  }, 180_000);
+
+  afterAll(async () => {
+    await miner?.stop();
+    for (const k of keepers) await k.stop();
+    await provider?.stop();
+    await infra?.stop();
   });
 
-  it('one keeper lying about st: the payment still carries the honest value', async () => {
-    await reset();
-    const ts = await c.nextTs();
-    const [leader, , liar] = c.ranking(ts) as [Keeper, Keeper, Keeper];
-    const res = await liar.coord!.http.inject({
-      method: 'PUT',
-      url: '/v1/admin/fault',
-      headers: ADMIN,
-      payload: { fault: 'lie-st:3' },
-    });
-    expect(res.json()).toEqual({ fault: 'lie-st:3' });
-    await c.mineTo(ts + c.u.H);
-    await c.waitPaid(ts);
-    const p = await c.lastPayment();
-    expect(p.leaderId).toBe(leader.id);
-    expect(p.st).toBe(1_000_000n);
-    expect(signed(p, liar)).toBe(false);
-  });
-
-  it('one keeper signing garbage: its signature is left out and the payment lands', async () => {
-    await reset();
-    const ts = await c.nextTs();
-    const [leader, bad] = c.ranking(ts) as [Keeper, Keeper];
-    bad.coord!.setFault({ kind: 'garbage-sig' });
-    await c.mineTo(ts + c.u.H);
-    await c.waitPaid(ts);
-    const p = await c.lastPayment();
-    expect(p.leaderId).toBe(leader.id);
-    expect(p.st).toBe(1_000_000n);
-    expect(signed(p, bad)).toBe(false);
-    expect(await c.roundOf(leader, ts)).toMatchObject({ outcome: 'confirmed' });
-  });
-
-  it('a proposal beyond tolerance of the others: the median re-proposal pays', async () => {
-    await reset();
-    const ts = await c.nextTs();
-    const [leader, a, b, d] = c.ranking(ts) as [Keeper, Keeper, Keeper, Keeper];
-    leader.answers.own = 1_500_000n;
-    a.answers.own = 1_000_000n;
-    b.answers.own = 1_000_050n;
-    d.answers.own = 999_990n;
-    await c.mineTo(ts + c.u.H);
-    await c.waitPaid(ts);
-    const p = await c.lastPayment();
-    expect(p.leaderId).toBe(leader.id);
-    expect([1_000_000n, 1_000_050n, 999_990n]).toContain(p.st);
-    expect(await c.roundOf(leader, ts)).toMatchObject({ outcome: 'confirmed', proposal: 2, attempt: 1 });
-  });
-
-  it('values too spread for any quorum: full sync, then the round pays the synced value', async () => {
-    await reset();
-    const ts = await c.nextTs();
-    const [leader] = c.ranking(ts) as [Keeper];
-    c.keepers.forEach((k, i) => {
-      k.answers.own = (1_000_000n * 12n ** BigInt(i)) / 10n ** BigInt(i); // 20% apart, tolerance 1%
-      k.answers.withPeers = 1_300_000n;
-    });
-    await c.mineTo(ts + c.u.H);
-    await c.waitPaid(ts);
-    const p = await c.lastPayment();
-    expect(p.st).toBe(1_300_000n);
-    expect(await c.roundOf(leader, ts)).toMatchObject({ outcome: 'confirmed', attempt: 2, synced: true });
-    const metrics = await (await leader.coord!.http.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(metrics).toMatch(/whitepay_round_full_syncs_total\{[^}]*\} 1/);
-  });
-
-  it('replayed, out-of-group, forged and non-leader messages are rejected and counted', async () => {
-    await reset();
-    const target = c.keepers[0]!;
-    const member = c.keepers[1]!;
-    const client = new keeperV1.KeeperPeerServiceClient(`127.0.0.1:${target.coord!.grpcPort()}`, insecure());
-    const clock = new SequenceClock();
-    const ts = await c.nextTs();
-    await c.mineTo(ts + 2n);
-    const te = ts + 1n; // mined, before any leader window: nobody leads there
-    const user = c.u.user.account.address;
-    const base = { user, pid: c.u.pid, ts, te, leaderId: member.id, r: 1 };
-    const round = {
-      tid: hexToBytes(tidOf(base)),
-      user: hexToBytes(user),
-      pid: hexToBytes(c.u.pid),
-      ts,
-      te,
-      leaderId: member.id,
-      position: 1,
+  it('the rank-1 leader pays in its window: st from the records, the exact split', async () => {
+    const ts = await nextTs();
+    const leader = ranking(ts)[0]!;
+    const before = await balances();
+    miner.resume();
+    await waitPaid(ts);
+    miner.pause();
+    const p = await lastPayment();
+    expect(p.ts).toBe(ts);
+    expect(p.leaderId).toBe(leader.keeperId);
+    expect(p.te).toBeGreaterThanOrEqual(ts + H);
+    expect(p.te).toBeLessThan(ts + H + T);
+    expect(p.st).toBeGreaterThan(0n);
+    expect(p.st).toBe(await ownSt(leader, ts, p.te));
+    expect(p.amount).toBe(p.st); // price 1e18 per byte·block, scaled by 1e18
+    expectSplit(before, await balances(), p, []);
+    expect(await roundOf(coordUrl(leader), ts)).toMatchObject({
+      outcome: 'confirmed',
       attempt: 1,
-      upkeeping: hexToBytes(c.u.upkeeping),
-    };
-    const message = () => ({
-      sequence: clock.next(),
-      body: { $case: 'commitRequest' as const, value: { round, includePeers: false } },
+      proposal: 1,
     });
-    const send = async (envelope: keeperV1.SignedEnvelope) => {
-      try {
-        await call(client, client.round, { envelope }, { deadlineMs: 5_000 });
-        return 'accepted';
-      } catch (err) {
-        return (err as { code: string }).code;
-      }
-    };
-    const memberSigner = { keeperId: member.id, account: privateKeyToAccount(anvilKey(member.key.index)) };
-    const outsider = privateKeyToAccount(generatePrivateKey());
-    const env = await sealEnvelope(memberSigner, c.u.upkeeping, message());
-    expect(await send(env)).toBe('ROUND_NOT_LEADER');
-    expect(await send(env)).toBe('PEER_REPLAY');
-    expect(
-      await send(await sealEnvelope({ keeperId: 999, account: outsider }, c.u.upkeeping, message())),
-    ).toBe('PEER_UNKNOWN_SENDER');
-    expect(
-      await send(await sealEnvelope({ keeperId: member.id, account: outsider }, c.u.upkeeping, message())),
-    ).toBe('PEER_BAD_SIGNATURE');
-    const otherGroup = '0x000000000000000000000000000000000000dEaD' as Address;
-    expect(await send(await sealEnvelope(memberSigner, otherGroup, message()))).toBe('ROUND_UNKNOWN_GROUP');
-    client.close();
-    const metrics = (await target.coord!.http.inject({ method: 'GET', url: '/metrics' })).body;
-    for (const reason of [
-      'ROUND_NOT_LEADER',
-      'PEER_REPLAY',
-      'PEER_UNKNOWN_SENDER',
-      'PEER_BAD_SIGNATURE',
-      'ROUND_UNKNOWN_GROUP',
-    ]) {
-      expect(metrics).toMatch(
-        new RegExp(
-          `whitepay_rejected_messages_total\\{[^}]*boundary="grpc:Round"[^}]*reason="${reason}"[^}]*\\} 1`,
-        ),
-      );
-    }
+    expect((await fetch(`${coordUrl(leader)}/readyz`)).status).toBe(200);
   });
 });
