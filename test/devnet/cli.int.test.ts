@@ -74,20 +74,23 @@ describe('devnet command line', () => {
   it('runs until SIGINT, answers ctl, leaves no process behind, and resumes', async () => {
     const controlFile = join(dir, 'control.json');
     let child = await start();
-    try {
-      await waitFor(
-        'control file',
-        async () => {
-          if (child.exitCode !== null) throw new Error(`devnet exited with ${child.exitCode}`);
-          return existsSync(controlFile);
-        },
-        180_000,
-        250,
-      );
-    } catch (err) {
-      console.error(out);
-      throw err;
-    }
+    const up = async () => {
+      try {
+        await waitFor(
+          'control file',
+          async () => {
+            if (child.exitCode !== null) throw new Error(`devnet exited with ${child.exitCode}`);
+            return existsSync(controlFile);
+          },
+          240_000,
+          250,
+        );
+      } catch (err) {
+        console.error(out);
+        throw err;
+      }
+    };
+    await up();
     const control = JSON.parse(readFileSync(controlFile, 'utf8')) as ControlFile;
     const status = (await (
       await fetch(`${control.url}/v1/status`, { headers: { authorization: `Bearer ${control.token}` } })
@@ -131,7 +134,7 @@ describe('devnet command line', () => {
 
     const before = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as DevnetState;
     child = await start();
-    await waitFor('control file again', async () => existsSync(controlFile), 180_000, 250);
+    await up();
     expect(out).toMatch(/resuming the network/);
     expect(out).not.toMatch(/deploying/);
     const after = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as DevnetState;
