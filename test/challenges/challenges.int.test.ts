@@ -87,6 +87,14 @@ describe('challenges end to end: provider → challenger → JetStream → chall
       keepers: [keys],
       providers: all.map((p) => p.pid),
     });
+    // Offline from the start: every challenge it meets fails.
+    const res = await offline.app.http.inject({
+      method: 'PUT',
+      url: '/v1/admin/faults',
+      headers: auth,
+      payload: { mode: 'offline' },
+    });
+    expect(res.statusCode).toBe(200);
     keeper = await startKeeper({
       keeperId: keys.keeperId,
       infra: infra.endpoints,
@@ -109,13 +117,6 @@ describe('challenges end to end: provider → challenger → JetStream → chall
         block: chain.providersAddedAt[p.pid]!,
       });
     }
-    const res = await offline.app.http.inject({
-      method: 'PUT',
-      url: '/v1/admin/faults',
-      headers: auth,
-      payload: { mode: 'offline' },
-    });
-    expect(res.statusCode).toBe(200);
   }, 180_000);
 
   afterAll(async () => {
