@@ -159,18 +159,30 @@ export async function startDevnet(options: DevnetOptions, progress: Progress = (
   try {
     await timed('starting nats-server, redis-server, PostgreSQL and anvil (prague)', async () => {
       const accounts = Math.max(20, 1 + state.keepers.length);
-      [nats, redis, postgres, anvil] = await Promise.all([
-        startNats({ port: state.ports.nats, storeDir: layout.nats }),
-        startRedis({ port: state.ports.redis, dir: ensureDir(layout.redis) }),
-        startPostgres({ port: state.ports.postgres, dataDir: ensureDir(layout.postgres) }),
+      // Each server is kept as soon as it is up, so a failure of another one still stops it.
+      const started = await Promise.allSettled([
+        startNats({ port: state.ports.nats, storeDir: layout.nats }).then((s) => {
+          nats = s;
+        }),
+        startRedis({ port: state.ports.redis, dir: ensureDir(layout.redis) }).then((s) => {
+          redis = s;
+        }),
+        startPostgres({ port: state.ports.postgres, dataDir: ensureDir(layout.postgres) }).then((s) => {
+          postgres = s;
+        }),
         startAnvil({
           port: state.ports.anvil,
           chainId: state.chain.chainId,
           blockTime: state.chain.blockTime,
           accounts,
           statePath: layout.anvilState,
+        }).then((s) => {
+          anvil = s;
         }),
       ]);
+      const failed = started.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      if (!postgres) throw new Error('PostgreSQL did not start');
       for (const k of state.keepers) ensureDatabase(postgres, k.database);
     });
     const endpoints: Endpoints = {
