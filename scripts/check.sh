@@ -12,9 +12,18 @@ step "generated code is up to date"
 bash scripts/gen.sh --check
 step "helm chart (lint, render, schema validation)"
 bash scripts/check-helm.sh
-step "tests (vitest, with coverage)"
+# Two passes: unit and integration tests two files at a time, with coverage;
+# then the suites that run whole keeper groups or the local network (dozens of
+# processes each), one file at a time so that they never compete for the
+# machine's two cores.
+HEAVY=(test/e2e test/devnet test/rounds)
 mkdir -p .tmp
 status=0
-pnpm exec vitest run --coverage --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json || status=$?
-node scripts/test-summary.mjs .tmp/vitest.json coverage/coverage-summary.json || status=$?
+step "tests (vitest, with coverage)"
+pnpm exec vitest run --coverage $(printf -- '--exclude %s/** ' "${HEAVY[@]}") \
+  --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json || status=$?
+step "multi-keeper and local-network suites (vitest, one file at a time)"
+pnpm exec vitest run "${HEAVY[@]}" --no-file-parallelism \
+  --reporter=default --reporter=json --outputFile.json=.tmp/vitest-heavy.json || status=$?
+node scripts/test-summary.mjs --coverage coverage/coverage-summary.json .tmp/vitest.json .tmp/vitest-heavy.json || status=$?
 exit $status

@@ -1,9 +1,16 @@
 // Prints the suite's closing line ("N passed, N failed, N skipped") from
-// vitest's JSON report, and enforces the per-package coverage floors.
+// vitest's JSON reports, and enforces the per-package coverage floors.
+// Usage: node scripts/test-summary.mjs [--coverage summary.json] report.json...
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
-const [reportPath, coveragePath] = process.argv.slice(2);
+const args = process.argv.slice(2);
+let coveragePath;
+const reports = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--coverage') coveragePath = args[++i];
+  else reports.push(args[i]);
+}
 const floors = { 'packages/core': 95 };
 let failed = false;
 
@@ -18,18 +25,28 @@ if (coveragePath && existsSync(coveragePath)) {
       covered += s.lines.covered;
       total += s.lines.total;
     }
-    if (total === 0) continue;
-    const pct = (100 * covered) / total;
+    const pct = total === 0 ? 0 : (100 * covered) / total;
     const ok = pct >= floor;
     if (!ok) failed = true;
     console.log(`coverage ${dir}: ${pct.toFixed(2)}% lines (floor ${floor}%) ${ok ? 'ok' : 'BELOW FLOOR'}`);
   }
 }
 
-const report = JSON.parse(readFileSync(reportPath, 'utf8'));
-const passed = report.numPassedTests;
-const failedTests =
-  report.numFailedTests + (report.numFailedTestSuites > 0 && report.numFailedTests === 0 ? 1 : 0);
-const skipped = report.numPendingTests + report.numTodoTests;
+let passed = 0;
+let failedTests = 0;
+let skipped = 0;
+for (const path of reports) {
+  if (!existsSync(path)) {
+    console.log(`missing test report ${path}`);
+    failedTests += 1;
+    continue;
+  }
+  const report = JSON.parse(readFileSync(path, 'utf8'));
+  passed += report.numPassedTests;
+  // A file that fails to load has no failed test of its own: count it as one.
+  failedTests +=
+    report.numFailedTests + (report.numFailedTestSuites > 0 && report.numFailedTests === 0 ? 1 : 0);
+  skipped += report.numPendingTests + report.numTodoTests;
+}
 console.log(`\n${passed} passed, ${failedTests} failed, ${skipped} skipped`);
 if (failed || failedTests > 0 || passed === 0) process.exit(1);
