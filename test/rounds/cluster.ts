@@ -1,13 +1,11 @@
-// A cluster of n keepers in one process for the cross-keeper round suite and
-// the round benchmark: real anvil (Upkeeping deployed through the factory),
-// NATS and Redis; per keeper a real chain-submitter (createApp) and a real
-// consensus-coordinator (createApp, gRPC on 127.0.0.1:0). Each keeper's st
-// comes from its own StCalculatorService over gRPC.
-//
-// TEST DOUBLE, temporary: services/st-calculator is not committed yet, so the
-// StCalculatorService here is a tiny real gRPC server answering configured
-// values (another service's answers, nothing of the coordinator is faked).
-// Replace it with the st-calculator's createApp once it lands.
+// The round benchmark's fixture (test/bench/rounds.bench.ts): n keepers in one
+// process with only what a round needs — real anvil (Upkeeping deployed
+// through the factory), NATS and Redis; per keeper a real chain-submitter and
+// consensus-coordinator (createApp). Each keeper's st comes from a tiny gRPC
+// StCalculatorService answering a fixed value, so the bench measures the
+// round protocol alone, without the challenge pipeline's load. The
+// cross-keeper suite (rounds.int.test.ts) runs full keepers from test/harness
+// instead.
 import { createRegistry, type Logger, silentLogger } from '@whitepay/base';
 import { toHex } from '@whitepay/bls';
 import { connectBus } from '@whitepay/bus';

@@ -36,9 +36,9 @@ import {
 // coordinator's TEST-ONLY fault setting or real outages (a stopped service).
 
 const BLOCK_MS = 1000;
-const H = 10n;
+const H = 12n;
 const T = 8n;
-const MAX_STALENESS = 4n;
+const MAX_STALENESS = 3n;
 const PIECES = [64 * 1024, 20_000];
 const SPACE = BigInt(PIECES.reduce((a, b) => a + b, 0));
 const ADMIN = { authorization: `Bearer ${HARNESS_ADMIN_TOKEN}` };
@@ -261,6 +261,7 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     expect(p.te).toBeGreaterThanOrEqual(ts + H);
     expect(p.te).toBeLessThan(ts + H + T);
     expect(p.st).toBeGreaterThan(0n);
+    expect((await records(leader, 'own')).every((r) => r.space === SPACE)).toBe(true);
     expect(p.st).toBe(await ownSt(leader, ts, p.te));
     expect(p.amount).toBe(p.st); // price 1e18 per byte·block, scaled by 1e18
     expectSplit(before, await balances(), p, []);
@@ -270,5 +271,318 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
       proposal: 1,
     });
     expect((await fetch(`${coordUrl(leader)}/readyz`)).status).toBe(200);
+  });
+
+  it("records are broadcast (SPEC 3.4): every keeper's store holds the others' records as peer records, re-verified", async () => {
+    const [a, b] = keepers as [KeeperHandle, KeeperHandle];
+    const aOwn = await records(a, 'own');
+    await waitFor(
+      `keeper ${b.keeperId} holds keeper ${a.keeperId}'s records`,
+      async () => {
+        const peer = (await records(b, 'peer')).filter((r) => r.keeperId === a.keeperId);
+        return aOwn.every((r) => peer.some((q) => q.block === r.block));
+      },
+      30_000,
+      200,
+    );
+    const peer = await records(b, 'peer');
+    expect(new Set(peer.map((r) => r.keeperId))).toEqual(
+      new Set(keepers.filter((k) => k !== b).map((k) => k.keeperId)),
+    );
+    for (const r of aOwn) {
+      const q = peer.find((x) => x.keeperId === a.keeperId && x.block === r.block)!;
+      expect({ space: q.space, verdict: q.verdict }).toEqual({ space: r.space, verdict: r.verdict });
+    }
+    const forwarded = metricSum(
+      await metrics(coordUrl(a)),
+      /^whitepay_peer_records_forwarded_total\{[^}]*outcome="(accepted|duplicate)"/,
+    );
+    expect(forwarded).toBeGreaterThanOrEqual(aOwn.length * 3);
+    expect(await metrics(b.urls['challenge-store']!.http)).not.toMatch(
+      /whitepay_rejected_messages_total\{[^}]*PutPeerRecords/,
+    );
+  });
+
+  it('a stopped rank-1 leader: rank 2 pays in its window, rank 1 gets no share', async () => {
+    const ts = await nextTs();
+    const [rank1, rank2] = ranking(ts) as [KeeperHandle, KeeperHandle];
+    await rank1.stopService('consensus-coordinator');
+    const before = await balances();
+    miner.resume();
+    await waitPaid(ts, 90_000);
+    miner.pause();
+    const p = await lastPayment();
+    expect(p.leaderId).toBe(rank2.keeperId);
+    expect(p.position).toBe(2);
+    expect(p.te).toBeGreaterThanOrEqual(ts + H + T);
+    expect(p.te).toBeLessThan(ts + H + 2n * T);
+    expect(p.st).toBe(await ownSt(rank2, ts, p.te));
+    expectSplit(before, await balances(), p, [rank1]);
+    expect(await roundOf(coordUrl(rank2), ts)).toMatchObject({ outcome: 'confirmed', r: 2 });
+    await rank1.startService('consensus-coordinator'); // same ports: the peers reach it again
+  });
+
+  it('one keeper lying about its st: the payment carries the honest value, the liar does not sign', async () => {
+    const ts = await nextTs();
+    const [leader, liar] = ranking(ts) as [KeeperHandle, KeeperHandle];
+    await setFault(liar, 'lie-st:3');
+    const before = await balances();
+    miner.resume();
+    await waitPaid(ts);
+    miner.pause();
+    await setFault(liar, 'none');
+    const p = await lastPayment();
+    expect(p.leaderId).toBe(leader.keeperId);
+    expect(p.st).toBe(await ownSt(leader, ts, p.te));
+    expect(signed(p, liar)).toBe(false);
+    expectSplit(before, await balances(), p, []);
+  });
+
+  it('one keeper signing garbage: its signature is left out and the payment lands', async () => {
+    const ts = await nextTs();
+    const [leader, bad] = ranking(ts) as [KeeperHandle, KeeperHandle];
+    await setFault(bad, 'garbage-sig');
+    const before = await balances();
+    miner.resume();
+    await waitPaid(ts);
+    miner.pause();
+    await setFault(bad, 'none');
+    const p = await lastPayment();
+    expect(p.leaderId).toBe(leader.keeperId);
+    expect(p.st).toBe(await ownSt(leader, ts, p.te));
+    expect(signed(p, bad)).toBe(false);
+    expectSplit(before, await balances(), p, []);
+    expect(await roundOf(coordUrl(leader), ts)).toMatchObject({ outcome: 'confirmed' });
+  });
+
+  it("the leader's value beyond tolerance of the followers' (which spread within it): the median re-proposal pays", async () => {
+    const ts = await nextTs();
+    const [leader, up, down, honest] = ranking(ts) as [
+      KeeperHandle,
+      KeeperHandle,
+      KeeperHandle,
+      KeeperHandle,
+    ];
+    // One faulty keeper (f = 1): the leader, 50% high. The followers measure
+    // 0.4% high, exactly, and 0.3% low: within 1% of each other.
+    await setFault(leader, 'lie-st:1.5');
+    await setFault(up, 'lie-st:1.004');
+    await setFault(down, 'lie-st:0.997');
+    const before = await balances();
+    miner.resume();
+    await waitPaid(ts);
+    miner.pause();
+    for (const k of [leader, up, down]) await setFault(k, 'none');
+    const p = await lastPayment();
+    expect(p.leaderId).toBe(leader.keeperId);
+    // The median of the first 2f+1 reveals: one of the followers' values, never the leader's.
+    const st = await ownSt(honest, ts, p.te);
+    expect([st, (st * 1004n) / 1000n, (st * 997n) / 1000n]).toContain(p.st);
+    expect(signed(p, leader)).toBe(false);
+    expectSplit(before, await balances(), p, []);
+    expect(await roundOf(coordUrl(leader), ts)).toMatchObject({
+      outcome: 'confirmed',
+      proposal: 2,
+      attempt: 1,
+    });
+  });
+
+  it('measurements too far apart for any quorum: full sync, then the union of the records pays', async () => {
+    const ts = await nextTs();
+    // Rank 1's coordinator is down, so rank 2 leads over a 20-block interval.
+    const [rank1, leader, ...others] = ranking(ts) as [
+      KeeperHandle,
+      KeeperHandle,
+      KeeperHandle,
+      KeeperHandle,
+    ];
+    await rank1.stopService('consensus-coordinator');
+    const syncsBefore = metricSum(await metrics(coordUrl(leader)), /^whitepay_round_full_syncs_total/);
+    // Two members' challengers stop three blocks apart: their own records end
+    // early (with MAX_STALENESS 3, about 1/4 and 2/5 of the interval), while
+    // the leader's keep coming and reach every store through the broadcast.
+    // Three measurements pairwise beyond 1%: neither the leader's value nor
+    // the median finds 2 approvals.
+    await others[0]!.stopService('challenger');
+    await miner.mine(3);
+    await others[1]!.stopService('challenger');
+    const before = await balances();
+    miner.resume();
+    await waitPaid(ts, 90_000);
+    miner.pause();
+    const p = await lastPayment();
+    expect(p.leaderId).toBe(leader.keeperId);
+    // Their own measurements, before the restarted challengers catch up on the blocks they missed.
+    const own = await Promise.all(others.map((k) => ownSt(k, ts, p.te)));
+    for (const k of others) await k.startService('challenger');
+    await rank1.startService('consensus-coordinator');
+    const full = await ownSt(leader, ts, p.te);
+    const sorted = [...own, full].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i - 1]!).toBeLessThan((sorted[i]! * 99n) / 100n);
+    expect(p.st).toBe(full);
+    expect(p.st).toBe(await unionSt(ts, p.te));
+    expectSplit(before, await balances(), p, [rank1]);
+    expect(await roundOf(coordUrl(leader), ts)).toMatchObject({
+      outcome: 'confirmed',
+      attempt: 2,
+      synced: true,
+    });
+    expect(metricSum(await metrics(coordUrl(leader)), /^whitepay_round_full_syncs_total/) - syncsBefore).toBe(
+      1,
+    );
+  });
+
+  it("the leader's coordinator crashes after the commitments: restarted, it resumes the round from Redis and pays once", async () => {
+    const ts = await nextTs();
+    const [leader] = ranking(ts) as [KeeperHandle];
+    const before = await balances();
+    // Mine up to the leader's window and hold the chain: its pay transaction waits in the mempool.
+    await miner.mine(Number(ts + H - (await miner.head())), 300);
+    let tid = '';
+    await waitFor(
+      'the round submitting',
+      async () => {
+        const rounds = (
+          (await (await fetch(`${coordUrl(leader)}/v1/rounds`)).json()) as {
+            rounds: Array<Record<string, unknown>>;
+          }
+        ).rounds;
+        const r = rounds.find((x) => x.ts === String(ts) && x.outcome === 'submitting');
+        tid = String(r?.tid ?? '');
+        return r !== undefined;
+      },
+      60_000,
+      50,
+    );
+    await leader.killService('consensus-coordinator');
+    await leader.startService('consensus-coordinator');
+    miner.resume();
+    await waitPaid(ts);
+    miner.pause();
+    const round = await roundOf(coordUrl(leader), ts);
+    expect(round).toMatchObject({ tid, outcome: 'confirmed', attempt: 1 });
+    const paid = await paymentsOf(ts);
+    expect(paid).toHaveLength(1);
+    expect(paid[0]!.args.tid).toBe(tid);
+    const p = await lastPayment();
+    expectSplit(before, await balances(), p, []);
+    // The restarted process claimed no new round: it resumed the stored one.
+    expect(metricSum(await metrics(coordUrl(leader)), /^whitepay_rounds_started_total/)).toBe(0);
+  });
+
+  it('two coordinator replicas of the leader: the round runs once', async () => {
+    const ts = await nextTs();
+    const [leader] = ranking(ts) as [KeeperHandle];
+    const startedOf = async (u: string) => metricSum(await metrics(u), /^whitepay_rounds_started_total/);
+    const startedBefore = await startedOf(coordUrl(leader));
+    const replica = await leader.startCoordinatorReplica();
+    try {
+      miner.resume();
+      await waitPaid(ts);
+      miner.pause();
+      const paid = await paymentsOf(ts);
+      expect(paid).toHaveLength(1);
+      const started =
+        (await startedOf(coordUrl(leader))) - startedBefore + (await startedOf(replica.urls.http));
+      expect(started).toBe(1);
+      for (const u of [coordUrl(leader), replica.urls.http]) {
+        const rounds = (
+          (await (await fetch(`${u}/v1/rounds`)).json()) as { rounds: Array<Record<string, unknown>> }
+        ).rounds;
+        expect(rounds.filter((r) => r.ts === String(ts))).toHaveLength(1);
+      }
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('replayed, out-of-group, forged and non-leader messages are rejected and counted', async () => {
+    const target = keepers[0]!;
+    const member = keepers[1]!;
+    const client = new keeperV1.KeeperPeerServiceClient(
+      target.urls['consensus-coordinator']!.grpc!,
+      insecure(),
+    );
+    const clock = new SequenceClock();
+    const ts = await nextTs();
+    await miner.mine(2, 0);
+    const te = ts + 1n; // mined, before any leader window: nobody leads there
+    const base = { user: chain.user, pid: provider.pid, ts, te, leaderId: member.keeperId, r: 1 };
+    const round = {
+      tid: hexToBytes(tidOf(base)),
+      user: hexToBytes(chain.user),
+      pid: hexToBytes(provider.pid),
+      ts,
+      te,
+      leaderId: member.keeperId,
+      position: 1,
+      attempt: 1,
+      upkeeping: hexToBytes(chain.upkeeping),
+    };
+    const message = () => ({
+      sequence: clock.next(),
+      body: { $case: 'commitRequest' as const, value: { round, includePeers: false } },
+    });
+    const send = async (envelope: keeperV1.SignedEnvelope) => {
+      try {
+        await call(client, client.round, { envelope }, { deadlineMs: 5_000 });
+        return 'accepted';
+      } catch (err) {
+        return (err as { code: string }).code;
+      }
+    };
+    const memberSigner = {
+      keeperId: member.keeperId,
+      account: privateKeyToAccount(keys[1]!.accountKey),
+    };
+    const outsider = privateKeyToAccount(generatePrivateKey());
+    const env = await sealEnvelope(memberSigner, chain.upkeeping, message());
+    expect(await send(env)).toBe('ROUND_NOT_LEADER');
+    expect(await send(env)).toBe('PEER_REPLAY');
+    expect(
+      await send(await sealEnvelope({ keeperId: 999, account: outsider }, chain.upkeeping, message())),
+    ).toBe('PEER_UNKNOWN_SENDER');
+    expect(
+      await send(
+        await sealEnvelope({ keeperId: member.keeperId, account: outsider }, chain.upkeeping, message()),
+      ),
+    ).toBe('PEER_BAD_SIGNATURE');
+    const otherGroup = '0x000000000000000000000000000000000000dEaD' as Address;
+    expect(await send(await sealEnvelope(memberSigner, otherGroup, message()))).toBe('ROUND_UNKNOWN_GROUP');
+    // A pushed record that is not the sender's own is refused and counted.
+    const [foreign] = await records(target, 'peer');
+    const push = await call(
+      client,
+      client.pushRecords,
+      {
+        envelope: await sealEnvelope(memberSigner, chain.upkeeping, {
+          sequence: clock.next(),
+          body: {
+            $case: 'recordsPush',
+            value: { records: [{ record: { ...foreign!, keeperId: 3 }, signature: new Uint8Array(65) }] },
+          },
+        }),
+      },
+      { deadlineMs: 5_000 },
+    );
+    expect(push.envelope).toBeDefined();
+    client.close();
+    const text = await metrics(coordUrl(target));
+    for (const reason of [
+      'ROUND_NOT_LEADER',
+      'PEER_REPLAY',
+      'PEER_UNKNOWN_SENDER',
+      'PEER_BAD_SIGNATURE',
+      'ROUND_UNKNOWN_GROUP',
+    ]) {
+      expect(text).toMatch(
+        new RegExp(
+          `whitepay_rejected_messages_total\\{[^}]*boundary="grpc:Round"[^}]*reason="${reason}"[^}]*\\} 1`,
+        ),
+      );
+    }
+    expect(text).toMatch(
+      /whitepay_rejected_messages_total\{[^}]*boundary="grpc:PushRecords"[^}]*reason="PEER_RECORD_NOT_SENDERS"[^}]*\} 1/,
+    );
   });
 });

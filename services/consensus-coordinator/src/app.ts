@@ -286,9 +286,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
       // Cut the job connections first: a round still running in this process can no longer renew its lock.
       for (const c of workerConnections) c.disconnect();
       bullConnection.disconnect();
-      await Promise.allSettled(workers.map((w) => w.close(true)));
+      await Promise.race([
+        Promise.allSettled(workers.map((w) => w.close(true))),
+        new Promise((r) => setTimeout(r, 1_000)),
+      ]);
       void forwarder?.stop();
-      payments.stop();
+      try {
+        payments.stop();
+      } catch {
+        // its NATS connection may already be gone
+      }
       grpcServer?.server.forceShutdown();
       peers.close();
       if (!deps.st) st.close();

@@ -42,7 +42,12 @@ export class PeerClients {
     const cached = this.clients.get(keeperId);
     if (cached?.address === address) return cached.client;
     cached?.client.close();
-    const client = new keeperV1.KeeperPeerServiceClient(address, insecure());
+    // A restarted peer must be reachable again within a round, not after
+    // grpc-js's default reconnect backoff (up to 120 s).
+    const client = new keeperV1.KeeperPeerServiceClient(address, insecure(), {
+      'grpc.initial_reconnect_backoff_ms': 250,
+      'grpc.max_reconnect_backoff_ms': 2_000,
+    });
     this.clients.set(keeperId, { address, client });
     return client;
   }
