@@ -429,10 +429,11 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         redis.disconnect();
       },
       async kill() {
+        // Connections die first, as in a crash: the round still running here can persist nothing more.
         coordinators.delete(app);
-        await app.kill();
-        await nc.close().catch(() => undefined);
         redis.disconnect();
+        await nc.close().catch(() => undefined);
+        await app.kill();
       },
     };
   }
