@@ -276,11 +276,20 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
   it("records are broadcast (SPEC 3.4): every keeper's store holds the others' records as peer records, re-verified", async () => {
     const [a, b] = keepers as [KeeperHandle, KeeperHandle];
     const aOwn = await records(a, 'own');
+    const forwarded = async () =>
+      metricSum(
+        await metrics(coordUrl(a)),
+        /^whitepay_peer_records_forwarded_total\{[^}]*outcome="(accepted|duplicate)"/,
+      );
     await waitFor(
-      `keeper ${b.keeperId} holds keeper ${a.keeperId}'s records`,
+      `every peer holds keeper ${a.keeperId}'s records`,
       async () => {
-        const peer = (await records(b, 'peer')).filter((r) => r.keeperId === a.keeperId);
-        return aOwn.every((r) => peer.some((q) => q.block === r.block));
+        for (const k of keepers.filter((x) => x !== a)) {
+          const peer = (await records(k, 'peer')).filter((r) => r.keeperId === a.keeperId);
+          if (!aOwn.every((r) => peer.some((q) => q.block === r.block))) return false;
+        }
+        // Each of the 3 peers answered for each record (metric after the reply).
+        return (await forwarded()) >= aOwn.length * 3;
       },
       30_000,
       200,
@@ -293,11 +302,6 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
       const q = peer.find((x) => x.keeperId === a.keeperId && x.block === r.block)!;
       expect({ space: q.space, verdict: q.verdict }).toEqual({ space: r.space, verdict: r.verdict });
     }
-    const forwarded = metricSum(
-      await metrics(coordUrl(a)),
-      /^whitepay_peer_records_forwarded_total\{[^}]*outcome="(accepted|duplicate)"/,
-    );
-    expect(forwarded).toBeGreaterThanOrEqual(aOwn.length * 3);
     expect(await metrics(b.urls['challenge-store']!.http)).not.toMatch(
       /whitepay_rejected_messages_total\{[^}]*PutPeerRecords/,
     );
