@@ -46,7 +46,7 @@ interface Run {
 function plan(n: number): Run[] {
   const which = process.env.RUNS ?? 'all';
   const runs: Run[] = [];
-  const blocksK1 = n >= 10_000 ? 2 : 6;
+  const blocksK1 = n >= 10_000 ? 1 : 5;
   for (const [taskPieces, label] of [
     [0, 'before'],
     [64, 'after'],
@@ -75,9 +75,9 @@ function procStat(pid: number): { ticks: number; rss: number; ppid: number } | u
   }
 }
 
-/** A process and its children (PostgreSQL forks a backend per connection). */
-function treeStat(root: number): { ticks: number; rss: number } {
-  let ticks = 0;
+/** Ticks per process of a process tree (PostgreSQL forks a backend per connection), and its RSS. */
+function treeStat(root: number): { ticks: Map<number, number>; rss: number } {
+  const ticks = new Map<number, number>();
   let rss = 0;
   const kids = new Map<number, number[]>();
   for (const d of readdirSync('/proc')) {
@@ -91,7 +91,7 @@ function treeStat(root: number): { ticks: number; rss: number } {
     const p = todo.pop()!;
     const st = procStat(p);
     if (!st) continue;
-    ticks += st.ticks;
+    ticks.set(p, st.ticks);
     rss += st.rss;
     todo.push(...(kids.get(p) ?? []));
   }
@@ -110,7 +110,7 @@ function findPid(match: (cmd: string) => boolean): number {
 }
 
 class Sampler {
-  private start = new Map<string, { ticks: number }>();
+  private start = new Map<string, Map<number, number>>();
   private peak = new Map<string, number>();
   private t0 = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -118,7 +118,7 @@ class Sampler {
   begin() {
     this.t0 = performance.now();
     this.peak.clear();
-    for (const [name, pid] of Object.entries(this.procs())) this.start.set(name, treeStat(pid));
+    for (const [name, pid] of Object.entries(this.procs())) this.start.set(name, treeStat(pid).ticks);
     this.timer = setInterval(() => this.sampleRss(), 500);
   }
   private sampleRss() {
@@ -131,7 +131,10 @@ class Sampler {
     const secs = (performance.now() - this.t0) / 1000;
     const out: Record<string, { cpu: number; rssMiB: number }> = {};
     for (const [name, pid] of Object.entries(this.procs())) {
-      const d = treeStat(pid).ticks - (this.start.get(name)?.ticks ?? 0);
+      // per process: a backend that exited during the run is not counted (never negative)
+      const before = this.start.get(name) ?? new Map<number, number>();
+      let d = 0;
+      for (const [p, t] of treeStat(pid).ticks) d += t - (before.get(p) ?? 0);
       out[name] = { cpu: (100 * d) / TICK / secs, rssMiB: (this.peak.get(name) ?? 0) / 2 ** 20 };
     }
     return out;
