@@ -1,5 +1,6 @@
 export { UINT8_MAX, UINT32_MAX, UINT64_MAX, UINT256_MAX } from './abi.js';
 export * from './batch.js';
+export * from './batch-round.js';
 export * from './errors.js';
 export * from './message.js';
 export * from './round.js';
