@@ -14,7 +14,18 @@ export interface PaymentRequest {
   group: Hex;
   signers: number[];
   signature: Hex;
+  /**
+   * A batch (`payBatch`): the packed entries (docs/encoding.md). `pid`, `ts`,
+   * `te` are then the first entry's and `st` the sum of the entries'; the
+   * entry's tid is the batch id (core's `batchId`).
+   */
+  entries?: Hex;
 }
+
+/** One entry of a confirmed batch: paid (its `PaymentMade`) or skipped (its `PaymentSkipped` reason). */
+export type BatchEntryResult =
+  | { pid: Address; ts: string; te: string; st: string; status: 'paid'; tid: Hex; amount: string }
+  | { pid: Address; ts: string; te: string; status: 'skipped'; reason: string };
 
 export interface SentTx {
   hash: Hex;
@@ -238,4 +249,7 @@ export interface PaymentResult {
   errorCode: string | null;
   errorMessage?: string;
   at: number;
+  /** Batches only: `batch`, and once confirmed the outcome of every entry in order. */
+  kind?: 'batch';
+  entries?: BatchEntryResult[];
 }

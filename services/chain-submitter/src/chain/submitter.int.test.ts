@@ -1,7 +1,7 @@
 import { subjects } from '@whitepay/bus';
 import { UpkeepingError, upkeepingAbi } from '@whitepay/contracts';
 import { startAnvil, startNats, startRedis, waitFor } from '@whitepay/testkit';
-import type { Hex } from 'viem';
+import { getAddress, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   anvilKey,
@@ -11,7 +11,13 @@ import {
   startApp,
   testClient,
 } from '../testing/harness.js';
-import { deployUpkeeping, signedPayment, type TestKeeper, type TestUpkeeping } from '../testing/upkeeping.js';
+import {
+  deployUpkeeping,
+  signedBatch,
+  signedPayment,
+  type TestKeeper,
+  type TestUpkeeping,
+} from '../testing/upkeeping.js';
 import type { PaymentResult } from './outbox.js';
 
 const enc = new TextEncoder();
@@ -225,5 +231,40 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(await nonce()).toBe(before + 1);
     expect(BigInt(last.maxFeePerGas)).toBeGreaterThan(BigInt(first.maxFeePerGas));
     expect((await lastPayment()).tid).toBe(r.tid);
+  });
+
+  it('submits a batch (payBatch) exactly once by its id and reports every entry: paid or skipped', async () => {
+    const h = await startApp(srv, env('b1'));
+    stops.push(h.close);
+    await waitFor('holder', async () => h.app.submitter.isHolder());
+    const unknown = '0x00000000000000000000000000000000000000e7' as const;
+    const { te, ...req } = await signedBatch(u, leader, (await lastPayment()).te, [unknown]);
+    const before = await nonce();
+    const reply = await h.nc.request(subjects('b1').submit, enc.encode(JSON.stringify(req)), {
+      timeout: 10_000,
+    });
+    const body = JSON.parse(dec.decode(reply.data));
+    expect(body).toMatchObject({ ok: true, result: { tid: req.tid, status: 'queued', duplicate: false } });
+    expect(await h.app.submitter.submit(req)).toMatchObject({ tid: req.tid, duplicate: true });
+    const result = await finalResult(h, req.tid as Hex);
+    expect(result).toMatchObject({ kind: 'batch', status: 'confirmed' });
+    expect(result.entries).toEqual([
+      expect.objectContaining({ pid: u.pid, status: 'paid', te: te.toString() }),
+      expect.objectContaining({
+        pid: getAddress(unknown),
+        status: 'skipped',
+        reason: 'UnknownProvider',
+      }),
+    ]);
+    expect(BigInt(result.amount!)).toBeGreaterThan(0n);
+    expect((await lastPayment()).te).toBe(te);
+    expect(await nonce()).toBe(before + 1);
+    // Again after it is final: known, nothing sent.
+    expect(await h.app.submitter.submit(req)).toMatchObject({ status: 'confirmed', duplicate: true });
+    const wrong = await h.app.submitter
+      .submit({ ...req, tid: `0x${'00'.repeat(32)}` })
+      .catch((e: unknown) => e);
+    expect((wrong as { code: string }).code).toBe('SUBMIT_INVALID_REQUEST');
+    expect(await nonce()).toBe(before + 1);
   });
 });

@@ -1,6 +1,6 @@
 import type { Logger, WhitePayError } from '@whitepay/base';
-import { decodeUpkeepingError, UpkeepingError, upkeepingAbi } from '@whitepay/contracts';
-import { tid as computeTid } from '@whitepay/core';
+import { batchOutcome, decodeUpkeepingError, UpkeepingError, upkeepingAbi } from '@whitepay/contracts';
+import { batchId, tid as computeTid, decodeBatchEntries } from '@whitepay/core';
 import {
   type Address,
   encodeFunctionData,
@@ -18,7 +18,15 @@ import { ChainError, FencedError, SubmitRequestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentPublisher } from '../nats/payments.js';
 import type { SenderLock } from './lock.js';
-import type { Outbox, OutboxEntry, OutboxState, PaymentRequest, PaymentResult, SentTx } from './outbox.js';
+import type {
+  BatchEntryResult,
+  Outbox,
+  OutboxEntry,
+  OutboxState,
+  PaymentRequest,
+  PaymentResult,
+  SentTx,
+} from './outbox.js';
 import { isTransient, withRetry } from './retry.js';
 
 const hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, 'expected 0x-prefixed hex bytes');
@@ -45,6 +53,27 @@ export const submitRequestSchema = z.object({
 });
 
 export type SubmitRequestInput = z.input<typeof submitRequestSchema>;
+
+/**
+ * A batch submit request (`kind: "batch"`, the "Scale" issue): `payBatch`'s
+ * arguments plus the leader position `r` common to every entry and the batch
+ * id (`tid`, core's `batchId`), which the submitter recomputes. Exactly once
+ * per batch id, like a single payment per tid.
+ */
+export const batchSubmitRequestSchema = z.object({
+  kind: z.literal('batch'),
+  upkeeping: addr,
+  /** Packed entries (68 bytes each). */
+  entries: hex,
+  leaderId: z.number().int().min(0).max(0xffffffff),
+  r: z.number().int().min(1).max(255),
+  group: hex,
+  signers: z.array(z.number().int().min(0).max(255)),
+  signature: hex,
+  tid: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+});
+
+export type BatchSubmitRequestInput = z.input<typeof batchSubmitRequestSchema>;
 
 export interface SubmitReply {
   tid: Hex;
@@ -143,6 +172,9 @@ export class Submitter {
   // ───────────────────────────── submit (any replica) ─────────────────────────────
 
   async submit(input: unknown): Promise<SubmitReply> {
+    if (typeof input === 'object' && input !== null && (input as { kind?: unknown }).kind === 'batch') {
+      return this.submitBatch(input);
+    }
     const parsed = submitRequestSchema.safeParse(input);
     if (!parsed.success) {
       const err = new SubmitRequestError(
@@ -183,13 +215,63 @@ export class Submitter {
       this.o.metrics.rejected.inc({ boundary: 'submit', reason: 'SUBMIT_TID_MISMATCH' });
       throw new SubmitRequestError(`tid ${p.tid} differs from the computed ${tid}`, { expected: tid });
     }
+    return this.enqueue(req, user, tid);
+  }
+
+  /** The batch request: decoded, its id recomputed, then queued like a single payment. */
+  private async submitBatch(input: unknown): Promise<SubmitReply> {
+    const parsed = batchSubmitRequestSchema.safeParse(input);
+    if (!parsed.success) {
+      const err = new SubmitRequestError(
+        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
+      this.o.metrics.rejected.inc({ boundary: 'submit', reason: err.code });
+      throw err;
+    }
+    const p = parsed.data;
+    const upkeeping = getAddress(p.upkeeping);
+    const user = await this.userOf(upkeeping);
+    let bid: Hex;
+    let first: { pid: Address; ts: bigint; te: bigint };
+    let total = 0n;
+    try {
+      const entries = decodeBatchEntries(p.entries as Hex);
+      bid = batchId({ user, leaderId: p.leaderId, r: p.r, items: entries });
+      first = entries[0]!;
+      for (const e of entries) total += e.st;
+    } catch (err) {
+      this.o.metrics.rejected.inc({ boundary: 'submit', reason: 'SUBMIT_INVALID_REQUEST' });
+      throw new SubmitRequestError((err as Error).message);
+    }
+    if (p.tid.toLowerCase() !== bid.toLowerCase()) {
+      this.o.metrics.rejected.inc({ boundary: 'submit', reason: 'SUBMIT_TID_MISMATCH' });
+      throw new SubmitRequestError(`batch id ${p.tid} differs from the computed ${bid}`, { expected: bid });
+    }
+    const req: PaymentRequest = {
+      upkeeping,
+      pid: first.pid,
+      ts: first.ts.toString(),
+      te: first.te.toString(),
+      st: total.toString(),
+      leaderId: p.leaderId,
+      r: p.r,
+      group: p.group as Hex,
+      signers: p.signers,
+      signature: p.signature as Hex,
+      entries: (p.entries as Hex).toLowerCase() as Hex,
+    };
+    return this.enqueue(req, user, bid);
+  }
+
+  /** Known → its state; already paid → confirmed; else simulate and queue (exactly once per tid). */
+  private async enqueue(req: PaymentRequest, user: Address, tid: Hex): Promise<SubmitReply> {
     const log = this.log.child({ tid });
     const existing = await this.o.outbox.get(tid);
     if (existing && existing.state !== 'failed' && existing.state !== 'reverted') {
       log.info({ state: existing.state }, 'submit: tid already known');
       return { tid, status: existing.state, duplicate: true, txHash: existing.txs.at(-1)?.hash ?? null };
     }
-    const paid = await this.paidLog(req, tid);
+    const paid = await this.paidLog(req, user, tid);
     if (paid) {
       log.info({ txHash: paid.txHash }, 'submit: already paid on chain');
       return { tid, status: 'confirmed', duplicate: true, txHash: paid.txHash };
@@ -242,6 +324,13 @@ export class Submitter {
   }
 
   private callData(req: PaymentRequest): Hex {
+    if (req.entries !== undefined) {
+      return encodeFunctionData({
+        abi: upkeepingAbi,
+        functionName: 'payBatch',
+        args: [req.entries, req.leaderId, req.group, req.signers, req.signature],
+      });
+    }
     return encodeFunctionData({
       abi: upkeepingAbi,
       functionName: 'pay',
@@ -282,11 +371,26 @@ export class Submitter {
     }
   }
 
-  /** The `PaymentMade` event of this tid, if the contract already recorded it. */
+  /**
+   * The `PaymentMade` event of this tid, if the contract already recorded it.
+   * For a batch: the event of its first entry (tid of `(user, pid, ts, te,
+   * leaderId, r)`), i.e. the batch's transaction was mined already.
+   */
   private async paidLog(
     req: PaymentRequest,
+    user: Address,
     tid: Hex,
   ): Promise<{ txHash: Hex; block: number; amount: bigint } | null> {
+    if (req.entries !== undefined) {
+      tid = computeTid({
+        user,
+        pid: req.pid,
+        ts: BigInt(req.ts),
+        te: BigInt(req.te),
+        leaderId: req.leaderId,
+        r: req.r,
+      });
+    }
     const logs = await this.retry('getLogs PaymentMade', () =>
       this.o.publicClient.getContractEvents({
         address: req.upkeeping,
@@ -302,11 +406,46 @@ export class Submitter {
     return { txHash: l.transactionHash, block: Number(l.blockNumber), amount: l.args.amount ?? 0n };
   }
 
+  /** What a confirmed `payBatch` did, entry by entry (contracts' `batchOutcome` of its receipt). */
+  private async batchResult(
+    upkeeping: Address,
+    txHash: Hex,
+  ): Promise<{ amount: string; entries: BatchEntryResult[] }> {
+    const receipt = await this.retry('getTransactionReceipt', () =>
+      this.o.publicClient.getTransactionReceipt({ hash: txHash }),
+    );
+    const out = batchOutcome(receipt, upkeeping);
+    const entries: BatchEntryResult[] = [
+      ...out.paid.map(
+        (p): BatchEntryResult => ({
+          pid: p.pid,
+          ts: p.ts.toString(),
+          te: p.te.toString(),
+          st: p.st.toString(),
+          status: 'paid',
+          tid: p.tid,
+          amount: p.amount.toString(),
+        }),
+      ),
+      ...out.skipped.map(
+        (k): BatchEntryResult => ({
+          pid: k.pid,
+          ts: k.ts.toString(),
+          te: k.te.toString(),
+          status: 'skipped',
+          reason: k.reason,
+        }),
+      ),
+    ];
+    return { amount: out.amount.toString(), entries };
+  }
+
   private result(
     e: { request: PaymentRequest; user: Address; tid: Hex },
     r: Partial<PaymentResult>,
   ): PaymentResult {
     return {
+      ...(e.request.entries !== undefined ? { kind: 'batch' as const } : {}),
       tid: e.tid,
       upkeeping: e.request.upkeeping,
       user: e.user,
@@ -414,7 +553,7 @@ export class Submitter {
     const log = this.log.child({ tid: e.tid });
     if (e.state === 'queued') {
       // Before spending a nonce: was this tid paid already (by us before a crash, or by anyone)?
-      const paid = await this.paidLog(e.request, e.tid);
+      const paid = await this.paidLog(e.request, e.user, e.tid);
       if (paid) {
         await this.finish(
           e,
@@ -507,7 +646,7 @@ export class Submitter {
     );
     if (e.nonce !== null && latest > e.nonce) {
       // Our nonce is used, but not by a transaction we know: paid by someone else, or replaced outside.
-      const paid = await this.paidLog(e.request, e.tid);
+      const paid = await this.paidLog(e.request, e.user, e.tid);
       if (paid) {
         await this.finish(
           e,
@@ -633,6 +772,9 @@ export class Submitter {
     r: Partial<PaymentResult>,
     lockValue: string,
   ): Promise<void> {
+    if (e.request.entries !== undefined && to === 'confirmed' && r.txHash) {
+      r = { ...r, ...(await this.batchResult(e.request.upkeeping, r.txHash)) };
+    }
     const result = this.result(e, { status: FINAL[to]!, ...r });
     // Publish first (deduplicated by msgID), then the fenced state change: a crash in between repeats the result.
     await this.o.payments.publish(result);

@@ -12,7 +12,9 @@ const dec = new TextDecoder();
 /**
  * The coordinator's entry: NATS request/reply on `<ns>.submit` (queue group
  * `chain-submitter`, so one replica answers). Request: the JSON of
- * `submitRequestSchema`; reply: `{ ok: true, result: { tid, status,
+ * `submitRequestSchema` (one `pay`), or of `batchSubmitRequestSchema`
+ * (`kind: "batch"`, one `payBatch`, keyed by its batch id; the final result
+ * carries every entry's outcome, paid or skipped with its reason); reply: `{ ok: true, result: { tid, status,
  * duplicate, txHash? } }` or `{ ok: false, error: { code, kind, message,
  * details } }`. The reply says the payment is queued (or why it is not); the
  * final result arrives on `<ns>.payments`. Re-sending the same request is safe.

@@ -17,7 +17,13 @@ import {
   readGroup,
   type UpkeepingClient,
 } from '@whitepay/contracts';
-import { nextWindowFor, paymentMessage } from '@whitepay/core';
+import {
+  batchId,
+  batchPaymentMessage,
+  encodeBatchEntries,
+  nextWindowFor,
+  paymentMessage,
+} from '@whitepay/core';
 import { ANVIL_MNEMONIC, type AnvilServer } from '@whitepay/testkit';
 import {
   type Address,
@@ -32,7 +38,7 @@ import {
   type TestClient,
 } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
-import type { SubmitRequestInput } from '../chain/submitter.js';
+import type { BatchSubmitRequestInput, SubmitRequestInput } from '../chain/submitter.js';
 
 export interface TestKeeper {
   keeperId: number;
@@ -167,5 +173,43 @@ export async function signedPayment(
     group: u.group,
     signers,
     signature: toHex(g2ToEip2537(aggregateSignatures(sigs))),
+  };
+}
+
+/**
+ * A correctly signed batch led by `leader`: the provider's interval from `ts`
+ * to the start of the leader's next window (mined), plus `extra` entries with
+ * the same `te` (e.g. an unknown provider, which the contract skips).
+ */
+export async function signedBatch(
+  u: TestUpkeeping,
+  leader: TestKeeper,
+  ts: bigint,
+  extra: Address[] = [],
+  st = 1_000_000n,
+): Promise<BatchSubmitRequestInput & { te: bigint }> {
+  const single = await signedPayment(u, leader, ts, st);
+  const te = BigInt(single.te);
+  const entries = [u.pid, ...extra].map((pid) => ({ pid, ts, te, st }));
+  const message = batchPaymentMessage({
+    chainId: BigInt(u.chainId),
+    upkeeping: u.upkeeping,
+    user: u.user.account.address,
+    leaderId: leader.keeperId,
+    entries,
+  });
+  const signers = [0, 1, 2];
+  const sigs = signers.map((i) => sign(u.keepers[i]!.sk, hexToBytes(message)));
+  return {
+    kind: 'batch',
+    upkeeping: u.upkeeping,
+    entries: encodeBatchEntries(entries),
+    leaderId: leader.keeperId,
+    r: single.r,
+    group: u.group,
+    signers,
+    signature: toHex(g2ToEip2537(aggregateSignatures(sigs))),
+    tid: batchId({ user: u.user.account.address, leaderId: leader.keeperId, r: single.r, items: entries }),
+    te,
   };
 }

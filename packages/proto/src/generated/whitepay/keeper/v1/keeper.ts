@@ -161,6 +161,78 @@ export interface PeerError {
   message: string;
 }
 
+/**
+ * Batch rounds (the "Scale" issue): one round and one `payBatch` transaction
+ * for many providers of one user, led by one keeper at one position. The same
+ * steps as a single round, over a vector of st values (one per entry, in
+ * order); members approve by signing the batch payment message
+ * (docs/encoding.md) only when every entry is within tolerance.
+ */
+export interface BatchItem {
+  /** 20 bytes. */
+  pid: Uint8Array;
+  ts: bigint;
+  te: bigint;
+}
+
+export interface BatchRoundId {
+  /** 32 bytes: @whitepay/core's batchId(user, leader_id, position, items). */
+  bid: Uint8Array;
+  user: Uint8Array;
+  leaderId: number;
+  position: number;
+  /** 1-based, as for RoundId.attempt. */
+  attempt: number;
+  /** The Upkeeping contract (the group) the batch pays from, 20 bytes. */
+  upkeeping: Uint8Array;
+}
+
+/** Leader → followers: commit to your st vector (step 1). */
+export interface BatchCommitRequest {
+  round: BatchRoundId | undefined;
+  items: BatchItem[];
+  /** True after a full sync of this batch: compute st over own and peer records. */
+  includePeers: boolean;
+}
+
+/** Follower → leader: keccak256(st_0 ‖ … ‖ st_k-1 ‖ nonce). */
+export interface BatchCommitReply {
+  round: BatchRoundId | undefined;
+  commitment: Uint8Array;
+}
+
+/** Leader → followers: the proposed vector (decimal uint256, one per item). */
+export interface BatchProposeRequest {
+  round: BatchRoundId | undefined;
+  sts: string[];
+  median: boolean;
+  proposal: number;
+}
+
+/**
+ * Follower → leader: reveal and, if every entry is within tolerance, a BLS
+ * signature (compressed G2) over the batch payment message.
+ */
+export interface BatchProposeReply {
+  round: BatchRoundId | undefined;
+  sts: string[];
+  nonce: Uint8Array;
+  approve: boolean;
+  blsSignature: Uint8Array;
+  proposal: number;
+}
+
+/** Leader → followers: no quorum, exchange full records of every item (step 4). */
+export interface BatchSyncRequest {
+  round: BatchRoundId | undefined;
+  reason: string;
+}
+
+export interface BatchSyncReply {
+  round: BatchRoundId | undefined;
+  accepted: number;
+}
+
 export interface PeerMessage {
   /** Strictly increasing per (sender, receiver) stream; replays are dropped. */
   sequence: bigint;
@@ -176,6 +248,12 @@ export interface PeerMessage {
     | { $case: "recordsReply"; value: RecordsReply }
     | { $case: "ack"; value: Ack }
     | { $case: "error"; value: PeerError }
+    | { $case: "batchCommitRequest"; value: BatchCommitRequest }
+    | { $case: "batchCommitReply"; value: BatchCommitReply }
+    | { $case: "batchProposeRequest"; value: BatchProposeRequest }
+    | { $case: "batchProposeReply"; value: BatchProposeReply }
+    | { $case: "batchSyncRequest"; value: BatchSyncRequest }
+    | { $case: "batchSyncReply"; value: BatchSyncReply }
     | undefined;
 }
 
@@ -2029,6 +2107,922 @@ export const PeerError: MessageFns<PeerError> = {
   },
 };
 
+function createBaseBatchItem(): BatchItem {
+  return { pid: new Uint8Array(0), ts: 0n, te: 0n };
+}
+
+export const BatchItem: MessageFns<BatchItem> = {
+  encode(message: BatchItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid.length !== 0) {
+      writer.uint32(10).bytes(message.pid);
+    }
+    if (message.ts !== 0n) {
+      if (BigInt.asUintN(64, message.ts) !== message.ts) {
+        throw new globalThis.Error("value provided for field message.ts of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.ts);
+    }
+    if (message.te !== 0n) {
+      if (BigInt.asUintN(64, message.te) !== message.te) {
+        throw new globalThis.Error("value provided for field message.te of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.te);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pid = reader.bytes();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ts = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.te = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchItem {
+    return {
+      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
+      ts: isSet(object.ts) ? BigInt(object.ts) : 0n,
+      te: isSet(object.te) ? BigInt(object.te) : 0n,
+    };
+  },
+
+  toJSON(message: BatchItem): unknown {
+    const obj: any = {};
+    if (message.pid.length !== 0) {
+      obj.pid = base64FromBytes(message.pid);
+    }
+    if (message.ts !== 0n) {
+      obj.ts = message.ts.toString();
+    }
+    if (message.te !== 0n) {
+      obj.te = message.te.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchItem>): BatchItem {
+    return BatchItem.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchItem>): BatchItem {
+    const message = createBaseBatchItem();
+    message.pid = object.pid ?? new Uint8Array(0);
+    message.ts = (object.ts !== undefined && object.ts !== null) ? BigInt(object.ts) : 0n;
+    message.te = (object.te !== undefined && object.te !== null) ? BigInt(object.te) : 0n;
+    return message;
+  },
+};
+
+function createBaseBatchRoundId(): BatchRoundId {
+  return {
+    bid: new Uint8Array(0),
+    user: new Uint8Array(0),
+    leaderId: 0,
+    position: 0,
+    attempt: 0,
+    upkeeping: new Uint8Array(0),
+  };
+}
+
+export const BatchRoundId: MessageFns<BatchRoundId> = {
+  encode(message: BatchRoundId, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bid.length !== 0) {
+      writer.uint32(10).bytes(message.bid);
+    }
+    if (message.user.length !== 0) {
+      writer.uint32(18).bytes(message.user);
+    }
+    if (message.leaderId !== 0) {
+      writer.uint32(24).uint32(message.leaderId);
+    }
+    if (message.position !== 0) {
+      writer.uint32(32).uint32(message.position);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(40).uint32(message.attempt);
+    }
+    if (message.upkeeping.length !== 0) {
+      writer.uint32(50).bytes(message.upkeeping);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchRoundId {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchRoundId();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bid = reader.bytes();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.user = reader.bytes();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.leaderId = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.position = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.upkeeping = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchRoundId {
+    return {
+      bid: isSet(object.bid) ? bytesFromBase64(object.bid) : new Uint8Array(0),
+      user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
+      leaderId: isSet(object.leaderId)
+        ? globalThis.Number(object.leaderId)
+        : isSet(object.leader_id)
+        ? globalThis.Number(object.leader_id)
+        : 0,
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      upkeeping: isSet(object.upkeeping) ? bytesFromBase64(object.upkeeping) : new Uint8Array(0),
+    };
+  },
+
+  toJSON(message: BatchRoundId): unknown {
+    const obj: any = {};
+    if (message.bid.length !== 0) {
+      obj.bid = base64FromBytes(message.bid);
+    }
+    if (message.user.length !== 0) {
+      obj.user = base64FromBytes(message.user);
+    }
+    if (message.leaderId !== 0) {
+      obj.leaderId = Math.round(message.leaderId);
+    }
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.upkeeping.length !== 0) {
+      obj.upkeeping = base64FromBytes(message.upkeeping);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchRoundId>): BatchRoundId {
+    return BatchRoundId.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchRoundId>): BatchRoundId {
+    const message = createBaseBatchRoundId();
+    message.bid = object.bid ?? new Uint8Array(0);
+    message.user = object.user ?? new Uint8Array(0);
+    message.leaderId = object.leaderId ?? 0;
+    message.position = object.position ?? 0;
+    message.attempt = object.attempt ?? 0;
+    message.upkeeping = object.upkeeping ?? new Uint8Array(0);
+    return message;
+  },
+};
+
+function createBaseBatchCommitRequest(): BatchCommitRequest {
+  return { round: undefined, items: [], includePeers: false };
+}
+
+export const BatchCommitRequest: MessageFns<BatchCommitRequest> = {
+  encode(message: BatchCommitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== undefined) {
+      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.items) {
+      BatchItem.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.includePeers !== false) {
+      writer.uint32(24).bool(message.includePeers);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchCommitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchCommitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.round = BatchRoundId.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.items.push(BatchItem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.includePeers = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchCommitRequest {
+    return {
+      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => BatchItem.fromJSON(e)) : [],
+      includePeers: isSet(object.includePeers)
+        ? globalThis.Boolean(object.includePeers)
+        : isSet(object.include_peers)
+        ? globalThis.Boolean(object.include_peers)
+        : false,
+    };
+  },
+
+  toJSON(message: BatchCommitRequest): unknown {
+    const obj: any = {};
+    if (message.round !== undefined) {
+      obj.round = BatchRoundId.toJSON(message.round);
+    }
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => BatchItem.toJSON(e));
+    }
+    if (message.includePeers !== false) {
+      obj.includePeers = message.includePeers;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchCommitRequest>): BatchCommitRequest {
+    return BatchCommitRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchCommitRequest>): BatchCommitRequest {
+    const message = createBaseBatchCommitRequest();
+    message.round = (object.round !== undefined && object.round !== null)
+      ? BatchRoundId.fromPartial(object.round)
+      : undefined;
+    message.items = object.items?.map((e) => BatchItem.fromPartial(e)) || [];
+    message.includePeers = object.includePeers ?? false;
+    return message;
+  },
+};
+
+function createBaseBatchCommitReply(): BatchCommitReply {
+  return { round: undefined, commitment: new Uint8Array(0) };
+}
+
+export const BatchCommitReply: MessageFns<BatchCommitReply> = {
+  encode(message: BatchCommitReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== undefined) {
+      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
+    }
+    if (message.commitment.length !== 0) {
+      writer.uint32(18).bytes(message.commitment);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchCommitReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchCommitReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.round = BatchRoundId.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.commitment = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchCommitReply {
+    return {
+      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
+      commitment: isSet(object.commitment) ? bytesFromBase64(object.commitment) : new Uint8Array(0),
+    };
+  },
+
+  toJSON(message: BatchCommitReply): unknown {
+    const obj: any = {};
+    if (message.round !== undefined) {
+      obj.round = BatchRoundId.toJSON(message.round);
+    }
+    if (message.commitment.length !== 0) {
+      obj.commitment = base64FromBytes(message.commitment);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchCommitReply>): BatchCommitReply {
+    return BatchCommitReply.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchCommitReply>): BatchCommitReply {
+    const message = createBaseBatchCommitReply();
+    message.round = (object.round !== undefined && object.round !== null)
+      ? BatchRoundId.fromPartial(object.round)
+      : undefined;
+    message.commitment = object.commitment ?? new Uint8Array(0);
+    return message;
+  },
+};
+
+function createBaseBatchProposeRequest(): BatchProposeRequest {
+  return { round: undefined, sts: [], median: false, proposal: 0 };
+}
+
+export const BatchProposeRequest: MessageFns<BatchProposeRequest> = {
+  encode(message: BatchProposeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== undefined) {
+      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.sts) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.median !== false) {
+      writer.uint32(24).bool(message.median);
+    }
+    if (message.proposal !== 0) {
+      writer.uint32(32).uint32(message.proposal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchProposeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchProposeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.round = BatchRoundId.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sts.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.median = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.proposal = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchProposeRequest {
+    return {
+      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
+      sts: globalThis.Array.isArray(object?.sts) ? object.sts.map((e: any) => globalThis.String(e)) : [],
+      median: isSet(object.median) ? globalThis.Boolean(object.median) : false,
+      proposal: isSet(object.proposal) ? globalThis.Number(object.proposal) : 0,
+    };
+  },
+
+  toJSON(message: BatchProposeRequest): unknown {
+    const obj: any = {};
+    if (message.round !== undefined) {
+      obj.round = BatchRoundId.toJSON(message.round);
+    }
+    if (message.sts?.length) {
+      obj.sts = message.sts;
+    }
+    if (message.median !== false) {
+      obj.median = message.median;
+    }
+    if (message.proposal !== 0) {
+      obj.proposal = Math.round(message.proposal);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchProposeRequest>): BatchProposeRequest {
+    return BatchProposeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchProposeRequest>): BatchProposeRequest {
+    const message = createBaseBatchProposeRequest();
+    message.round = (object.round !== undefined && object.round !== null)
+      ? BatchRoundId.fromPartial(object.round)
+      : undefined;
+    message.sts = object.sts?.map((e) => e) || [];
+    message.median = object.median ?? false;
+    message.proposal = object.proposal ?? 0;
+    return message;
+  },
+};
+
+function createBaseBatchProposeReply(): BatchProposeReply {
+  return {
+    round: undefined,
+    sts: [],
+    nonce: new Uint8Array(0),
+    approve: false,
+    blsSignature: new Uint8Array(0),
+    proposal: 0,
+  };
+}
+
+export const BatchProposeReply: MessageFns<BatchProposeReply> = {
+  encode(message: BatchProposeReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== undefined) {
+      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.sts) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.nonce.length !== 0) {
+      writer.uint32(26).bytes(message.nonce);
+    }
+    if (message.approve !== false) {
+      writer.uint32(32).bool(message.approve);
+    }
+    if (message.blsSignature.length !== 0) {
+      writer.uint32(42).bytes(message.blsSignature);
+    }
+    if (message.proposal !== 0) {
+      writer.uint32(48).uint32(message.proposal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchProposeReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchProposeReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.round = BatchRoundId.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sts.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nonce = reader.bytes();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.approve = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.blsSignature = reader.bytes();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.proposal = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchProposeReply {
+    return {
+      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
+      sts: globalThis.Array.isArray(object?.sts) ? object.sts.map((e: any) => globalThis.String(e)) : [],
+      nonce: isSet(object.nonce) ? bytesFromBase64(object.nonce) : new Uint8Array(0),
+      approve: isSet(object.approve) ? globalThis.Boolean(object.approve) : false,
+      blsSignature: isSet(object.blsSignature)
+        ? bytesFromBase64(object.blsSignature)
+        : isSet(object.bls_signature)
+        ? bytesFromBase64(object.bls_signature)
+        : new Uint8Array(0),
+      proposal: isSet(object.proposal) ? globalThis.Number(object.proposal) : 0,
+    };
+  },
+
+  toJSON(message: BatchProposeReply): unknown {
+    const obj: any = {};
+    if (message.round !== undefined) {
+      obj.round = BatchRoundId.toJSON(message.round);
+    }
+    if (message.sts?.length) {
+      obj.sts = message.sts;
+    }
+    if (message.nonce.length !== 0) {
+      obj.nonce = base64FromBytes(message.nonce);
+    }
+    if (message.approve !== false) {
+      obj.approve = message.approve;
+    }
+    if (message.blsSignature.length !== 0) {
+      obj.blsSignature = base64FromBytes(message.blsSignature);
+    }
+    if (message.proposal !== 0) {
+      obj.proposal = Math.round(message.proposal);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchProposeReply>): BatchProposeReply {
+    return BatchProposeReply.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchProposeReply>): BatchProposeReply {
+    const message = createBaseBatchProposeReply();
+    message.round = (object.round !== undefined && object.round !== null)
+      ? BatchRoundId.fromPartial(object.round)
+      : undefined;
+    message.sts = object.sts?.map((e) => e) || [];
+    message.nonce = object.nonce ?? new Uint8Array(0);
+    message.approve = object.approve ?? false;
+    message.blsSignature = object.blsSignature ?? new Uint8Array(0);
+    message.proposal = object.proposal ?? 0;
+    return message;
+  },
+};
+
+function createBaseBatchSyncRequest(): BatchSyncRequest {
+  return { round: undefined, reason: "" };
+}
+
+export const BatchSyncRequest: MessageFns<BatchSyncRequest> = {
+  encode(message: BatchSyncRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== undefined) {
+      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchSyncRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchSyncRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.round = BatchRoundId.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchSyncRequest {
+    return {
+      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: BatchSyncRequest): unknown {
+    const obj: any = {};
+    if (message.round !== undefined) {
+      obj.round = BatchRoundId.toJSON(message.round);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchSyncRequest>): BatchSyncRequest {
+    return BatchSyncRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchSyncRequest>): BatchSyncRequest {
+    const message = createBaseBatchSyncRequest();
+    message.round = (object.round !== undefined && object.round !== null)
+      ? BatchRoundId.fromPartial(object.round)
+      : undefined;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseBatchSyncReply(): BatchSyncReply {
+  return { round: undefined, accepted: 0 };
+}
+
+export const BatchSyncReply: MessageFns<BatchSyncReply> = {
+  encode(message: BatchSyncReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== undefined) {
+      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
+    }
+    if (message.accepted !== 0) {
+      writer.uint32(16).uint32(message.accepted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchSyncReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchSyncReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.round = BatchRoundId.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.accepted = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchSyncReply {
+    return {
+      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
+      accepted: isSet(object.accepted) ? globalThis.Number(object.accepted) : 0,
+    };
+  },
+
+  toJSON(message: BatchSyncReply): unknown {
+    const obj: any = {};
+    if (message.round !== undefined) {
+      obj.round = BatchRoundId.toJSON(message.round);
+    }
+    if (message.accepted !== 0) {
+      obj.accepted = Math.round(message.accepted);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchSyncReply>): BatchSyncReply {
+    return BatchSyncReply.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchSyncReply>): BatchSyncReply {
+    const message = createBaseBatchSyncReply();
+    message.round = (object.round !== undefined && object.round !== null)
+      ? BatchRoundId.fromPartial(object.round)
+      : undefined;
+    message.accepted = object.accepted ?? 0;
+    return message;
+  },
+};
+
 function createBasePeerMessage(): PeerMessage {
   return { sequence: 0n, body: undefined };
 }
@@ -2074,6 +3068,24 @@ export const PeerMessage: MessageFns<PeerMessage> = {
         break;
       case "error":
         PeerError.encode(message.body.value, writer.uint32(162).fork()).join();
+        break;
+      case "batchCommitRequest":
+        BatchCommitRequest.encode(message.body.value, writer.uint32(170).fork()).join();
+        break;
+      case "batchCommitReply":
+        BatchCommitReply.encode(message.body.value, writer.uint32(178).fork()).join();
+        break;
+      case "batchProposeRequest":
+        BatchProposeRequest.encode(message.body.value, writer.uint32(186).fork()).join();
+        break;
+      case "batchProposeReply":
+        BatchProposeReply.encode(message.body.value, writer.uint32(194).fork()).join();
+        break;
+      case "batchSyncRequest":
+        BatchSyncRequest.encode(message.body.value, writer.uint32(202).fork()).join();
+        break;
+      case "batchSyncReply":
+        BatchSyncReply.encode(message.body.value, writer.uint32(210).fork()).join();
         break;
     }
     return writer;
@@ -2188,6 +3200,54 @@ export const PeerMessage: MessageFns<PeerMessage> = {
             message.body = { $case: "error", value: PeerError.decode(reader, reader.uint32()) };
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.body = { $case: "batchCommitRequest", value: BatchCommitRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.body = { $case: "batchCommitReply", value: BatchCommitReply.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.body = { $case: "batchProposeRequest", value: BatchProposeRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.body = { $case: "batchProposeReply", value: BatchProposeReply.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.body = { $case: "batchSyncRequest", value: BatchSyncRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.body = { $case: "batchSyncReply", value: BatchSyncReply.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2243,6 +3303,30 @@ export const PeerMessage: MessageFns<PeerMessage> = {
         ? { $case: "ack", value: Ack.fromJSON(object.ack) }
         : isSet(object.error)
         ? { $case: "error", value: PeerError.fromJSON(object.error) }
+        : isSet(object.batchCommitRequest)
+        ? { $case: "batchCommitRequest", value: BatchCommitRequest.fromJSON(object.batchCommitRequest) }
+        : isSet(object.batch_commit_request)
+        ? { $case: "batchCommitRequest", value: BatchCommitRequest.fromJSON(object.batch_commit_request) }
+        : isSet(object.batchCommitReply)
+        ? { $case: "batchCommitReply", value: BatchCommitReply.fromJSON(object.batchCommitReply) }
+        : isSet(object.batch_commit_reply)
+        ? { $case: "batchCommitReply", value: BatchCommitReply.fromJSON(object.batch_commit_reply) }
+        : isSet(object.batchProposeRequest)
+        ? { $case: "batchProposeRequest", value: BatchProposeRequest.fromJSON(object.batchProposeRequest) }
+        : isSet(object.batch_propose_request)
+        ? { $case: "batchProposeRequest", value: BatchProposeRequest.fromJSON(object.batch_propose_request) }
+        : isSet(object.batchProposeReply)
+        ? { $case: "batchProposeReply", value: BatchProposeReply.fromJSON(object.batchProposeReply) }
+        : isSet(object.batch_propose_reply)
+        ? { $case: "batchProposeReply", value: BatchProposeReply.fromJSON(object.batch_propose_reply) }
+        : isSet(object.batchSyncRequest)
+        ? { $case: "batchSyncRequest", value: BatchSyncRequest.fromJSON(object.batchSyncRequest) }
+        : isSet(object.batch_sync_request)
+        ? { $case: "batchSyncRequest", value: BatchSyncRequest.fromJSON(object.batch_sync_request) }
+        : isSet(object.batchSyncReply)
+        ? { $case: "batchSyncReply", value: BatchSyncReply.fromJSON(object.batchSyncReply) }
+        : isSet(object.batch_sync_reply)
+        ? { $case: "batchSyncReply", value: BatchSyncReply.fromJSON(object.batch_sync_reply) }
         : undefined,
     };
   },
@@ -2274,6 +3358,18 @@ export const PeerMessage: MessageFns<PeerMessage> = {
       obj.ack = Ack.toJSON(message.body.value);
     } else if (message.body?.$case === "error") {
       obj.error = PeerError.toJSON(message.body.value);
+    } else if (message.body?.$case === "batchCommitRequest") {
+      obj.batchCommitRequest = BatchCommitRequest.toJSON(message.body.value);
+    } else if (message.body?.$case === "batchCommitReply") {
+      obj.batchCommitReply = BatchCommitReply.toJSON(message.body.value);
+    } else if (message.body?.$case === "batchProposeRequest") {
+      obj.batchProposeRequest = BatchProposeRequest.toJSON(message.body.value);
+    } else if (message.body?.$case === "batchProposeReply") {
+      obj.batchProposeReply = BatchProposeReply.toJSON(message.body.value);
+    } else if (message.body?.$case === "batchSyncRequest") {
+      obj.batchSyncRequest = BatchSyncRequest.toJSON(message.body.value);
+    } else if (message.body?.$case === "batchSyncReply") {
+      obj.batchSyncReply = BatchSyncReply.toJSON(message.body.value);
     }
     return obj;
   },
@@ -2348,6 +3444,42 @@ export const PeerMessage: MessageFns<PeerMessage> = {
       case "error": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "error", value: PeerError.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "batchCommitRequest": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "batchCommitRequest", value: BatchCommitRequest.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "batchCommitReply": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "batchCommitReply", value: BatchCommitReply.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "batchProposeRequest": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "batchProposeRequest", value: BatchProposeRequest.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "batchProposeReply": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "batchProposeReply", value: BatchProposeReply.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "batchSyncRequest": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "batchSyncRequest", value: BatchSyncRequest.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "batchSyncReply": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "batchSyncReply", value: BatchSyncReply.fromPartial(object.body.value) };
         }
         break;
       }
