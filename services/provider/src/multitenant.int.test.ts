@@ -7,7 +7,7 @@ import { challengeV1, providerV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
 import { bytesToHex, type Hex, hexToBytes, keccak256, toHex } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApp, type ProviderApp } from './app.js';
+import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 
 const user = '0x1111111111111111111111111111111111111111';
