@@ -15,7 +15,7 @@ import {
   waitForPayments,
 } from './network.js';
 
-// The end-to-end fault suite: one local network (4 keepers × 5 service processes, 3 providers, 0.5 s
+// The end-to-end fault suite: one local network (4 keepers × 5 service processes, 3 providers, 1 s
 // blocks, H=16, T=8) driven through the devnet's scenario controls. Every scenario ends with the
 // network's whole payment history checked: contiguous intervals, no tid paid twice, and every balance
 // EXACTLY what @whitepay/core predicts from the payments (amountFor, splitReward, rankKeepers).
@@ -31,7 +31,7 @@ describe('end to end: payments under faults', () => {
   afterAll(() => cleanup(), 60_000);
 
   /** Waits for `n` more payments of every provider after the current ones. */
-  const morePayments = async (n: number, what: string, timeoutMs = 120_000) => {
+  const morePayments = async (n: number, what: string, timeoutMs = 240_000) => {
     const before = new Map(net.state.providers.map((p) => [p.pid, paymentsOf(log.payments, p.pid).length]));
     return waitForPayments(
       log,
@@ -63,7 +63,7 @@ describe('end to end: payments under faults', () => {
     }
     await expectStFromLeader(all);
     await checkHistory();
-  }, 180_000);
+  }, 360_000);
 
   it('leader outage: the rank-1 keeper does not lead, the next position pays, rank 1 is excluded', async () => {
     await log.poll();
@@ -92,7 +92,7 @@ describe('end to end: payments under faults', () => {
     expect(paid.te).toBeGreaterThanOrEqual(ts + net.options.period + net.options.window);
     await expectStFromLeader([paid]);
     await checkHistory();
-  }, 150_000);
+  }, 300_000);
 
   it('a crash of each service (SIGKILL, restarted by the supervisor) loses no record and never pays twice', async () => {
     const crashes: Array<[number, ServiceName]> = [
@@ -129,7 +129,7 @@ describe('end to end: payments under faults', () => {
       }
     await expectStFromLeader(all.filter((x) => x.block >= from));
     await checkHistory();
-  }, 240_000);
+  }, 420_000);
 
   it('NATS, Redis and PostgreSQL restarted under load: payments continue, nothing paid twice', async () => {
     for (const s of ['nats', 'redis', 'postgres'] as const) {
@@ -138,7 +138,7 @@ describe('end to end: payments under faults', () => {
     }
     await morePayments(2, 'two more payments of every provider after the restarts', 150_000);
     await checkHistory();
-  }, 240_000);
+  }, 420_000);
 
   it('a provider that loses a piece is paid less from that block on', async () => {
     const p = net.state.providers[1]!;
@@ -159,7 +159,7 @@ describe('end to end: payments under faults', () => {
     expect(whole.st).toBeGreaterThan(0n);
     await expectStFromLeader(spanning);
     await checkHistory();
-  }, 150_000);
+  }, 300_000);
 
   it('a lying keeper (st × 3) changes nothing: honest values are paid', async () => {
     const liar = 3;
@@ -183,5 +183,5 @@ describe('end to end: payments under faults', () => {
       }
     }
     await checkHistory();
-  }, 180_000);
+  }, 360_000);
 });

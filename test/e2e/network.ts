@@ -33,7 +33,7 @@ export async function startTestNetwork(
     keepers: 4,
     providers: 3,
     basePort: await freeBase(),
-    blockTime: 0.5,
+    blockTime: 1,
     period: 16n,
     window: 8n,
     status: 'off',
