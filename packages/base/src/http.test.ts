@@ -46,3 +46,30 @@ describe('operator HTTP server', () => {
     await app.close();
   });
 });
+
+describe('read endpoints closed by config', () => {
+  it('need the bearer token when readOpen is false, and are open by default', async () => {
+    for (const readOpen of [false, true]) {
+      const app = await buildHttpServer({
+        service: 'test',
+        log: silentLogger(),
+        registry: createRegistry('test'),
+        readiness: [],
+        adminToken: 'a-very-long-admin-token',
+        readOpen,
+      });
+      app.get('/v1/thing', { preHandler: app.requireRead }, async () => ({ ok: true }));
+      const anonymous = await app.inject('/v1/thing');
+      expect(anonymous.statusCode).toBe(readOpen ? 200 : 401);
+      const withToken = await app.inject({
+        url: '/v1/thing',
+        headers: { authorization: 'Bearer a-very-long-admin-token' },
+      });
+      expect(withToken.statusCode).toBe(200);
+      // Health, readiness and metrics stay open for probes and scrapers.
+      expect((await app.inject('/healthz')).statusCode).toBe(200);
+      expect((await app.inject('/metrics')).statusCode).toBe(200);
+      await app.close();
+    }
+  });
+});
