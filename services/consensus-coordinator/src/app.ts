@@ -15,6 +15,7 @@ import { ChainView, type UpkeepingView } from './chain/view.js';
 import { type Config, namespaceOf, queuePrefixOf, redisPrefixOf } from './config.js';
 import { type Fault, parseFault } from './faults.js';
 import { registerRoutes } from './http/routes.js';
+import { batchRoundsQueue, batchRoundsWorker } from './jobs/batch.js';
 import { checkElection, type ElectionCheckJob, electionWorker } from './jobs/election.js';
 import { roundsQueue, roundsWorker } from './jobs/rounds.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -23,6 +24,7 @@ import { RecordForwarder } from './peer/forwarder.js';
 import type { RoundInfo } from './peer/messages.js';
 import { peerService } from './peer/server.js';
 import { GrpcRecordStore, type RecordStore } from './records.js';
+import { BatchFollower, type BatchJob, type BatchLeaderDeps } from './round/batch.js';
 import { Follower } from './round/follower.js';
 import type { LeaderDeps, RoundJob } from './round/leader.js';
 import { RoundStore } from './round/store.js';
@@ -58,6 +60,8 @@ export interface App {
   fault(): Fault;
   setFault(f: Fault): void;
   roundsQueue: Queue<RoundJob>;
+  /** The `batch-rounds` queue (filled only with `CONSENSUS_COORDINATOR_BATCH=on`). */
+  batchQueue: Queue<BatchJob>;
   start(): Promise<void>;
   /** Graceful stop: running round jobs finish their current step; their state stays persisted. */
   stop(): Promise<void>;
@@ -138,6 +142,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
     pullFromPeers,
   });
 
+  const batchFollower = new BatchFollower({
+    keeperId: config.keeperId,
+    chain,
+    st,
+    store,
+    records,
+    blsSecretKey: fromHex(config.blsSecretKey),
+    tolBps: BigInt(config.tolBps),
+    fault: () => fault,
+    log: log.child({ component: 'batch-follower' }),
+    pullFromPeers,
+  });
+
   const payments = new PaymentClient(nc, subjects(ns), log, config.submitTimeoutMs);
   const bullConnection = redis.duplicate({ maxRetriesPerRequest: null });
   const queue = roundsQueue(bullConnection, queuePrefixOf(config));
@@ -156,6 +173,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
     syncDeadlineMs: config.syncDeadlineMs,
     maxAttempts: config.maxAttempts,
   });
+  const batchQueue = batchRoundsQueue(bullConnection, queuePrefixOf(config));
+  const batchLeaderDeps = (): BatchLeaderDeps => ({
+    ...leaderDeps(),
+    follower: batchFollower,
+    log: log.child({ component: 'batch-leader' }),
+  });
   const forwarder = config.forwardRecords
     ? new RecordForwarder({
         nc,
@@ -173,7 +196,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
         log,
       })
     : null;
-  const electionDeps = { keeperId: config.keeperId, chain, store, rounds: queue, metrics, log };
+  const electionDeps = {
+    keeperId: config.keeperId,
+    chain,
+    store,
+    rounds: queue,
+    metrics,
+    log,
+    batches: config.batch ? batchQueue : undefined,
+  };
+  if (config.batch) log.info('batch rounds on: the election queues one batch per leader position');
 
   const http = await buildHttpServer({
     service: 'consensus-coordinator',
@@ -209,7 +241,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   let grpcServer: GrpcServerHandle | undefined;
-  let workers: Array<Worker<ElectionCheckJob> | Worker<RoundJob>> = [];
+  let workers: Array<Worker<ElectionCheckJob> | Worker<RoundJob> | Worker<BatchJob>> = [];
   const workerConnections: Redis[] = [];
 
   return {
@@ -219,6 +251,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     chain,
     follower,
     roundsQueue: queue,
+    batchQueue,
     grpcPort: () => grpcServer?.port ?? 0,
     setPeerAddress(keeperId, address) {
       addresses[keeperId] = address;
@@ -240,6 +273,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
               replay: new ReplayGuard(),
               chain,
               follower,
+              batchFollower,
               records,
               log,
               rejected: metrics.rejected,
@@ -264,6 +298,20 @@ export async function createApp(deps: AppDeps): Promise<App> {
           deps: leaderDeps,
         }),
       ];
+      if (config.batch) {
+        const c3 = redis.duplicate({ maxRetriesPerRequest: null });
+        workerConnections.push(c3);
+        workers.push(
+          batchRoundsWorker(c3, queuePrefixOf(config), {
+            lockMs: config.roundLockMs,
+            concurrency: config.roundConcurrency,
+            store,
+            metrics,
+            log,
+            deps: batchLeaderDeps,
+          }),
+        );
+      }
       for (const w of workers) {
         w.on('error', (err) => log.warn({ err }, 'worker error'));
         void w.run();
@@ -278,6 +326,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       if (!deps.st) st.close();
       if (deps.records === undefined) records?.close();
       await queue.close();
+      await batchQueue.close();
       bullConnection.disconnect();
       for (const c of workerConnections) c.disconnect();
       await http.close();

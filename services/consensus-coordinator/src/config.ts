@@ -172,6 +172,13 @@ export const configShape = {
     .describe('BullMQ lock of a running round job; a crashed replica`s round is resumed after it'),
   roundConcurrency: z.coerce.number().int().min(1).default(16).describe('rounds run at once per replica'),
   roundsKept: z.coerce.number().int().min(1).default(1_000).describe('rounds listed by GET /v1/rounds'),
+  batch: z
+    .enum(['off', 'on'])
+    .default('off')
+    .transform((v) => v === 'on')
+    .describe(
+      'on: lead batch rounds — per block, every provider this keeper leads goes into one round and one payBatch per position (queue batch-rounds)',
+    ),
   forwardRecords: z
     .enum(['true', 'false'])
     .default('true')

@@ -64,6 +64,39 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     },
   );
 
+  app.get<{ Querystring: { limit?: string } }>(
+    '/v1/batches',
+    {
+      preHandler: app.requireRead,
+      schema: {
+        summary:
+          'Recent batch rounds this keeper led, newest first: phase, outcome, every entry paid or skipped',
+        querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^\\d+$' } } },
+      },
+    },
+    async (req) => {
+      const limit = Math.min(Number(req.query.limit ?? 100), 1000);
+      const batches = await d.store.recentBatches(limit);
+      return {
+        batches: batches.map((b) => ({
+          ...b.info,
+          items: b.state.config.items.map((it) => ({ pid: it.pid, ts: String(it.ts), te: String(it.te) })),
+          phase: b.state.phase,
+          attempt: b.state.attempt,
+          proposal: b.state.proposal,
+          sts: b.state.proposedSts?.map(String) ?? null,
+          outcome: b.outcome,
+          startedAt: b.startedAt,
+          finishedAt: b.finishedAt ?? null,
+          txHash: b.txHash ?? null,
+          amount: b.amount ?? null,
+          entries: b.entries ?? null,
+          error: b.error ?? null,
+        })),
+      };
+    },
+  );
+
   app.get<{ Params: { tid: string } }>(
     '/v1/rounds/:tid',
     {

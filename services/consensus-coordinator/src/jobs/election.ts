@@ -4,8 +4,10 @@ import { type Job, type Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ChainView } from '../chain/view.js';
 import type { Metrics } from '../metrics.js';
+import type { BatchJob } from '../round/batch.js';
 import type { RoundJob } from '../round/leader.js';
 import type { RoundStore } from '../round/store.js';
+import { checkBatchElection } from './batch.js';
 
 /** The queue the chain-submitter fills: one job per confirmed block, jobId `block-<number>`. */
 export const ELECTION_QUEUE = 'election-check';
@@ -24,6 +26,8 @@ export interface ElectionDeps {
   rounds: Queue<RoundJob>;
   metrics: Metrics;
   log: Logger;
+  /** Set with `CONSENSUS_COORDINATOR_BATCH=on`: the election queues batch rounds instead (see `checkBatchElection`). */
+  batches?: Queue<BatchJob> | undefined;
 }
 
 /**
@@ -35,6 +39,7 @@ export interface ElectionDeps {
  * tids started.
  */
 export async function checkElection(block: bigint, d: ElectionDeps): Promise<string[]> {
+  if (d.batches) return checkBatchElection(block, { ...d, batches: d.batches });
   const started: string[] = [];
   for (const view of await d.chain.served(block)) {
     const keepers = view.members.map((m) => m.keeperId);

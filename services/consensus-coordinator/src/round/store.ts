@@ -1,7 +1,17 @@
-import { deserializeRoundState, type LeaderState, serializeRoundState } from '@whitepay/core';
+import {
+  type BatchItem,
+  type BatchLeaderState,
+  deserializeBatchRoundState,
+  deserializeRoundState,
+  type LeaderState,
+  serializeBatchRoundState,
+  serializeRoundState,
+} from '@whitepay/core';
 import type { Redis } from 'ioredis';
 import type { Address, Hex } from 'viem';
+import type { BatchInfo } from '../peer/batch-messages.js';
 import type { RoundInfo } from '../peer/messages.js';
+import type { BatchEntryOutcome } from './submit.js';
 
 /** How a round ended for the operator (`running` until it does). */
 export type RoundOutcome = 'running' | 'submitting' | 'confirmed' | 'reverted' | 'rejected' | 'failed';
@@ -28,6 +38,38 @@ export interface StoredCommit {
   readonly st: bigint;
   readonly nonce: Hex;
   readonly includePeers: boolean;
+}
+
+/** The leader's persisted batch round (key `batch:<bid>`), like {@link RoundRecord}. */
+export interface BatchRecord {
+  readonly info: BatchInfo;
+  readonly state: BatchLeaderState;
+  readonly synced: boolean;
+  readonly outcome: RoundOutcome;
+  readonly startedAt: number;
+  readonly updatedAt: number;
+  readonly finishedAt?: number;
+  readonly txHash?: Hex;
+  readonly amount?: string;
+  readonly error?: { code: string; message: string };
+  /** Once confirmed: every entry paid or skipped (with the contract's reason). */
+  readonly entries?: BatchEntryOutcome[];
+}
+
+/** A follower's commitment to its vector for one attempt of a batch (key `bcommit:<bid>:<attempt>`). */
+export interface StoredBatchCommit {
+  readonly info: BatchInfo;
+  readonly items: readonly BatchItem[];
+  readonly sts: readonly bigint[];
+  readonly nonce: Hex;
+  readonly includePeers: boolean;
+}
+
+function encodeItems(items: readonly BatchItem[]) {
+  return items.map((it) => ({ pid: it.pid, ts: it.ts.toString(), te: it.te.toString() }));
+}
+function decodeItems(raw: ReturnType<typeof encodeItems>): BatchItem[] {
+  return raw.map((it) => ({ pid: it.pid, ts: BigInt(it.ts), te: BigInt(it.te) }));
 }
 
 const DAY_S = 24 * 3600;
@@ -112,6 +154,69 @@ export class RoundStore {
     const ok = await this.redis.set(this.commitKey(c.info.tid, attempt), json, 'EX', 2 * DAY_S, 'NX');
     if (ok === 'OK') return c;
     return (await this.getCommit(c.info.tid, attempt)) ?? c;
+  }
+
+  private batchKey(bid: Hex): string {
+    return `${this.prefix}:batch:${bid.toLowerCase()}`;
+  }
+
+  async getBatch(bid: Hex): Promise<BatchRecord | null> {
+    const raw = await this.redis.get(this.batchKey(bid));
+    if (raw === null) return null;
+    const o = JSON.parse(raw) as Omit<BatchRecord, 'state'> & { state: string };
+    return { ...o, state: deserializeBatchRoundState(o.state) };
+  }
+
+  async putBatch(r: BatchRecord): Promise<void> {
+    const json = JSON.stringify({ ...r, state: serializeBatchRoundState(r.state) });
+    await this.redis
+      .multi()
+      .set(this.batchKey(r.info.bid), json, 'EX', 7 * DAY_S)
+      .zadd(`${this.prefix}:batches`, r.startedAt, r.info.bid.toLowerCase())
+      .zremrangebyrank(`${this.prefix}:batches`, 0, -this.kept - 1)
+      .exec();
+  }
+
+  /** The most recent batch rounds, newest first. */
+  async recentBatches(limit: number): Promise<BatchRecord[]> {
+    const bids = await this.redis.zrevrange(`${this.prefix}:batches`, 0, limit - 1);
+    const out: BatchRecord[] = [];
+    for (const bid of bids) {
+      const r = await this.getBatch(bid as Hex);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  private batchCommitKey(bid: Hex, attempt: number): string {
+    return `${this.prefix}:bcommit:${bid.toLowerCase()}:${attempt}`;
+  }
+
+  async getBatchCommit(bid: Hex, attempt: number): Promise<StoredBatchCommit | null> {
+    const raw = await this.redis.get(this.batchCommitKey(bid, attempt));
+    if (raw === null) return null;
+    const o = JSON.parse(raw) as {
+      info: BatchInfo;
+      items: ReturnType<typeof encodeItems>;
+      sts: string[];
+      nonce: Hex;
+      includePeers: boolean;
+    };
+    return {
+      info: o.info,
+      items: decodeItems(o.items),
+      sts: o.sts.map((x) => BigInt(x)),
+      nonce: o.nonce,
+      includePeers: o.includePeers,
+    };
+  }
+
+  /** Stores the batch commitment unless one exists for (bid, attempt); returns the one that is stored. */
+  async putBatchCommit(c: StoredBatchCommit, attempt: number): Promise<StoredBatchCommit> {
+    const json = JSON.stringify({ ...c, items: encodeItems(c.items), sts: c.sts.map(String) });
+    const ok = await this.redis.set(this.batchCommitKey(c.info.bid, attempt), json, 'EX', 2 * DAY_S, 'NX');
+    if (ok === 'OK') return c;
+    return (await this.getBatchCommit(c.info.bid, attempt)) ?? c;
   }
 
   private leadKey(upkeeping: Address, pid: Address, ts: bigint, cycle: bigint, position: number): string {

@@ -21,11 +21,32 @@ export interface SubmitRequest {
   tid: Hex;
 }
 
+/** `payBatch`'s arguments as `<ns>.submit` takes them (`kind: "batch"`; `tid` is the batch id). */
+export interface BatchSubmitRequest {
+  kind: 'batch';
+  upkeeping: Address;
+  /** Packed entries (core's `encodeBatchEntries`). */
+  entries: Hex;
+  leaderId: number;
+  r: number;
+  group: Hex;
+  signers: number[];
+  signature: Hex;
+  tid: Hex;
+}
+
+/** One entry of a confirmed batch, as the chain-submitter reports it. */
+export type BatchEntryOutcome =
+  | { pid: Address; ts: string; te: string; st: string; status: 'paid'; tid: Hex; amount: string }
+  | { pid: Address; ts: string; te: string; status: 'skipped'; reason: string };
+
 export interface PaymentOutcome {
   status: 'confirmed' | 'reverted' | 'rejected' | 'failed';
   txHash: Hex | null;
   amount: string | null;
   errorCode: string | null;
+  /** Batches: every entry's outcome, once confirmed (absent when only the submit reply was seen). */
+  entries?: BatchEntryOutcome[];
 }
 
 interface SubmitReplyJson {
@@ -40,6 +61,7 @@ interface PaymentResultJson {
   txHash: Hex | null;
   amount: string | null;
   errorCode: string | null;
+  entries?: BatchEntryOutcome[];
 }
 
 const enc = new TextEncoder();
@@ -80,6 +102,7 @@ export class PaymentClient {
             txHash: r.txHash ?? null,
             amount: r.amount ?? null,
             errorCode: r.errorCode ?? null,
+            ...(r.entries ? { entries: r.entries } : {}),
           });
         } catch (err) {
           this.log.warn({ err }, 'unreadable payment result');
@@ -95,7 +118,7 @@ export class PaymentClient {
     this.waiters.clear();
   }
 
-  private async request(req: SubmitRequest): Promise<SubmitReplyJson> {
+  private async request(req: SubmitRequest | BatchSubmitRequest): Promise<SubmitReplyJson> {
     try {
       const m = await this.nc.request(this.s.submit, enc.encode(JSON.stringify(req)), { timeout: 10_000 });
       return JSON.parse(dec.decode(m.data)) as SubmitReplyJson;
@@ -107,7 +130,7 @@ export class PaymentClient {
   }
 
   /** Submits and waits for the final result (or `timeoutMs`). */
-  async submitAndWait(req: SubmitRequest): Promise<PaymentOutcome> {
+  async submitAndWait(req: SubmitRequest | BatchSubmitRequest): Promise<PaymentOutcome> {
     const key = req.tid.toLowerCase();
     let resolve!: (r: PaymentOutcome) => void;
     const published = new Promise<PaymentOutcome>((r) => {
