@@ -1,18 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import { createRegistry, type Logger, silentLogger, WhitePayError } from '@whitepay/base';
 import { connectBus } from '@whitepay/bus';
-import { createApp as createSubmitter } from '@whitepay/chain-submitter/src/app.js';
-import { loadConfig as submitterConfig } from '@whitepay/chain-submitter/src/config.js';
-import { createApp as createStore } from '@whitepay/challenge-store/src/app.js';
-import { loadConfig as storeConfig } from '@whitepay/challenge-store/src/config.js';
-import { createApp as createChallenger } from '@whitepay/challenger/src/app.js';
-import { loadConfig as challengerConfig } from '@whitepay/challenger/src/config.js';
-import { GrpcPieceRegistry } from '@whitepay/challenger/src/registry/grpc.js';
+import { createApp as createSubmitter } from '@whitepay/chain-submitter/app';
+import { loadConfig as submitterConfig } from '@whitepay/chain-submitter/config';
+import { createApp as createStore } from '@whitepay/challenge-store/app';
+import { loadConfig as storeConfig } from '@whitepay/challenge-store/config';
+import { createApp as createChallenger, GrpcPieceRegistry } from '@whitepay/challenger/app';
+import { loadConfig as challengerConfig } from '@whitepay/challenger/config';
 import {
   type App as CoordinatorApp,
   createApp as createCoordinator,
-} from '@whitepay/consensus-coordinator/src/app.js';
-import { loadConfig as coordinatorConfig } from '@whitepay/consensus-coordinator/src/config.js';
+} from '@whitepay/consensus-coordinator/app';
+import { loadConfig as coordinatorConfig } from '@whitepay/consensus-coordinator/config';
 import { listenGrpc } from '@whitepay/rpc';
 import { createApp as createStCalculator } from '@whitepay/st-calculator/app';
 import { loadConfig as stConfig } from '@whitepay/st-calculator/config';

@@ -194,3 +194,4 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
     },
   };
 }
+export { GrpcPieceRegistry } from './registry/grpc.js';
