@@ -107,3 +107,24 @@ export const common = {
     .describe('serve read endpoints without a token'),
   keeperId: z.coerce.number().int().min(0).describe('this keeper id in its groups'),
 };
+
+/** The config table of a README: what stands between `<!-- config:start -->` and `<!-- config:end -->`. */
+export function readmeConfigTable(readme: string): string | undefined {
+  return /<!-- config:start -->\n([\s\S]*?)\n<!-- config:end -->/.exec(readme)?.[1];
+}
+
+/**
+ * The cells of a markdown table, row by row, ignoring column padding and the
+ * width of separator rows (a formatter realigns tables without changing them).
+ */
+export function markdownTableCells(table: string): string[][] {
+  return table
+    .trim()
+    .split('\n')
+    .map((row) =>
+      row
+        .split('|')
+        .map((c) => c.trim())
+        .map((c) => (/^:?-+:?$/.test(c) ? '---' : c)),
+    );
+}

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, describeConfig } from '@whitepay/base';
+import { ConfigError, describeConfig, markdownTableCells, readmeConfigTable } from '@whitepay/base';
 import { describe, expect, it } from 'vitest';
 import {
   CONFIG_PREFIX,
@@ -9,20 +9,6 @@ import {
   queuePrefixOf,
   redisPrefixOf,
 } from './config.js';
-
-/** A markdown table as rows of trimmed cells (separator dashes collapsed). */
-function cells(table: string): string[][] {
-  return table
-    .trim()
-    .split('\n')
-    .map((row) =>
-      row
-        .trim()
-        .replace(/^\||\|$/g, '')
-        .split('|')
-        .map((c) => c.trim().replace(/^-+$/, '---')),
-    );
-}
 
 const KEY = `0x${'11'.repeat(32)}`;
 
@@ -50,9 +36,11 @@ describe('config', () => {
   });
 
   it('README carries exactly the generated config table', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const m = /<!-- config:start -->\n([\s\S]*?)\n<!-- config:end -->/.exec(readme);
+    const table = readmeConfigTable(readFileSync(new URL('../README.md', import.meta.url), 'utf8'));
+    expect(table).toBeDefined();
     // Cell by cell: the formatter pads markdown tables, which changes no content.
-    expect(cells(m?.[1] ?? '')).toEqual(cells(describeConfig(configShape, CONFIG_PREFIX)));
+    expect(markdownTableCells(table!)).toEqual(
+      markdownTableCells(describeConfig(configShape, CONFIG_PREFIX)),
+    );
   });
 });

@@ -1,21 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, describeConfig } from '@whitepay/base';
+import { ConfigError, describeConfig, markdownTableCells, readmeConfigTable } from '@whitepay/base';
 import { describe, expect, it } from 'vitest';
 import { mergeMaxPerBlock } from './calculator.js';
 import { CONFIG_PREFIX, configShape, loadConfig } from './config.js';
-
-function cells(table: string): string[][] {
-  return table
-    .trim()
-    .split('\n')
-    .map((row) =>
-      row
-        .trim()
-        .replace(/^\||\|$/g, '')
-        .split('|')
-        .map((c) => c.trim().replace(/^-+$/, '---')),
-    );
-}
 
 describe('config', () => {
   it('parses the environment with defaults', () => {
@@ -58,9 +45,11 @@ describe('config', () => {
   });
 
   it('README carries exactly the generated config table', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const m = /<!-- config:start -->\n([\s\S]*?)\n<!-- config:end -->/.exec(readme);
-    expect(cells(m?.[1] ?? '')).toEqual(cells(describeConfig(configShape, CONFIG_PREFIX)));
+    const table = readmeConfigTable(readFileSync(new URL('../README.md', import.meta.url), 'utf8'));
+    expect(table).toBeDefined();
+    expect(markdownTableCells(table!)).toEqual(
+      markdownTableCells(describeConfig(configShape, CONFIG_PREFIX)),
+    );
   });
 });
 
