@@ -29,6 +29,11 @@ export interface Subjects {
   streams: { records: string; blocks: string; payments: string; reorgs: string };
 }
 
+/** A keeper's NATS namespace: the configured one, else `k<keeperId>` (the default every service shares). */
+export function keeperNamespace(configured: string | undefined, keeperId: number): string {
+  return configured ?? `k${keeperId}`;
+}
+
 export function subjects(ns: string): Subjects {
   if (!/^[A-Za-z0-9_-]+$/.test(ns)) throw new Error(`invalid NATS namespace ${ns}`);
   return {

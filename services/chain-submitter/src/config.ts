@@ -1,4 +1,5 @@
 import { common, parseConfig, secret } from '@whitepay/base';
+import { keeperNamespace } from '@whitepay/bus';
 import { z } from 'zod';
 
 export const CONFIG_PREFIX = 'CHAIN_SUBMITTER';
@@ -134,7 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 }
 
 export function namespaceOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId'>): string {
-  return cfg.natsNamespace ?? `k${cfg.keeperId}`;
+  return keeperNamespace(cfg.natsNamespace, cfg.keeperId);
 }
 
 export function redisPrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'redisPrefix'>): string {

@@ -1,4 +1,5 @@
 import { common, parseConfig, secret } from '@whitepay/base';
+import { keeperNamespace } from '@whitepay/bus';
 import { z } from 'zod';
 
 export const CONFIG_PREFIX = 'CHALLENGE_STORE';
@@ -88,7 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 }
 
 export function namespaceOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId'>): string {
-  return cfg.natsNamespace ?? `k${cfg.keeperId}`;
+  return keeperNamespace(cfg.natsNamespace, cfg.keeperId);
 }
 
 /** `1=0xabc,2=0xdef` → Map(1 → 0xabc, …). */

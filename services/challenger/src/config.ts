@@ -1,4 +1,5 @@
 import { ConfigError, common, parseConfig, secret } from '@whitepay/base';
+import { keeperNamespace } from '@whitepay/bus';
 import { z } from 'zod';
 
 export const PREFIX = 'CHALLENGER';
@@ -133,5 +134,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       },
     );
   }
-  return { ...cfg, namespace: cfg.namespace ?? `k${cfg.keeperId}` };
+  return { ...cfg, namespace: keeperNamespace(cfg.namespace, cfg.keeperId) };
 }
