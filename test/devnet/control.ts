@@ -134,9 +134,19 @@ export function startControlServer(
         send(err instanceof HttpError ? err.status : 500, { error: String((err as Error).message) }),
     );
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
+  const listen = (p: number) =>
+    new Promise<Server>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+  // The recorded port is a preference: clients find the server through
+  // control.json, so when something else holds the port, any free one serves.
+  return listen(port).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    return listen(0);
   });
 }
 

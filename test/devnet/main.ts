@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { CTL_USAGE, runCtl, startControlServer, toJson } from './control.js';
 import { type Devnet, startDevnet } from './devnet.js';
@@ -58,7 +59,7 @@ async function run(argv: string[]): Promise<number> {
   const status = new StatusCollector(net);
   const server = await startControlServer(net, status, net.state.ports.control, net.state.adminToken);
   const control: ControlFile = {
-    url: `http://127.0.0.1:${net.state.ports.control}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     token: net.state.adminToken,
     pid: process.pid,
   };
