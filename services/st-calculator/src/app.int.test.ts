@@ -325,4 +325,38 @@ describe('st-calculator service on a real PostgreSQL', () => {
       await closePool(dead);
     }
   });
+  // Last, as it adds a record: an own st waits (bounded) for the record due
+  // before te, so a measurement still being ingested is not replaced by the
+  // carry-over of an older one.
+  it('an own st waits for the record due before te to be ingested', async () => {
+    const waiting = await createApp({
+      config: testConfig({
+        MAX_STALENESS: String(MAX_STALENESS),
+        SETTLE_WAIT_MS: '5000',
+        CHALLENGE_EVERY: '100',
+      }),
+      log: silentLogger(),
+      registry: createRegistry('st-calculator'),
+      pool: readPool,
+    });
+    await waiting.start();
+    apps.push(waiting);
+    const server = await listenGrpc(waiting.registerGrpc, '127.0.0.1', 0);
+    grpcServers.push(server);
+    const c = new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure());
+    const late = row(1, 9950n, 7n * 4096n);
+    // The last stored record is at 9900; the one due before te = 10_050 (at 9950) lands 300 ms later.
+    const answer = call(c, c.computeSt, {
+      account: { user, pid },
+      ts: 9000n,
+      te: 10_050n,
+      includePeers: false,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await insertChallengeRecords(pool, [late]);
+    const res = await answer;
+    expect(BigInt(res.st)).toBe(expected(9000n, 10_050n, [...own, late]));
+    expect(BigInt(res.st)).not.toBe(expected(9000n, 10_050n));
+    c.close();
+  });
 });

@@ -45,6 +45,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     maxStaleness: config.maxStaleness,
     engine: config.engine,
     groupKeepers: config.groupKeepers,
+    settleWaitMs: config.settleWaitMs,
+    challengeEvery: config.challengeEvery,
   });
   const http = await buildHttpServer({
     service: 'st-calculator',

@@ -3,6 +3,7 @@ import { type SpaceRecord, spaceTime } from '@whitepay/core';
 import {
   accountKnown,
   keeperActivity,
+  lastRecordBefore,
   loadSpaceRecords,
   type Pool,
   type SpaceTimeQuery,
@@ -63,6 +64,10 @@ export interface CalculatorDeps {
   engine: Engine;
   /** Keeper ids AuditGroup always reports. */
   groupKeepers?: readonly number[];
+  /** How long an own st waits for the record due before te (ingest lag); 0 does not wait. */
+  settleWaitMs?: number;
+  /** The challengers' cadence: the newest record before te is due at te - challengeEvery or later. */
+  challengeEvery?: number;
 }
 
 export interface Calculator {
@@ -152,6 +157,32 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
     }
   }
 
+  /**
+   * A record is published when its challenge ends and stored when the
+   * challenge-store's batch commits, so at te the record of te - 1 may still
+   * be in flight: computing then would carry an older record over a block
+   * whose measurement exists. Wait, bounded, until the record due before te is
+   * stored; past the bound (a stopped challenger), compute with what is there.
+   */
+  async function settle(user: Uint8Array, pid: Uint8Array, te: bigint): Promise<void> {
+    const waitMs = deps.settleWaitMs ?? 0;
+    if (waitMs === 0) return;
+    const due = te - BigInt(deps.challengeEvery ?? 1);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const last = await lastRecordBefore(pool, { user, pid, keeperId, block: te });
+      if (last && last.block >= due) return;
+      if (Date.now() >= deadline) {
+        log.debug(
+          { user: toHex(user), pid: toHex(pid), te: String(te) },
+          'record before te not ingested in time',
+        );
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async function known(user: Uint8Array, pid: Uint8Array): Promise<void> {
     if (!(await accountKnown(pool, user, pid))) throw new StAccountUnknown(toHex(user), toHex(pid));
   }
@@ -163,6 +194,7 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
         const pid = checkAddress('pid', q.pid);
         checkInterval('ts', q.ts, 'te', q.te);
         await known(user, pid);
+        if (!q.includePeers) await settle(user, pid, q.te);
         const res = await integrate(
           q.includePeers
             ? { user, pid, ts: q.ts, te: q.te, source: 'union' }

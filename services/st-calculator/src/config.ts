@@ -34,6 +34,22 @@ export const configShape = {
     .min(0)
     .default(10_000)
     .describe('per-query timeout in ms (0: none)'),
+  settleWaitMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .describe(
+      'before an own st, wait up to this long (ms) for the record of the last challenged block before te to be ingested; 0: do not wait',
+    ),
+  challengeEvery: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe(
+      "the challengers' cadence K in blocks (CHALLENGER_CHALLENGE_EVERY): the newest record before te is due at te - K or later",
+    ),
   maxStaleness: z
     .string()
     .regex(/^[0-9]{1,19}$/, 'expected a decimal integer')
