@@ -102,7 +102,7 @@ describe('keeper cluster harness: 2 keepers, 1 provider, anvil, a deployed Upkee
       expect(records.every((r) => r.keeperId === k.keeperId)).toBe(true);
       const blocks = records.map((r) => r.block);
       const ts = blocks[0]! + 1n; // the first record is carried over onto [ts, b_2)
-      const te = blocks[blocks.length - 1]! + 3n;
+      const te = blocks[blocks.length - 1]! + 1n; // the record due before te is the last one read: no wait, no later record
       const want = spaceTime({
         records: records.map((r) => ({ block: r.block, space: r.space })),
         ts,
