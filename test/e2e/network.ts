@@ -15,7 +15,7 @@ export const MAX_STALENESS = 1000n;
 /** A port plan base whose first ports are free (the plan spans base .. base+320). */
 async function freeBase(): Promise<number> {
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
+    const base = 20_000 + Math.floor(Math.random() * 120) * 100; // below the ephemeral port range (32768+)
     const probe = await freePort();
     if (probe < base || probe > base + 400) return base;
   }
