@@ -679,6 +679,31 @@ contract Upkeeping is Initializable {
         return _providerList;
     }
 
+    /**
+     * @notice A page of {providers} with each provider's state: up to `count` providers from index `start`
+     * (fewer at the end of the list, none past it), and the length of the whole list. Keepers following
+     * thousands of providers read the list in a few calls instead of one {provider} call per provider.
+     */
+    function providerStates(uint256 start, uint256 count)
+        external
+        view
+        returns (uint256 total, address[] memory pids, bool[] memory active, uint64[] memory nextTs)
+    {
+        total = _providerList.length;
+        uint256 end = start >= total ? start : (total - start < count ? total : start + count);
+        uint256 n = end - start;
+        pids = new address[](n);
+        active = new bool[](n);
+        nextTs = new uint64[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            address pid = _providerList[start + i];
+            ProviderRecord storage p = _providers[pid];
+            pids[i] = pid;
+            active[i] = p.active;
+            nextTs[i] = p.lastTe;
+        }
+    }
+
     /// @notice A provider's state: whether it is active, the block it was added, and the `ts` its next
     /// payment must carry.
     function provider(address pid) external view returns (bool active, uint64 addedAt, uint64 nextTs) {

@@ -1,6 +1,6 @@
-import type { Account, Address, Chain, Hex, TransactionReceipt, Transport, WalletClient } from 'viem';
-import { parseEventLogs } from 'viem';
-import { deployContract, readContract, writeContract } from 'viem/actions';
+import type { Account, Address, Chain, Client, Hex, TransactionReceipt, Transport, WalletClient } from 'viem';
+import { getAddress, parseEventLogs } from 'viem';
+import { deployContract, getBlockNumber, readContract, writeContract } from 'viem/actions';
 import { upkeepingAbi, upkeepingFactoryAbi, upkeepingFactoryBytecode } from '../generated/index.js';
 import { UpkeepingError } from './errors.js';
 import { call } from './tx.js';
@@ -217,4 +217,44 @@ export function balanceOf(
     functionName: 'balanceOf',
     args: [args.account],
   });
+}
+
+/** One provider of an Upkeeping as {@link readProviderStates} returns it. */
+export interface ProviderState {
+  readonly pid: Address;
+  readonly active: boolean;
+  /** The `ts` its next payment must carry (the block it was added, before its first payment). */
+  readonly nextTs: bigint;
+}
+
+/** Providers per `providerStates` call: ~3 storage reads each, well inside a node's `eth_call` gas cap. */
+export const PROVIDER_PAGE = 2_000;
+
+/**
+ * Every provider ever added (removed ones with `active = false`), in list
+ * order, read in pages of `pageSize` through `providerStates` — a few calls
+ * for thousands of providers instead of one `provider` call each. All pages
+ * are read at one block (`blockNumber`, or the head when the first page is
+ * read) so that the list is consistent.
+ */
+export async function readProviderStates(
+  client: Client,
+  args: { upkeeping: Address; blockNumber?: bigint; pageSize?: number },
+): Promise<ProviderState[]> {
+  const pageSize = BigInt(args.pageSize ?? PROVIDER_PAGE);
+  const blockNumber = args.blockNumber ?? (await getBlockNumber(client, { cacheTime: 0 }));
+  const out: ProviderState[] = [];
+  for (let start = 0n; ; start += pageSize) {
+    const [total, pids, active, nextTs] = await readContract(client, {
+      address: args.upkeeping,
+      abi: upkeepingAbi,
+      functionName: 'providerStates',
+      args: [start, pageSize],
+      blockNumber,
+    });
+    pids.forEach((pid, i) => {
+      out.push({ pid: getAddress(pid), active: active[i]!, nextTs: nextTs[i]! });
+    });
+    if (start + pageSize >= total) return out;
+  }
 }

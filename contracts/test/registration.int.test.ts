@@ -20,7 +20,9 @@ import {
   decodeUpkeepingError,
   deployFactory,
   readGroup,
+  readProviderStates,
   removeKeeper,
+  removeProvider,
   UpkeepingError,
   upkeepingOf,
 } from '../src/index.js';
@@ -195,5 +197,45 @@ describe('Upkeeping keeper registration', () => {
         keepers: [201, 206, 203, 204, 205],
       }),
     );
+  });
+});
+
+describe('Upkeeping provider list', () => {
+  it('pages every provider with its state through providerStates', async () => {
+    const list = await createUpkeeping(chain.wallet(1), { factory, config });
+    const pids = [30, 31, 32, 33, 34].map((i) => chain.wallet(i).account.address);
+    const added: bigint[] = [];
+    for (const pid of pids) {
+      added.push((await addProvider(chain.wallet(1), { upkeeping: list, pid })).blockNumber);
+    }
+    await removeProvider(chain.wallet(1), { upkeeping: list, pid: pids[2]! });
+    const expected = pids.map((pid, i) => ({ pid, active: i !== 2, nextTs: added[i]! }));
+
+    for (const pageSize of [1, 2, 3, 5, 7]) {
+      expect(await readProviderStates(chain.public, { upkeeping: list, pageSize })).toEqual(expected);
+    }
+    const page = (start: bigint, count: bigint) =>
+      chain.public.readContract({
+        address: list,
+        abi: upkeepingAbi,
+        functionName: 'providerStates',
+        args: [start, count],
+      });
+    const [total, middle, active, nextTs] = await page(1n, 2n);
+    expect(total).toBe(5n);
+    expect(middle).toEqual(pids.slice(1, 3));
+    expect(active).toEqual([true, false]);
+    expect(nextTs).toEqual(added.slice(1, 3));
+    // Past the end: the total and nothing else; a huge count does not overflow.
+    expect(await page(5n, 10n)).toEqual([5n, [], [], []]);
+    expect(await page(9n, 1n)).toEqual([5n, [], [], []]);
+    expect((await page(3n, 2n ** 256n - 1n))[1]).toEqual(pids.slice(3));
+    // At an earlier block the list is what it was then.
+    expect(
+      await readProviderStates(chain.public, { upkeeping: list, blockNumber: added[1]!, pageSize: 2 }),
+    ).toEqual(expected.slice(0, 2).map((p) => ({ ...p, active: true })));
+    // An empty list.
+    const empty = await createUpkeeping(chain.wallet(2), { factory, config });
+    expect(await readProviderStates(chain.public, { upkeeping: empty })).toEqual([]);
   });
 });
