@@ -204,6 +204,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     metrics,
     log,
     batches: config.batch ? batchQueue : undefined,
+    batchMax: config.batchMax,
   };
   if (config.batch) log.info('batch rounds on: the election queues one batch per leader position');
 

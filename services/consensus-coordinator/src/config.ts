@@ -180,6 +180,15 @@ export const configShape = {
     .describe(
       'on: lead batch rounds — per block, every provider this keeper leads goes into one round and one payBatch per position (queue batch-rounds)',
     ),
+  batchMax: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000)
+    .default(500)
+    .describe(
+      'most entries in one batch round (one payBatch); more due providers are split into several batches. ~25k gas per entry: 500 ≈ 12.5M gas',
+    ),
   forwardRecords: z
     .enum(['true', 'false'])
     .default('true')

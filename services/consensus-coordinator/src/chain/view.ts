@@ -1,6 +1,6 @@
 import type { Logger } from '@whitepay/base';
 import { g1FromEip2537 } from '@whitepay/bls';
-import { decodeGroup, upkeepingAbi, upkeepingFactoryAbi } from '@whitepay/contracts';
+import { decodeGroup, readProviderStates, upkeepingAbi, upkeepingFactoryAbi } from '@whitepay/contracts';
 import type { Group } from '@whitepay/peer';
 import { type Address, getAddress, type Hex, hexToBytes, type PublicClient } from 'viem';
 import { CoordinatorError } from '../errors.js';
@@ -177,23 +177,13 @@ export class ChainView {
     const c = { address: upkeeping, abi: upkeepingAbi, blockNumber: block } as const;
     const client = this.o.client;
     try {
-      const [user, config, threshold, group, pids] = await Promise.all([
+      const [user, config, threshold, group, providers] = await Promise.all([
         client.readContract({ ...c, functionName: 'user' }),
         client.readContract({ ...c, functionName: 'config' }),
         client.readContract({ ...c, functionName: 'threshold' }),
         client.readContract({ ...c, functionName: 'group' }),
-        client.readContract({ ...c, functionName: 'providers' }),
+        readProviderStates(client, { upkeeping, blockNumber: block }),
       ]);
-      const providers = await Promise.all(
-        pids.map(async (pid) => {
-          const [active, , nextTs] = await client.readContract({
-            ...c,
-            functionName: 'provider',
-            args: [pid],
-          });
-          return { pid: getAddress(pid), ts: nextTs, active };
-        }),
-      );
       return {
         upkeeping: getAddress(upkeeping),
         user: getAddress(user),
@@ -207,11 +197,27 @@ export class ChainView {
           account: m.account,
           publicKey: g1FromEip2537(hexToBytes(m.publicKey)),
         })),
-        providers: providers.filter((p) => p.active).map(({ pid, ts }) => ({ pid, ts })),
+        providers: providers.filter((p) => p.active).map(({ pid, nextTs }) => ({ pid, ts: nextTs })),
       };
     } catch (err) {
       if (err instanceof CoordinatorError) throw err;
       throw unavailable(`read Upkeeping ${upkeeping} at ${block}`, err);
     }
   }
+}
+
+const providerIndex = new WeakMap<UpkeepingView, Map<string, bigint>>();
+
+/**
+ * The next `ts` of active provider `pid` in `view` (undefined when it is not
+ * one): an index built once per view, since a batch looks up hundreds of
+ * entries in a list of thousands.
+ */
+export function nextTsOf(view: UpkeepingView, pid: Address): bigint | undefined {
+  let index = providerIndex.get(view);
+  if (!index) {
+    index = new Map(view.providers.map((p) => [p.pid.toLowerCase(), p.ts]));
+    providerIndex.set(view, index);
+  }
+  return index.get(pid.toLowerCase());
 }

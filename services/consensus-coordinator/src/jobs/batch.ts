@@ -16,6 +16,8 @@ export interface BatchElectionDeps {
   chain: ChainView;
   store: RoundStore;
   batches: Queue<BatchJob>;
+  /** Most entries per batch (`CONSENSUS_COORDINATOR_BATCH_MAX`): more are split into several batches. */
+  batchMax: number;
   metrics: Metrics;
   log: Logger;
 }
@@ -33,9 +35,10 @@ export function batchClaimOf(upkeeping: Hex, block: bigint, position: number): H
 /**
  * The election with `CONSENSUS_COORDINATOR_BATCH=on`: for each served
  * Upkeeping, every (user, pid) this keeper leads at `te = block` (core's
- * `groupByLeader`) goes into ONE batch per leader position; each entry's
- * window is claimed as for a single round (entries whose window already has
- * a round are left out), and the batch is queued with jobId = its batch id.
+ * `groupByLeader`) goes into one batch per leader position — split into
+ * batches of at most `batchMax` entries; each entry's window is claimed as
+ * for a single round (entries whose window already has a round are left
+ * out), and each batch is queued with jobId = its batch id.
  * Returns the batch ids started.
  */
 export async function checkBatchElection(block: bigint, d: BatchElectionDeps): Promise<string[]> {
@@ -44,17 +47,19 @@ export async function checkBatchElection(block: bigint, d: BatchElectionDeps): P
   for (const view of await d.chain.served(block)) {
     const keepers = view.members.map((m) => m.keeperId);
     const schedule = { user: view.user, keepers, H: view.H, T: view.T };
+    // Only providers with a leader at this block (te >= ts + H): the ranking hashes are left for those.
     const candidates = view.providers
-      .filter((p) => block > p.ts)
+      .filter((p) => block >= p.ts + view.H)
       .map((p) => ({ pid: p.pid, ts: p.ts, st: 0n }));
+    if (candidates.length === 0) continue;
     const mine = groupByLeader(schedule, block, candidates).find((b) => b.leaderId === d.keeperId);
     if (!mine) continue;
     // A late job (this replica was down): entries whose ts has since been paid are not led any more.
     head ??= await d.chain.headBlock(250);
     let entries = mine.entries;
     if (block + 1n < head) {
-      const now = await d.chain.current(view.upkeeping, true);
-      entries = entries.filter((e) => now.providers.find((q) => q.pid === e.pid)?.ts === e.ts);
+      const now = new Map((await d.chain.current(view.upkeeping, true)).providers.map((q) => [q.pid, q.ts]));
+      entries = entries.filter((e) => now.get(e.pid) === e.ts);
     }
     const byPosition = new Map<number, Array<{ pid: Hex; ts: bigint; cycle: bigint }>>();
     for (const e of entries) {
@@ -65,35 +70,37 @@ export async function checkBatchElection(block: bigint, d: BatchElectionDeps): P
     }
     for (const [position, list] of byPosition) {
       const claim = batchClaimOf(view.upkeeping, block, position);
-      const claimed: typeof list = [];
-      for (const e of list) {
-        const k = { upkeeping: view.upkeeping, pid: e.pid, ts: e.ts, cycle: e.cycle, position };
-        if (await d.store.claimLead(k, claim)) claimed.push(e);
-      }
-      if (claimed.length === 0) continue;
-      const job: BatchJob = {
-        upkeeping: view.upkeeping,
-        user: view.user,
-        leaderId: d.keeperId,
-        r: position,
-        items: claimed.map((e) => ({
-          pid: e.pid,
-          ts: e.ts.toString(),
-          te: block.toString(),
-          cycle: e.cycle.toString(),
-        })),
+      const won = await d.store.claimLeads(
+        list.map((e) => ({ upkeeping: view.upkeeping, pid: e.pid, ts: e.ts, cycle: e.cycle, position })),
         claim,
-      };
-      const bid = batchId({
-        user: view.user,
-        leaderId: d.keeperId,
-        r: position,
-        items: claimed.map((e) => ({ pid: e.pid, ts: e.ts, te: block })),
-      });
-      await d.batches.add('batch', job, { jobId: bid });
-      d.metrics.roundsStarted.inc();
-      d.log.info({ bid, te: String(block), r: position, entries: claimed.length }, 'leading: batch queued');
-      started.push(bid);
+      );
+      const claimedAll = list.filter((_, i) => won[i]);
+      for (let from = 0; from < claimedAll.length; from += d.batchMax) {
+        const claimed = claimedAll.slice(from, from + d.batchMax);
+        const job: BatchJob = {
+          upkeeping: view.upkeeping,
+          user: view.user,
+          leaderId: d.keeperId,
+          r: position,
+          items: claimed.map((e) => ({
+            pid: e.pid,
+            ts: e.ts.toString(),
+            te: block.toString(),
+            cycle: e.cycle.toString(),
+          })),
+          claim,
+        };
+        const bid = batchId({
+          user: view.user,
+          leaderId: d.keeperId,
+          r: position,
+          items: claimed.map((e) => ({ pid: e.pid, ts: e.ts, te: block })),
+        });
+        await d.batches.add('batch', job, { jobId: bid });
+        d.metrics.roundsStarted.inc();
+        d.log.info({ bid, te: String(block), r: position, entries: claimed.length }, 'leading: batch queued');
+        started.push(bid);
+      }
     }
   }
   return started;

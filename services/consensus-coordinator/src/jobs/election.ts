@@ -28,6 +28,8 @@ export interface ElectionDeps {
   log: Logger;
   /** Set with `CONSENSUS_COORDINATOR_BATCH=on`: the election queues batch rounds instead (see `checkBatchElection`). */
   batches?: Queue<BatchJob> | undefined;
+  /** Most entries per batch round (`CONSENSUS_COORDINATOR_BATCH_MAX`). */
+  batchMax?: number | undefined;
 }
 
 /**
@@ -39,11 +41,12 @@ export interface ElectionDeps {
  * tids started.
  */
 export async function checkElection(block: bigint, d: ElectionDeps): Promise<string[]> {
-  if (d.batches) return checkBatchElection(block, { ...d, batches: d.batches });
+  if (d.batches) return checkBatchElection(block, { ...d, batches: d.batches, batchMax: d.batchMax ?? 500 });
   const started: string[] = [];
   for (const view of await d.chain.served(block)) {
     const keepers = view.members.map((m) => m.keeperId);
     for (const p of view.providers) {
+      if (block < p.ts + view.H) continue; // no leader before ts + H (SPEC 5)
       const slot = leaderAt({ user: view.user, pid: p.pid, ts: p.ts, keepers, H: view.H, T: view.T }, block);
       if (!slot || slot.keeperId !== d.keeperId || block <= p.ts) continue;
       // A late job (this replica was down) for a block whose ts has since been paid: nothing to lead.

@@ -23,7 +23,7 @@ import {
 } from '@whitepay/core';
 import type { Group } from '@whitepay/peer';
 import { type Address, bytesToHex, type Hex, hexToBytes, stringToBytes } from 'viem';
-import type { ChainView, UpkeepingView } from '../chain/view.js';
+import { type ChainView, nextTsOf, type UpkeepingView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
 import { applyStFault, type Fault } from '../faults.js';
 import type { Metrics } from '../metrics.js';
@@ -125,7 +125,7 @@ export class BatchFollower {
       throw new CoordinatorError('ROUND_MISMATCH', `user ${info.user} does not own ${info.upkeeping}`);
     }
     let v = view;
-    const nextTs = (pid: Address) => v.providers.find((p) => p.pid.toLowerCase() === pid.toLowerCase())?.ts;
+    const nextTs = (pid: Address) => nextTsOf(v, pid);
     if (items.some((it) => nextTs(it.pid) !== it.ts)) v = await this.d.chain.current(info.upkeeping, true);
     let head = await this.d.chain.headBlock(250);
     for (const it of items) {

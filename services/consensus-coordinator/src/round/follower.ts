@@ -14,7 +14,7 @@ import {
 } from '@whitepay/core';
 import type { challengeV1, keeperV1 } from '@whitepay/proto';
 import { bytesToHex, type Hex, hexToBytes, stringToBytes } from 'viem';
-import type { ChainView, UpkeepingView } from '../chain/view.js';
+import { type ChainView, nextTsOf, type UpkeepingView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
 import { applyStFault, type Fault } from '../faults.js';
 import { type RoundInfo, sameRound } from '../peer/messages.js';
@@ -61,19 +61,16 @@ export class Follower {
     if (v.user.toLowerCase() !== info.user.toLowerCase()) {
       throw new CoordinatorError('ROUND_MISMATCH', `user ${info.user} does not own ${info.upkeeping}`);
     }
-    let provider = v.providers.find((p) => p.pid.toLowerCase() === info.pid.toLowerCase());
-    if (provider?.ts !== info.ts) {
+    let ts = nextTsOf(v, info.pid);
+    if (ts !== info.ts) {
       // Our cached view may predate the last payment: read again once.
       v = await this.d.chain.current(info.upkeeping, true);
-      provider = v.providers.find((p) => p.pid.toLowerCase() === info.pid.toLowerCase());
+      ts = nextTsOf(v, info.pid);
     }
-    if (!provider)
+    if (ts === undefined)
       throw new CoordinatorError('ROUND_UNKNOWN_ACCOUNT', `${info.pid} is not an active provider`);
-    if (provider.ts !== info.ts) {
-      throw new CoordinatorError(
-        'ROUND_STALE_TS',
-        `ts ${info.ts} is not the provider's next ts ${provider.ts}`,
-      );
+    if (ts !== info.ts) {
+      throw new CoordinatorError('ROUND_STALE_TS', `ts ${info.ts} is not the provider's next ts ${ts}`);
     }
     let head = await this.d.chain.headBlock(250);
     if (info.te > head) head = await this.d.chain.headBlock(0);

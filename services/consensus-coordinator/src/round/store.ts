@@ -238,6 +238,27 @@ export class RoundStore {
     return ok === 'OK';
   }
 
+  /**
+   * {@link claimLead} for many windows in one round trip (a pipeline): which
+   * of `keys` this call claimed, in order. A batch election claims hundreds
+   * of windows per block.
+   */
+  async claimLeads(
+    keys: ReadonlyArray<{ upkeeping: Address; pid: Address; ts: bigint; cycle: bigint; position: number }>,
+    tid: Hex,
+  ): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const k of keys)
+      pipe.set(this.leadKey(k.upkeeping, k.pid, k.ts, k.cycle, k.position), tid, 'EX', DAY_S, 'NX');
+    const results = (await pipe.exec()) ?? [];
+    return keys.map((_, i) => {
+      const [err, ok] = results[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      return ok === 'OK';
+    });
+  }
+
   /** Releases a window claim (after a failed round, so a later block of the window may try again). */
   async releaseLead(
     k: { upkeeping: Address; pid: Address; ts: bigint; cycle: bigint; position: number },
