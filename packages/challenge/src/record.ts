@@ -1,16 +1,6 @@
+import { recoverSigner, Signer } from '@whitepay/ecdsa';
 import { challengeV1 } from '@whitepay/proto';
-import {
-  type Address,
-  bytesToHex,
-  encodeAbiParameters,
-  getAddress,
-  type Hex,
-  hexToBytes,
-  isHex,
-  keccak256,
-  recoverMessageAddress,
-} from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { type Address, bytesToHex, encodeAbiParameters, type Hex, hexToBytes, keccak256 } from 'viem';
 import { RecordError } from './errors.js';
 import { sha256 } from './sha256.js';
 import type { ChallengeVerification } from './verify.js';
@@ -106,19 +96,19 @@ export function recordDigest(r: challengeV1.ChallengeRecord): Hex {
 }
 
 /**
- * Accounts by private key, derived once: deriving the public key and address
- * costs about half a signature, and a keeper signs every record with the
+ * Signers by private key, derived once: deriving the public key and address
+ * costs about as much as a signature, and a keeper signs every record with the
  * same key. Bounded (a process holds one or a few keys; tests many).
  */
-const accounts = new Map<Hex, ReturnType<typeof privateKeyToAccount>>();
-function accountOf(privateKey: Hex): ReturnType<typeof privateKeyToAccount> {
-  let a = accounts.get(privateKey);
-  if (!a) {
-    a = privateKeyToAccount(privateKey);
-    if (accounts.size >= 64) accounts.clear();
-    accounts.set(privateKey, a);
+const signers = new Map<Hex, Signer>();
+function signerOf(privateKey: Hex): Signer {
+  let s = signers.get(privateKey);
+  if (!s) {
+    s = new Signer(privateKey);
+    if (signers.size >= 64) signers.clear();
+    signers.set(privateKey, s);
   }
-  return a;
+  return s;
 }
 
 /** Signs a record with the keeper's secp256k1 account key (EIP-191 over the digest). */
@@ -126,24 +116,21 @@ export async function signRecord(
   record: challengeV1.ChallengeRecord,
   privateKey: Hex,
 ): Promise<challengeV1.SignedRecord> {
-  const digest = recordDigest(record);
-  const signature = await accountOf(privateKey).signMessage({ message: { raw: digest } });
-  return { record, signature: hexToBytes(signature) };
+  return { record, signature: signerOf(privateKey).sign(recordDigest(record)) };
 }
 
 /** The address that signed a record; throws `RECORD_SIGNATURE_INVALID` when none can be recovered. */
 export async function recoverRecordSigner(signed: challengeV1.SignedRecord): Promise<Address> {
   if (!signed.record) throw invalid('signed record has no record');
   const digest = recordDigest(signed.record);
-  const signature = bytesToHex(signed.signature);
-  if (signed.signature.length !== 65 || !isHex(signature)) {
+  if (signed.signature.length !== 65) {
     throw new RecordError(
       'RECORD_SIGNATURE_INVALID',
       `signature must be 65 bytes, got ${signed.signature.length}`,
     );
   }
   try {
-    return getAddress(await recoverMessageAddress({ message: { raw: digest }, signature }));
+    return recoverSigner(digest, signed.signature);
   } catch (err) {
     throw new RecordError('RECORD_SIGNATURE_INVALID', 'cannot recover the signer', {
       cause: err instanceof Error ? err.message : String(err),

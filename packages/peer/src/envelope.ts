@@ -1,3 +1,4 @@
+import { recoverSigner } from '@whitepay/ecdsa';
 import { keeperV1 } from '@whitepay/proto';
 import {
   type Address,
@@ -10,7 +11,6 @@ import {
   keccak256,
   type LocalAccount,
   numberToBytes,
-  recoverMessageAddress,
   stringToBytes,
 } from 'viem';
 import { PeerError } from './errors.js';
@@ -84,10 +84,7 @@ export async function openEnvelope(
   if (!expected) throw new PeerError('PEER_UNKNOWN_SENDER', `keeper ${env.senderId} is not a member`);
   let recovered: Address;
   try {
-    recovered = await recoverMessageAddress({
-      message: { raw: envelopeDigest(env.upkeeping, env.senderId, env.payload) },
-      signature: bytesToHex(env.signature),
-    });
+    recovered = recoverSigner(envelopeDigest(env.upkeeping, env.senderId, env.payload), env.signature);
   } catch {
     throw new PeerError('PEER_BAD_SIGNATURE', 'signature does not recover');
   }
