@@ -5,7 +5,6 @@
 // out per block and the fan-out time (the challenger's histogram), challenges/s end to end
 // (first block published → last record in PostgreSQL), and CPU% / RSS of every process from
 // /proc. `pnpm bench challenges`; knobs: PROVIDERS=1000,10000 RUNS=… (see `plan` below).
-import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@whitepay/base';
@@ -24,6 +23,7 @@ import {
 } from '@whitepay/testkit';
 import { type Hex, hexToBytes, keccak256, numberToHex, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { findPid, Sampler } from './proc.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SIZES = (process.env.PROVIDERS ?? '1000,10000').split(',').map(Number);
@@ -57,88 +57,6 @@ function plan(n: number): Run[] {
     if (n >= 10_000) runs.push({ providers: n, k: 10, replicas: 2, blocks: 10, taskPieces, label });
   }
   return runs;
-}
-
-// ---------------------------------------------------------------- /proc sampling
-
-const TICK = 100; // USER_HZ
-const PAGE = 4096;
-
-function procStat(pid: number): { ticks: number; rss: number; ppid: number } | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // fields after the name: state(3) ppid(4) … utime(14) stime(15) … rss(24)
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), rss: Number(f[21]) * PAGE };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Ticks per process of a process tree (PostgreSQL forks a backend per connection), and its RSS. */
-function treeStat(root: number): { ticks: Map<number, number>; rss: number } {
-  const ticks = new Map<number, number>();
-  let rss = 0;
-  const kids = new Map<number, number[]>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const st = procStat(Number(d));
-    if (!st) continue;
-    kids.set(st.ppid, [...(kids.get(st.ppid) ?? []), Number(d)]);
-  }
-  const todo = [root];
-  while (todo.length) {
-    const p = todo.pop()!;
-    const st = procStat(p);
-    if (!st) continue;
-    ticks.set(p, st.ticks);
-    rss += st.rss;
-    todo.push(...(kids.get(p) ?? []));
-  }
-  return { ticks, rss };
-}
-
-function findPid(match: (cmd: string) => boolean): number {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (match(cmd)) return Number(d);
-    } catch {}
-  }
-  throw new Error('process not found');
-}
-
-class Sampler {
-  private start = new Map<string, Map<number, number>>();
-  private peak = new Map<string, number>();
-  private t0 = 0;
-  private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly procs: () => Record<string, number>) {}
-  begin() {
-    this.t0 = performance.now();
-    this.peak.clear();
-    for (const [name, pid] of Object.entries(this.procs())) this.start.set(name, treeStat(pid).ticks);
-    this.timer = setInterval(() => this.sampleRss(), 500);
-  }
-  private sampleRss() {
-    for (const [name, pid] of Object.entries(this.procs()))
-      this.peak.set(name, Math.max(this.peak.get(name) ?? 0, treeStat(pid).rss));
-  }
-  end(): Record<string, { cpu: number; rssMiB: number }> {
-    clearInterval(this.timer);
-    this.sampleRss();
-    const secs = (performance.now() - this.t0) / 1000;
-    const out: Record<string, { cpu: number; rssMiB: number }> = {};
-    for (const [name, pid] of Object.entries(this.procs())) {
-      // per process: a backend that exited during the run is not counted (never negative)
-      const before = this.start.get(name) ?? new Map<number, number>();
-      let d = 0;
-      for (const [p, t] of treeStat(pid).ticks) d += t - (before.get(p) ?? 0);
-      out[name] = { cpu: (100 * d) / TICK / secs, rssMiB: (this.peak.get(name) ?? 0) / 2 ** 20 };
-    }
-    return out;
-  }
 }
 
 // ---------------------------------------------------------------- services as processes
