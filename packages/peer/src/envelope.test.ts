@@ -87,3 +87,26 @@ describe('signed peer envelopes', () => {
     }
   });
 });
+
+describe('envelopeDigest', () => {
+  it('is keccak256("WhitePay/peer/v2" ‖ upkeeping ‖ uint32 senderId ‖ sha256(payload)) and covers every byte', async () => {
+    const { envelopeDigest } = await import('./index.js');
+    const { concat, hexToBytes, keccak256, sha256, stringToBytes } = await import('viem');
+    const up = hexToBytes(upkeeping);
+    const payload = new Uint8Array(300_000).map((_, i) => (i * 7) & 255);
+    expect(envelopeDigest(up, 0x01020304, payload)).toBe(
+      keccak256(
+        concat([
+          stringToBytes('WhitePay/peer/v2'),
+          up,
+          new Uint8Array([1, 2, 3, 4]),
+          sha256(payload, 'bytes'),
+        ]),
+      ),
+    );
+    const changed = payload.slice();
+    changed[299_999]! ^= 1;
+    expect(envelopeDigest(up, 0x01020304, changed)).not.toBe(envelopeDigest(up, 0x01020304, payload));
+    expect(envelopeDigest(up, 0x01020305, payload)).not.toBe(envelopeDigest(up, 0x01020304, payload));
+  });
+});

@@ -56,7 +56,7 @@ export interface SignedEnvelope {
   upkeeping: Uint8Array;
   /** Serialized payload (a PeerMessage). */
   payload: Uint8Array;
-  /** Signature over keccak256("WhitePay/peer/v1" || upkeeping || sender_id || payload). */
+  /** Signature (EIP-191) over keccak256("WhitePay/peer/v2" || upkeeping || uint32 sender_id || sha256(payload)). */
   signature: Uint8Array;
 }
 
