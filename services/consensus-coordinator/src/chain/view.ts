@@ -63,6 +63,7 @@ export class ChainView {
   private readonly atBlock = new Map<string, Promise<UpkeepingView>>();
   private readonly latest = new Map<string, { at: number; view: Promise<UpkeepingView> }>();
   private readonly known = new Set<Address>();
+  private readonly groups = new Map<Hex, readonly Member[]>();
   private scanned: bigint;
   private head: { at: number; value: bigint } | null = null;
   private chainIdValue: number | null = null;
@@ -173,6 +174,25 @@ export class ChainView {
     };
   }
 
+  /**
+   * The group's members with their public keys decoded, cached by the group
+   * bytes: decoding checks each key's subgroup (a G1 scalar multiplication),
+   * and the group is read with every view — once per block — while it rarely changes.
+   */
+  private membersOf(group: Hex): readonly Member[] {
+    let members = this.groups.get(group);
+    if (!members) {
+      members = decodeGroup(group).map((m) => ({
+        keeperId: m.keeperId,
+        account: m.account,
+        publicKey: g1FromEip2537(hexToBytes(m.publicKey)),
+      }));
+      if (this.groups.size >= 256) this.groups.clear();
+      this.groups.set(group, members);
+    }
+    return members;
+  }
+
   private async read(upkeeping: Address, block: bigint): Promise<UpkeepingView> {
     const c = { address: upkeeping, abi: upkeepingAbi, blockNumber: block } as const;
     const client = this.o.client;
@@ -192,11 +212,7 @@ export class ChainView {
         T: config.window,
         threshold: Number(threshold),
         group,
-        members: decodeGroup(group).map((m) => ({
-          keeperId: m.keeperId,
-          account: m.account,
-          publicKey: g1FromEip2537(hexToBytes(m.publicKey)),
-        })),
+        members: this.membersOf(group),
         providers: providers.filter((p) => p.active).map(({ pid, nextTs }) => ({ pid, ts: nextTs })),
       };
     } catch (err) {
