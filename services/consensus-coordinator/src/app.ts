@@ -27,6 +27,7 @@ import { GrpcRecordStore, type RecordStore } from './records.js';
 import { BatchFollower, type BatchJob, type BatchLeaderDeps } from './round/batch.js';
 import { Follower } from './round/follower.js';
 import type { LeaderDeps, RoundJob } from './round/leader.js';
+import { receiptSettlements } from './round/settlement.js';
 import { RoundStore } from './round/store.js';
 import { PaymentClient } from './round/submit.js';
 import { GrpcStSource, type StSource } from './st.js';
@@ -177,6 +178,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const batchLeaderDeps = (): BatchLeaderDeps => ({
     ...leaderDeps(),
     follower: batchFollower,
+    settlement: receiptSettlements(publicClient),
     log: log.child({ component: 'batch-leader' }),
   });
   const forwarder = config.forwardRecords

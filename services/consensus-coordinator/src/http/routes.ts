@@ -85,6 +85,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
           attempt: b.state.attempt,
           proposal: b.state.proposal,
           sts: b.state.proposedSts?.map(String) ?? null,
+          synced: b.synced,
           outcome: b.outcome,
           startedAt: b.startedAt,
           finishedAt: b.finishedAt ?? null,

@@ -41,6 +41,7 @@ import type { PeerClients } from '../peer/client.js';
 import type { RoundInfo } from '../peer/messages.js';
 import type { RecordStore } from '../records.js';
 import type { StSource } from '../st.js';
+import type { SettlementReader } from './settlement.js';
 import { type BatchRecord, FINAL_OUTCOMES, type RoundStore } from './store.js';
 import type { PaymentClient } from './submit.js';
 
@@ -248,6 +249,8 @@ export interface BatchLeaderDeps {
   peers: PeerClients;
   follower: BatchFollower;
   payments: PaymentClient;
+  /** Every entry's outcome of a mined payBatch, read from its receipt (when the submitter's result was missed). */
+  settlement: SettlementReader;
   metrics: Metrics;
   log: Logger;
   fault: () => Fault;
@@ -470,7 +473,7 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
   );
   rec = { ...rec, outcome: 'submitting', updatedAt: Date.now() };
   await d.store.putBatch(rec);
-  const result = await d.payments.submitAndWait({
+  let result = await d.payments.submitAndWait({
     kind: 'batch',
     upkeeping: info.upkeeping,
     entries: encodeBatchEntries(batchEntriesOf(items, rec.state.proposedSts!)),
@@ -481,6 +484,16 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
     signature,
     tid: info.bid,
   });
+  if (result.status === 'confirmed' && result.txHash && result.entries === undefined) {
+    // Only the chain-submitter's reply said so (a resumed batch whose result was published while
+    // this replica was down): every entry's outcome comes from the receipt instead.
+    try {
+      const settled = await d.settlement(info.upkeeping, result.txHash);
+      result = { ...result, amount: settled.amount, entries: settled.entries };
+    } catch (err) {
+      log.warn({ err, txHash: result.txHash }, 'batch outcome not readable from the receipt');
+    }
+  }
   const finishedAt = Date.now();
   rec = {
     ...rec,
