@@ -4,7 +4,8 @@
 // peer keepers (full sync). Rows are generated inside PostgreSQL
 // (INSERT … SELECT generate_series, block-major like the real ingest: every
 // provider challenged in turn, so one account's rows are spread over the heap).
-// Run: pnpm bench st-calculator  (env: BENCH_PROVIDERS=100, BENCH_QUERIES=200 for 1 day; /2 for 30 days, /8 for a year)
+// Run: pnpm bench st-calculator  (env: BENCH_PROVIDERS=100, BENCH_EVERY=100 blocks between records,
+// BENCH_QUERIES=200 for 1 day; /2 for 30 days, /8 for a year)
 import { cpus, totalmem } from 'node:os';
 import { createRegistry, silentLogger } from '@whitepay/base';
 import { closePool, createPool, ensurePartitions, migrate, type Pool } from '@whitepay/store';
@@ -16,12 +17,13 @@ const PROVIDERS = Number(process.env.BENCH_PROVIDERS ?? 100);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
 /** 1 year at 12 s per block. */
 const YEAR = 2_628_000;
-/** A challenge every ~100 blocks (jittered per provider). */
-const EVERY = 100;
+/** A challenge every ~EVERY blocks (jittered per provider); BENCH_EVERY, default 100. */
+const EVERY = Number(process.env.BENCH_EVERY ?? 100);
 const PEER_KEEPERS = 3;
 /** Providers whose records the peers also hold (for the union rows). */
 const UNION_PROVIDERS = Math.min(10, PROVIDERS);
-const MAX_STALENESS = 1000n;
+/** Records count for 10 × EVERY blocks (at least 1,000), so a jittered gap never drops space. */
+const MAX_STALENESS = BigInt(Math.max(1000, 10 * EVERY));
 const log = silentLogger();
 
 const addr = (tag: number, i: number): Buffer => {
