@@ -69,6 +69,8 @@ const LOG_LEVEL = process.env.LOG_LEVEL ?? 'warn';
 const PEER_DEADLINE_MS = env('PEER_DEADLINE_MS', 15_000);
 /** BENCH_PROF=<dir>: V8 CPU profiles of every keeper service, written when it stops. */
 const PROF = process.env.BENCH_PROF;
+/** BENCH_PROF_SERVICES=consensus-coordinator,…: profile only these services (profiling every process skews the run). */
+const PROF_SERVICES = (process.env.BENCH_PROF_SERVICES ?? '').split(',').filter(Boolean);
 const PIECE = 16 * 1024;
 // 1 gwei per byte·block: 16 KiB for 120 blocks ≈ 0.002 ETH per provider and period.
 const PRICE = 10n ** 27n;
@@ -215,7 +217,10 @@ try {
   for (const k of keepers)
     for (const s of SERVICES) {
       const spec = keeperServiceSpec(state, k, s, endpoints, LOG_LEVEL);
-      const prof = PROF ? [`--cpu-prof`, `--cpu-prof-dir=${join(PROF, procName(k, s))}`] : [];
+      const prof =
+        PROF && (PROF_SERVICES.length === 0 || PROF_SERVICES.includes(s))
+          ? [`--cpu-prof`, `--cpu-prof-dir=${join(PROF, procName(k, s))}`]
+          : [];
       supervisor.add({ ...spec, args: [...prof, ...spec.args], env: { ...spec.env, ...patch[s](k) } });
     }
   const httpOf: Record<ServiceName, (k: KeeperState) => number> = {

@@ -1,4 +1,5 @@
-import { encodeAbiParameters, type Hex, keccak256, recoverMessageAddress } from 'viem';
+import { recoverSigner } from '@whitepay/ecdsa';
+import { encodeAbiParameters, type Hex, keccak256 } from 'viem';
 import { checkBytes, checkInt8, checkUint32, toHex } from './codec.js';
 import { invalidArgument, StoreError } from './errors.js';
 
@@ -155,9 +156,7 @@ export async function verifyUserSignature(
 ): Promise<void> {
   let signer: string;
   try {
-    signer = (
-      await recoverMessageAddress({ message: { raw: digest }, signature: toHex(signature) })
-    ).toLowerCase();
+    signer = recoverSigner(digest, signature).toLowerCase();
   } catch (err) {
     throw new StoreError('PIECE_SIGNATURE_INVALID', 'signature cannot be parsed', {
       kind: 'unauthenticated',
