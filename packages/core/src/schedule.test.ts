@@ -60,6 +60,18 @@ describe('keeperRankHash', () => {
 });
 
 describe('rankKeepers', () => {
+  it('returns a fresh array each call: a caller mutating its ranking cannot change the next one', () => {
+    const first = rankKeepers(sched());
+    first.reverse();
+    expect(rankKeepers(sched())).toEqual(RANKING_1000_1_TO_7);
+    expect(rankKeepers(sched())).not.toBe(rankKeepers(sched()));
+    // Same ranking for the address in any case (the cache key is case-insensitive, like the hash).
+    const s = sched();
+    expect(rankKeepers({ ...s, pid: s.pid.toUpperCase().replace('0X', '0x') as typeof s.pid })).toEqual(
+      RANKING_1000_1_TO_7,
+    );
+  });
+
   it('orders keepers by h_k ascending (known answer)', () => {
     expect(rankKeepers(sched())).toEqual(RANKING_1000_1_TO_7);
   });

@@ -88,17 +88,34 @@ export function keeperRankHash(user: Address, pid: Address, ts: bigint, keeperId
   );
 }
 
+/** Rankings computed, by `user:pid:ts:keepers` (bounded; cleared when full). */
+const rankings = new Map<string, readonly number[]>();
+const RANKINGS_MAX = 50_000;
+
 /**
  * The keeper ids ordered by `h_k` ascending as `uint256`: index 0 is position 1.
+ *
+ * A ranking only changes with `ts` (a new payment), while a keeper asks for
+ * it on every block for every provider due: each result is kept (bounded,
+ * 50,000 rankings) so the election costs n keccaks per provider and payment,
+ * not per block. The function stays pure: the cache only returns what it
+ * computed, as a fresh array.
  *
  * @throws ScheduleError on a bad address, `ts`, or keeper group (empty, duplicate or non-uint32 ids).
  */
 export function rankKeepers(input: RankingInput): number[] {
   checkRanking(input);
-  return input.keepers
-    .map((id) => ({ id, h: hexToBigInt(keeperRankHash(input.user, input.pid, input.ts, id)) }))
-    .sort((a, b) => (a.h < b.h ? -1 : a.h > b.h ? 1 : 0))
-    .map(({ id }) => id);
+  const key = `${input.user.toLowerCase()}:${input.pid.toLowerCase()}:${input.ts}:${input.keepers.join(',')}`;
+  let ranking = rankings.get(key);
+  if (!ranking) {
+    ranking = input.keepers
+      .map((id) => ({ id, h: hexToBigInt(keeperRankHash(input.user, input.pid, input.ts, id)) }))
+      .sort((a, b) => (a.h < b.h ? -1 : a.h > b.h ? 1 : 0))
+      .map(({ id }) => id);
+    if (rankings.size >= RANKINGS_MAX) rankings.clear();
+    rankings.set(key, ranking);
+  }
+  return [...ranking];
 }
 
 function windowFor(input: ScheduleInput, position: number, cycle: bigint): BlockWindow {
