@@ -172,6 +172,9 @@ contract Upkeeping is Initializable {
     mapping(address account => uint32 keeperId) private _keeperOf;
     mapping(bytes32 keyHash => bool) private _keyUsed;
 
+    /// @dev Bytes of one provider in {providerStates}: pid (20), nextTs (8), active (1).
+    uint256 private constant PROVIDER_STATE_BYTES = 29;
+
     address[] private _providerList;
     mapping(address pid => ProviderRecord) private _providers;
 
@@ -681,26 +684,27 @@ contract Upkeeping is Initializable {
 
     /**
      * @notice A page of {providers} with each provider's state: up to `count` providers from index `start`
-     * (fewer at the end of the list, none past it), and the length of the whole list. Keepers following
-     * thousands of providers read the list in a few calls instead of one {provider} call per provider.
+     * (fewer at the end of the list, none past it), and the length of the whole list. Each provider is
+     * 29 packed bytes: `address pid ‖ uint64 nextTs ‖ uint8 active` (docs/encoding.md). Keepers following
+     * thousands of providers read the list in a few calls instead of one {provider} call per provider,
+     * and decode it without ABI-decoding (checksumming) thousands of addresses.
      */
-    function providerStates(uint256 start, uint256 count)
-        external
-        view
-        returns (uint256 total, address[] memory pids, bool[] memory active, uint64[] memory nextTs)
-    {
+    function providerStates(uint256 start, uint256 count) external view returns (uint256 total, bytes memory packed) {
         total = _providerList.length;
         uint256 end = start >= total ? start : (total - start < count ? total : start + count);
         uint256 n = end - start;
-        pids = new address[](n);
-        active = new bool[](n);
-        nextTs = new uint64[](n);
+        // 3 spare bytes: each entry is written as a whole word whose last 3 bytes the next entry overwrites.
+        packed = new bytes(n * PROVIDER_STATE_BYTES + 3);
         for (uint256 i = 0; i < n; ++i) {
             address pid = _providerList[start + i];
             ProviderRecord storage p = _providers[pid];
-            pids[i] = pid;
-            active[i] = p.active;
-            nextTs[i] = p.lastTe;
+            uint256 word = (uint256(uint160(pid)) << 96) | (uint256(p.lastTe) << 32) | (p.active ? uint256(1) << 24 : 0);
+            assembly ("memory-safe") {
+                mstore(add(add(packed, 0x20), mul(i, PROVIDER_STATE_BYTES)), word)
+            }
+        }
+        assembly ("memory-safe") {
+            mstore(packed, mul(n, PROVIDER_STATE_BYTES))
         }
     }
 

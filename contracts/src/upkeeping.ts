@@ -1,5 +1,6 @@
+import { WhitePayError } from '@whitepay/base';
 import type { Account, Address, Chain, Client, Hex, TransactionReceipt, Transport, WalletClient } from 'viem';
-import { getAddress, parseEventLogs } from 'viem';
+import { parseEventLogs } from 'viem';
 import { deployContract, getBlockNumber, readContract, writeContract } from 'viem/actions';
 import { upkeepingAbi, upkeepingFactoryAbi, upkeepingFactoryBytecode } from '../generated/index.js';
 import { UpkeepingError } from './errors.js';
@@ -221,6 +222,7 @@ export function balanceOf(
 
 /** One provider of an Upkeeping as {@link readProviderStates} returns it. */
 export interface ProviderState {
+  /** Lowercase (decoded without checksumming: thousands per read). */
   readonly pid: Address;
   readonly active: boolean;
   /** The `ts` its next payment must carry (the block it was added, before its first payment). */
@@ -229,6 +231,31 @@ export interface ProviderState {
 
 /** Providers per `providerStates` call: ~3 storage reads each, well inside a node's `eth_call` gas cap. */
 export const PROVIDER_PAGE = 2_000;
+
+/** Bytes of one provider in `providerStates`' packed list: `address pid ‖ uint64 nextTs ‖ uint8 active`. */
+export const PROVIDER_STATE_BYTES = 29;
+
+/** Decodes `providerStates`' packed list (docs/encoding.md). */
+export function decodeProviderStates(packed: Hex): ProviderState[] {
+  const hex = packed.slice(2);
+  const width = PROVIDER_STATE_BYTES * 2;
+  if (hex.length % width !== 0) {
+    throw new WhitePayError(
+      'UPKEEPING_BAD_RESPONSE',
+      `providerStates: ${hex.length / 2} bytes is not a multiple of ${PROVIDER_STATE_BYTES}`,
+      { kind: 'unavailable' },
+    );
+  }
+  const out: ProviderState[] = [];
+  for (let off = 0; off < hex.length; off += width) {
+    out.push({
+      pid: `0x${hex.slice(off, off + 40).toLowerCase()}` as Address,
+      nextTs: BigInt(`0x${hex.slice(off + 40, off + 56)}`),
+      active: hex.slice(off + 56, off + 58) !== '00',
+    });
+  }
+  return out;
+}
 
 /**
  * Every provider ever added (removed ones with `active = false`), in list
@@ -245,16 +272,14 @@ export async function readProviderStates(
   const blockNumber = args.blockNumber ?? (await getBlockNumber(client, { cacheTime: 0 }));
   const out: ProviderState[] = [];
   for (let start = 0n; ; start += pageSize) {
-    const [total, pids, active, nextTs] = await readContract(client, {
+    const [total, packed] = await readContract(client, {
       address: args.upkeeping,
       abi: upkeepingAbi,
       functionName: 'providerStates',
       args: [start, pageSize],
       blockNumber,
     });
-    pids.forEach((pid, i) => {
-      out.push({ pid: getAddress(pid), active: active[i]!, nextTs: nextTs[i]! });
-    });
+    out.push(...decodeProviderStates(packed));
     if (start + pageSize >= total) return out;
   }
 }

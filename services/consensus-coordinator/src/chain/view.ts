@@ -51,6 +51,9 @@ function unavailable(what: string, cause: unknown): CoordinatorError {
   });
 }
 
+/** Views kept (per contract and block): each holds every provider, so a few dozen blocks' worth. */
+const VIEWS_KEPT = 64;
+
 /**
  * The coordinator's read-only view of the chain (viem): the head, the
  * Upkeeping contracts this keeper serves (configured, plus those created by
@@ -61,7 +64,6 @@ function unavailable(what: string, cause: unknown): CoordinatorError {
  */
 export class ChainView {
   private readonly atBlock = new Map<string, Promise<UpkeepingView>>();
-  private readonly latest = new Map<string, { at: number; view: Promise<UpkeepingView> }>();
   private readonly known = new Set<Address>();
   private readonly groups = new Map<Hex, readonly Member[]>();
   private scanned: bigint;
@@ -137,7 +139,7 @@ export class ChainView {
       v = this.read(upkeeping, block);
       v.catch(() => this.atBlock.delete(key));
       this.atBlock.set(key, v);
-      if (this.atBlock.size > 4096) {
+      if (this.atBlock.size > VIEWS_KEPT) {
         const first = this.atBlock.keys().next().value;
         if (first !== undefined) this.atBlock.delete(first);
       }
@@ -145,17 +147,14 @@ export class ChainView {
     return v;
   }
 
-  /** The latest view (cached for `latestTtlMs`; `fresh` forces a read). */
+  /**
+   * The view at the head: the head block is cached for `latestTtlMs` (`fresh`
+   * asks the node), the view itself per block (`viewAt`), so peers' messages
+   * checked within one block share one read of the contract.
+   */
   async current(upkeeping: Address, fresh = false): Promise<UpkeepingView> {
-    const key = upkeeping.toLowerCase();
-    const hit = this.latest.get(key);
-    const ttl = this.o.latestTtlMs ?? 1_000;
-    if (!fresh && hit && Date.now() - hit.at <= ttl) return hit.view;
-    const head = await this.headBlock();
-    const view = this.read(upkeeping, head);
-    this.latest.set(key, { at: Date.now(), view });
-    view.catch(() => this.latest.delete(key));
-    return view;
+    const head = await this.headBlock(fresh ? 0 : (this.o.latestTtlMs ?? 1_000));
+    return this.viewAt(upkeeping, head);
   }
 
   /** The envelope group (`openEnvelope`) of a contract we may serve; unknown contracts are refused. */
