@@ -1,7 +1,16 @@
 import { subjects } from '@whitepay/bus';
 import { UpkeepingError, upkeepingAbi } from '@whitepay/contracts';
 import { startAnvil, startNats, startRedis, waitFor } from '@whitepay/testkit';
-import { getAddress, type Hex } from 'viem';
+import {
+  createWalletClient,
+  getAddress,
+  type Hex,
+  http,
+  type PublicClient,
+  TransactionReceiptNotFoundError,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   anvilKey,
@@ -231,6 +240,83 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(await nonce()).toBe(before + 1);
     expect(BigInt(last.maxFeePerGas)).toBeGreaterThan(BigInt(first.maxFeePerGas));
     expect((await lastPayment()).tid).toBe(r.tid);
+  });
+
+  it('a nonce the node counts before it serves the receipt (lagging or load-balanced): confirmed, not failed', async () => {
+    const tc = testClient(srv.anvil);
+    // While `lagging`, the node has no receipt and no logs for what it just mined (its nonces are current).
+    let lagging = false;
+    const h = await startApp(srv, env('x5'), {
+      wrapPublicClient: (c) =>
+        ({
+          ...c,
+          getTransactionReceipt: (args: Parameters<PublicClient['getTransactionReceipt']>[0]) =>
+            lagging
+              ? Promise.reject(new TransactionReceiptNotFoundError({ hash: args.hash }))
+              : c.getTransactionReceipt(args),
+          getContractEvents: ((args: Parameters<PublicClient['getContractEvents']>[0]) =>
+            lagging ? Promise.resolve([]) : c.getContractEvents(args)) as PublicClient['getContractEvents'],
+        }) as PublicClient,
+    });
+    stops.push(h.close);
+    await waitFor('holder', async () => h.app.submitter.isHolder());
+    const req = await signedPayment(u, leader, (await lastPayment()).te);
+    await tc.setAutomine(false);
+    try {
+      const r = await h.app.submitter.submit(req);
+      await waitFor('broadcast', async () => (await h.app.outbox.get(r.tid))?.state === 'sent');
+      const sent = (await h.app.outbox.get(r.tid))!.txs[0]!;
+      lagging = true;
+      await tc.mine({ blocks: 1 });
+      await new Promise((res) => setTimeout(res, 500)); // ~10 ticks see the nonce used and nothing else
+      expect((await h.app.outbox.get(r.tid))!.state).toBe('sent');
+      lagging = false;
+      const result = await finalResult(h, r.tid);
+      expect(result).toMatchObject({ status: 'confirmed', txHash: sent.hash, errorCode: null });
+      expect((await lastPayment()).tid).toBe(r.tid);
+    } finally {
+      lagging = false;
+      await tc.setAutomine(true);
+    }
+  });
+
+  it('a nonce used by a transaction it does not know: failed (SUBMIT_NONCE_CONSUMED) once two more blocks are out', async () => {
+    const tc = testClient(srv.anvil);
+    const h = await startApp(srv, env('x6'));
+    stops.push(h.close);
+    await waitFor('holder', async () => h.app.submitter.isHolder());
+    const req = await signedPayment(u, leader, (await lastPayment()).te);
+    await tc.setAutomine(false);
+    try {
+      const r = await h.app.submitter.submit(req);
+      await waitFor('broadcast', async () => (await h.app.outbox.get(r.tid))?.state === 'sent');
+      const entry = (await h.app.outbox.get(r.tid))!;
+      // The same account sends another transaction with that nonce and higher fees: it replaces ours.
+      const fee = BigInt(entry.txs[0]!.maxFeePerGas) * 3n;
+      const other = await createWalletClient({
+        account: privateKeyToAccount(anvilKey(leader.index)),
+        chain: foundry,
+        transport: http(srv.anvil.rpcUrl),
+      }).sendTransaction({
+        to: leader.account,
+        value: 0n,
+        nonce: entry.nonce!,
+        maxFeePerGas: fee,
+        maxPriorityFeePerGas: fee,
+      });
+      await tc.mine({ blocks: 1 });
+      expect(await u.public.getTransaction({ hash: other })).toMatchObject({ nonce: entry.nonce });
+      await new Promise((res) => setTimeout(res, 500));
+      expect((await h.app.outbox.get(r.tid))!.state).toBe('sent'); // not decided in the block it was used
+      await tc.mine({ blocks: 2 });
+      expect(await finalResult(h, r.tid)).toMatchObject({
+        status: 'failed',
+        txHash: null,
+        errorCode: 'SUBMIT_NONCE_CONSUMED',
+      });
+    } finally {
+      await tc.setAutomine(true);
+    }
   });
 
   it('submits a batch (payBatch) exactly once by its id and reports every entry: paid or skipped', async () => {

@@ -133,6 +133,8 @@ export class Submitter {
   private wake: (() => void) | undefined;
   private readonly users = new Map<string, Address>();
   private holding = false;
+  /** tid → the head at which its nonce was first seen used with neither a receipt nor its payment found. */
+  private readonly unexplained = new Map<string, number>();
 
   constructor(private readonly o: SubmitterOptions) {
     this.log = o.log.child({ component: 'submitter', account: o.walletClient.account.address });
@@ -611,6 +613,7 @@ export class Submitter {
         if (err instanceof TransactionReceiptNotFoundError) continue;
         throw err;
       }
+      this.unexplained.delete(e.tid);
       const mined = Number(receipt.blockNumber);
       if (head - mined < this.o.confirmations) return; // mined, not final yet
       const spent = receipt.gasUsed * receipt.effectiveGasPrice;
@@ -648,6 +651,7 @@ export class Submitter {
       // Our nonce is used, but not by a transaction we know: paid by someone else, or replaced outside.
       const paid = await this.paidLog(e.request, e.user, e.tid);
       if (paid) {
+        this.unexplained.delete(e.tid);
         await this.finish(
           e,
           'sent',
@@ -657,6 +661,17 @@ export class Submitter {
         );
         return;
       }
+      // Or ours was mined between the reads above: a node (or one behind a load balancer) can count
+      // the new block's nonces before it serves that block's receipts and logs. Decide only once two
+      // more blocks are out, so the block that used the nonce is surely readable.
+      const seenAt = this.unexplained.get(e.tid);
+      if (seenAt === undefined) {
+        this.unexplained.set(e.tid, head);
+        log.warn({ latest, head }, 'nonce used but no receipt yet; looking again in later blocks');
+        return;
+      }
+      if (head < seenAt + 2) return;
+      this.unexplained.delete(e.tid);
       log.error({ latest }, 'nonce consumed by an unknown transaction');
       await this.finish(
         e,

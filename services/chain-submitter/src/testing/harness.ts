@@ -36,12 +36,18 @@ export interface Harness {
   close(opts?: { release?: boolean }): Promise<void>;
 }
 
-/** Builds and starts an app on real servers, with `CHAIN_SUBMITTER_*` overrides. */
+/**
+ * Builds and starts an app on real servers, with `CHAIN_SUBMITTER_*` overrides.
+ * `wrapPublicClient` lets a test stand between the app and the node (e.g. a node that lags).
+ */
 export async function startApp(
   srv: Servers,
   env: Record<string, string>,
-  extra: Pick<AppDeps, 'replicaId' | 'afterBroadcast'> = {},
+  extra: Pick<AppDeps, 'replicaId' | 'afterBroadcast'> & {
+    wrapPublicClient?: (client: PublicClient) => PublicClient;
+  } = {},
 ): Promise<Harness> {
+  const { wrapPublicClient, ...deps } = extra;
   const config = loadConfig({
     CHAIN_SUBMITTER_KEEPER_ID: '1',
     CHAIN_SUBMITTER_RPC_URL: srv.anvil.rpcUrl,
@@ -55,7 +61,8 @@ export async function startApp(
   });
   const log = silentLogger();
   const transport = http(srv.anvil.rpcUrl, { retryCount: 0 });
-  const publicClient = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
+  const node = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
+  const publicClient = wrapPublicClient ? wrapPublicClient(node) : node;
   const walletClient = createWalletClient({
     account: (await import('viem/accounts')).privateKeyToAccount(config.privateKey as Hex),
     transport,
@@ -70,7 +77,7 @@ export async function startApp(
     walletClient,
     nc,
     redis,
-    ...extra,
+    ...deps,
   });
   await app.start();
   return {
