@@ -94,7 +94,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     upkeepings: config.upkeepings,
     log,
   });
-  const st = deps.st ?? new GrpcStSource(config.stCalculatorUrl, config.stDeadlineMs);
+  const st = deps.st ?? new GrpcStSource(config.stCalculatorUrl, config.stDeadlineMs, config.stConcurrency);
   const records =
     deps.records !== undefined
       ? deps.records

@@ -159,6 +159,13 @@ export const configShape = {
     .positive()
     .default(5_000)
     .describe('deadline of st-calculator and challenge-store calls (ms)'),
+  stConcurrency: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_024)
+    .default(16)
+    .describe('st-calculator calls in flight per replica (a batch round asks for every entry at once)'),
   submitTimeoutMs: z.coerce
     .number()
     .int()

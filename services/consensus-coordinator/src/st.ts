@@ -1,5 +1,6 @@
 import { stV1 } from '@whitepay/proto';
 import { call, type grpc, insecure } from '@whitepay/rpc';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { type Address, hexToBytes } from 'viem';
 import { CoordinatorError } from './errors.js';
 
@@ -22,17 +23,37 @@ function waitReady(client: grpc.Client, ms: number): Promise<void> {
   );
 }
 
-/** The st-calculator over gRPC (`StCalculatorService.ComputeSt`) with a deadline per call. */
+/**
+ * The st-calculator over gRPC (`StCalculatorService.ComputeSt`) with a
+ * deadline per call and at most `concurrency` calls in flight per process: a
+ * batch round asks for every entry's st at once (hundreds), and unbounded that
+ * queued them all on the calculator's few database connections until their
+ * deadlines passed (seen at 10,000 providers). A call's deadline starts when
+ * it is sent, not while it waits for a slot.
+ */
 export class GrpcStSource implements StSource {
   private readonly client: stV1.StCalculatorServiceClient;
+  private readonly limit: LimitFunction;
   constructor(
     address: string,
     private readonly deadlineMs: number,
+    concurrency = 16,
   ) {
     this.client = new stV1.StCalculatorServiceClient(address, insecure());
+    this.limit = pLimit(concurrency);
   }
 
-  async computeSt(q: { user: Address; pid: Address; ts: bigint; te: bigint; includePeers: boolean }) {
+  computeSt(q: { user: Address; pid: Address; ts: bigint; te: bigint; includePeers: boolean }) {
+    return this.limit(() => this.computeNow(q));
+  }
+
+  private async computeNow(q: {
+    user: Address;
+    pid: Address;
+    ts: bigint;
+    te: bigint;
+    includePeers: boolean;
+  }) {
     try {
       const res = await call(
         this.client,
