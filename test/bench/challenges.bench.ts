@@ -24,6 +24,7 @@ import {
 import { type Hex, hexToBytes, keccak256, numberToHex, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { findPid, Sampler } from './proc.js';
+import { httpOk, metric, pool } from './util.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SIZES = (process.env.PROVIDERS ?? '1000,10000').split(',').map(Number);
@@ -83,35 +84,6 @@ function service(name: string, env: Record<string, string>): Managed {
 }
 let stopping = false;
 
-async function httpOk(port: number, path = '/readyz'): Promise<boolean> {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}${path}`)).ok;
-  } catch {
-    return false;
-  }
-}
-
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}
-
-async function pool<T>(items: readonly T[], width: number, fn: (x: T, i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i]!, i);
-      }
-    }),
-  );
-}
-
 // ---------------------------------------------------------------- main
 
 const pg = await startPostgres();
@@ -155,8 +127,8 @@ const cleanup = async () => {
 };
 
 try {
-  await waitFor('challenge-store ready', () => httpOk(ports.storeHttp), 60_000);
-  await waitFor('provider ready', () => httpOk(ports.providerHttp), 60_000);
+  await waitFor('challenge-store ready', () => httpOk(`http://127.0.0.1:${ports.storeHttp}/readyz`), 60_000);
+  await waitFor('provider ready', () => httpOk(`http://127.0.0.1:${ports.providerHttp}/readyz`), 60_000);
   const storeClient = new storeV1.ChallengeStoreServiceClient(`127.0.0.1:${ports.storeGrpc}`, insecure());
   const providerClient = new providerV1.ProviderServiceClient(`127.0.0.1:${ports.providerGrpc}`, insecure());
   const db = createPool({ url: dbUrl, log, max: 2 });
@@ -239,7 +211,8 @@ try {
           }),
         });
       }
-      for (const c of challengers) await waitFor('challenger ready', () => httpOk(c.http), 60_000);
+      for (const c of challengers)
+        await waitFor('challenger ready', () => httpOk(`http://127.0.0.1:${c.http}/readyz`), 60_000);
       // a warm-up block (JIT, gRPC channels, connections) — not measured
       const warm = blockNo++;
       await publishBlock(warm);
@@ -320,9 +293,12 @@ try {
     let count = 0;
     let tasks = 0;
     for (const c of challengers) {
-      sum += await metric(c.http, 'whitepay_challenger_fanout_seconds_sum');
-      count += await metric(c.http, 'whitepay_challenger_fanout_seconds_count');
-      tasks += await metric(c.http, 'whitepay_challenger_tasks_published_total');
+      sum += await metric(`http://127.0.0.1:${c.http}/metrics`, 'whitepay_challenger_fanout_seconds_sum');
+      count += await metric(`http://127.0.0.1:${c.http}/metrics`, 'whitepay_challenger_fanout_seconds_count');
+      tasks += await metric(
+        `http://127.0.0.1:${c.http}/metrics`,
+        'whitepay_challenger_tasks_published_total',
+      );
     }
     return { sum, count, tasks };
   }

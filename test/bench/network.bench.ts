@@ -55,6 +55,7 @@ import {
 import { Supervisor } from '../devnet/supervisor.js';
 import { anvilKey } from '../harness/chain.js';
 import { findPid, Sampler } from './proc.js';
+import { httpOk, metric, pool } from './util.js';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
 const PROVIDERS = env('PROVIDERS', 10_000);
@@ -78,37 +79,6 @@ const PRICE = 10n ** 27n;
 const t0 = performance.now();
 const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
 const say = (line: string) => process.stderr.write(`[${elapsed()}] ${line}\n`);
-
-async function pool<T>(items: readonly T[], width: number, fn: (x: T, i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i]!, i);
-      }
-    }),
-  );
-}
-
-async function httpOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-/** Sum of a Prometheus metric's samples (all label sets). */
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
-  let sum = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(' ').pop());
-  return sum;
-}
 
 const quantile = (xs: readonly number[], q: number) => {
   if (xs.length === 0) return Number.NaN;
