@@ -175,3 +175,38 @@ export function batchOutcome(receipt: TransactionReceipt, upkeeping: Address): B
   const [settled] = parseEventLogs({ abi: upkeepingAbi, logs, eventName: 'BatchSettled' });
   return { paid, skipped, amount: settled?.args.amount ?? 0n };
 }
+
+/**
+ * One entry of a `payBatch` as plain JSON (bigints as decimal strings): what
+ * the chain-submitter publishes with a confirmed batch and the coordinator
+ * records for `GET /v1/batches`.
+ */
+export type BatchEntryJson =
+  | { pid: Address; ts: string; te: string; st: string; status: 'paid'; tid: Hex; amount: string }
+  | { pid: Address; ts: string; te: string; status: 'skipped'; reason: string };
+
+/** {@link BatchOutcome} as JSON entries, paid then skipped. */
+export function batchEntriesJson(out: BatchOutcome): BatchEntryJson[] {
+  return [
+    ...out.paid.map(
+      (p): BatchEntryJson => ({
+        pid: p.pid,
+        ts: p.ts.toString(),
+        te: p.te.toString(),
+        st: p.st.toString(),
+        status: 'paid',
+        tid: p.tid,
+        amount: p.amount.toString(),
+      }),
+    ),
+    ...out.skipped.map(
+      (k): BatchEntryJson => ({
+        pid: k.pid,
+        ts: k.ts.toString(),
+        te: k.te.toString(),
+        status: 'skipped',
+        reason: k.reason,
+      }),
+    ),
+  ];
+}

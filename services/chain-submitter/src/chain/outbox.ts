@@ -1,3 +1,4 @@
+import type { BatchEntryJson } from '@whitepay/contracts';
 import type { Redis } from 'ioredis';
 import type { Address, Hex } from 'viem';
 import { FencedError } from '../errors.js';
@@ -23,9 +24,7 @@ export interface PaymentRequest {
 }
 
 /** One entry of a confirmed batch: paid (its `PaymentMade`) or skipped (its `PaymentSkipped` reason). */
-export type BatchEntryResult =
-  | { pid: Address; ts: string; te: string; st: string; status: 'paid'; tid: Hex; amount: string }
-  | { pid: Address; ts: string; te: string; status: 'skipped'; reason: string };
+export type BatchEntryResult = BatchEntryJson;
 
 export interface SentTx {
   hash: Hex;

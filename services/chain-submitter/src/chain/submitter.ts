@@ -1,5 +1,11 @@
 import type { Logger, WhitePayError } from '@whitepay/base';
-import { batchOutcome, decodeUpkeepingError, UpkeepingError, upkeepingAbi } from '@whitepay/contracts';
+import {
+  batchEntriesJson,
+  batchOutcome,
+  decodeUpkeepingError,
+  UpkeepingError,
+  upkeepingAbi,
+} from '@whitepay/contracts';
 import { batchId, tid as computeTid, decodeBatchEntries } from '@whitepay/core';
 import {
   type Address,
@@ -417,28 +423,7 @@ export class Submitter {
       this.o.publicClient.getTransactionReceipt({ hash: txHash }),
     );
     const out = batchOutcome(receipt, upkeeping);
-    const entries: BatchEntryResult[] = [
-      ...out.paid.map(
-        (p): BatchEntryResult => ({
-          pid: p.pid,
-          ts: p.ts.toString(),
-          te: p.te.toString(),
-          st: p.st.toString(),
-          status: 'paid',
-          tid: p.tid,
-          amount: p.amount.toString(),
-        }),
-      ),
-      ...out.skipped.map(
-        (k): BatchEntryResult => ({
-          pid: k.pid,
-          ts: k.ts.toString(),
-          te: k.te.toString(),
-          status: 'skipped',
-          reason: k.reason,
-        }),
-      ),
-    ];
+    const entries: BatchEntryResult[] = batchEntriesJson(out);
     return { amount: out.amount.toString(), entries };
   }
 

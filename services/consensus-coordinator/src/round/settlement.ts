@@ -1,4 +1,4 @@
-import { batchOutcome } from '@whitepay/contracts';
+import { batchEntriesJson, batchOutcome } from '@whitepay/contracts';
 import type { Address, Hex, PublicClient, TransactionReceipt } from 'viem';
 import type { BatchEntryOutcome } from './submit.js';
 
@@ -19,31 +19,7 @@ export type SettlementReader = (upkeeping: Address, txHash: Hex) => Promise<Batc
  */
 export function batchSettlementOf(receipt: TransactionReceipt, upkeeping: Address): BatchSettlement {
   const out = batchOutcome(receipt, upkeeping);
-  return {
-    amount: out.amount.toString(),
-    entries: [
-      ...out.paid.map(
-        (p): BatchEntryOutcome => ({
-          pid: p.pid,
-          ts: p.ts.toString(),
-          te: p.te.toString(),
-          st: p.st.toString(),
-          status: 'paid',
-          tid: p.tid,
-          amount: p.amount.toString(),
-        }),
-      ),
-      ...out.skipped.map(
-        (k): BatchEntryOutcome => ({
-          pid: k.pid,
-          ts: k.ts.toString(),
-          te: k.te.toString(),
-          status: 'skipped',
-          reason: k.reason,
-        }),
-      ),
-    ],
-  };
+  return { amount: out.amount.toString(), entries: batchEntriesJson(out) };
 }
 
 /** A {@link SettlementReader} over the node's receipts. */

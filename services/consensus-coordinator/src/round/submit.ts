@@ -1,5 +1,6 @@
 import type { Logger } from '@whitepay/base';
 import type { Subjects } from '@whitepay/bus';
+import type { BatchEntryJson } from '@whitepay/contracts';
 import type { NatsConnection, Subscription } from 'nats';
 import type { Address, Hex } from 'viem';
 import { CoordinatorError } from '../errors.js';
@@ -36,9 +37,7 @@ export interface BatchSubmitRequest {
 }
 
 /** One entry of a confirmed batch, as the chain-submitter reports it. */
-export type BatchEntryOutcome =
-  | { pid: Address; ts: string; te: string; st: string; status: 'paid'; tid: Hex; amount: string }
-  | { pid: Address; ts: string; te: string; status: 'skipped'; reason: string };
+export type BatchEntryOutcome = BatchEntryJson;
 
 export interface PaymentOutcome {
   status: 'confirmed' | 'reverted' | 'rejected' | 'failed';
