@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { silentLogger } from '@whitepay/base';
 import { connectBus, subjects } from '@whitepay/bus';
 import { providerV1, storeV1 } from '@whitepay/proto';
-import { call, insecure } from '@whitepay/rpc';
-import { addPiecesDigest, closePool, createPool, fromHex } from '@whitepay/store';
+import { insecure } from '@whitepay/rpc';
+import { closePool, createPool } from '@whitepay/store';
 import {
   freePort,
   type Managed,
@@ -21,10 +21,11 @@ import {
   tempDir,
   waitFor,
 } from '@whitepay/testkit';
-import { type Hex, hexToBytes, keccak256, numberToHex, toHex } from 'viem';
+import { type Hex, keccak256, numberToHex, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { httpOk } from '../devnet/devnet.js';
 import { findPid, Sampler } from './proc.js';
-import { httpOk, metric, pool } from './util.js';
+import { metric, pool, storeAndRegisterPiece } from './util.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SIZES = (process.env.PROVIDERS ?? '1000,10000').split(',').map(Number);
@@ -157,34 +158,18 @@ try {
     // --- providers n: one 16 KiB piece each, stored in the node and registered by its user
     const t0 = performance.now();
     const todo = Array.from({ length: n - registered }, (_, j) => registered + j);
-    await pool(todo, 16, async (i) => {
-      const user = users[i % USERS]!;
-      const pid = pidOf(i);
-      const data = new Uint8Array(PIECE).map((_, k) => (k * 131 + i * 7) & 255);
-      new DataView(data.buffer).setUint32(0, i);
-      const put = await call(providerClient, providerClient.putPiece, {
-        user: hexToBytes(user.address),
-        pid: hexToBytes(pid),
-        pieceId: new Uint8Array(),
-        data,
-        leafSize: 0,
-      });
-      const request = {
-        user: fromHex('user', user.address),
-        pid: fromHex('pid', pid),
+    await pool(todo, 16, (i) =>
+      storeAndRegisterPiece({
+        provider: providerClient,
+        stores: [storeClient],
+        user: users[i % USERS]!,
+        pid: pidOf(i),
+        index: i,
+        size: PIECE,
         nonce: BigInt(i),
         block: 1n,
-        pieces: [{ pieceId: put.pieceId, size: put.size, root: put.root, leafSize: put.leafSize }],
-      };
-      const signature = hexToBytes(await user.signMessage({ message: { raw: addPiecesDigest(request) } }));
-      await call(storeClient, storeClient.registerPieces, {
-        account: { user: request.user, pid: request.pid },
-        nonce: request.nonce,
-        block: request.block,
-        pieces: request.pieces,
-        signature,
-      });
-    });
+      }),
+    );
     registered = n;
     setupRows.push(`| ${n} | ${((performance.now() - t0) / 1000).toFixed(1)} |`);
 

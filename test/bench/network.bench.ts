@@ -19,8 +19,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { upkeepingAbi } from '@whitepay/contracts';
 import { providerV1, storeV1 } from '@whitepay/proto';
-import { call, insecure } from '@whitepay/rpc';
-import { addPiecesDigest, fromHex } from '@whitepay/store';
+import { insecure } from '@whitepay/rpc';
 import {
   freePort,
   startAnvil,
@@ -35,7 +34,6 @@ import {
   createWalletClient,
   encodeFunctionData,
   type Hex,
-  hexToBytes,
   http,
   keccak256,
   numberToHex,
@@ -43,6 +41,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { devnetChain, readerFor, setupChain } from '../devnet/chain.js';
+import { httpOk } from '../devnet/devnet.js';
 import { type Endpoints, keeperServiceSpec, procName, providerSpec } from '../devnet/services.js';
 import {
   type DevnetState,
@@ -55,7 +54,7 @@ import {
 import { Supervisor } from '../devnet/supervisor.js';
 import { anvilKey } from '../harness/chain.js';
 import { findPid, Sampler } from './proc.js';
-import { httpOk, metric, pool } from './util.js';
+import { metric, pool, storeAndRegisterPiece } from './util.js';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
 const PROVIDERS = env('PROVIDERS', 10_000);
@@ -231,39 +230,17 @@ try {
   const regBlock = await reader.getBlockNumber();
   let registered = 0;
   await pool(pids, 16, async (pid, i) => {
-    const data = new Uint8Array(PIECE).map((_, j) => (j * 131 + i * 7) & 255);
-    new DataView(data.buffer).setUint32(0, i);
-    const put = await call(providerClient, providerClient.putPiece, {
-      user: hexToBytes(user.address),
-      pid: hexToBytes(pid),
-      pieceId: new Uint8Array(),
-      data,
-      leafSize: 0,
-    });
-    const request = {
-      user: fromHex('user', user.address),
-      pid: fromHex('pid', pid),
+    await storeAndRegisterPiece({
+      provider: providerClient,
+      stores: storeClients,
+      user,
+      pid,
+      index: i,
+      size: PIECE,
       nonce: BigInt(i + 1),
       block: regBlock,
-      pieces: [{ pieceId: put.pieceId, size: put.size, root: put.root, leafSize: put.leafSize }],
-    };
-    const signature = hexToBytes(await user.signMessage({ message: { raw: addPiecesDigest(request) } }));
-    await Promise.all(
-      storeClients.map((c) =>
-        call(
-          c,
-          c.registerPieces,
-          {
-            account: { user: request.user, pid: request.pid },
-            nonce: request.nonce,
-            block: request.block,
-            pieces: request.pieces,
-            signature,
-          },
-          { deadlineMs: 30_000, name: 'RegisterPieces' },
-        ),
-      ),
-    );
+      deadlineMs: 30_000,
+    });
     if (++registered % 1000 === 0) say(`pieces stored and registered with every keeper: ${registered}`);
   });
   const regSecs = (performance.now() - tReg) / 1000;

@@ -1,4 +1,8 @@
 // Small helpers the benches share.
+import type { providerV1, storeV1 } from '@whitepay/proto';
+import { call } from '@whitepay/rpc';
+import { addPiecesDigest, fromHex } from '@whitepay/store';
+import { type Address, hexToBytes, type LocalAccount } from 'viem';
 
 /** Runs `fn` over `items` with at most `width` calls in flight. */
 export async function pool<T>(
@@ -17,17 +21,6 @@ export async function pool<T>(
   );
 }
 
-/** Whether `url` answers 2xx within 2 s. */
-export async function httpOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
 /** Sum of a Prometheus metric's samples (every label set) at a `/metrics` URL. */
 export async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
@@ -35,4 +28,56 @@ export async function metric(url: string, name: string): Promise<number> {
   for (const line of text.split('\n'))
     if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(' ').pop());
   return sum;
+}
+
+/**
+ * Provider `index`'s one piece of `size` bytes (deterministic content), stored
+ * in a (multi-tenant) provider node for `user`, then registered with every
+ * store by the user's signed request (single-use `nonce`, counting from `block`).
+ */
+export async function storeAndRegisterPiece(o: {
+  provider: providerV1.ProviderServiceClient;
+  stores: readonly storeV1.ChallengeStoreServiceClient[];
+  user: LocalAccount;
+  pid: Address;
+  index: number;
+  size: number;
+  nonce: bigint;
+  block: bigint;
+  deadlineMs?: number;
+}): Promise<void> {
+  const data = new Uint8Array(o.size).map((_, j) => (j * 131 + o.index * 7) & 255);
+  new DataView(data.buffer).setUint32(0, o.index);
+  const put = await call(o.provider, o.provider.putPiece, {
+    user: hexToBytes(o.user.address),
+    pid: hexToBytes(o.pid),
+    pieceId: new Uint8Array(),
+    data,
+    leafSize: 0,
+  });
+  const request = {
+    user: fromHex('user', o.user.address),
+    pid: fromHex('pid', o.pid),
+    nonce: o.nonce,
+    block: o.block,
+    pieces: [{ pieceId: put.pieceId, size: put.size, root: put.root, leafSize: put.leafSize }],
+  };
+  const signature = hexToBytes(await o.user.signMessage({ message: { raw: addPiecesDigest(request) } }));
+  const opts = o.deadlineMs === undefined ? undefined : { deadlineMs: o.deadlineMs, name: 'RegisterPieces' };
+  await Promise.all(
+    o.stores.map((c) =>
+      call(
+        c,
+        c.registerPieces,
+        {
+          account: { user: request.user, pid: request.pid },
+          nonce: request.nonce,
+          block: request.block,
+          pieces: request.pieces,
+          signature,
+        },
+        opts,
+      ),
+    ),
+  );
 }

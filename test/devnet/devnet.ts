@@ -71,7 +71,8 @@ export interface Devnet {
 
 export type Progress = (line: string) => void;
 
-async function httpOk(url: string): Promise<boolean> {
+/** Whether `url` answers 2xx within 2 s (readiness probes of the network's processes). */
+export async function httpOk(url: string): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     await res.arrayBuffer();
