@@ -67,46 +67,70 @@ export interface SpaceTimeResult {
 interface Where {
   /** SQL fragments, one per table, each a `SELECT block, space ... WHERE <account>` prefix. */
   tables: string[];
-  values: unknown[];
   merge: 'min' | 'max';
 }
 
-function where(q: SpaceTimeQuery): Where {
-  checkBytes('user', q.user, 20);
-  checkBytes('pid', q.pid, 20);
-  checkInt8('ts', q.ts);
-  checkInt8('te', q.te);
-  if (q.te < q.ts) throw invalidArgument('te is before ts', { ts: String(q.ts), te: String(q.te) });
-  const values: unknown[] = [q.user, q.pid, q.ts.toString(), q.te.toString()];
-  const account = 'user_addr = $1 AND pid = $2';
-  if (q.source === 'union') {
+/**
+ * The SQL expressions a query is written over: `$n` parameters for one
+ * account, or the columns of an `unnest` row for a batch (`spaceTimeSqlBatch`)
+ * — one text of the integral for both.
+ */
+interface Args {
+  user: string;
+  pid: string;
+  ts: string;
+  te: string;
+  /** Only this keeper's rows (`own` and `peer`). */
+  keeperId?: string;
+}
+
+function checkSource(source: SpaceSource, keeperId: number | undefined): void {
+  if (source !== 'own' && source !== 'peer' && source !== 'union')
+    throw invalidArgument('unknown record source');
+  if (source === 'peer' && keeperId === undefined) throw invalidArgument('peer records need a keeperId');
+}
+
+function where(source: SpaceSource, a: Args): Where {
+  const account = `user_addr = ${a.user} AND pid = ${a.pid}`;
+  if (source === 'union') {
     return {
       tables: [
         `SELECT block, space FROM challenge_records WHERE ${account}`,
         `SELECT block, space FROM peer_records WHERE ${account}`,
       ],
-      values,
       merge: 'max',
     };
   }
-  if (q.source !== 'own' && q.source !== 'peer') throw invalidArgument('unknown record source');
-  const table = q.source === 'own' ? 'challenge_records' : 'peer_records';
-  let filter = account;
-  if (q.keeperId !== undefined) {
+  const table = source === 'own' ? 'challenge_records' : 'peer_records';
+  const filter = a.keeperId === undefined ? account : `${account} AND keeper_id = ${a.keeperId}`;
+  return { tables: [`SELECT block, space FROM ${table} WHERE ${filter}`], merge: 'min' };
+}
+
+/** One account's query: its checks, `$1..$4` = user, pid, ts, te (`$5` = keeperId when given). */
+function single(q: SpaceTimeQuery): { w: Where; a: Args; values: unknown[] } {
+  checkBytes('user', q.user, 20);
+  checkBytes('pid', q.pid, 20);
+  checkInt8('ts', q.ts);
+  checkInt8('te', q.te);
+  if (q.te < q.ts) throw invalidArgument('te is before ts', { ts: String(q.ts), te: String(q.te) });
+  checkSource(q.source, q.keeperId);
+  const values: unknown[] = [q.user, q.pid, q.ts.toString(), q.te.toString()];
+  const a: Args = { user: '$1', pid: '$2', ts: '$3::int8', te: '$4::int8' };
+  if (q.source !== 'union' && q.keeperId !== undefined) {
     values.push(checkUint32('keeperId', q.keeperId));
-    filter += ` AND keeper_id = $${values.length}`;
-  } else if (q.source === 'peer') {
-    throw invalidArgument('peer records need a keeperId');
+    a.keeperId = `$${values.length}`;
   }
-  return { tables: [`SELECT block, space FROM ${table} WHERE ${filter}`], values, merge: 'min' };
+  return { w: where(q.source, a), a, values };
 }
 
 /**
  * The carry-over: the latest block before ts (an index-only backward scan per
- * table), then that block's rows merged. `$3` is ts.
+ * table), then that block's rows merged.
  */
-function carrySql(w: Where): string {
-  const latest = w.tables.map((t) => `(${t} AND block < $3 ORDER BY block DESC LIMIT 1)`).join(' UNION ALL ');
+function carrySql(w: Where, a: Args): string {
+  const latest = w.tables
+    .map((t) => `(${t} AND block < ${a.ts} ORDER BY block DESC LIMIT 1)`)
+    .join(' UNION ALL ');
   const atBlock = w.tables.map((t) => `${t} AND block = (SELECT max(block) FROM latest)`).join(' UNION ALL ');
   return `latest AS (${latest}),
     carry AS (SELECT block, ${w.merge}(space) AS space FROM (${atBlock}) c GROUP BY block)`;
@@ -117,17 +141,17 @@ export async function loadSpaceRecords(
   db: pg.Pool | pg.PoolClient,
   q: SpaceTimeQuery,
 ): Promise<SpaceRecords> {
-  const w = where(q);
-  const inside = w.tables.map((t) => `${t} AND block >= $3 AND block < $4`).join(' UNION ALL ');
+  const { w, a, values } = single(q);
+  const inside = w.tables.map((t) => `${t} AND block >= ${a.ts} AND block < ${a.te}`).join(' UNION ALL ');
   const res = await query<{ block: string; space: string; carry: boolean }>(
     db,
     'load space records',
-    `WITH ${carrySql(w)}
+    `WITH ${carrySql(w, a)}
      SELECT block, space, false AS carry FROM (${inside}) r
      UNION ALL
      SELECT block, space, true AS carry FROM carry
      ORDER BY carry, block`,
-    w.values,
+    values,
   );
   const out: SpaceRecords = { records: [] };
   for (const r of res.rows) {
@@ -139,48 +163,194 @@ export async function loadSpaceRecords(
 }
 
 /**
- * SPEC 4's integral computed in PostgreSQL: the rows of `[ts, te)` merged per
- * block, plus the carry-over, ordered by block; each step counts from
- * `greatest(block, ts)` to `least(next block, block + maxStaleness, te)`
- * (`LEAD(block) OVER (ORDER BY block)`), times its space; the sum is `numeric`
- * (exact, no overflow). Only the total and two counts leave the database.
+ * The integral of SPEC 4 over one account, as one SELECT of `st`, `records`
+ * and `carry_block`: the rows of `[ts, te)` merged per block, plus the
+ * carry-over, ordered by block; each step counts from `greatest(block, ts)`
+ * to `least(next block, block + maxStaleness, te)` (`LEAD(block) OVER (ORDER
+ * BY block)`), times its space; the sum is `numeric` (exact, no overflow).
+ * `end = least(next, block + maxStaleness)` is written so that block +
+ * maxStaleness is only computed when it is below next (<= te), hence never
+ * overflows int8.
  */
-export async function spaceTimeSql(
-  db: pg.Pool | pg.PoolClient,
-  q: SpaceTimeSqlQuery,
-): Promise<SpaceTimeResult> {
-  const w = where(q);
-  checkInt8('maxStaleness', q.maxStaleness);
-  if (q.maxStaleness < 1n) throw invalidArgument('maxStaleness must be at least 1 block');
-  w.values.push(q.maxStaleness.toString());
-  const ms = `$${w.values.length}::int8`;
-  const inside = w.tables.map((t) => `${t} AND block >= $3 AND block < $4`).join(' UNION ALL ');
-  // One pass: the merged steps (with their row counts) and the carry, LEAD over
-  // block, then one aggregate. `end = least(next, block + maxStaleness)` is
-  // written so that block + maxStaleness is only computed when it is below
-  // next (<= te), hence never overflows int8.
-  const res = await query<{ st: string; records: string; carry_block: string | null }>(
-    db,
-    'space-time',
-    `WITH ${carrySql(w)}
+function integralSql(w: Where, a: Args, ms: string): string {
+  const inside = w.tables.map((t) => `${t} AND block >= ${a.ts} AND block < ${a.te}`).join(' UNION ALL ');
+  return `WITH ${carrySql(w, a)}
      SELECT coalesce(sum(space::numeric * greatest(
-              (CASE WHEN nxt - block <= ${ms} THEN nxt ELSE block + ${ms} END) - greatest(block, $3::int8), 0)), 0)::text AS st,
+              (CASE WHEN nxt - block <= ${ms} THEN nxt ELSE block + ${ms} END) - greatest(block, ${a.ts}), 0)), 0)::text AS st,
             coalesce(sum(n), 0)::text AS records,
             (max(block) FILTER (WHERE n = 0))::text AS carry_block
        FROM (
-         SELECT block, space, n, coalesce(LEAD(block) OVER (ORDER BY block), $4::int8) AS nxt
+         SELECT block, space, n, coalesce(LEAD(block) OVER (ORDER BY block), ${a.te}) AS nxt
            FROM (
              SELECT block, ${w.merge}(space) AS space, count(*) AS n FROM (${inside}) i GROUP BY block
              UNION ALL
              SELECT block, space, 0 FROM carry
            ) steps
-       ) w`,
-    w.values,
-  );
-  const r = res.rows[0];
+       ) w`;
+}
+
+type IntegralRow = { st: string | null; records: string | null; carry_block: string | null };
+
+function resultOf(r: IntegralRow | undefined): SpaceTimeResult {
   const out: SpaceTimeResult = { st: BigInt(r?.st ?? '0'), records: Number(r?.records ?? 0) };
   if (r?.carry_block != null) out.carryBlock = BigInt(r.carry_block);
   return out;
+}
+
+function checkStaleness(maxStaleness: bigint): void {
+  checkInt8('maxStaleness', maxStaleness);
+  if (maxStaleness < 1n) throw invalidArgument('maxStaleness must be at least 1 block');
+}
+
+/**
+ * SPEC 4's integral computed in PostgreSQL (`integralSql`); only the total and
+ * two counts leave the database.
+ */
+export async function spaceTimeSql(
+  db: pg.Pool | pg.PoolClient,
+  q: SpaceTimeSqlQuery,
+): Promise<SpaceTimeResult> {
+  const { w, a, values } = single(q);
+  checkStaleness(q.maxStaleness);
+  values.push(q.maxStaleness.toString());
+  const res = await query<IntegralRow>(
+    db,
+    'space-time',
+    integralSql(w, a, `$${values.length}::int8`),
+    values,
+  );
+  return resultOf(res.rows[0]);
+}
+
+export interface SpaceTimeBatchEntry {
+  user: Uint8Array;
+  pid: Uint8Array;
+  /** Inclusive. */
+  ts: bigint;
+  /** Exclusive (`te >= ts`). */
+  te: bigint;
+}
+
+export interface SpaceTimeBatchQuery {
+  entries: readonly SpaceTimeBatchEntry[];
+  source: SpaceSource;
+  /** Only this keeper's rows (required for `peer`; ignored for `union`). */
+  keeperId?: number;
+  /** A record counts on `[b, b + maxStaleness)` (>= 1). */
+  maxStaleness: bigint;
+}
+
+/** At most this many entries per `spaceTimeSqlBatch` (a batch payment has at most 500). */
+export const SPACE_TIME_BATCH_MAX = 2_000;
+
+function checkEntries(entries: readonly SpaceTimeBatchEntry[]): void {
+  if (entries.length > SPACE_TIME_BATCH_MAX)
+    throw invalidArgument(`at most ${SPACE_TIME_BATCH_MAX} entries per batch`, { entries: entries.length });
+  entries.forEach((e, i) => {
+    checkBytes(`entries[${i}].user`, e.user, 20);
+    checkBytes(`entries[${i}].pid`, e.pid, 20);
+    checkInt8(`entries[${i}].ts`, e.ts);
+    checkInt8(`entries[${i}].te`, e.te);
+    if (e.te < e.ts)
+      throw invalidArgument(`entries[${i}]: te is before ts`, { ts: String(e.ts), te: String(e.te) });
+  });
+}
+
+/**
+ * `spaceTimeSql` for many accounts in one statement: the entries are
+ * `unnest`ed and the same integral runs per row (`CROSS JOIN LATERAL`), so a
+ * batch payment of n providers costs one round trip instead of n. Results
+ * are in the order of `entries`; each equals `spaceTimeSql` of that entry
+ * (the property test in the st-calculator's `engines.int.test.ts`).
+ */
+export async function spaceTimeSqlBatch(
+  db: pg.Pool | pg.PoolClient,
+  q: SpaceTimeBatchQuery,
+): Promise<SpaceTimeResult[]> {
+  checkEntries(q.entries);
+  checkSource(q.source, q.keeperId);
+  checkStaleness(q.maxStaleness);
+  if (q.entries.length === 0) return [];
+  const values: unknown[] = [
+    q.entries.map((e) => e.user),
+    q.entries.map((e) => e.pid),
+    q.entries.map((e) => e.ts.toString()),
+    q.entries.map((e) => e.te.toString()),
+    q.maxStaleness.toString(),
+  ];
+  const a: Args = { user: 'e.user_addr', pid: 'e.pid', ts: 'e.ts', te: 'e.te' };
+  if (q.source !== 'union' && q.keeperId !== undefined) {
+    values.push(checkUint32('keeperId', q.keeperId));
+    a.keeperId = `$${values.length}`;
+  }
+  const res = await query<IntegralRow & { idx: string }>(
+    db,
+    'space-time batch',
+    `SELECT e.idx::text AS idx, s.st, s.records, s.carry_block
+       FROM unnest($1::bytea[], $2::bytea[], $3::int8[], $4::int8[])
+            WITH ORDINALITY AS e(user_addr, pid, ts, te, idx)
+       CROSS JOIN LATERAL (${integralSql(where(q.source, a), a, '$5::int8')}) s
+      ORDER BY e.idx`,
+    values,
+  );
+  const out: SpaceTimeResult[] = q.entries.map(() => ({ st: 0n, records: 0 }));
+  for (const r of res.rows) out[Number(r.idx) - 1] = resultOf(r);
+  return out;
+}
+
+/**
+ * Of `entries`, the indexes (0-based) of those without a `challenge_records`
+ * row of `keeperId` in `[te - window, te)`: the records still in flight
+ * (the st-calculator's settle wait), for a whole batch in one statement.
+ */
+export async function entriesWithoutRecentRecord(
+  db: pg.Pool | pg.PoolClient,
+  q: { entries: readonly SpaceTimeBatchEntry[]; keeperId: number; window: bigint },
+): Promise<number[]> {
+  checkEntries(q.entries);
+  checkInt8('window', q.window);
+  if (q.entries.length === 0) return [];
+  const res = await query<{ idx: string }>(
+    db,
+    'entries without a recent record',
+    `SELECT e.idx::text AS idx
+       FROM unnest($1::bytea[], $2::bytea[], $3::int8[]) WITH ORDINALITY AS e(user_addr, pid, te, idx)
+      WHERE NOT EXISTS (
+        SELECT 1 FROM challenge_records c
+         WHERE c.user_addr = e.user_addr AND c.pid = e.pid AND c.keeper_id = $4
+           AND c.block >= e.te - $5::int8 AND c.block < e.te)
+      ORDER BY e.idx`,
+    [
+      q.entries.map((e) => e.user),
+      q.entries.map((e) => e.pid),
+      q.entries.map((e) => e.te.toString()),
+      checkUint32('keeperId', q.keeperId),
+      q.window.toString(),
+    ],
+  );
+  return res.rows.map((r) => Number(r.idx) - 1);
+}
+
+/** Of `accounts`, the indexes (0-based) of those that never had a registered piece. */
+export async function unknownAccounts(
+  db: pg.Pool | pg.PoolClient,
+  accounts: readonly { user: Uint8Array; pid: Uint8Array }[],
+): Promise<number[]> {
+  accounts.forEach((e, i) => {
+    checkBytes(`accounts[${i}].user`, e.user, 20);
+    checkBytes(`accounts[${i}].pid`, e.pid, 20);
+  });
+  if (accounts.length === 0) return [];
+  const res = await query<{ idx: string }>(
+    db,
+    'unknown accounts',
+    `SELECT e.idx::text AS idx
+       FROM unnest($1::bytea[], $2::bytea[]) WITH ORDINALITY AS e(user_addr, pid, idx)
+      WHERE NOT EXISTS (SELECT 1 FROM pieces p WHERE p.user_addr = e.user_addr AND p.pid = e.pid)
+      ORDER BY e.idx`,
+    [accounts.map((e) => e.user), accounts.map((e) => e.pid)],
+  );
+  return res.rows.map((r) => Number(r.idx) - 1);
 }
 
 /** Whether (user, pid) ever had a registered piece (removed ones included). */

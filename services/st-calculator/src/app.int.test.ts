@@ -134,6 +134,90 @@ describe('st-calculator service on a real PostgreSQL', () => {
     expect(BigInt(mid.st)).toBeGreaterThan(0n);
   });
 
+  it('ComputeStBatch answers every entry as ComputeSt would, in order, with both engines', async () => {
+    const intervals = [
+      [0n, 20_000n],
+      [1234n, 5678n],
+      [5000n, 5001n],
+      [7777n, 7777n],
+      [9950n, 10_400n],
+      [1234n, 5678n],
+    ] as const;
+    for (const includePeers of [false, true]) {
+      for (const c of [client, coreClient]) {
+        const res = await call(c, c.computeStBatch, {
+          entries: intervals.map(([ts, te]) => ({ account: { user, pid }, ts, te })),
+          includePeers,
+        });
+        expect(res.maxStaleness).toBe(MAX_STALENESS);
+        expect(res.results).toHaveLength(intervals.length);
+        for (const [i, [ts, te]] of intervals.entries()) {
+          const one = await call(c, c.computeSt, { account: { user, pid }, ts, te, includePeers });
+          expect(res.results[i]).toEqual({
+            st: one.st,
+            recordsUsed: one.recordsUsed,
+            carryBlock: one.carryBlock,
+          });
+        }
+      }
+    }
+    expect((await call(client, client.computeStBatch, { entries: [], includePeers: false })).results).toEqual(
+      [],
+    );
+    const fetched = await sql.registry.metrics();
+    expect(fetched).toMatch(
+      /whitepay_st_queries_total\{op="compute_st_batch",outcome="ok",service="st-calculator"\} [1-9]/,
+    );
+    expect(fetched).toMatch(/whitepay_st_batch_entries_count\{service="st-calculator"\} [1-9]/);
+  });
+
+  it('ComputeStBatch is all or nothing: an unknown account or a bad entry rejects the batch, typed', async () => {
+    const good = { account: { user, pid }, ts: 0n, te: 10n };
+    const cases: Array<[stV1.ComputeStBatchRequest, grpc.status, string]> = [
+      [
+        { entries: [good, { ...good, account: { user, pid: unknownPid } }], includePeers: false },
+        grpc.status.NOT_FOUND,
+        'ST_ACCOUNT_UNKNOWN',
+      ],
+      [
+        { entries: [good, { ...good, ts: 11n }], includePeers: false },
+        grpc.status.INVALID_ARGUMENT,
+        'ST_INTERVAL_INVALID',
+      ],
+      [
+        { entries: [good, { ...good, account: { user, pid: pid.subarray(1) } }], includePeers: false },
+        grpc.status.INVALID_ARGUMENT,
+        'ST_ADDRESS_LENGTH',
+      ],
+      [
+        { entries: [good, { ...good, account: undefined }], includePeers: true },
+        grpc.status.INVALID_ARGUMENT,
+        'ST_ACCOUNT_MISSING',
+      ],
+      [
+        { entries: Array(2_001).fill(good), includePeers: false },
+        grpc.status.INVALID_ARGUMENT,
+        'ST_BATCH_SIZE',
+      ],
+    ];
+    for (const [req, status, code] of cases) {
+      const err = await call(client, client.computeStBatch, req).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RpcError);
+      expect(err).toMatchObject({ status, code });
+    }
+    const unknown = await call(client, client.computeStBatch, cases[0]![0]).catch((e: RpcError) => e);
+    expect((unknown as RpcError).message).toContain(toHex(unknownPid));
+    // the batch of 2,000 (the limit) is answered
+    const full = await call(client, client.computeStBatch, {
+      entries: Array(2_000).fill(good),
+      includePeers: false,
+    });
+    expect(new Set(full.results.map((r) => r.st)).size).toBe(1);
+    expect(await sql.registry.metrics()).toMatch(
+      /whitepay_st_queries_total\{op="compute_st_batch",outcome="ST_ACCOUNT_UNKNOWN",service="st-calculator"\} 2/,
+    );
+  });
+
   it('include_peers computes over the union of every keeper (max space per block)', async () => {
     const union = [...own, ...peer2, ...peer3];
     const merged = new Map<bigint, bigint>();
@@ -357,6 +441,22 @@ describe('st-calculator service on a real PostgreSQL', () => {
     const res = await answer;
     expect(BigInt(res.st)).toBe(expected(9000n, 10_050n, [...own, late]));
     expect(BigInt(res.st)).not.toBe(expected(9000n, 10_050n));
+    // A batch waits once for all its entries: the record due before te = 10_150 (at 10_100) lands later.
+    const later = row(1, 10_100n, 8n * 4096n);
+    const batch = call(c, c.computeStBatch, {
+      entries: [
+        { account: { user, pid }, ts: 2000n, te: 3000n },
+        { account: { user, pid }, ts: 9000n, te: 10_150n },
+      ],
+      includePeers: false,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await insertChallengeRecords(pool, [later]);
+    const both = await batch;
+    expect(both.results.map((r) => BigInt(r.st))).toEqual([
+      expected(2000n, 3000n),
+      expected(9000n, 10_150n, [...own, late, later]),
+    ]);
     c.close();
   });
 });

@@ -2,14 +2,17 @@ import { asWhitePayError, type Logger } from '@whitepay/base';
 import { type SpaceRecord, spaceTime } from '@whitepay/core';
 import {
   accountKnown,
+  entriesWithoutRecentRecord,
   keeperActivity,
-  lastRecordBefore,
   loadSpaceRecords,
   type Pool,
+  SPACE_TIME_BATCH_MAX,
   type SpaceTimeQuery,
   type SpaceTimeResult,
   spaceTimeSql,
+  spaceTimeSqlBatch,
   toHex,
+  unknownAccounts,
 } from '@whitepay/store';
 import { StAccountUnknown, StQueryRejected } from './errors.js';
 import type { Metrics } from './metrics.js';
@@ -25,6 +28,20 @@ export interface StQuery {
   te: bigint;
   /** The union of every keeper's records (SPEC 6 step 4) instead of this keeper's own. */
   includePeers?: boolean;
+}
+
+export interface StBatchQuery {
+  /** Every entry's st over its own [ts, te), in this order. */
+  entries: readonly { user: Uint8Array; pid: Uint8Array; ts: bigint; te: bigint }[];
+  /** The union of every keeper's records (SPEC 6 step 4) instead of this keeper's own. */
+  includePeers?: boolean;
+}
+
+export interface StBatchAnswer {
+  /** In the order of the query's entries. */
+  results: SpaceTimeResult[];
+  maxStaleness: bigint;
+  engine: Engine;
 }
 
 export interface StAnswer extends SpaceTimeResult {
@@ -72,6 +89,12 @@ export interface CalculatorDeps {
 
 export interface Calculator {
   computeSt(q: StQuery): Promise<StAnswer>;
+  /**
+   * `computeSt` of many accounts at once (a batch payment's entries): one
+   * settle wait for all, one statement with the `sql` engine. All or nothing:
+   * one unknown account or bad interval rejects the whole batch.
+   */
+  computeStBatch(q: StBatchQuery): Promise<StBatchAnswer>;
   auditGroup(q: AuditQuery): Promise<AuditAnswer>;
 }
 
@@ -164,18 +187,29 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
    * whose measurement exists. Wait, bounded, until the record due before te is
    * stored; past the bound (a stopped challenger), compute with what is there.
    */
-  async function settle(user: Uint8Array, pid: Uint8Array, te: bigint): Promise<void> {
+  async function settle(
+    entries: readonly { user: Uint8Array; pid: Uint8Array; te: bigint }[],
+  ): Promise<void> {
     const waitMs = deps.settleWaitMs ?? 0;
-    if (waitMs === 0) return;
-    const due = te - BigInt(deps.challengeEvery ?? 1);
+    if (waitMs === 0 || entries.length === 0) return;
+    const window = BigInt(deps.challengeEvery ?? 1);
     const deadline = Date.now() + waitMs;
+    let pending = entries;
     for (;;) {
-      const last = await lastRecordBefore(pool, { user, pid, keeperId, block: te });
-      if (last && last.block >= due) return;
+      const missing = await entriesWithoutRecentRecord(pool, {
+        entries: pending.map((e) => ({ ...e, ts: e.te })),
+        keeperId,
+        window,
+      });
+      if (missing.length === 0) return;
+      pending = missing.map((i) => pending[i]!);
       if (Date.now() >= deadline) {
         log.debug(
-          { user: toHex(user), pid: toHex(pid), te: String(te) },
-          'record before te not ingested in time',
+          {
+            missing: pending.length,
+            first: { user: toHex(pending[0]!.user), pid: toHex(pending[0]!.pid), te: String(pending[0]!.te) },
+          },
+          'records before te not ingested in time',
         );
         return;
       }
@@ -194,7 +228,7 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
         const pid = checkAddress('pid', q.pid);
         checkInterval('ts', q.ts, 'te', q.te);
         await known(user, pid);
-        if (!q.includePeers) await settle(user, pid, q.te);
+        if (!q.includePeers) await settle([{ user, pid, te: q.te }]);
         const res = await integrate(
           q.includePeers
             ? { user, pid, ts: q.ts, te: q.te, source: 'union' }
@@ -205,6 +239,39 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
           'st computed',
         );
         return { ...res, maxStaleness, engine };
+      }),
+
+    computeStBatch: (q) =>
+      measured('compute_st_batch', async () => {
+        if (!Array.isArray(q.entries) || q.entries.length > SPACE_TIME_BATCH_MAX)
+          throw new StQueryRejected('ST_BATCH_SIZE', `a batch has 0 to ${SPACE_TIME_BATCH_MAX} entries`, {
+            entries: Array.isArray(q.entries) ? q.entries.length : 0,
+          });
+        const entries = q.entries.map((e, i) => {
+          const user = checkAddress(`entries[${i}].user`, e.user);
+          const pid = checkAddress(`entries[${i}].pid`, e.pid);
+          checkInterval(`entries[${i}].ts`, e.ts, `entries[${i}].te`, e.te);
+          return { user, pid, ts: e.ts, te: e.te };
+        });
+        const unknown = await unknownAccounts(pool, entries);
+        if (unknown.length > 0) {
+          const first = entries[unknown[0]!]!;
+          throw new StAccountUnknown(toHex(first.user), toHex(first.pid), {
+            entry: unknown[0]!,
+            unknown: unknown.length,
+          });
+        }
+        if (!q.includePeers) await settle(entries);
+        const source = q.includePeers ? ('union' as const) : ('own' as const);
+        const results =
+          engine === 'sql'
+            ? await spaceTimeSqlBatch(pool, { entries, source, keeperId, maxStaleness })
+            : await Promise.all(
+                entries.map((e) => coreSpaceTime(pool, { ...e, source, keeperId, maxStaleness })),
+              );
+        metrics.batchEntries.observe(entries.length);
+        log.debug({ entries: entries.length, includePeers: q.includePeers === true }, 'st batch computed');
+        return { results, maxStaleness, engine };
       }),
 
     auditGroup: (q) =>

@@ -9,6 +9,7 @@ import {
   type Pool,
   type RecordRow,
   spaceTimeSql,
+  spaceTimeSqlBatch,
 } from '@whitepay/store';
 import { type PostgresServer, startPostgres } from '@whitepay/testkit';
 import fc from 'fast-check';
@@ -149,6 +150,62 @@ describe('SQL engine == core spaceTime (property, real PostgreSQL)', () => {
         expect(sqlUnion.carryBlock).toBe(before.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)).at(-1));
       }),
       { numRuns: Number(process.env.ST_PROPERTY_RUNS ?? 150) },
+    );
+  });
+
+  it('a batch (one statement over unnest) equals core for every entry, in order', async () => {
+    const batch = fc.record({
+      scenarios: fc.array(scenario, { minLength: 1, maxLength: 6 }),
+      maxStaleness: scenario.map((s) => s.maxStaleness),
+      repeat: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(batch, async (b) => {
+        const ms = b.maxStaleness;
+        const entries = [];
+        const want: { own: bigint; peer: bigint; union: bigint; records: number }[] = [];
+        for (const s of b.scenarios) {
+          const a = account();
+          const own = dedupe(s.own.map((r) => row(a, 1, r.block, r.space)));
+          const peers = dedupe(s.peers.map((p) => row(a, p.keeperId, p.r.block, p.r.space)));
+          await insertChallengeRecords(pool, own);
+          await insertPeerRecords(
+            pool,
+            peers.map((p) => ({ ...p, signature: new Uint8Array([1]) })),
+            () => ({ ok: true }),
+          );
+          const ts = s.ts;
+          const te = s.ts + s.len;
+          entries.push({ ...a, ts, te });
+          want.push({
+            own: spaceTime({ records: own, ts, te, maxStaleness: ms }),
+            peer: spaceTime({ records: peers.filter((p) => p.keeperId === 2), ts, te, maxStaleness: ms }),
+            union: spaceTime({ records: mergeMaxPerBlock([...own, ...peers]), ts, te, maxStaleness: ms }),
+            records: own.filter((r) => r.block >= ts && r.block < te).length,
+          });
+        }
+        // the same account twice in one batch answers twice
+        if (b.repeat) {
+          entries.push(entries[0]!);
+          want.push(want[0]!);
+        }
+        const own = await spaceTimeSqlBatch(pool, { entries, source: 'own', keeperId: 1, maxStaleness: ms });
+        expect(own.map((r) => r.st)).toEqual(want.map((w) => w.own));
+        expect(own.map((r) => r.records)).toEqual(want.map((w) => w.records));
+        const peer = await spaceTimeSqlBatch(pool, {
+          entries,
+          source: 'peer',
+          keeperId: 2,
+          maxStaleness: ms,
+        });
+        expect(peer.map((r) => r.st)).toEqual(want.map((w) => w.peer));
+        const union = await spaceTimeSqlBatch(pool, { entries, source: 'union', maxStaleness: ms });
+        expect(union.map((r) => r.st)).toEqual(want.map((w) => w.union));
+        // and each result is exactly the single query's, carry block included
+        for (const [i, e] of entries.entries())
+          expect(union[i]).toEqual(await spaceTimeSql(pool, { ...e, source: 'union', maxStaleness: ms }));
+      }),
+      { numRuns: Number(process.env.ST_PROPERTY_RUNS ?? 150) / 3 },
     );
   });
 

@@ -10,7 +10,8 @@ import { WhitePayError } from '@whitepay/base';
  * | `ST_ADDRESS_LENGTH` | invalid_argument | `user` or `pid` is not 20 bytes |
  * | `ST_INTERVAL_INVALID` | invalid_argument | `te < ts` (or `to < from`), or no range |
  * | `ST_OUT_OF_RANGE` | invalid_argument | a block does not fit PostgreSQL's bigint (>= 2^63) |
- * | `ST_ACCOUNT_UNKNOWN` | not_found | `(user, pid)` never had a registered piece |
+ * | `ST_BATCH_SIZE` | invalid_argument | a `ComputeStBatch` with more entries than allowed (2,000) |
+ * | `ST_ACCOUNT_UNKNOWN` | not_found | `(user, pid)` never had a registered piece (in a batch: the first such entry) |
  *
  * Database failures arrive as the store's `StoreError` (`STORE_UNAVAILABLE`, …).
  */
@@ -23,10 +24,10 @@ export class StQueryRejected extends WhitePayError {
 
 export class StAccountUnknown extends WhitePayError {
   override readonly name = 'StAccountUnknown';
-  constructor(user: string, pid: string) {
+  constructor(user: string, pid: string, more: Record<string, unknown> = {}) {
     super('ST_ACCOUNT_UNKNOWN', `no piece was ever registered for user ${user}, provider ${pid}`, {
       kind: 'not_found',
-      details: { user, pid },
+      details: { user, pid, ...more },
     });
   }
 }

@@ -1,11 +1,13 @@
 import { Counter, Histogram, type Registry, rejectedCounter } from '@whitepay/base';
 
 export interface Metrics {
-  /** Latency of one query, by operation (compute_st, audit_group) and engine. */
+  /** Latency of one query, by operation (compute_st, compute_st_batch, audit_group) and engine. */
   seconds: Histogram<'op' | 'engine'>;
   /** Queries by operation and outcome (`ok` or the error code). */
   queries: Counter<'op' | 'outcome'>;
   rejected: Counter<'boundary' | 'reason'>;
+  /** Entries per `ComputeStBatch`. */
+  batchEntries: Histogram;
 }
 
 export function createMetrics(registry: Registry): Metrics {
@@ -24,5 +26,11 @@ export function createMetrics(registry: Registry): Metrics {
       registers: [registry],
     }),
     rejected: rejectedCounter(registry),
+    batchEntries: new Histogram({
+      name: 'whitepay_st_batch_entries',
+      help: 'Entries per ComputeStBatch query',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2000],
+      registers: [registry],
+    }),
   };
 }

@@ -34,6 +34,24 @@ export function stCalculatorHandlers(deps: GrpcDeps): stV1.StCalculatorServiceSe
         maxStaleness: res.maxStaleness,
       };
     }),
+    computeStBatch: unary<stV1.ComputeStBatchRequest, stV1.ComputeStBatchResponse>(
+      'ComputeStBatch',
+      h,
+      async (req) => {
+        const res = await calculator.computeStBatch({
+          entries: req.entries.map((e) => ({ ...account(e.account), ts: e.ts, te: e.te })),
+          includePeers: req.includePeers,
+        });
+        return {
+          results: res.results.map((r) => ({
+            st: r.st.toString(),
+            recordsUsed: r.records,
+            carryBlock: r.carryBlock,
+          })),
+          maxStaleness: res.maxStaleness,
+        };
+      },
+    ),
     auditGroup: unary<stV1.AuditGroupRequest, stV1.AuditGroupResponse>('AuditGroup', h, async (req) => {
       if (!req.range) throw new StQueryRejected('ST_INTERVAL_INVALID', 'range is required');
       const res = await calculator.auditGroup({

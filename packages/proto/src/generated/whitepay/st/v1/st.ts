@@ -52,6 +52,31 @@ export interface ComputeStResponse {
   maxStaleness: bigint;
 }
 
+export interface StEntry {
+  account: Account | undefined;
+  ts: bigint;
+  te: bigint;
+}
+
+export interface ComputeStBatchRequest {
+  entries: StEntry[];
+  /** As in ComputeStRequest, for every entry. */
+  includePeers: boolean;
+}
+
+/** One entry's answer, as in ComputeStResponse. */
+export interface StResult {
+  st: string;
+  recordsUsed: number;
+  carryBlock?: bigint | undefined;
+}
+
+export interface ComputeStBatchResponse {
+  /** In the order of the request's entries. */
+  results: StResult[];
+  maxStaleness: bigint;
+}
+
 export interface AuditGroupRequest {
   account:
     | Account
@@ -351,6 +376,412 @@ export const ComputeStResponse: MessageFns<ComputeStResponse> = {
     message.carryBlock = (object.carryBlock !== undefined && object.carryBlock !== null)
       ? BigInt(object.carryBlock)
       : undefined;
+    message.maxStaleness = (object.maxStaleness !== undefined && object.maxStaleness !== null)
+      ? BigInt(object.maxStaleness)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseStEntry(): StEntry {
+  return { account: undefined, ts: 0n, te: 0n };
+}
+
+export const StEntry: MessageFns<StEntry> = {
+  encode(message: StEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.account !== undefined) {
+      Account.encode(message.account, writer.uint32(10).fork()).join();
+    }
+    if (message.ts !== 0n) {
+      if (BigInt.asUintN(64, message.ts) !== message.ts) {
+        throw new globalThis.Error("value provided for field message.ts of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.ts);
+    }
+    if (message.te !== 0n) {
+      if (BigInt.asUintN(64, message.te) !== message.te) {
+        throw new globalThis.Error("value provided for field message.te of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.te);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.account = Account.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ts = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.te = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StEntry {
+    return {
+      account: isSet(object.account) ? Account.fromJSON(object.account) : undefined,
+      ts: isSet(object.ts) ? BigInt(object.ts) : 0n,
+      te: isSet(object.te) ? BigInt(object.te) : 0n,
+    };
+  },
+
+  toJSON(message: StEntry): unknown {
+    const obj: any = {};
+    if (message.account !== undefined) {
+      obj.account = Account.toJSON(message.account);
+    }
+    if (message.ts !== 0n) {
+      obj.ts = message.ts.toString();
+    }
+    if (message.te !== 0n) {
+      obj.te = message.te.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StEntry>): StEntry {
+    return StEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StEntry>): StEntry {
+    const message = createBaseStEntry();
+    message.account = (object.account !== undefined && object.account !== null)
+      ? Account.fromPartial(object.account)
+      : undefined;
+    message.ts = (object.ts !== undefined && object.ts !== null) ? BigInt(object.ts) : 0n;
+    message.te = (object.te !== undefined && object.te !== null) ? BigInt(object.te) : 0n;
+    return message;
+  },
+};
+
+function createBaseComputeStBatchRequest(): ComputeStBatchRequest {
+  return { entries: [], includePeers: false };
+}
+
+export const ComputeStBatchRequest: MessageFns<ComputeStBatchRequest> = {
+  encode(message: ComputeStBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      StEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.includePeers !== false) {
+      writer.uint32(16).bool(message.includePeers);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ComputeStBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseComputeStBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(StEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.includePeers = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ComputeStBatchRequest {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => StEntry.fromJSON(e)) : [],
+      includePeers: isSet(object.includePeers)
+        ? globalThis.Boolean(object.includePeers)
+        : isSet(object.include_peers)
+        ? globalThis.Boolean(object.include_peers)
+        : false,
+    };
+  },
+
+  toJSON(message: ComputeStBatchRequest): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => StEntry.toJSON(e));
+    }
+    if (message.includePeers !== false) {
+      obj.includePeers = message.includePeers;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ComputeStBatchRequest>): ComputeStBatchRequest {
+    return ComputeStBatchRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ComputeStBatchRequest>): ComputeStBatchRequest {
+    const message = createBaseComputeStBatchRequest();
+    message.entries = object.entries?.map((e) => StEntry.fromPartial(e)) || [];
+    message.includePeers = object.includePeers ?? false;
+    return message;
+  },
+};
+
+function createBaseStResult(): StResult {
+  return { st: "", recordsUsed: 0, carryBlock: undefined };
+}
+
+export const StResult: MessageFns<StResult> = {
+  encode(message: StResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.st !== "") {
+      writer.uint32(10).string(message.st);
+    }
+    if (message.recordsUsed !== 0) {
+      writer.uint32(16).uint32(message.recordsUsed);
+    }
+    if (message.carryBlock !== undefined) {
+      if (BigInt.asUintN(64, message.carryBlock) !== message.carryBlock) {
+        throw new globalThis.Error("value provided for field message.carryBlock of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.carryBlock);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.st = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recordsUsed = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.carryBlock = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StResult {
+    return {
+      st: isSet(object.st) ? globalThis.String(object.st) : "",
+      recordsUsed: isSet(object.recordsUsed)
+        ? globalThis.Number(object.recordsUsed)
+        : isSet(object.records_used)
+        ? globalThis.Number(object.records_used)
+        : 0,
+      carryBlock: isSet(object.carryBlock)
+        ? BigInt(object.carryBlock)
+        : isSet(object.carry_block)
+        ? BigInt(object.carry_block)
+        : undefined,
+    };
+  },
+
+  toJSON(message: StResult): unknown {
+    const obj: any = {};
+    if (message.st !== "") {
+      obj.st = message.st;
+    }
+    if (message.recordsUsed !== 0) {
+      obj.recordsUsed = Math.round(message.recordsUsed);
+    }
+    if (message.carryBlock !== undefined) {
+      obj.carryBlock = message.carryBlock.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StResult>): StResult {
+    return StResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StResult>): StResult {
+    const message = createBaseStResult();
+    message.st = object.st ?? "";
+    message.recordsUsed = object.recordsUsed ?? 0;
+    message.carryBlock = (object.carryBlock !== undefined && object.carryBlock !== null)
+      ? BigInt(object.carryBlock)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseComputeStBatchResponse(): ComputeStBatchResponse {
+  return { results: [], maxStaleness: 0n };
+}
+
+export const ComputeStBatchResponse: MessageFns<ComputeStBatchResponse> = {
+  encode(message: ComputeStBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      StResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.maxStaleness !== 0n) {
+      if (BigInt.asUintN(64, message.maxStaleness) !== message.maxStaleness) {
+        throw new globalThis.Error("value provided for field message.maxStaleness of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.maxStaleness);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ComputeStBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseComputeStBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(StResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxStaleness = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ComputeStBatchResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => StResult.fromJSON(e)) : [],
+      maxStaleness: isSet(object.maxStaleness)
+        ? BigInt(object.maxStaleness)
+        : isSet(object.max_staleness)
+        ? BigInt(object.max_staleness)
+        : 0n,
+    };
+  },
+
+  toJSON(message: ComputeStBatchResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => StResult.toJSON(e));
+    }
+    if (message.maxStaleness !== 0n) {
+      obj.maxStaleness = message.maxStaleness.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ComputeStBatchResponse>): ComputeStBatchResponse {
+    return ComputeStBatchResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ComputeStBatchResponse>): ComputeStBatchResponse {
+    const message = createBaseComputeStBatchResponse();
+    message.results = object.results?.map((e) => StResult.fromPartial(e)) || [];
     message.maxStaleness = (object.maxStaleness !== undefined && object.maxStaleness !== null)
       ? BigInt(object.maxStaleness)
       : 0n;
@@ -750,6 +1181,24 @@ export const StCalculatorServiceService = {
     responseDeserialize: (value: Buffer): ComputeStResponse => ComputeStResponse.decode(value),
   },
   /**
+   * ComputeSt of many accounts in one call (the entries of a batch payment):
+   * one settle wait and, with the sql engine, one database statement. All or
+   * nothing: INVALID_ARGUMENT for more than 2,000 entries or any bad entry,
+   * NOT_FOUND when any account never had a registered piece (the first such
+   * entry is named).
+   */
+  computeStBatch: {
+    path: "/whitepay.st.v1.StCalculatorService/ComputeStBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ComputeStBatchRequest): Buffer =>
+      Buffer.from(ComputeStBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ComputeStBatchRequest => ComputeStBatchRequest.decode(value),
+    responseSerialize: (value: ComputeStBatchResponse): Buffer =>
+      Buffer.from(ComputeStBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ComputeStBatchResponse => ComputeStBatchResponse.decode(value),
+  },
+  /**
    * The group's view of one account over [from, to) for audits (SPEC 3):
    * per keeper, its records, how many verified, its st, and whether it is idle.
    */
@@ -772,6 +1221,14 @@ export interface StCalculatorServiceServer extends UntypedServiceImplementation 
    * an address that is not 20 bytes.
    */
   computeSt: handleUnaryCall<ComputeStRequest, ComputeStResponse>;
+  /**
+   * ComputeSt of many accounts in one call (the entries of a batch payment):
+   * one settle wait and, with the sql engine, one database statement. All or
+   * nothing: INVALID_ARGUMENT for more than 2,000 entries or any bad entry,
+   * NOT_FOUND when any account never had a registered piece (the first such
+   * entry is named).
+   */
+  computeStBatch: handleUnaryCall<ComputeStBatchRequest, ComputeStBatchResponse>;
   /**
    * The group's view of one account over [from, to) for audits (SPEC 3):
    * per keeper, its records, how many verified, its st, and whether it is idle.
@@ -800,6 +1257,28 @@ export interface StCalculatorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ComputeStResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ComputeSt of many accounts in one call (the entries of a batch payment):
+   * one settle wait and, with the sql engine, one database statement. All or
+   * nothing: INVALID_ARGUMENT for more than 2,000 entries or any bad entry,
+   * NOT_FOUND when any account never had a registered piece (the first such
+   * entry is named).
+   */
+  computeStBatch(
+    request: ComputeStBatchRequest,
+    callback: (error: ServiceError | null, response: ComputeStBatchResponse) => void,
+  ): ClientUnaryCall;
+  computeStBatch(
+    request: ComputeStBatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ComputeStBatchResponse) => void,
+  ): ClientUnaryCall;
+  computeStBatch(
+    request: ComputeStBatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ComputeStBatchResponse) => void,
   ): ClientUnaryCall;
   /**
    * The group's view of one account over [from, to) for audits (SPEC 3):
