@@ -180,6 +180,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     follower: batchFollower,
     settlement: receiptSettlements(publicClient),
     log: log.child({ component: 'batch-leader' }),
+    peerDeadlinePerEntryMs: config.peerDeadlinePerEntryMs,
   });
   const forwarder = config.forwardRecords
     ? new RecordForwarder({

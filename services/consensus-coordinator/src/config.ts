@@ -147,6 +147,15 @@ export const configShape = {
     .positive()
     .default(3_000)
     .describe('deadline of one keeper-to-keeper call (ms); a late answer counts as missing'),
+  peerDeadlinePerEntryMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000)
+    .default(10)
+    .describe(
+      'added to the peer deadline per entry of a batch round (ms): followers compute every entry`s st before answering (500 entries: +5 s)',
+    ),
   syncDeadlineMs: z.coerce
     .number()
     .int()

@@ -13,6 +13,12 @@ export interface StSource {
     te: bigint;
     includePeers: boolean;
   }): Promise<bigint>;
+  /** `computeSt` of every entry (one user's batch), in order; all or nothing. */
+  computeStBatch(q: {
+    user: Address;
+    entries: readonly { pid: Address; ts: bigint; te: bigint }[];
+    includePeers: boolean;
+  }): Promise<bigint[]>;
   ready(): Promise<void>;
   close(): void;
 }
@@ -21,6 +27,16 @@ function waitReady(client: grpc.Client, ms: number): Promise<void> {
   return new Promise((resolve, reject) =>
     client.waitForReady(Date.now() + ms, (err) => (err ? reject(err) : resolve())),
   );
+}
+
+/** Entries per `ComputeStBatch` call; a larger batch is split into calls of this size, run in parallel. */
+export const ST_BATCH_CHUNK = 250;
+/** Deadline added per entry of a `ComputeStBatch` call (ms), on top of the per-call deadline. */
+export const ST_BATCH_MS_PER_ENTRY = 10;
+
+function decimal(st: string): bigint {
+  if (!/^\d+$/.test(st)) throw new Error(`st-calculator answered a non-decimal st "${st}"`);
+  return BigInt(st);
 }
 
 /**
@@ -66,13 +82,59 @@ export class GrpcStSource implements StSource {
         },
         { deadlineMs: this.deadlineMs, name: 'ComputeSt' },
       );
-      if (!/^\d+$/.test(res.st)) throw new Error(`st-calculator answered a non-decimal st "${res.st}"`);
-      return BigInt(res.st);
+      return decimal(res.st);
     } catch (err) {
       throw new CoordinatorError('COORD_ST_UNAVAILABLE', `st-calculator: ${(err as Error).message}`, {
         cause: err,
       });
     }
+  }
+
+  /**
+   * One `ComputeStBatch` call per `ST_BATCH_CHUNK` entries (each takes one
+   * slot of the concurrency limit), with the deadline grown by
+   * `ST_BATCH_MS_PER_ENTRY` per entry.
+   */
+  async computeStBatch(q: {
+    user: Address;
+    entries: readonly { pid: Address; ts: bigint; te: bigint }[];
+    includePeers: boolean;
+  }): Promise<bigint[]> {
+    const user = hexToBytes(q.user);
+    const chunks: (typeof q.entries)[] = [];
+    for (let i = 0; i < q.entries.length; i += ST_BATCH_CHUNK)
+      chunks.push(q.entries.slice(i, i + ST_BATCH_CHUNK));
+    const answers = await Promise.all(
+      chunks.map((chunk) =>
+        this.limit(async () => {
+          try {
+            const res = await call(
+              this.client,
+              this.client.computeStBatch,
+              {
+                entries: chunk.map((e) => ({
+                  account: { user, pid: hexToBytes(e.pid) },
+                  ts: e.ts,
+                  te: e.te,
+                })),
+                includePeers: q.includePeers,
+              },
+              { deadlineMs: this.deadlineMs + chunk.length * ST_BATCH_MS_PER_ENTRY, name: 'ComputeStBatch' },
+            );
+            if (res.results.length !== chunk.length)
+              throw new Error(
+                `st-calculator answered ${res.results.length} results for ${chunk.length} entries`,
+              );
+            return res.results.map((r) => decimal(r.st));
+          } catch (err) {
+            throw new CoordinatorError('COORD_ST_UNAVAILABLE', `st-calculator: ${(err as Error).message}`, {
+              cause: err,
+            });
+          }
+        }),
+      ),
+    );
+    return answers.flat();
   }
 
   ready(): Promise<void> {

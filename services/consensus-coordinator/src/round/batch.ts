@@ -173,11 +173,7 @@ export class BatchFollower {
       return batchFollowerCommit(msg, existing.sts, existing.nonce);
     }
     await this.checkLeader(from, info, msg, view);
-    const own = await Promise.all(
-      msg.items.map((it) =>
-        this.d.st.computeSt({ user: info.user, pid: it.pid, ts: it.ts, te: it.te, includePeers }),
-      ),
-    );
+    const own = await this.d.st.computeStBatch({ user: info.user, entries: msg.items, includePeers });
     const fault = this.d.fault();
     const sts = own.map((st) => applyStFault(fault, st));
     const nonce = bytesToHex(randomBytes(32));
@@ -255,6 +251,8 @@ export interface BatchLeaderDeps {
   log: Logger;
   fault: () => Fault;
   peerDeadlineMs: number;
+  /** Added to `peerDeadlineMs` per entry of the batch: a follower computes every entry's st before it answers. */
+  peerDeadlinePerEntryMs: number;
   syncDeadlineMs: number;
   maxAttempts: number;
 }
@@ -351,9 +349,7 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
 
   const ownSts = async (includePeers: boolean) => {
     const fault = d.fault();
-    const sts = await Promise.all(
-      items.map((it) => d.st.computeSt({ user: info.user, pid: it.pid, ts: it.ts, te: it.te, includePeers })),
-    );
+    const sts = await d.st.computeStBatch({ user: info.user, entries: items, includePeers });
     return sts.map((st) => applyStFault(fault, st));
   };
 
@@ -382,7 +378,9 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
       d.metrics.fullSyncs.inc();
     }
     const body = batchLeaderMessageToBody(msg, info, rec!.synced);
-    const deadline = msg.kind === 'batch_sync_request' ? d.syncDeadlineMs : d.peerDeadlineMs;
+    const deadline =
+      (msg.kind === 'batch_sync_request' ? d.syncDeadlineMs : d.peerDeadlineMs) +
+      items.length * d.peerDeadlinePerEntryMs;
     const calls = rec!.state.config.members.map(async (m) => {
       try {
         const reply =
