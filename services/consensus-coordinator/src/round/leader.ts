@@ -27,6 +27,7 @@ import {
   syncReplyToBody,
 } from '../peer/messages.js';
 import type { StSource } from '../st.js';
+import { askMembers, countBroadcast, eventQueue } from './fanout.js';
 import type { Follower } from './follower.js';
 import { FINAL_OUTCOMES, type RoundRecord, type RoundStore } from './store.js';
 import type { PaymentClient } from './submit.js';
@@ -165,17 +166,7 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
   };
 
   // ── the event queue: answers arrive concurrently, the reducer runs one event at a time ──
-  const events: LeaderEvent[] = [];
-  let wake: (() => void) | null = null;
-  const push = (e: LeaderEvent) => {
-    events.push(e);
-    wake?.();
-  };
-  const next = async (): Promise<LeaderEvent> => {
-    while (events.length === 0) await new Promise<void>((r) => (wake = r));
-    wake = null;
-    return events.shift()!;
-  };
+  const { push, next } = eventQueue<LeaderEvent>();
 
   const ownSt = async (includePeers: boolean) =>
     applyStFault(
@@ -199,30 +190,24 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
   };
 
   const broadcast = (msg: LeaderMessage) => {
-    if (msg.kind === 'commit_request') {
-      d.metrics.attempts.inc({ kind: msg.attempt === 1 ? 'first' : rec!.synced ? 'after_sync' : 'retry' });
-    } else if (msg.kind === 'propose') {
-      d.metrics.proposals.inc({ kind: msg.median ? 'median' : 'own' });
-    } else {
-      d.metrics.fullSyncs.inc();
-    }
+    countBroadcast(
+      d.metrics,
+      msg.kind === 'commit_request'
+        ? { phase: 'commit', attempt: msg.attempt, synced: rec!.synced }
+        : msg.kind === 'propose'
+          ? { phase: 'propose', median: msg.median }
+          : { phase: 'sync' },
+    );
     const body = leaderMessageToBody(msg, info, rec!.synced);
     const deadline = msg.kind === 'sync_request' ? d.syncDeadlineMs : d.peerDeadlineMs;
-    const calls = rec!.state.config.members.map(async (m) => {
-      try {
-        const reply =
-          m === d.keeperId ? await local(msg) : bodyToReply(await d.peers.round(m, group, body, deadline));
-        if (reply.type === 'commit') push({ type: 'commit', from: m, msg: reply.msg });
-        else if (reply.type === 'reveal') push({ type: 'reveal', from: m, msg: reply.msg });
-        else if (reply.type === 'error') log.debug({ member: m, code: reply.code }, 'member refused');
-      } catch (err) {
-        log.debug(
-          { member: m, code: (err as { code?: string }).code, msg: (err as Error).message },
-          'no answer',
-        );
-      }
-    });
-    void Promise.allSettled(calls).then(async () => {
+    void askMembers({
+      members: rec!.state.config.members,
+      self: d.keeperId,
+      local: () => local(msg),
+      remote: async (m) => bodyToReply(await d.peers.round(m, group, body, deadline)),
+      answer: (from, reply) => push({ ...reply, from }),
+      log,
+    }).then(async () => {
       switch (msg.kind) {
         case 'commit_request':
           push({ type: 'timeout', attempt: msg.attempt, phase: 'committing' });
