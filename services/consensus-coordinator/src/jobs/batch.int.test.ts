@@ -4,12 +4,12 @@ import { type RedisServer, startRedis } from '@whitepay/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Address, getAddress, keccak256, toHex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChainView, UpkeepingView } from '../chain/view.js';
 import { createMetrics } from '../metrics.js';
 import type { BatchJob } from '../round/batch.js';
 import { RoundStore } from '../round/store.js';
-import { checkBatchElection } from './batch.js';
+import { BATCH_ROUNDS_QUEUE, batchRoundsWorker, checkBatchElection } from './batch.js';
 
 // The batch election against a real Redis (claims, BullMQ queue). The chain is
 // a fixed view: what is under test is which entries go into which batches.
@@ -37,23 +37,27 @@ describe('checkBatchElection', () => {
   });
 
   function setup(prefix: string, providers: Array<{ pid: Address; ts: bigint }>, head: bigint) {
-    const view = {
-      upkeeping: UPKEEPING,
-      user: USER,
-      block: head,
-      H,
-      T,
-      threshold: 2,
-      members: KEEPERS.map((keeperId) => ({ keeperId, account: USER, publicKey: null })),
-      group: '0x',
-      providers,
-    } as unknown as UpkeepingView;
+    const viewOf = (providers: Array<{ pid: Address; ts: bigint }>) =>
+      ({
+        upkeeping: UPKEEPING,
+        user: USER,
+        block: head,
+        H,
+        T,
+        threshold: 2,
+        members: KEEPERS.map((keeperId) => ({ keeperId, account: USER, publicKey: null })),
+        group: '0x',
+        providers,
+      }) as unknown as UpkeepingView;
+    let view = viewOf(providers);
     const chain = {
       served: async () => [view],
       headBlock: async () => head,
       current: async () => view,
+      viewAt: async () => view,
+      chainId: async () => 31_337,
     } as unknown as ChainView;
-    const batches = new Queue<BatchJob>(`batch-${prefix}`, { connection: conn, prefix });
+    const batches = new Queue<BatchJob>(BATCH_ROUNDS_QUEUE, { connection: conn, prefix });
     queues.push(batches);
     const store = new RoundStore(conn, prefix, 100);
     const deps = (keeperId: number, batchMax: number) => ({
@@ -65,7 +69,11 @@ describe('checkBatchElection', () => {
       metrics: createMetrics(createRegistry('test')),
       log: createLogger({ service: 'test', level: 'silent' }),
     });
-    return { batches, deps };
+    /** The chain after payments: a new view (as the chain view builds one per block). */
+    const setProviders = (next: Array<{ pid: Address; ts: bigint }>) => {
+      view = viewOf(next);
+    };
+    return { batches, deps, store, setProviders };
   }
 
   it('puts every provider a keeper leads into batches of at most batchMax, claimed once', async () => {
@@ -117,5 +125,61 @@ describe('checkBatchElection', () => {
     const started = await checkBatchElection(20n, deps(first!.leaderId, 500));
     expect(started).toHaveLength(1);
     expect((await batches.getJob(started[0]!))!.data.items).toHaveLength(first!.entries.length);
+  });
+
+  it('gives up a batch whose entry was paid since the election, and the next block batches the rest', async () => {
+    const due = Array.from({ length: 12 }, (_, i) => ({ pid: pidOf(300 + i), ts: 10n }));
+    const { batches, deps, store, setProviders } = setup('stale', due, 20n);
+    // The keeper that leads the most entries (one entry is paid below; the rest must remain).
+    const [first] = groupByLeader(
+      { user: USER, keepers: KEEPERS, H, T },
+      20n,
+      due.map((p) => ({ ...p, st: 0n })),
+    ).sort((a, b) => b.entries.length - a.entries.length);
+    expect(first!.entries.length).toBeGreaterThan(1);
+    const d = deps(first!.leaderId, 500);
+    const [bid] = await checkBatchElection(20n, d);
+    const job = (await batches.getJob(bid!))!;
+    // Another position's payment of one entry lands before the round starts.
+    const paid = job.data.items[0]!.pid;
+    setProviders(due.map((p) => (p.pid === paid ? { ...p, ts: 20n } : p)));
+    const peers = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('no peer may be asked');
+        },
+      },
+    );
+    const worker = batchRoundsWorker(conn, 'stale', {
+      lockMs: 30_000,
+      concurrency: 1,
+      store,
+      metrics: d.metrics,
+      log: d.log,
+      deps: () => ({ ...d, peers, st: peers, follower: peers, payments: peers, settlement: peers }) as never,
+    });
+    void worker.run();
+    try {
+      await vi.waitFor(async () => expect(await batches.getJobState(bid!)).toBe('completed'), {
+        timeout: 10_000,
+      });
+      const rec = await store.getBatch(bid as Address);
+      expect(rec).toMatchObject({ outcome: 'rejected', error: { code: 'ROUND_STALE_TS' } });
+      expect(await d.metrics.rounds.get()).toMatchObject({
+        values: [{ labels: { outcome: 'rejected', phase: 'start' }, value: 1 }],
+      });
+      // The claims were released: the next block's election batches every entry still due, and only those.
+      const [again] = await checkBatchElection(21n, d);
+      const items = (await batches.getJob(again!))!.data.items.map((it) => it.pid).sort();
+      expect(items).toEqual(
+        job.data.items
+          .map((it) => it.pid)
+          .filter((p) => p !== paid)
+          .sort(),
+      );
+    } finally {
+      await worker.close();
+    }
   });
 });

@@ -41,6 +41,7 @@ import type { PeerClients } from '../peer/client.js';
 import type { RoundInfo } from '../peer/messages.js';
 import type { RecordStore } from '../records.js';
 import type { StSource } from '../st.js';
+import { askMembers, countBroadcast, eventQueue } from './fanout.js';
 import type { SettlementReader } from './settlement.js';
 import { type BatchRecord, FINAL_OUTCOMES, type RoundStore } from './store.js';
 import type { PaymentClient } from './submit.js';
@@ -313,6 +314,30 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
       maxAttempts: d.maxAttempts,
     });
     const now = Date.now();
+    // An entry paid since the election (the previous position's payment landed late) makes every
+    // follower refuse the whole batch (ROUND_STALE_TS) for every attempt: give it up at once. The
+    // worker releases the claims, and the next block's election batches the entries still due.
+    const head = await d.chain.current(info.upkeeping, true);
+    const stale = items.filter((it) => nextTsOf(head, it.pid) !== it.ts).length;
+    if (stale > 0) {
+      rec = {
+        info,
+        state,
+        synced: false,
+        outcome: 'rejected',
+        startedAt: now,
+        updatedAt: now,
+        finishedAt: now,
+        error: {
+          code: 'ROUND_STALE_TS',
+          message: `${stale} of ${items.length} entries were paid since the election`,
+        },
+      };
+      await d.store.putBatch(rec);
+      d.metrics.rounds.inc({ outcome: 'rejected', phase: 'start' });
+      log.info({ stale }, 'batch given up: entries paid since the election');
+      return rec;
+    }
     rec = { info, state, synced: false, outcome: 'running', startedAt: now, updatedAt: now };
     await d.store.putBatch(rec);
     log.info({ members: state.config.members, threshold: state.config.threshold }, 'batch round started');
@@ -335,17 +360,7 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
     return verify(pk, hexToBytes(message), hexToBytes(signature));
   };
 
-  const events: BatchLeaderEvent[] = [];
-  let wake: (() => void) | null = null;
-  const push = (e: BatchLeaderEvent) => {
-    events.push(e);
-    wake?.();
-  };
-  const next = async (): Promise<BatchLeaderEvent> => {
-    while (events.length === 0) await new Promise<void>((r) => (wake = r));
-    wake = null;
-    return events.shift()!;
-  };
+  const { push, next } = eventQueue<BatchLeaderEvent>();
 
   const ownSts = async (includePeers: boolean) => {
     const fault = d.fault();
@@ -370,34 +385,26 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
   };
 
   const broadcast = (msg: BatchLeaderMessage) => {
-    if (msg.kind === 'batch_commit_request') {
-      d.metrics.attempts.inc({ kind: msg.attempt === 1 ? 'first' : rec!.synced ? 'after_sync' : 'retry' });
-    } else if (msg.kind === 'batch_propose') {
-      d.metrics.proposals.inc({ kind: msg.median ? 'median' : 'own' });
-    } else {
-      d.metrics.fullSyncs.inc();
-    }
+    countBroadcast(
+      d.metrics,
+      msg.kind === 'batch_commit_request'
+        ? { phase: 'commit', attempt: msg.attempt, synced: rec!.synced }
+        : msg.kind === 'batch_propose'
+          ? { phase: 'propose', median: msg.median }
+          : { phase: 'sync' },
+    );
     const body = batchLeaderMessageToBody(msg, info, rec!.synced);
     const deadline =
       (msg.kind === 'batch_sync_request' ? d.syncDeadlineMs : d.peerDeadlineMs) +
       items.length * d.peerDeadlinePerEntryMs;
-    const calls = rec!.state.config.members.map(async (m) => {
-      try {
-        const reply =
-          m === d.keeperId
-            ? await local(msg)
-            : bodyToBatchReply(await d.peers.round(m, group, body, deadline));
-        if (reply.type === 'commit') push({ type: 'commit', from: m, msg: reply.msg });
-        else if (reply.type === 'reveal') push({ type: 'reveal', from: m, msg: reply.msg });
-        else if (reply.type === 'error') log.debug({ member: m, code: reply.code }, 'member refused');
-      } catch (err) {
-        log.debug(
-          { member: m, code: (err as { code?: string }).code, msg: (err as Error).message },
-          'no answer',
-        );
-      }
-    });
-    void Promise.allSettled(calls).then(async () => {
+    void askMembers({
+      members: rec!.state.config.members,
+      self: d.keeperId,
+      local: () => local(msg),
+      remote: async (m) => bodyToBatchReply(await d.peers.round(m, group, body, deadline)),
+      answer: (from, reply) => push({ ...reply, from }),
+      log,
+    }).then(async () => {
       switch (msg.kind) {
         case 'batch_commit_request':
           push({ type: 'timeout', attempt: msg.attempt, phase: 'committing' });
