@@ -109,6 +109,43 @@ async function measure(
   return { p50: pct(times, 50), p99: pct(times, 99), records: Math.round(records / queries) };
 }
 
+/**
+ * A batch payment's st: n providers' 1-day intervals as n `computeSt` calls
+ * (16 in flight, as a coordinator did before `ComputeStBatch`) against one
+ * `computeStBatch` of n entries (one statement). Same answers, checked.
+ */
+async function measureBatch(calc: Calculator, n: number, reps: number) {
+  const single: number[] = [];
+  const batch: number[] = [];
+  for (let rep = 0; rep < reps + 2; rep++) {
+    const entries = [...Array(n).keys()].map((i) => {
+      const ts = BigInt(((rep * 31 + i) * 104_729) % (YEAR - 7_200));
+      return { user: USER, pid: addr(0xbb, (rep * n + i) % PROVIDERS), ts, te: ts + 7_200n };
+    });
+    let t = performance.now();
+    const ones: bigint[] = new Array(n);
+    let next = 0;
+    await Promise.all(
+      [...Array(16).keys()].map(async () => {
+        while (next < n) {
+          const i = next++;
+          ones[i] = (await calc.computeSt(entries[i]!)).st;
+        }
+      }),
+    );
+    const dtSingle = performance.now() - t;
+    t = performance.now();
+    const res = await calc.computeStBatch({ entries });
+    const dtBatch = performance.now() - t;
+    if (res.results.some((r, i) => r.st !== ones[i])) throw new Error('batch and single st differ');
+    if (rep >= 2) {
+      single.push(dtSingle);
+      batch.push(dtBatch);
+    }
+  }
+  return { single: pct(single, 50), batch: pct(batch, 50) };
+}
+
 const pg = await startPostgres();
 try {
   console.log(
@@ -119,9 +156,8 @@ try {
   const pool = createPool({ url, log, max: 4 });
   await migrate(pool);
   await generate(pool);
-  const table: Array<Record<string, string>> = [];
-  for (const engine of ['sql', 'core'] as const) {
-    const calc = createCalculator({
+  const calculator = (engine: 'sql' | 'core') =>
+    createCalculator({
       pool,
       log,
       metrics: createMetrics(createRegistry('bench')),
@@ -129,6 +165,9 @@ try {
       maxStaleness: MAX_STALENESS,
       engine,
     });
+  const table: Array<Record<string, string>> = [];
+  for (const engine of ['sql', 'core'] as const) {
+    const calc = calculator(engine);
     for (const [name, span, queries] of [
       ['1 day', 7_200, QUERIES],
       ['30 days', 216_000, Math.ceil(QUERIES / 2)],
@@ -149,6 +188,18 @@ try {
     }
   }
   console.table(table);
+  const sqlCalc = calculator('sql');
+  const batches: Array<Record<string, string>> = [];
+  for (const n of [10, 100, 500]) {
+    const m = await measureBatch(sqlCalc, n, n >= 500 ? 5 : 10);
+    batches.push({
+      'entries (1 day each)': String(n),
+      'n × computeSt, 16 in flight, p50 ms': m.single.toFixed(1),
+      'one computeStBatch, p50 ms': m.batch.toFixed(1),
+      'batch per entry, ms': (m.batch / n).toFixed(3),
+    });
+  }
+  console.table(batches);
   await closePool(pool);
 } finally {
   await pg.stop();

@@ -105,18 +105,27 @@ describe('SQL engine == core spaceTime (property, real PostgreSQL)', () => {
     await server?.stop();
   });
 
+  /** A fresh account with the scenario's own (keeper 1) and peer records stored. */
+  async function insert(s: {
+    own: Array<{ block: bigint; space: bigint }>;
+    peers: Array<{ keeperId: number; r: { block: bigint; space: bigint } }>;
+  }) {
+    const a = account();
+    const own = dedupe(s.own.map((r) => row(a, 1, r.block, r.space)));
+    const peers = dedupe(s.peers.map((p) => row(a, p.keeperId, p.r.block, p.r.space)));
+    await insertChallengeRecords(pool, own);
+    await insertPeerRecords(
+      pool,
+      peers.map((p) => ({ ...p, signature: new Uint8Array([1]) })),
+      () => ({ ok: true }),
+    );
+    return { a, own, peers };
+  }
+
   it('own records, peer records and the union agree with core on random data', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        const a = account();
-        const own = dedupe(s.own.map((r) => row(a, 1, r.block, r.space)));
-        const peers = dedupe(s.peers.map((p) => row(a, p.keeperId, p.r.block, p.r.space)));
-        await insertChallengeRecords(pool, own);
-        await insertPeerRecords(
-          pool,
-          peers.map((p) => ({ ...p, signature: new Uint8Array([1]) })),
-          () => ({ ok: true }),
-        );
+        const { a, own, peers } = await insert(s);
         const ts = s.ts;
         const te = s.ts + s.len;
         const ms = s.maxStaleness;
@@ -165,15 +174,7 @@ describe('SQL engine == core spaceTime (property, real PostgreSQL)', () => {
         const entries = [];
         const want: { own: bigint; peer: bigint; union: bigint; records: number }[] = [];
         for (const s of b.scenarios) {
-          const a = account();
-          const own = dedupe(s.own.map((r) => row(a, 1, r.block, r.space)));
-          const peers = dedupe(s.peers.map((p) => row(a, p.keeperId, p.r.block, p.r.space)));
-          await insertChallengeRecords(pool, own);
-          await insertPeerRecords(
-            pool,
-            peers.map((p) => ({ ...p, signature: new Uint8Array([1]) })),
-            () => ({ ok: true }),
-          );
+          const { a, own, peers } = await insert(s);
           const ts = s.ts;
           const te = s.ts + s.len;
           entries.push({ ...a, ts, te });
