@@ -31,12 +31,15 @@ import {
 } from '@whitepay/testkit';
 import {
   type Address,
+  BaseError,
   createWalletClient,
   encodeFunctionData,
+  type GetContractEventsReturnType,
   type Hex,
   http,
   keccak256,
   numberToHex,
+  ResponseBodyTooLargeError,
   toHex,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -84,6 +87,27 @@ const quantile = (xs: readonly number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
+
+/** CPU (% of one core, mean over the run) and peak RSS per kind of process, as markdown lines. */
+function serviceTable(usage: Record<string, { cpu: number; rssMiB: number }>): string[] {
+  const kinds = [...SERVICES, 'provider', 'nats', 'redis', 'postgres', 'anvil'] as const;
+  const rows = kinds.map((kind) => {
+    const entries = Object.entries(usage).filter(([name]) => name === kind || name.endsWith(`-${kind}`));
+    const cpu = entries.map(([, u]) => u.cpu);
+    const rss = entries.map(([, u]) => u.rssMiB);
+    const sum = cpu.reduce((a, b) => a + b, 0);
+    return `| ${kind} | ${entries.length} | ${(sum / entries.length).toFixed(1)} | ${Math.max(...cpu).toFixed(1)} | ${sum.toFixed(1)} | ${Math.max(...rss).toFixed(0)} |`;
+  });
+  const all = Object.values(usage).reduce((a, u) => a + u.cpu, 0);
+  return [
+    'CPU in % of one core averaged over the run; RSS = peak MiB (PostgreSQL: postmaster + backends).',
+    '',
+    '| service | processes | CPU % each (mean) | CPU % max | CPU % all | RSS MiB max |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    `| **all** | ${Object.keys(usage).length} | | | ${all.toFixed(0)} | |`,
+  ];
+}
 
 // ---------------------------------------------------------------- infrastructure
 
@@ -154,6 +178,33 @@ try {
   await setupChain(anvil.rpcUrl, state, () => {}, say);
   const upkeeping = state.chain.upkeeping!;
   const reader = readerFor(anvil.rpcUrl, anvil.chainId);
+  /**
+   * The Upkeeping's events of [from, to], read in ranges that halve when a response is too large:
+   * viem reads at most 10 MB per response, and 30,000 PaymentMade logs are ~38 MB.
+   */
+  const eventsOf = async <N extends 'PaymentMade' | 'PaymentSkipped' | 'BatchSettled'>(
+    eventName: N,
+    from: bigint,
+    to: bigint,
+  ): Promise<GetContractEventsReturnType<typeof upkeepingAbi, N>> => {
+    try {
+      return await reader.getContractEvents({
+        address: upkeeping,
+        abi: upkeepingAbi,
+        eventName,
+        fromBlock: from,
+        toBlock: to,
+      });
+    } catch (err) {
+      const tooLarge = err instanceof BaseError && err.walk((e) => e instanceof ResponseBodyTooLargeError);
+      if (!tooLarge || from >= to) throw err;
+      const mid = (from + to) / 2n;
+      return [
+        ...(await eventsOf(eventName, from, mid)),
+        ...(await eventsOf(eventName, mid + 1n, to)),
+      ] as never;
+    }
+  };
   say(
     `chain: factory ${state.chain.factory}, Upkeeping ${upkeeping} (H=${H}, T=${T}, ${BLOCK_TIME} s blocks)`,
   );
@@ -315,13 +366,7 @@ try {
     await new Promise((r) => setTimeout(r, 15_000));
     loads.push(loadavg()[0]!);
     const head = await reader.getBlockNumber();
-    const logs = await reader.getContractEvents({
-      address: upkeeping,
-      abi: upkeepingAbi,
-      eventName: 'PaymentMade',
-      fromBlock: scanned,
-      toBlock: head,
-    });
+    const logs = await eventsOf('PaymentMade', scanned, head);
     for (const l of logs)
       count.set(l.args.pid!.toLowerCase(), (count.get(l.args.pid!.toLowerCase()) ?? 0) + 1);
     paidSoFar += logs.length;
@@ -345,27 +390,11 @@ try {
   const usage = sampler.end();
 
   // ---------------------------------------------------------------- what landed
-  const made = await reader.getContractEvents({
-    address: upkeeping,
-    abi: upkeepingAbi,
-    eventName: 'PaymentMade',
-    fromBlock: firstAdd,
-    toBlock: endBlock,
-  });
-  const skipped = await reader.getContractEvents({
-    address: upkeeping,
-    abi: upkeepingAbi,
-    eventName: 'PaymentSkipped',
-    fromBlock: firstAdd,
-    toBlock: endBlock,
-  });
-  const batches = await reader.getContractEvents({
-    address: upkeeping,
-    abi: upkeepingAbi,
-    eventName: 'BatchSettled',
-    fromBlock: firstAdd,
-    toBlock: endBlock,
-  });
+  // The service table first: it is measured already, and reading the chain below is the long part.
+  process.stdout.write(`${serviceTable(usage).join('\n')}\n\n`);
+  const made = await eventsOf('PaymentMade', firstAdd, endBlock);
+  const skipped = await eventsOf('PaymentSkipped', firstAdd, endBlock);
+  const batches = await eventsOf('BatchSettled', firstAdd, endBlock);
   const byPid = new Map<string, Array<{ ts: bigint; te: bigint; landed: bigint }>>();
   for (const e of made) {
     const list = byPid.get(e.args.pid!.toLowerCase()) ?? [];
@@ -410,15 +439,6 @@ try {
   const totalPaid = [...receipts.values()].reduce((a, r) => a + r.paid, 0);
 
   // ---------------------------------------------------------------- report
-  const kinds = [...SERVICES, 'provider', 'nats', 'redis', 'postgres', 'anvil'] as const;
-  const svcRows = kinds.map((kind) => {
-    const entries = Object.entries(usage).filter(([name]) => name === kind || name.endsWith(`-${kind}`));
-    const cpu = entries.map(([, u]) => u.cpu);
-    const rss = entries.map(([, u]) => u.rssMiB);
-    const sum = cpu.reduce((a, b) => a + b, 0);
-    return `| ${kind} | ${entries.length} | ${(sum / entries.length).toFixed(1)} | ${Math.max(...cpu).toFixed(1)} | ${sum.toFixed(1)} | ${Math.max(...rss).toFixed(0)} |`;
-  });
-  const allCpu = Object.values(usage).reduce((a, u) => a + u.cpu, 0);
   const lines = [
     `local network: ${KEEPERS} keepers × 5 services, ${PROVIDERS} providers on one multi-tenant node; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
     `H=${H} T=${T} blocks of ${BLOCK_TIME} s, challenge cadence K=${K}, batch max ${BATCH_MAX}; setup: pieces stored + registered with ${KEEPERS} keepers ${regSecs.toFixed(0)} s, ${PROVIDERS} addProvider ${addSecs.toFixed(0)} s (blocks ${firstAdd}..${lastAdd})`,
@@ -436,12 +456,7 @@ try {
     '',
     `payments ${made.length}, skipped entries ${skipped.length}, gaps ${gaps}, paid twice ${doubles}; batches ${receipts.size} (entries p50 ${quantile(entriesPerBatch, 0.5)}, max ${Math.max(...entriesPerBatch)}), gas per provider mean ${(Number(totalGas) / Math.max(1, totalPaid)).toFixed(0)} (p50 ${quantile(gasPerEntry, 0.5).toFixed(0)})`,
     '',
-    'CPU in % of one core averaged over the run; RSS = peak MiB (PostgreSQL: postmaster + backends).',
-    '',
-    '| service | processes | CPU % each (mean) | CPU % max | CPU % all | RSS MiB max |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...svcRows,
-    `| **all** | ${Object.keys(usage).length} | | | ${allCpu.toFixed(0)} | |`,
+    ...serviceTable(usage),
     '',
   ];
   process.stdout.write(lines.join('\n'));
