@@ -305,9 +305,13 @@ export async function spaceTimeSqlBatch(
  */
 export async function entriesWithoutRecentRecord(
   db: pg.Pool | pg.PoolClient,
-  q: { entries: readonly SpaceTimeBatchEntry[]; keeperId: number; window: bigint },
+  q: {
+    entries: readonly Pick<SpaceTimeBatchEntry, 'user' | 'pid' | 'te'>[];
+    keeperId: number;
+    window: bigint;
+  },
 ): Promise<number[]> {
-  checkEntries(q.entries);
+  checkEntries(q.entries.map((e) => ({ ...e, ts: 0n })));
   checkInt8('window', q.window);
   if (q.entries.length === 0) return [];
   const res = await query<{ idx: string }>(

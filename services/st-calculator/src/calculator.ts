@@ -196,11 +196,7 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
     const deadline = Date.now() + waitMs;
     let pending = entries;
     for (;;) {
-      const missing = await entriesWithoutRecentRecord(pool, {
-        entries: pending.map((e) => ({ ...e, ts: e.te })),
-        keeperId,
-        window,
-      });
+      const missing = await entriesWithoutRecentRecord(pool, { entries: pending, keeperId, window });
       if (missing.length === 0) return;
       pending = missing.map((i) => pending[i]!);
       if (Date.now() >= deadline) {
