@@ -1,9 +1,8 @@
 import { silentLogger } from '@whitepay/base';
 import { connectBus, subjects } from '@whitepay/bus';
-import { challengeV1, storeV1 } from '@whitepay/proto';
-import { call, insecure } from '@whitepay/rpc';
+import { challengeV1 } from '@whitepay/proto';
 import { waitFor } from '@whitepay/testkit';
-import { type Address, hexToBytes } from 'viem';
+import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   anvilKey,
@@ -18,6 +17,7 @@ import {
   startInfra,
   startKeeper,
   startProviders,
+  storedRecords,
 } from '../harness/index.js';
 
 // Issue "Challenges end to end": real provider nodes, the challenger, NATS
@@ -31,28 +31,7 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 
 type Rec = challengeV1.ChallengeRecord;
 
-async function records(k: KeeperHandle, user: Address, pid: Address): Promise<Rec[]> {
-  const client = new storeV1.ChallengeStoreServiceClient(k.urls['challenge-store']!.grpc!, insecure());
-  try {
-    const out: Rec[] = [];
-    let pageToken = '';
-    do {
-      const res = await call(client, client.queryRecords, {
-        account: { user: hexToBytes(user), pid: hexToBytes(pid) },
-        range: { from: 0n, to: 1n << 62n },
-        source: storeV1.RecordSource.RECORD_SOURCE_OWN,
-        pageSize: 1000,
-        pageToken,
-        withoutProofs: true,
-      });
-      out.push(...res.records);
-      pageToken = res.nextPageToken;
-    } while (pageToken);
-    return out;
-  } finally {
-    client.close();
-  }
-}
+const records = (k: KeeperHandle, user: Address, pid: Address): Promise<Rec[]> => storedRecords(k, user, pid);
 
 async function metric(url: string, pattern: RegExp): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();

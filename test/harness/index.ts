@@ -4,3 +4,4 @@ export * from './chain.js';
 export * from './infra.js';
 export * from './keeper.js';
 export * from './providers.js';
+export * from './records.js';

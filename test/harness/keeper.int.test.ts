@@ -1,5 +1,5 @@
 import { spaceTime } from '@whitepay/core';
-import { storeV1, stV1 } from '@whitepay/proto';
+import { stV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
 import { waitFor } from '@whitepay/testkit';
 import { type Address, hexToBytes } from 'viem';
@@ -8,26 +8,12 @@ import { anvilKey, type DeployedUpkeeping, deployUpkeeping, keeperKeys, register
 import { type Infra, startInfra } from './infra.js';
 import { AVAILABLE_SERVICES, type KeeperHandle, startKeeper } from './keeper.js';
 import { type ProviderHandle, startProviders } from './providers.js';
+import { storedRecords } from './records.js';
 
 const MAX_STALENESS = 50n;
 
 /** Every own record of (user, pid) in one keeper's store, through its challenge-store's gRPC. */
-async function ownRecords(k: KeeperHandle, user: Address, pid: Address) {
-  const client = new storeV1.ChallengeStoreServiceClient(k.urls['challenge-store']!.grpc!, insecure());
-  try {
-    const res = await call(client, client.queryRecords, {
-      account: { user: hexToBytes(user), pid: hexToBytes(pid) },
-      range: { from: 0n, to: 1n << 62n },
-      source: storeV1.RecordSource.RECORD_SOURCE_OWN,
-      pageSize: 10_000,
-      pageToken: '',
-      withoutProofs: true,
-    });
-    return res.records;
-  } finally {
-    client.close();
-  }
-}
+const ownRecords = (k: KeeperHandle, user: Address, pid: Address) => storedRecords(k, user, pid, 'own');
 
 describe('keeper cluster harness: 2 keepers, 1 provider, anvil, a deployed Upkeeping', () => {
   let infra: Infra;

@@ -9,9 +9,8 @@ import { createWriteStream } from 'node:fs';
 import { createLogger } from '@whitepay/base';
 import { upkeepingAbi } from '@whitepay/contracts';
 import { rankKeepers, type SpaceRecord, spaceTime, splitReward } from '@whitepay/core';
-import { type challengeV1, storeV1 } from '@whitepay/proto';
-import { call, insecure } from '@whitepay/rpc';
-import { type Address, createWalletClient, defineChain, type Hex, hexToBytes, http } from 'viem';
+import type { challengeV1 } from '@whitepay/proto';
+import { type Address, createWalletClient, defineChain, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   anvilKey,
@@ -30,6 +29,7 @@ import {
   startKeeper,
   startMiner,
   startProviders,
+  storedRecords,
 } from '../harness/index.js';
 
 export const BLOCK_MS = 1000;
@@ -302,35 +302,11 @@ function network(n: {
       fromBlock: fromBlock ?? chain.factoryBlock,
     });
 
-  async function records(
+  const records = (
     k: KeeperHandle,
     pid: Address,
     source: 'own' | 'peer',
-  ): Promise<challengeV1.ChallengeRecord[]> {
-    const client = new storeV1.ChallengeStoreServiceClient(k.urls['challenge-store']!.grpc!, insecure());
-    try {
-      const out: challengeV1.ChallengeRecord[] = [];
-      let pageToken = '';
-      do {
-        const res = await call(client, client.queryRecords, {
-          account: { user: hexToBytes(chain.user), pid: hexToBytes(pid) },
-          range: { from: 0n, to: 1n << 62n },
-          source:
-            source === 'own'
-              ? storeV1.RecordSource.RECORD_SOURCE_OWN
-              : storeV1.RecordSource.RECORD_SOURCE_PEER,
-          pageSize: 1000,
-          pageToken,
-          withoutProofs: true,
-        });
-        out.push(...res.records);
-        pageToken = res.nextPageToken;
-      } while (pageToken);
-      return out;
-    } finally {
-      client.close();
-    }
-  }
+  ): Promise<challengeV1.ChallengeRecord[]> => storedRecords(k, chain.user, pid, source);
   const space = (rs: readonly challengeV1.ChallengeRecord[]): SpaceRecord[] =>
     rs.map((r) => ({ block: r.block, space: r.space }));
 

@@ -3,7 +3,7 @@ import { createLogger } from '@whitepay/base';
 import { upkeepingAbi } from '@whitepay/contracts';
 import { rankKeepers, type SpaceRecord, spaceTime, splitReward, tid as tidOf } from '@whitepay/core';
 import { SequenceClock, sealEnvelope } from '@whitepay/peer';
-import { type challengeV1, keeperV1, storeV1 } from '@whitepay/proto';
+import { type challengeV1, keeperV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
 import { waitFor } from '@whitepay/testkit';
 import { type Address, hexToBytes } from 'viem';
@@ -26,6 +26,7 @@ import {
   startKeeper,
   startMiner,
   startProviders,
+  storedRecords,
 } from '../harness/index.js';
 
 // Issue "Payment rounds": 4 keepers, each its five real services (challenge-store,
@@ -131,31 +132,8 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
   };
 
   /** Records of (user, pid) in one keeper's store: its own, or the peers' it received. */
-  async function records(k: KeeperHandle, source: 'own' | 'peer'): Promise<challengeV1.ChallengeRecord[]> {
-    const client = new storeV1.ChallengeStoreServiceClient(k.urls['challenge-store']!.grpc!, insecure());
-    try {
-      const out: challengeV1.ChallengeRecord[] = [];
-      let pageToken = '';
-      do {
-        const res = await call(client, client.queryRecords, {
-          account: { user: hexToBytes(chain.user), pid: hexToBytes(provider.pid) },
-          range: { from: 0n, to: 1n << 62n },
-          source:
-            source === 'own'
-              ? storeV1.RecordSource.RECORD_SOURCE_OWN
-              : storeV1.RecordSource.RECORD_SOURCE_PEER,
-          pageSize: 1000,
-          pageToken,
-          withoutProofs: true,
-        });
-        out.push(...res.records);
-        pageToken = res.nextPageToken;
-      } while (pageToken);
-      return out;
-    } finally {
-      client.close();
-    }
-  }
+  const records = (k: KeeperHandle, source: 'own' | 'peer'): Promise<challengeV1.ChallengeRecord[]> =>
+    storedRecords(k, chain.user, provider.pid, source);
   const space = (rs: challengeV1.ChallengeRecord[]): SpaceRecord[] =>
     rs.map((r) => ({ block: r.block, space: r.space }));
   /** SPEC 4 over one keeper's own records, as its st-calculator computes it. */
