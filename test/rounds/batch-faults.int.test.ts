@@ -248,6 +248,40 @@ describe('batch payments under faults (4 full keepers, 6 providers)', () => {
     await expectLedger();
   }, 150_000);
 
+  it("slow followers (slow:6500, past the first attempt's 5 s peer deadline): the second attempt waits twice as long (PEER_DEADLINE_GROWTH 2) and every batch settles at rank 1", async () => {
+    const due = await dueTs();
+    const leaders = rank1(due);
+    const late =
+      /^whitepay_round_replies_total\{(?=[^}]*phase="commit")(?=[^}]*outcome="no_answer")(?=[^}]*code="GRPC_DEADLINE_EXCEEDED")/;
+    const retries = /^whitepay_round_attempts_total\{(?=[^}]*kind="retry")/;
+    const sum = async (pattern: RegExp) =>
+      (await Promise.all(net.keepers.map((k) => net.metric(k, pattern)))).reduce((a, b) => a + b, 0);
+    const [lateBefore, retriesBefore] = [await sum(late), await sum(retries)];
+    const fromBlock = (await net.miner.head()) + 1n;
+    // Every keeper answers commit requests 6.5 s late: no follower makes the first attempt's 5 s
+    // (+ 10 ms per entry) deadline; the second waits 10 s. A fixed deadline fails all three attempts.
+    for (const k of net.keepers) await net.setFault(k, 'slow:6500');
+    try {
+      // One block every 3 s: the rank-1 window (T = 8 blocks) outlasts two attempts (~15 s).
+      await payInWindow(due, earliest(due.values()) + H, [...due.keys()], 3000);
+    } finally {
+      for (const k of net.keepers) await net.setFault(k, 'none');
+    }
+    const paid = await paymentsOf(due, fromBlock);
+    for (const [pid, p] of paid) {
+      const ts = due.get(pid)!;
+      expect(p).toMatchObject({ leaderId: net.ranking(pid, ts)[0]!.keeperId, position: 1, te: ts + H });
+    }
+    for (const [id, group] of leaders) {
+      const b = await batchOf(net.byId(id), group, due);
+      expect(b, JSON.stringify(b)).toMatchObject({ outcome: 'confirmed', attempt: 2, synced: false });
+    }
+    // Each leader's first attempt: every other member's commit call past its deadline.
+    expect(await sum(late)).toBeGreaterThanOrEqual(lateBefore + 3 * leaders.size);
+    expect(await sum(retries)).toBe(retriesBefore + leaders.size);
+    await expectLedger();
+  }, 150_000);
+
   it('measurements too far apart: every batch round falls back to a full sync and pays the union of the records', async () => {
     const due = await dueTs();
     const leaders = rank1(due);

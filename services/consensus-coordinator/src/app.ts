@@ -171,6 +171,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     log: log.child({ component: 'leader' }),
     fault: () => fault,
     peerDeadlineMs: config.peerDeadlineMs,
+    peerDeadlineGrowth: config.peerDeadlineGrowth,
+    peerDeadlineMaxMs: config.peerDeadlineMaxMs,
     syncDeadlineMs: config.syncDeadlineMs,
     maxAttempts: config.maxAttempts,
   });

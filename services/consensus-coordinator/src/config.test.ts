@@ -1,7 +1,7 @@
 import { ConfigError } from '@whitepay/base';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, namespaceOf, queuePrefixOf, redisPrefixOf } from './config.js';
-import { applyStFault, formatFault, parseFault } from './faults.js';
+import { applyDelayFault, applyStFault, formatFault, parseFault } from './faults.js';
 
 const base = {
   CONSENSUS_COORDINATOR_KEEPER_ID: '4',
@@ -34,5 +34,18 @@ describe('coordinator config', () => {
     expect(formatFault(parseFault('lie-st:2.50'))).toBe('lie-st:2.50');
     expect(formatFault(parseFault('lie-st:3'))).toBe('lie-st:3');
     expect(() => parseFault('lie-st:x')).toThrow(/unknown fault/);
+    expect(parseFault('slow:6500')).toEqual({ kind: 'slow', ms: 6500 });
+    expect(formatFault(parseFault('slow:6500'))).toBe('slow:6500');
+    expect(applyStFault(parseFault('slow:10'), 7n)).toBe(7n);
+    expect(() => parseFault('slow:600001')).toThrow(/unknown fault/);
+    expect(() => parseFault('slow:-1')).toThrow(/unknown fault/);
+  });
+  it('slow:<ms> delays by that long; other faults do not delay', async () => {
+    const t0 = performance.now();
+    await applyDelayFault(parseFault('none'));
+    await applyDelayFault(parseFault('lie-st:2'));
+    const fast = performance.now() - t0;
+    await applyDelayFault(parseFault('slow:50'));
+    expect(performance.now() - t0 - fast).toBeGreaterThanOrEqual(45);
   });
 });

@@ -60,7 +60,9 @@ export const faultSchema = z
   .refine((v) => v === 'none' || v === 'garbage-sig' || /^lie-st:\d+(\.\d{1,6})?$/.test(v), {
     message: 'expected none, garbage-sig or lie-st:<factor>',
   })
-  .describe('TEST ONLY fault injection: none | lie-st:<factor> | garbage-sig (also PUT /v1/admin/fault)');
+  .describe(
+    'TEST ONLY fault injection: none | lie-st:<factor> | garbage-sig | slow:<ms> (also PUT /v1/admin/fault)',
+  );
 
 /** Every variable the coordinator reads (prefix `CONSENSUS_COORDINATOR_`); the README table is generated from it. */
 export const configShape = {
@@ -147,6 +149,20 @@ export const configShape = {
     .positive()
     .default(3_000)
     .describe('deadline of one keeper-to-keeper call (ms); a late answer counts as missing'),
+  peerDeadlineGrowth: z.coerce
+    .number()
+    .min(1)
+    .max(4)
+    .default(2)
+    .describe(
+      'attempt n of a round waits PEER_DEADLINE_MS (+ the per-entry allowance of a batch) × growth^(n−1) for its followers, at most PEER_DEADLINE_MAX_MS: a round retried because followers were slow waits longer, as consensus timeouts grow per round; 1 keeps it fixed',
+    ),
+  peerDeadlineMaxMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(60_000)
+    .describe('upper bound of a grown peer deadline (ms); never below the first attempt`s'),
   peerDeadlinePerEntryMs: z.coerce
     .number()
     .int()

@@ -38,6 +38,12 @@ export function createMetrics(registry: Registry) {
       labelNames: ['kind'] as const,
       registers,
     }),
+    replies: new Counter({
+      name: 'whitepay_round_replies_total',
+      help: 'Answers to this leader`s broadcasts (its own included), by phase (commit, propose, sync), outcome (answered, refused, no_answer) and code (the refusal`s or the failed call`s)',
+      labelNames: ['phase', 'outcome', 'code'] as const,
+      registers,
+    }),
     fullSyncs: new Counter({
       name: 'whitepay_round_full_syncs_total',
       help: 'Full syncs requested',

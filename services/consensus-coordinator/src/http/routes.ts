@@ -161,7 +161,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     {
       preHandler: app.requireAdmin,
       schema: {
-        summary: 'TEST ONLY: switch fault injection (none | lie-st:<factor> | garbage-sig)',
+        summary: 'TEST ONLY: switch fault injection (none | lie-st:<factor> | garbage-sig | slow:<ms>)',
         body: { type: 'object', required: ['fault'], properties: { fault: { type: 'string' } } },
       },
     },

@@ -25,7 +25,7 @@ import type { Group } from '@whitepay/peer';
 import { type Address, bytesToHex, type Hex, hexToBytes, stringToBytes } from 'viem';
 import { type ChainView, nextTsOf, type UpkeepingView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
-import { applyStFault, type Fault } from '../faults.js';
+import { applyDelayFault, applyStFault, type Fault } from '../faults.js';
 import type { Metrics } from '../metrics.js';
 import {
   type BatchInfo,
@@ -41,7 +41,7 @@ import type { PeerClients } from '../peer/client.js';
 import type { RoundInfo } from '../peer/messages.js';
 import type { RecordStore } from '../records.js';
 import type { StSource } from '../st.js';
-import { askMembers, countBroadcast, eventQueue } from './fanout.js';
+import { askMembers, attemptDeadlineMs, countBroadcast, eventQueue } from './fanout.js';
 import type { SettlementReader } from './settlement.js';
 import { type BatchRecord, FINAL_OUTCOMES, type RoundStore } from './store.js';
 import type { PaymentClient } from './submit.js';
@@ -174,6 +174,7 @@ export class BatchFollower {
       return batchFollowerCommit(msg, existing.sts, existing.nonce);
     }
     await this.checkLeader(from, info, msg, view);
+    await applyDelayFault(this.d.fault());
     const own = await this.d.st.computeStBatch({ user: info.user, entries: msg.items, includePeers });
     const fault = this.d.fault();
     const sts = own.map((st) => applyStFault(fault, st));
@@ -252,6 +253,9 @@ export interface BatchLeaderDeps {
   log: Logger;
   fault: () => Fault;
   peerDeadlineMs: number;
+  /** Attempt n waits `(peerDeadlineMs + entries × perEntry) × growth^(n−1)`, at most `peerDeadlineMaxMs`. */
+  peerDeadlineGrowth: number;
+  peerDeadlineMaxMs: number;
   /** Added to `peerDeadlineMs` per entry of the batch: a follower computes every entry's st before it answers. */
   peerDeadlinePerEntryMs: number;
   syncDeadlineMs: number;
@@ -394,15 +398,25 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
           : { phase: 'sync' },
     );
     const body = batchLeaderMessageToBody(msg, info, rec!.synced);
+    const perEntry = items.length * d.peerDeadlinePerEntryMs;
     const deadline =
-      (msg.kind === 'batch_sync_request' ? d.syncDeadlineMs : d.peerDeadlineMs) +
-      items.length * d.peerDeadlinePerEntryMs;
+      msg.kind === 'batch_sync_request'
+        ? d.syncDeadlineMs + perEntry
+        : attemptDeadlineMs(
+            d.peerDeadlineMs + perEntry,
+            msg.attempt,
+            d.peerDeadlineGrowth,
+            d.peerDeadlineMaxMs,
+          );
     void askMembers({
       members: rec!.state.config.members,
       self: d.keeperId,
       local: () => local(msg),
       remote: async (m) => bodyToBatchReply(await d.peers.round(m, group, body, deadline)),
       answer: (from, reply) => push({ ...reply, from }),
+      phase:
+        msg.kind === 'batch_commit_request' ? 'commit' : msg.kind === 'batch_propose' ? 'propose' : 'sync',
+      metrics: d.metrics,
       log,
     }).then(async () => {
       switch (msg.kind) {

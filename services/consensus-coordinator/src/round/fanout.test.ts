@@ -1,7 +1,8 @@
 import { createLogger, createRegistry } from '@whitepay/base';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../metrics.js';
-import { askMembers, countBroadcast, eventQueue } from './fanout.js';
+import { askMembers, attemptDeadlineMs, countBroadcast, eventQueue } from './fanout.js';
 
 type Reply =
   | { type: 'commit'; msg: string }
@@ -20,7 +21,8 @@ describe('round fan-out', () => {
     expect(await waiting).toEqual([1, 2, 3]);
   });
 
-  it('askMembers asks itself in-process and the others remotely, passes on answers only, never rejects', async () => {
+  it('askMembers asks itself in-process and the others remotely, passes on answers only, counts every reply, never rejects', async () => {
+    const metrics = createMetrics(createRegistry('test'));
     const asked: string[] = [];
     const answers: Array<[number, Reply]> = [];
     const replies: Record<number, () => Promise<Reply>> = {
@@ -43,6 +45,8 @@ describe('round fan-out', () => {
         return replies[m]!();
       },
       answer: (from, reply) => answers.push([from, reply]),
+      phase: 'commit',
+      metrics,
       log: createLogger({ service: 'test', level: 'silent' }),
     });
     expect(asked.sort()).toEqual(['local', 'remote 2', 'remote 3', 'remote 4', 'remote 5']);
@@ -50,6 +54,40 @@ describe('round fan-out', () => {
       [1, { type: 'commit', msg: 'own' }],
       [2, { type: 'reveal', msg: 7 }],
     ]);
+    const counted = (await metrics.replies.get()).values.map((v) => [
+      v.labels.phase,
+      v.labels.outcome,
+      v.labels.code,
+      v.value,
+    ]);
+    expect(counted.sort()).toEqual([
+      ['commit', 'answered', '', 3],
+      ['commit', 'no_answer', 'PEER_DEADLINE', 1],
+      ['commit', 'refused', 'ROUND_STALE_TS', 1],
+    ]);
+  });
+
+  it('attemptDeadlineMs grows the deadline per attempt up to the cap, never below the first', () => {
+    expect([1, 2, 3, 4].map((a) => attemptDeadlineMs(3_000, a, 2, 20_000))).toEqual([
+      3_000, 6_000, 12_000, 20_000,
+    ]);
+    expect(attemptDeadlineMs(3_610, 3, 1, 60_000)).toBe(3_610);
+    expect(attemptDeadlineMs(70_000, 2, 2, 60_000)).toBe(70_000);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.double({ min: 1, max: 4, noNaN: true }),
+        fc.integer({ min: 1, max: 600_000 }),
+        (first, attempt, growth, max) => {
+          const d = attemptDeadlineMs(first, attempt, growth, max);
+          const next = attemptDeadlineMs(first, attempt + 1, growth, max);
+          expect(d).toBeGreaterThanOrEqual(first);
+          expect(d).toBeLessThanOrEqual(Math.max(first, max));
+          expect(next).toBeGreaterThanOrEqual(d);
+        },
+      ),
+    );
   });
 
   it('countBroadcast labels attempts, proposals and full syncs', async () => {

@@ -30,10 +30,24 @@ export function eventQueue<E>(): { push(e: E): void; next(): Promise<E> } {
 export type Answer<A> = Extract<A, { readonly type: 'commit' | 'reveal' }>;
 
 /**
+ * How long attempt `attempt` (from 1) of a round waits for its followers:
+ * `firstMs × growth^(attempt−1)`, at most `maxMs` (never below `firstMs`).
+ * A round whose followers missed the deadline retries with a longer one, so
+ * slow-but-correct followers (a loaded keeper, a large batch) are eventually
+ * waited for, as consensus protocols grow their timeouts per round.
+ */
+export function attemptDeadlineMs(firstMs: number, attempt: number, growth: number, maxMs: number): number {
+  const grown = firstMs * growth ** Math.max(0, attempt - 1);
+  return Math.round(Math.min(grown, Math.max(maxMs, firstMs)));
+}
+
+/**
  * Asks every member (`self` through `local`, the others through `remote`),
  * hands each commit and reveal (`DecodedReply` / `DecodedBatchReply`) to
- * `answer`, logs refusals and missing answers; resolves when every call has
- * ended (answered, refused or past its deadline), never rejects.
+ * `answer`, counts every answer, refusal and missing answer
+ * (`whitepay_round_replies_total`, by `phase`) and logs the last two;
+ * resolves when every call has ended (answered, refused or past its
+ * deadline), never rejects.
  */
 export async function askMembers<A extends { readonly type: string }>(o: {
   members: readonly number[];
@@ -41,20 +55,28 @@ export async function askMembers<A extends { readonly type: string }>(o: {
   local: () => Promise<A>;
   remote: (member: number) => Promise<A>;
   answer: (from: number, reply: Answer<A>) => void;
+  phase: 'commit' | 'propose' | 'sync';
+  metrics: Metrics;
   log: Logger;
 }): Promise<void> {
+  const count = (outcome: 'answered' | 'refused' | 'no_answer', code = '') =>
+    o.metrics.replies.inc({ phase: o.phase, outcome, code });
   await Promise.allSettled(
     o.members.map(async (m) => {
       try {
         const reply = m === o.self ? await o.local() : await o.remote(m);
+        if (reply.type === 'error') {
+          const code = String((reply as { code?: string }).code ?? 'UNKNOWN');
+          count('refused', code);
+          o.log.debug({ member: m, code }, 'member refused');
+          return;
+        }
+        count('answered');
         if (reply.type === 'commit' || reply.type === 'reveal') o.answer(m, reply as Answer<A>);
-        else if (reply.type === 'error')
-          o.log.debug({ member: m, code: (reply as { code?: string }).code }, 'member refused');
       } catch (err) {
-        o.log.debug(
-          { member: m, code: (err as { code?: string }).code, msg: (err as Error).message },
-          'no answer',
-        );
+        const code = String((err as { code?: string }).code ?? 'UNKNOWN');
+        count('no_answer', code);
+        o.log.debug({ member: m, code, msg: (err as Error).message }, 'no answer');
       }
     }),
   );

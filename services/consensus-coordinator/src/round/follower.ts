@@ -16,7 +16,7 @@ import type { challengeV1, keeperV1 } from '@whitepay/proto';
 import { bytesToHex, type Hex, hexToBytes, stringToBytes } from 'viem';
 import { type ChainView, nextTsOf, type UpkeepingView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
-import { applyStFault, type Fault } from '../faults.js';
+import { applyDelayFault, applyStFault, type Fault } from '../faults.js';
 import { type RoundInfo, sameRound } from '../peer/messages.js';
 import type { RecordStore } from '../records.js';
 import type { StSource } from '../st.js';
@@ -113,6 +113,7 @@ export class Follower {
       return followerCommit(msg, existing.st, existing.nonce);
     }
     await this.checkLeader(from, info, view);
+    await applyDelayFault(this.d.fault());
     const own = await this.d.st.computeSt({
       user: info.user,
       pid: info.pid,

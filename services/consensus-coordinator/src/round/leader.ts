@@ -27,7 +27,7 @@ import {
   syncReplyToBody,
 } from '../peer/messages.js';
 import type { StSource } from '../st.js';
-import { askMembers, countBroadcast, eventQueue } from './fanout.js';
+import { askMembers, attemptDeadlineMs, countBroadcast, eventQueue } from './fanout.js';
 import type { Follower } from './follower.js';
 import { FINAL_OUTCOMES, type RoundRecord, type RoundStore } from './store.js';
 import type { PaymentClient } from './submit.js';
@@ -55,7 +55,11 @@ export interface LeaderDeps {
   metrics: Metrics;
   log: Logger;
   fault: () => Fault;
+  /** The peer deadline of a round's first attempt (ms). */
   peerDeadlineMs: number;
+  /** Attempt n waits `peerDeadlineMs × growth^(n−1)`, at most `peerDeadlineMaxMs` (`attemptDeadlineMs`). */
+  peerDeadlineGrowth: number;
+  peerDeadlineMaxMs: number;
   syncDeadlineMs: number;
   maxAttempts: number;
 }
@@ -199,13 +203,18 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
           : { phase: 'sync' },
     );
     const body = leaderMessageToBody(msg, info, rec!.synced);
-    const deadline = msg.kind === 'sync_request' ? d.syncDeadlineMs : d.peerDeadlineMs;
+    const deadline =
+      msg.kind === 'sync_request'
+        ? d.syncDeadlineMs
+        : attemptDeadlineMs(d.peerDeadlineMs, msg.attempt, d.peerDeadlineGrowth, d.peerDeadlineMaxMs);
     void askMembers({
       members: rec!.state.config.members,
       self: d.keeperId,
       local: () => local(msg),
       remote: async (m) => bodyToReply(await d.peers.round(m, group, body, deadline)),
       answer: (from, reply) => push({ ...reply, from }),
+      phase: msg.kind === 'commit_request' ? 'commit' : msg.kind === 'propose' ? 'propose' : 'sync',
+      metrics: d.metrics,
       log,
     }).then(async () => {
       switch (msg.kind) {
