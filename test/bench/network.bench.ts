@@ -58,7 +58,7 @@ import {
 import { Supervisor } from '../devnet/supervisor.js';
 import { anvilKey } from '../harness/chain.js';
 import { findPid, Sampler } from './proc.js';
-import { metric, pool, storeAndRegisterPiece } from './util.js';
+import { metric, metricSeries, pool, storeAndRegisterPiece } from './util.js';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
 const PROVIDERS = env('PROVIDERS', 10_000);
@@ -390,6 +390,29 @@ try {
   }
   const runSecs = (performance.now() - tRun) / 1000;
   const usage = sampler.end();
+  // Rounds the keepers led, by how they ended (a failed or rejected batch is retried or re-batched).
+  const series = new Map<string, number>();
+  const replies = new Map<string, number>();
+  for (const k of keepers) {
+    const url = `http://127.0.0.1:${k.ports.coordinatorHttp}/metrics`;
+    await metricSeries(url, 'whitepay_rounds_total', series);
+    await metricSeries(url, 'whitepay_round_replies_total', replies);
+  }
+  /** Summed over keepers, keyed by the labels named (`outcome/phase`). */
+  const byLabels = (m: Map<string, number>, names: readonly string[]) => {
+    const out = new Map<string, number>();
+    for (const [labels, n] of m) {
+      const of = Object.fromEntries([...labels.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+      const key = names.map((l) => of[l] || '-').join('/');
+      if (n > 0) out.set(key, (out.get(key) ?? 0) + n);
+    }
+    return (
+      [...out]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    );
+  };
 
   // ---------------------------------------------------------------- what landed
   // The service table first: it is measured already, and reading the chain below is the long part.
@@ -457,6 +480,8 @@ try {
     ),
     '',
     `payments ${made.length}, skipped entries ${skipped.length}, gaps ${gaps}, paid twice ${doubles}; batches ${receipts.size} (entries p50 ${quantile(entriesPerBatch, 0.5)}, max ${Math.max(...entriesPerBatch)}), gas per provider mean ${(Number(totalGas) / Math.max(1, totalPaid)).toFixed(0)} (p50 ${quantile(gasPerEntry, 0.5).toFixed(0)})`,
+    `rounds led, by outcome/phase (all keepers): ${byLabels(series, ['outcome', 'phase'])}`,
+    `replies to leaders, by phase/outcome/code: ${byLabels(replies, ['phase', 'outcome', 'code'])}`,
     '',
     ...serviceTable(usage),
     '',

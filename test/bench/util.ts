@@ -30,6 +30,16 @@ export async function metric(url: string, name: string): Promise<number> {
   return sum;
 }
 
+/** Every series of one counter, by its label set (`outcome="confirmed",phase="receipt"`), summed into `into`. */
+export async function metricSeries(url: string, name: string, into = new Map<string, number>()) {
+  const text = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
+  for (const line of text.split('\n')) {
+    const m = line.startsWith(`${name}{`) ? /^[^{]+\{([^}]*)\} (\S+)$/.exec(line) : null;
+    if (m) into.set(m[1]!, (into.get(m[1]!) ?? 0) + Number(m[2]));
+  }
+  return into;
+}
+
 /**
  * Provider `index`'s one piece of `size` bytes (deterministic content), stored
  * in a (multi-tenant) provider node for `user`, then registered with every
