@@ -61,7 +61,7 @@ export const faultSchema = z
     message: 'expected none, garbage-sig or lie-st:<factor>',
   })
   .describe(
-    'TEST ONLY fault injection: none | lie-st:<factor> | garbage-sig | slow:<ms> (also PUT /v1/admin/fault)',
+    'TEST ONLY fault injection: none, lie-st:<factor>, garbage-sig or slow:<ms> (also PUT /v1/admin/fault)',
   );
 
 /** Every variable the coordinator reads (prefix `CONSENSUS_COORDINATOR_`); the README table is generated from it. */
