@@ -41,7 +41,7 @@ import type { PeerClients } from '../peer/client.js';
 import type { RoundInfo } from '../peer/messages.js';
 import type { RecordStore } from '../records.js';
 import type { StSource } from '../st.js';
-import { askMembers, attemptDeadlineMs, countBroadcast, eventQueue } from './fanout.js';
+import { askMembers, attemptDeadlineMs, type Broadcast, countBroadcast, eventQueue } from './fanout.js';
 import type { SettlementReader } from './settlement.js';
 import { type BatchRecord, FINAL_OUTCOMES, type RoundStore } from './store.js';
 import type { PaymentClient } from './submit.js';
@@ -389,14 +389,13 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
   };
 
   const broadcast = (msg: BatchLeaderMessage) => {
-    countBroadcast(
-      d.metrics,
+    const counted: Broadcast =
       msg.kind === 'batch_commit_request'
         ? { phase: 'commit', attempt: msg.attempt, synced: rec!.synced }
         : msg.kind === 'batch_propose'
           ? { phase: 'propose', median: msg.median }
-          : { phase: 'sync' },
-    );
+          : { phase: 'sync' };
+    countBroadcast(d.metrics, counted);
     const body = batchLeaderMessageToBody(msg, info, rec!.synced);
     const perEntry = items.length * d.peerDeadlinePerEntryMs;
     const deadline =
@@ -414,8 +413,7 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
       local: () => local(msg),
       remote: async (m) => bodyToBatchReply(await d.peers.round(m, group, body, deadline)),
       answer: (from, reply) => push({ ...reply, from }),
-      phase:
-        msg.kind === 'batch_commit_request' ? 'commit' : msg.kind === 'batch_propose' ? 'propose' : 'sync',
+      phase: counted.phase,
       metrics: d.metrics,
       log,
     }).then(async () => {

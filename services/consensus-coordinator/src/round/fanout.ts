@@ -55,7 +55,7 @@ export async function askMembers<A extends { readonly type: string }>(o: {
   local: () => Promise<A>;
   remote: (member: number) => Promise<A>;
   answer: (from: number, reply: Answer<A>) => void;
-  phase: 'commit' | 'propose' | 'sync';
+  phase: Broadcast['phase'];
   metrics: Metrics;
   log: Logger;
 }): Promise<void> {
@@ -82,14 +82,14 @@ export async function askMembers<A extends { readonly type: string }>(o: {
   );
 }
 
+/** What a leader broadcasts, as counted (`countBroadcast`) and as its replies are labelled (`askMembers`). */
+export type Broadcast =
+  | { phase: 'commit'; attempt: number; synced: boolean }
+  | { phase: 'propose'; median: boolean }
+  | { phase: 'sync' };
+
 /** Counts a leader's broadcast: commit requests by attempt kind, proposals by kind, full syncs. */
-export function countBroadcast(
-  metrics: Metrics,
-  msg:
-    | { phase: 'commit'; attempt: number; synced: boolean }
-    | { phase: 'propose'; median: boolean }
-    | { phase: 'sync' },
-): void {
+export function countBroadcast(metrics: Metrics, msg: Broadcast): void {
   switch (msg.phase) {
     case 'commit':
       metrics.attempts.inc({ kind: msg.attempt === 1 ? 'first' : msg.synced ? 'after_sync' : 'retry' });

@@ -27,7 +27,7 @@ import {
   syncReplyToBody,
 } from '../peer/messages.js';
 import type { StSource } from '../st.js';
-import { askMembers, attemptDeadlineMs, countBroadcast, eventQueue } from './fanout.js';
+import { askMembers, attemptDeadlineMs, type Broadcast, countBroadcast, eventQueue } from './fanout.js';
 import type { Follower } from './follower.js';
 import { FINAL_OUTCOMES, type RoundRecord, type RoundStore } from './store.js';
 import type { PaymentClient } from './submit.js';
@@ -194,14 +194,13 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
   };
 
   const broadcast = (msg: LeaderMessage) => {
-    countBroadcast(
-      d.metrics,
+    const counted: Broadcast =
       msg.kind === 'commit_request'
         ? { phase: 'commit', attempt: msg.attempt, synced: rec!.synced }
         : msg.kind === 'propose'
           ? { phase: 'propose', median: msg.median }
-          : { phase: 'sync' },
-    );
+          : { phase: 'sync' };
+    countBroadcast(d.metrics, counted);
     const body = leaderMessageToBody(msg, info, rec!.synced);
     const deadline =
       msg.kind === 'sync_request'
@@ -213,7 +212,7 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
       local: () => local(msg),
       remote: async (m) => bodyToReply(await d.peers.round(m, group, body, deadline)),
       answer: (from, reply) => push({ ...reply, from }),
-      phase: msg.kind === 'commit_request' ? 'commit' : msg.kind === 'propose' ? 'propose' : 'sync',
+      phase: counted.phase,
       metrics: d.metrics,
       log,
     }).then(async () => {
