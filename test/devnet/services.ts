@@ -110,7 +110,7 @@ export function keeperServiceSpec(
       return nodeProc(name, group, s, {
         ...common('CHALLENGER', k.ports.challengerHttp),
         CHALLENGER_NATS_URL: ep.natsUrl,
-        CHALLENGER_NAMESPACE: k.ns,
+        CHALLENGER_NATS_NAMESPACE: k.ns,
         CHALLENGER_STORE_GRPC_URL: `127.0.0.1:${k.ports.storeGrpc}`,
         CHALLENGER_PROVIDERS: state.providers.map((p) => `${p.pid}=127.0.0.1:${p.grpcPort}`).join(','),
         // Every block: the status view and the e2e suite expect one record per block and provider.
@@ -131,7 +131,6 @@ export function keeperServiceSpec(
         CONSENSUS_COORDINATOR_NATS_URL: ep.natsUrl,
         CONSENSUS_COORDINATOR_NATS_NAMESPACE: k.ns,
         CONSENSUS_COORDINATOR_REDIS_URL: ep.redisUrl,
-        CONSENSUS_COORDINATOR_BULL_PREFIX: `whitepay:${k.ns}:bull`,
         CONSENSUS_COORDINATOR_RPC_URL: ep.rpcUrl,
         CONSENSUS_COORDINATOR_FACTORY_ADDRESS: state.chain.factory!,
         CONSENSUS_COORDINATOR_FACTORY_FROM_BLOCK: state.chain.factoryBlock ?? '0',

@@ -256,7 +256,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         env('challenger', {
           CHALLENGER_KEEPER_ID: String(keeperId),
           CHALLENGER_NATS_URL: infra.natsUrl,
-          CHALLENGER_NAMESPACE: namespace,
+          CHALLENGER_NATS_NAMESPACE: namespace,
           CHALLENGER_STORE_GRPC_URL: storeGrpc,
           CHALLENGER_PROVIDERS: Object.entries(opts.providers ?? {})
             .map(([pid, addr]) => `${pid}=${addr}`)

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, common, describeConfig, envName, parseConfig, redactConfig, secret } from './index.js';
+import {
+  ConfigError,
+  common,
+  describeConfig,
+  envName,
+  parseConfig,
+  redactConfig,
+  secret,
+  unknownVariables,
+} from './index.js';
 
 const shape = {
   natsUrl: z.string().url().describe('NATS server URL'),
@@ -43,5 +52,34 @@ describe('config', () => {
     const doc = describeConfig(shape, 'X');
     expect(doc).toContain('| `X_DB_PASSWORD` | yes |  | yes | database password |');
     expect(doc).toContain('| `X_BATCH_SIZE` | no | `500` |  | rows per insert |');
+  });
+  it('refuses a variable with its prefix that the shape does not read, naming the closest known one', () => {
+    const env = {
+      X_NATS_URL: 'nats://127.0.0.1:4222',
+      X_DB_PASSWORD: 'pw',
+      X_BATCH_SIZ: '10',
+      X_ACCOUNT_KEY: '0x00',
+      XY_OTHER: 'not ours',
+      OTHER_NATS_URL: 'not ours',
+    };
+    expect(unknownVariables(shape, 'X', env)).toEqual([
+      { name: 'X_ACCOUNT_KEY', closest: expect.any(String) },
+      { name: 'X_BATCH_SIZ', closest: 'X_BATCH_SIZE' },
+    ]);
+    try {
+      parseConfig(shape, 'X', env);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const e = err as ConfigError;
+      expect(e.details.problems).toContain('X_BATCH_SIZ: unknown variable (did you mean X_BATCH_SIZE?)');
+      expect(e.message).toContain('X_ACCOUNT_KEY: unknown variable');
+      expect(e.message).not.toContain('XY_OTHER');
+    }
+  });
+  it('reports unknown and invalid variables together', () => {
+    expect(() =>
+      parseConfig(shape, 'X', { X_NATS_URL: 'nope', X_LOG_LEVL: 'debug', X_DB_PASSWORD: 'p' }),
+    ).toThrow(/X_LOG_LEVL: unknown variable \(did you mean X_LOG_LEVEL\?\).*X_NATS_URL/);
   });
 });

@@ -1,3 +1,4 @@
+import { closest } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { WhitePayError } from './errors.js';
 
@@ -29,6 +30,13 @@ function isSecret(schema: z.ZodTypeAny): boolean {
   return (schema.description ?? '').startsWith('[secret]');
 }
 
+/**
+ * Parses the variables of `shape` under `prefix` from `env`. A variable that
+ * carries the prefix but names no key of the shape is refused, with the
+ * closest known name: a misspelt or stale variable (a chart rendering
+ * `X_ACCOUNT_KEY` for `X_PRIVATE_KEY`) fails the start instead of being
+ * silently ignored.
+ */
 export function parseConfig<S extends ConfigShape>(
   shape: S,
   prefix: string,
@@ -39,15 +47,64 @@ export function parseConfig<S extends ConfigShape>(
     const value = env[envName(prefix, key)];
     if (value !== undefined && value !== '') raw[key] = value;
   }
+  const problems = unknownVariables(shape, prefix, env).map(
+    (u) => `${u.name}: unknown variable${u.closest ? ` (did you mean ${u.closest}?)` : ''}`,
+  );
   const result = z.object(shape).safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => {
+    for (const i of result.error.issues) {
       const key = String(i.path[0] ?? '');
-      return `${envName(prefix, key)}: ${i.message}`;
-    });
+      problems.push(`${envName(prefix, key)}: ${i.message}`);
+    }
+  }
+  if (problems.length > 0 || !result.success) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, { problems });
   }
   return result.data;
+}
+
+/** Every variable the shape reads, in shape order. */
+export function knownVariables(shape: ConfigShape, prefix: string): string[] {
+  return Object.keys(shape).map((k) => envName(prefix, k));
+}
+
+/** Variables of `env` that carry `<prefix>_` but are not in the shape, each with the closest known name. */
+export function unknownVariables(
+  shape: ConfigShape,
+  prefix: string,
+  env: NodeJS.ProcessEnv,
+): { name: string; closest: string | undefined }[] {
+  if (!prefix) return [];
+  const known = knownVariables(shape, prefix);
+  const set = new Set(known);
+  return Object.keys(env)
+    .filter((name) => name.startsWith(`${prefix}_`) && !set.has(name))
+    .sort()
+    .map((name) => ({ name, closest: known.length > 0 ? closest(name, known) : undefined }));
+}
+
+/**
+ * Loads a service's configuration at start. A configuration error ends the
+ * process with exit code 2 and one JSON log line (`code`, `problems`), not a
+ * stack trace: what a kubelet's `kubectl logs` shows an operator.
+ */
+export function loadServiceConfig<T>(service: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stdout.write(
+      `${JSON.stringify({
+        level: 'fatal',
+        time: new Date().toISOString(),
+        service,
+        code: err.code,
+        problems: err.details.problems,
+        msg: err.message,
+      })}\n`,
+    );
+    process.exit(2);
+  }
 }
 
 export function redactConfig<S extends ConfigShape>(

@@ -1,25 +1,23 @@
-import { createLogger } from '@whitepay/base';
+import { createLogger, loadServiceConfig, parseConfig } from '@whitepay/base';
+import { CLI_PREFIX, cliConfigShape } from './cli-config.js';
 import { closePool, createPool } from './db.js';
 import { migrate } from './migrate.js';
 
 /**
- * `whitepay-store migrate` — applies the migrations to WHITEPAY_STORE_DATABASE_URL
- * (or DATABASE_URL). Run by the Helm pre-install/pre-upgrade hook Job; services
- * also migrate at start (the advisory lock makes concurrent runs safe).
+ * `whitepay-store migrate` — applies the migrations to `STORE_DATABASE_URL`.
+ * Run by the Helm pre-install/pre-upgrade hook Job; services also migrate at
+ * start (the advisory lock makes concurrent runs safe). Exit codes: 0 done,
+ * 1 migration failed, 2 usage or configuration error.
  */
 async function main(argv: string[]): Promise<number> {
-  const log = createLogger({ service: 'store-cli', level: process.env.LOG_LEVEL ?? 'info' });
   const cmd = argv[0];
-  const url = process.env.WHITEPAY_STORE_DATABASE_URL ?? process.env.DATABASE_URL;
   if (cmd !== 'migrate') {
-    log.error({ cmd }, 'usage: whitepay-store migrate  (env WHITEPAY_STORE_DATABASE_URL)');
+    process.stderr.write('usage: whitepay-store migrate  (env STORE_DATABASE_URL)\n');
     return 2;
   }
-  if (!url) {
-    log.error('WHITEPAY_STORE_DATABASE_URL (or DATABASE_URL) is required');
-    return 2;
-  }
-  const pool = createPool({ url, log, max: 1 });
+  const config = loadServiceConfig('store-migrate', () => parseConfig(cliConfigShape, CLI_PREFIX));
+  const log = createLogger({ service: 'store-migrate', level: config.logLevel });
+  const pool = createPool({ url: config.databaseUrl, log, max: 1 });
   try {
     const res = await migrate(pool, { log });
     log.info({ applied: res.applied, current: res.current }, 'migrations up to date');

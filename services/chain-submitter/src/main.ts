@@ -1,4 +1,4 @@
-import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { connectBus } from '@whitepay/bus';
 import { Redis } from 'ioredis';
 import { createPublicClient, createWalletClient, http, type PublicClient } from 'viem';
@@ -6,7 +6,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { createApp } from './app.js';
 import { configShape, loadConfig } from './config.js';
 
-const config = loadConfig();
+const config = loadServiceConfig('chain-submitter', () => loadConfig());
 const log = createLogger({
   service: 'chain-submitter',
   level: config.logLevel,

@@ -1,11 +1,11 @@
-import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { connectBus } from '@whitepay/bus';
 import { listenGrpc } from '@whitepay/rpc';
 import { closePool, createPool, migrate } from '@whitepay/store';
 import { createApp } from './app.js';
 import { configShape, loadConfig } from './config.js';
 
-const config = loadConfig();
+const config = loadServiceConfig('challenge-store', () => loadConfig());
 const log = createLogger({
   service: 'challenge-store',
   level: config.logLevel,

@@ -43,7 +43,7 @@ describe('challenge cadence on real NATS against a multi-tenant provider node', 
     const app = await createApp({
       config: loadConfig({
         CHALLENGER_KEEPER_ID: '1',
-        CHALLENGER_NAMESPACE: ns,
+        CHALLENGER_NATS_NAMESPACE: ns,
         CHALLENGER_NATS_URL: nats.url,
         CHALLENGER_STORE_GRPC_URL: '127.0.0.1:1',
         CHALLENGER_PROVIDERS: `*=${provider.address}`,

@@ -38,7 +38,7 @@ const providerMap = z
 export const configShape = {
   keeperId: common.keeperId,
   natsUrl: z.string().url().describe('NATS server URL'),
-  namespace: z
+  natsNamespace: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .optional()
@@ -134,5 +134,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       },
     );
   }
-  return { ...cfg, namespace: keeperNamespace(cfg.namespace, cfg.keeperId) };
+  const { natsNamespace, ...rest } = cfg;
+  return { ...rest, namespace: keeperNamespace(natsNamespace, cfg.keeperId) };
 }

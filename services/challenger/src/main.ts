@@ -1,10 +1,10 @@
-import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { connectBus } from '@whitepay/bus';
 import { createApp } from './app.js';
 import { configShape, loadConfig } from './config.js';
 import { GrpcPieceRegistry } from './registry/grpc.js';
 
-const config = loadConfig();
+const config = loadServiceConfig('challenger', () => loadConfig());
 const log = createLogger({
   service: 'challenger',
   level: config.logLevel,

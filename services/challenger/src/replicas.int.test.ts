@@ -42,7 +42,7 @@ describe('several challenger replicas', () => {
     const app = await createApp({
       config: loadConfig({
         CHALLENGER_KEEPER_ID: '1',
-        CHALLENGER_NAMESPACE: ns,
+        CHALLENGER_NATS_NAMESPACE: ns,
         CHALLENGER_NATS_URL: nats.url,
         CHALLENGER_STORE_GRPC_URL: '127.0.0.1:1',
         CHALLENGER_PROVIDERS: pids.map((p) => `${p}=${provider.address}`).join(','),

@@ -1,11 +1,11 @@
-import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { connectBus } from '@whitepay/bus';
 import { Redis } from 'ioredis';
 import { createPublicClient, http, type PublicClient } from 'viem';
 import { createApp } from './app.js';
 import { configShape, loadConfig } from './config.js';
 
-const config = loadConfig();
+const config = loadServiceConfig('consensus-coordinator', () => loadConfig());
 const log = createLogger({
   service: 'consensus-coordinator',
   level: config.logLevel,

@@ -1,8 +1,8 @@
-import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { createApp } from './app.js';
 import { configShape, loadConfig } from './config.js';
 
-const config = loadConfig();
+const config = loadServiceConfig('provider', () => loadConfig());
 const log = createLogger({ service: 'provider', level: config.logLevel, base: { pid: config.address } });
 
 await runService(log, async () => {

@@ -1,10 +1,10 @@
-import { createLogger, createRegistry, redactConfig, runService } from '@whitepay/base';
+import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { listenGrpc } from '@whitepay/rpc';
 import { closePool, createPool, readOnlyUrl } from '@whitepay/store';
 import { createApp } from './app.js';
 import { configShape, loadConfig } from './config.js';
 
-const config = loadConfig();
+const config = loadServiceConfig('st-calculator', () => loadConfig());
 const log = createLogger({
   service: 'st-calculator',
   level: config.logLevel,

@@ -49,34 +49,42 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-The five services: values key, resource name, env prefix, which shared
-dependencies each one takes, and which keys of the key Secret it reads.
+The five services: values key, resource name, env prefix, whether it serves
+gRPC, which shared dependencies it takes, and which keys of the key Secret it
+reads (env suffix → Secret key). What each service reads is its config schema
+(`services/<name>/src/config.ts`); test/k8s/chart-env.test.ts checks every
+rendered variable against it.
 */}}
 {{- define "whitepay-keeper.components" -}}
 challenger:
   name: challenger
   prefix: CHALLENGER
+  grpc: false
   uses: [nats]
-  keys: { ACCOUNT_KEY: account-key }
+  keys: { KEEPER_PRIVATE_KEY: account-key }
 challengeStore:
   name: challenge-store
   prefix: CHALLENGE_STORE
+  grpc: true
   uses: [nats, postgres]
   keys: {}
 stCalculator:
   name: st-calculator
   prefix: ST_CALCULATOR
-  uses: [nats, postgres]
+  grpc: true
+  uses: [postgres]
   keys: {}
 consensusCoordinator:
   name: consensus-coordinator
   prefix: CONSENSUS_COORDINATOR
-  uses: [nats, postgres, redis]
-  keys: { ACCOUNT_KEY: account-key, BLS_SECRET_KEY: bls-secret-key }
+  grpc: true
+  uses: [nats, redis, rpc, factory]
+  keys: { PRIVATE_KEY: account-key, BLS_SECRET_KEY: bls-secret-key }
 chainSubmitter:
   name: chain-submitter
   prefix: CHAIN_SUBMITTER
-  uses: [nats, redis, rpc]
+  grpc: false
+  uses: [nats, redis, rpc, factory]
   keys: { PRIVATE_KEY: account-key }
 {{- end }}
 
@@ -166,33 +174,80 @@ camelCase -> SNAKE_CASE, exactly as packages/base `envName` does.
 {{- end }}
 
 {{/*
+A value as an environment string. YAML numbers reach templates as float64,
+which `toString` prints in exponent form past 1e6 (`1.5e+07`): integral
+numbers are printed as integers.
+*/}}
+{{- define "whitepay-keeper.envValue" -}}
+{{- if and (kindIs "float64" .) (eq (float64 (int64 .)) .) }}{{ int64 . }}{{ else }}{{ toString . }}{{ end }}
+{{- end }}
+
+{{/* `host:port` of this release's Service for a component's gRPC port. */}}
+{{- define "whitepay-keeper.grpcAddress" -}}
+{{- printf "%s-%s:%v" (include "whitepay-keeper.fullname" .ctx) .name .ctx.Values.ports.grpc }}
+{{- end }}
+
+{{/*
 Non-secret environment of one service, as a YAML map (rendered into the ConfigMap).
-Call with (dict "ctx" $ "c" $component "values" $serviceValues).
+`services.<name>.config` is merged last, so it overrides what the chart derives.
+Call with (dict "ctx" $ "key" $valuesKey "c" $component "values" $serviceValues).
 */}}
 {{- define "whitepay-keeper.configEnv" -}}
 {{- $v := .ctx.Values }}
 {{- $p := .c.prefix }}
-{{ $p }}_LOG_LEVEL: {{ $v.config.logLevel | quote }}
-{{ $p }}_HTTP_HOST: "0.0.0.0"
-{{ $p }}_HTTP_PORT: {{ $v.ports.http | quote }}
-{{ $p }}_GRPC_PORT: {{ $v.ports.grpc | quote }}
-{{ $p }}_READ_OPEN: {{ $v.config.readOpen | quote }}
-{{ $p }}_KEEPER_ID: {{ $v.keeperId | quote }}
-{{ $p }}_NATS_NAMESPACE: {{ include "whitepay-keeper.natsNamespace" .ctx | quote }}
-{{ $p }}_NAMESPACE: {{ include "whitepay-keeper.natsNamespace" .ctx | quote }}
-{{- $nats := include "whitepay-keeper.natsUrl" .ctx }}
-{{- if and (has "nats" .c.uses) $nats }}
-{{ $p }}_NATS_URL: {{ $nats | quote }}
+{{- $env := dict }}
+{{- $_ := set $env "LOG_LEVEL" $v.config.logLevel }}
+{{- $_ := set $env "HTTP_HOST" "0.0.0.0" }}
+{{- $_ := set $env "HTTP_PORT" $v.ports.http }}
+{{- $_ := set $env "READ_OPEN" $v.config.readOpen }}
+{{- $_ := set $env "KEEPER_ID" $v.keeperId }}
+{{- if .c.grpc }}
+{{- $_ := set $env "GRPC_PORT" $v.ports.grpc }}
 {{- end }}
-{{- $redis := include "whitepay-keeper.redisUrl" .ctx }}
-{{- if and (has "redis" .c.uses) $redis (not (include "whitepay-keeper.redisFromSecret" .ctx)) }}
-{{ $p }}_REDIS_URL: {{ $redis | quote }}
+{{- if has "nats" .c.uses }}
+{{- $_ := set $env "NATS_NAMESPACE" (include "whitepay-keeper.natsNamespace" .ctx) }}
+{{- with include "whitepay-keeper.natsUrl" .ctx }}{{ $_ := set $env "NATS_URL" . }}{{ end }}
 {{- end }}
-{{- if and (has "rpc" .c.uses) $v.chain.rpcUrl }}
-{{ $p }}_RPC_URL: {{ $v.chain.rpcUrl | quote }}
+{{- if and (has "redis" .c.uses) (not (include "whitepay-keeper.redisFromSecret" .ctx)) }}
+{{- with include "whitepay-keeper.redisUrl" .ctx }}{{ $_ := set $env "REDIS_URL" . }}{{ end }}
+{{- end }}
+{{- if has "rpc" .c.uses }}
+{{- with $v.chain.rpcUrl }}{{ $_ := set $env "RPC_URL" . }}{{ end }}
+{{- end }}
+{{- if and (has "factory" .c.uses) $v.chain.factoryAddress }}
+{{- $_ := set $env "FACTORY_ADDRESS" $v.chain.factoryAddress }}
+{{- $_ := set $env "FACTORY_FROM_BLOCK" $v.chain.factoryFromBlock }}
+{{- end }}
+{{- $keepers := $v.group.keepers }}
+{{- if eq .key "challenger" }}
+{{- $_ := set $env "STORE_GRPC_URL" (include "whitepay-keeper.grpcAddress" (dict "ctx" .ctx "name" "challenge-store")) }}
+{{- $providers := list }}
+{{- range $v.providers }}{{ $providers = append $providers (printf "%s=%s" .pid .address) }}{{ end }}
+{{- with $providers }}{{ $_ := set $env "PROVIDERS" (join "," .) }}{{ end }}
+{{- else if eq .key "challengeStore" }}
+{{- $members := list }}
+{{- range $keepers }}{{ $members = append $members (printf "%d=%s" (int64 .id) .account) }}{{ end }}
+{{- with $members }}{{ $_ := set $env "PEER_KEEPERS" (join "," .) }}{{ end }}
+{{- else if eq .key "stCalculator" }}
+{{- $ids := list }}
+{{- range $keepers }}{{ $ids = append $ids (printf "%d" (int64 .id)) }}{{ end }}
+{{- with $ids }}{{ $_ := set $env "GROUP_KEEPERS" (join "," .) }}{{ end }}
+{{- else if eq .key "consensusCoordinator" }}
+{{- $_ := set $env "ST_CALCULATOR_URL" (include "whitepay-keeper.grpcAddress" (dict "ctx" .ctx "name" "st-calculator")) }}
+{{- $_ := set $env "CHALLENGE_STORE_URL" (include "whitepay-keeper.grpcAddress" (dict "ctx" .ctx "name" "challenge-store")) }}
+{{- $peers := list }}
+{{- range $keepers }}
+{{- if and (ne (int64 .id) (int64 $v.keeperId)) .peerAddress }}{{ $peers = append $peers (printf "%d=%s" (int64 .id) .peerAddress) }}{{ end }}
+{{- end }}
+{{- with $peers }}{{ $_ := set $env "PEERS" (join "," .) }}{{ end }}
+{{- else if eq .key "chainSubmitter" }}
+{{- with $v.chain.chainId }}{{ $_ := set $env "CHAIN_ID" . }}{{ end }}
 {{- end }}
 {{- range $key, $value := .values.config }}
-{{ $p }}_{{ include "whitepay-keeper.snake" $key }}: {{ $value | toString | quote }}
+{{- $_ := set $env (include "whitepay-keeper.snake" $key) $value }}
+{{- end }}
+{{- range $name := keys $env | sortAlpha }}
+{{ $p }}_{{ $name }}: {{ include "whitepay-keeper.envValue" (index $env $name) | quote }}
 {{- end }}
 {{- end }}
 
