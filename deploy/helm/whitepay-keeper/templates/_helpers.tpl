@@ -202,6 +202,7 @@ Call with (dict "ctx" $ "key" $valuesKey "c" $component "values" $serviceValues)
 {{- $_ := set $env "READ_OPEN" $v.config.readOpen }}
 {{- $_ := set $env "KEEPER_ID" $v.keeperId }}
 {{- if .c.grpc }}
+{{- $_ := set $env "GRPC_HOST" "0.0.0.0" }}
 {{- $_ := set $env "GRPC_PORT" $v.ports.grpc }}
 {{- end }}
 {{- if has "nats" .c.uses }}
