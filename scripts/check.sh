@@ -16,7 +16,7 @@ bash scripts/check-helm.sh
 # then the suites that run whole keeper groups or the local network (dozens of
 # processes each), one file at a time so that they never compete for the
 # machine's two cores.
-HEAVY=(test/e2e test/devnet test/rounds)
+HEAVY=(test/e2e test/devnet test/rounds test/chart)
 EXCLUDE=()
 for h in "${HEAVY[@]}"; do EXCLUDE+=(--exclude "$h/**"); done
 mkdir -p .tmp

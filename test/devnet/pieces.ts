@@ -12,8 +12,10 @@ export async function storePieces(
   p: ProviderState,
   sizes: readonly number[],
   block: bigint,
+  /** The node's gRPC `host:port` (default: the local network's loopback port). */
+  address = `127.0.0.1:${p.grpcPort}`,
 ): Promise<PieceState[]> {
-  const client = new providerV1.ProviderServiceClient(`127.0.0.1:${p.grpcPort}`, insecure(), {
+  const client = new providerV1.ProviderServiceClient(address, insecure(), {
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   try {
@@ -54,6 +56,8 @@ export async function registerPieces(
   p: ProviderState,
   pieces: readonly PieceState[],
   nonce: bigint,
+  /** The keeper's challenge-store gRPC `host:port` (default: the local network's loopback port). */
+  storeAddress = `127.0.0.1:${k.ports.storeGrpc}`,
 ): Promise<void> {
   const user = privateKeyToAccount(state.chain.userKey);
   const block = BigInt(pieces[0]!.block);
@@ -70,7 +74,7 @@ export async function registerPieces(
     })),
   };
   const signature = await user.signMessage({ message: { raw: addPiecesDigest(request) } });
-  const client = new storeV1.ChallengeStoreServiceClient(`127.0.0.1:${k.ports.storeGrpc}`, insecure());
+  const client = new storeV1.ChallengeStoreServiceClient(storeAddress, insecure());
   try {
     await call(
       client,

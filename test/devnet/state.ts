@@ -174,7 +174,10 @@ export function providerState(basePort: number, j: number): ProviderState {
   };
 }
 
-function freshState(o: DevnetOptions): DevnetState {
+/** A new network's state: a fresh seed and admin token, the chain's user, no keepers or providers yet. */
+export function freshState(
+  o: Pick<DevnetOptions, 'basePort' | 'blockTime' | 'price' | 'period' | 'window'>,
+): DevnetState {
   const seed = viemHex(randomBytes(32));
   const b = o.basePort;
   return {

@@ -29,7 +29,7 @@ export interface Payment {
 export class PaymentLog {
   readonly payments: Payment[] = [];
   private next: bigint | undefined;
-  constructor(private readonly net: Devnet) {}
+  constructor(private readonly net: Pick<Devnet, 'state' | 'reader'>) {}
 
   async poll(head?: bigint): Promise<Payment[]> {
     const upkeeping = this.net.state.chain.upkeeping;

@@ -12,6 +12,9 @@ import { type Payment, PaymentLog } from '../devnet/status.js';
 /** The st-calculator's default: a record stops counting 1000 blocks after its own block. */
 export const MAX_STALENESS = 1000n;
 
+/** What the ledger checks read of a network: its plan and a chain reader. */
+export type NetworkView = Pick<Devnet, 'state' | 'reader'>;
+
 /** A port plan base whose first ports are free (the plan spans base .. base+320). */
 async function freeBase(): Promise<number> {
   for (;;) {
@@ -71,7 +74,7 @@ export async function waitForPayments(
 }
 
 /** Every payment's ts is the previous te of that provider; the first starts at its add block. */
-export function expectContiguous(net: Devnet, all: readonly Payment[]): void {
+export function expectContiguous(net: NetworkView, all: readonly Payment[]): void {
   for (const p of net.state.providers) {
     let ts = BigInt(p.addedAt!);
     for (const x of paymentsOf(all, p.pid)) {
@@ -88,7 +91,7 @@ export function expectContiguous(net: Devnet, all: readonly Payment[]): void {
  * What every account must hold, from the payments alone: amount = st·price/1e18 (core's amountFor), split
  * by core's splitReward among the keepers the ranking did not exclude (positions before the leader's).
  */
-export function predictBalances(net: Devnet, all: readonly Payment[]): Map<string, bigint> {
+export function predictBalances(net: NetworkView, all: readonly Payment[]): Map<string, bigint> {
   const price = BigInt(net.state.chain.config.price);
   const ids = net.state.keepers.map((k) => k.id);
   const accountOf = new Map(net.state.keepers.map((k) => [k.id, k.account.toLowerCase()]));
@@ -114,7 +117,7 @@ export function predictBalances(net: Devnet, all: readonly Payment[]): Map<strin
 }
 
 /** Reads every balance from the contract and compares with the prediction; also checks the funds spent. */
-export async function expectBalances(net: Devnet, all: readonly Payment[]): Promise<void> {
+export async function expectBalances(net: NetworkView, all: readonly Payment[]): Promise<void> {
   const upkeeping = net.state.chain.upkeeping!;
   const predicted = predictBalances(net, all);
   for (const [account, want] of predicted) {

@@ -293,3 +293,23 @@ Secret environment of one service (EnvVar list). Call like configEnv.
 {{- $sec := include (print .Template.BasePath "/secrets.yaml") . }}
 {{- print $cm $sec | sha256sum }}
 {{- end }}
+
+{{/*
+What a keeper cannot start without. Rendering fails with the list, instead
+of producing pods that crash on their configuration (or cannot even be
+created, for a Secret key that is not there).
+*/}}
+{{- define "whitepay-keeper.validate" -}}
+{{- $v := .Values }}
+{{- $missing := list }}
+{{- if not $v.staging.enabled }}
+{{- if not $v.nats.url }}{{ $missing = append $missing "nats.url" }}{{ end }}
+{{- if not (or $v.redis.url $v.redis.existingSecret) }}{{ $missing = append $missing "redis.url (or redis.existingSecret)" }}{{ end }}
+{{- if not (or $v.postgres.url $v.postgres.existingSecret) }}{{ $missing = append $missing "postgres.url (or postgres.existingSecret)" }}{{ end }}
+{{- end }}
+{{- if and (or $v.services.chainSubmitter.enabled $v.services.consensusCoordinator.enabled) (not $v.chain.rpcUrl) }}{{ $missing = append $missing "chain.rpcUrl" }}{{ end }}
+{{- if not (or $v.keys.existingSecret (and $v.keys.accountKey $v.keys.blsSecretKey)) }}{{ $missing = append $missing "keys.existingSecret (or keys.accountKey and keys.blsSecretKey)" }}{{ end }}
+{{- with $missing }}
+{{- fail (printf "whitepay-keeper: set %s (see the chart README's quick start)" (join ", " .)) }}
+{{- end }}
+{{- end }}
