@@ -13,9 +13,9 @@ import {
   startRedis,
   waitFor,
 } from '@whitepay/testkit';
-import { ensureProvider, type Reader, readerFor, setupChain } from './chain.js';
+import { type Reader, readerFor, setupChain } from './chain.js';
 import type { DevnetOptions } from './options.js';
-import { registerPieces, storePieces } from './pieces.js';
+import { provisionProviders } from './plan.js';
 import {
   type Endpoints,
   httpPort,
@@ -257,28 +257,19 @@ export async function startDevnet(options: DevnetOptions, progress: Progress = (
       progress('  consensus-coordinator not started (not built yet, or --no-coordinator): no payments');
     }
 
-    await timed('storing pieces in the providers and registering them with every keeper', async () => {
-      for (const p of state.providers) {
-        if (p.pieces.length === 0) {
-          p.pieces = await storePieces(state, p, options.pieceSizes, await reader.getBlockNumber());
-          p.registeredWith = [];
-          save();
-        }
-        for (const k of state.keepers) {
-          if (p.registeredWith.includes(k.id)) continue;
-          const nonce = BigInt(state.pieceNonce);
-          state.pieceNonce = String(nonce + 1n);
-          save();
-          await registerPieces(state, k, p, p.pieces, nonce);
-          p.registeredWith.push(k.id);
-          save();
-        }
-      }
-    });
-    await timed('adding the providers to the Upkeeping', async () => {
-      for (const p of state.providers) await ensureProvider(endpoints.rpcUrl, state, p);
-      save();
-    });
+    await timed('storing pieces, registering them with every keeper, adding the providers', () =>
+      provisionProviders(
+        endpoints.rpcUrl,
+        state,
+        {
+          provider: (p) => `127.0.0.1:${p.grpcPort}`,
+          store: (k) => `127.0.0.1:${k.ports.storeGrpc}`,
+        },
+        options.pieceSizes,
+        save,
+        () => {},
+      ),
+    );
 
     const keeper = (id: number) => {
       const k = state.keepers.find((x) => x.id === id);
