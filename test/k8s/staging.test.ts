@@ -4,11 +4,13 @@
 // rendered keepers use the images the script builds, and the Dockerfile has
 // a non-root user and a target per service.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { isMap, isScalar, parse, parseAllDocuments, parseDocument } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isMap, isScalar, parse, parseAllDocuments, parseDocument, stringify } from 'yaml';
+import { groupValues, newPlan } from '../devnet/plan.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const script = join(root, 'k8s', 'staging.sh');
@@ -25,11 +27,15 @@ interface K8sObject {
   spec?: any;
 }
 
+/** The plan directory the script's helm arguments name: a group file as `plan-cli.ts group` writes it. */
+const planDir = mkdtempSync(join(tmpdir(), 'whitepay-staging-plan-'));
+afterAll(() => rmSync(planDir, { recursive: true, force: true }));
+
 /** Runs a function of k8s/staging.sh (sourced: its main does not run). */
 function fromScript(call: string): string[] {
   const out = execFileSync('bash', ['-c', `source "$1"; ${call}`, 'bash', script], {
     encoding: 'utf8',
-    env: { ...process.env, TAG: '', NAMESPACE: '', CLUSTER: '', KEEPERS: '' },
+    env: { ...process.env, TAG: '', NAMESPACE: '', CLUSTER: '', KEEPERS: '', PLAN_DIR: planDir },
   });
   return out.split('\n').filter((l) => l !== '');
 }
@@ -57,6 +63,18 @@ const prefixOf = (svc: string) => svc.toUpperCase().replaceAll('-', '_');
 
 beforeAll(() => {
   execFileSync('bash', [join(root, 'scripts', 'check-helm.sh'), '--tools-only'], { stdio: 'inherit' });
+  const plan = newPlan({ keepers: KEEPERS, providers: 1, blockTime: 1, period: 20n, window: 10n, price: 1n });
+  plan.chain.factory = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+  const [peer] = fromScript('peer_template');
+  writeFileSync(
+    join(planDir, 'group.yaml'),
+    stringify(
+      groupValues(plan, {
+        peer: (k) => peer!.replace('{id}', String(k.id)),
+        providers: [{ pid: '*', address: 'whitepay-provider:7000' }],
+      }),
+    ),
+  );
 });
 
 describe('k8s/staging.sh', () => {
@@ -96,15 +114,18 @@ describe('k8s/staging.sh', () => {
   describe('renders a group of four keepers as the script installs them', () => {
     const keepers: { args: string[]; objs: K8sObject[] }[] = [];
     beforeAll(() => {
-      for (let i = 0; i < KEEPERS; i++) {
+      const ids = fromScript('keeper_ids').map(Number);
+      expect(ids).toEqual([1, 2, 3, 4]);
+      for (const i of ids) {
         const args = fromScript(`keeper_helm_args ${i}`);
         keepers.push({ args, objs: render(args) });
       }
     });
 
-    it('passes each keeper its own id, namespace and key Secret', () => {
+    it("passes each keeper its own id, namespace and key Secret, and the plan's group", () => {
       const ids = new Set<string>();
-      keepers.forEach(({ args, objs }, i) => {
+      keepers.forEach(({ args, objs }, index) => {
+        const i = index + 1;
         expect(args.slice(0, 2)).toEqual([`keeper-${i}`, chart]);
         const [cm] = byKind(objs, 'ConfigMap');
         for (const svc of KEEPER_SERVICES) {
@@ -116,6 +137,15 @@ describe('k8s/staging.sh', () => {
           );
         }
         ids.add(cm?.data?.CHALLENGER_KEEPER_ID ?? '');
+        expect(cm?.data?.CONSENSUS_COORDINATOR_PEERS?.split(',')).toEqual(
+          [1, 2, 3, 4]
+            .filter((id) => id !== i)
+            .map((id) => `${id}=keeper-${id}-whitepay-keeper-consensus-coordinator:50051`),
+        );
+        expect(cm?.data?.CHALLENGER_PROVIDERS).toBe('*=whitepay-provider:7000');
+        expect(cm?.data?.CONSENSUS_COORDINATOR_FACTORY_ADDRESS).toBe(
+          '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+        );
         for (const d of byKind(objs, 'Deployment')) {
           const refs = d.spec.template.spec.containers[0].env
             .filter((e: { valueFrom?: { secretKeyRef?: { key: string } } }) =>
@@ -149,6 +179,10 @@ describe('k8s/staging.sh', () => {
           );
           expect(c.imagePullPolicy).toBe('Never');
         }
+        const provider = parseAllDocuments(readFileSync(join(root, 'k8s', 'provider.yaml'), 'utf8'))
+          .map((d) => d.toJS() as K8sObject)
+          .find((o) => o.kind === 'Deployment');
+        expect(provider?.spec.template.spec.containers[0].image).toBe(fromScript('image_of provider')[0]);
         const [job] = byKind(objs, 'Job');
         expect(job?.spec.template.spec.containers[0].image).toBe(fromScript('image_of challenge-store')[0]);
         expect(
