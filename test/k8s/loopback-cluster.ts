@@ -11,7 +11,7 @@
 // periods); a container that exits is restarted with back-off, a Job's pod is
 // retried up to its backoffLimit.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are read field by field
@@ -46,6 +46,24 @@ export interface ClusterOptions {
   logDir: string;
   /** Second octet of the pod addresses (127.<octet>.x.y), distinct per cluster on one machine. */
   octet?: number;
+  /**
+   * Run the containers in real containers instead of processes: `podman run` of the image on a podman
+   * network, each pod with its own address in it and every Service name (`--add-host`) standing for
+   * the address of the pod behind it; the environment, paths and ports are then the manifests' own.
+   */
+  podman?: PodmanRuntime;
+}
+
+export interface PodmanRuntime {
+  /** A podman network with a /24 subnet; pods get `<prefix>.10`, `<prefix>.11`, … */
+  network: string;
+  subnetPrefix: string;
+  /** The image a container names → the local image to run (e.g. `localhost/whitepay/challenger:0.1.0`). */
+  imageRef(ref: string): string;
+  /** Environment of the podman commands themselves (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF). */
+  env: Record<string, string>;
+  /** Directory for the env files given to `podman run --env-file`. */
+  envDir: string;
 }
 
 interface Container {
@@ -59,6 +77,7 @@ interface Container {
   // biome-ignore lint/suspicious/noExplicitAny: as rendered
   envFrom?: any[];
   ports?: { name?: string; containerPort: number }[];
+  securityContext?: Record<string, unknown>;
   // biome-ignore lint/suspicious/noExplicitAny: as rendered
   startupProbe?: any;
   // biome-ignore lint/suspicious/noExplicitAny: as rendered
@@ -211,6 +230,10 @@ export class LoopbackCluster {
 
   private allocIp(): string {
     const n = this.nextIp++;
+    if (this.o.podman) {
+      if (n + 8 > 250) throw new ClusterError('more pods than the podman subnet holds');
+      return `${this.o.podman.subnetPrefix}.${n + 8}`;
+    }
     return `127.${this.octet}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
   }
 
@@ -280,7 +303,7 @@ export class LoopbackCluster {
       if (!c) throw new ClusterError(`${owner}: no container`);
       if (sidecars.length > 0) throw new ClusterError(`${owner}: sidecars are not supported`);
       const name = `${owner}-${i}`;
-      const image = this.o.image(c.image);
+      const image = this.o.podman ? undefined : this.o.image(c.image);
       const pod: Pod = {
         name,
         owner,
@@ -296,14 +319,21 @@ export class LoopbackCluster {
         restarts: 0,
         exits: [],
       };
+      // biome-ignore lint/suspicious/noExplicitAny: Volume as rendered
+      const volumeMounts: { name: string; mountPath: string }[] = (c as any).volumeMounts ?? [];
+      for (const m of volumeMounts)
+        if (!spec.spec.volumes?.find((v) => v.name === m.name)?.emptyDir)
+          throw new ClusterError(`${name}: volume ${m.name} is not an emptyDir`);
+      if (!image) {
+        this.pods.push(pod);
+        return;
+      }
       const argv = c.command
         ? [...c.command, ...(c.args ?? [])]
         : [...image.cmd.slice(0, 1), ...(c.args ?? image.cmd.slice(1))];
       if (argv[0] !== 'node')
         throw new ClusterError(`${name}: runs ${argv[0]}; only node containers are supported`);
-      for (const m of (c as { volumeMounts?: { name: string; mountPath: string }[] }).volumeMounts ?? []) {
-        const vol = spec.spec.volumes?.find((v) => v.name === m.name);
-        if (!vol?.emptyDir) throw new ClusterError(`${name}: volume ${m.name} is not an emptyDir`);
+      for (const m of volumeMounts) {
         const host = join(this.o.logDir, 'volumes', name, m.name);
         mkdirSync(host, { recursive: true });
         pod.mounts.push({ path: m.mountPath, host });
@@ -317,6 +347,10 @@ export class LoopbackCluster {
       for (let i = 0; i < (d.spec.replicas ?? 1); i++) add(d.metadata.name, i, d.spec.template);
     for (const j of this.objects('Job')) add(j.metadata.name, 0, j.spec.template);
     // Environments last: a Service name resolves to pods that all exist now.
+    if (this.o.podman) {
+      for (const pod of this.pods) this.planPodman(pod, this.o.podman);
+      return;
+    }
     for (const pod of this.pods) {
       const raw = containerEnv(
         this.o.objects,
@@ -329,6 +363,78 @@ export class LoopbackCluster {
       // What every container has besides its manifest's variables (a kubelet sets HOSTNAME too).
       pod.env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOSTNAME: pod.name, ...env };
     }
+  }
+
+  /** `podman run` of one pod: its image, user, read-only root, emptyDirs as tmpfs, env file, address, hosts. */
+  private planPodman(pod: Pod, rt: PodmanRuntime): void {
+    const c = pod.container;
+    const owner = [...this.objects('Deployment'), ...this.objects('Job')].find(
+      (o) => o.metadata.name === pod.owner,
+    )!;
+    const podSpec = owner.spec.template.spec;
+    const env = containerEnv(this.o.objects, (name, key) => this.o.secrets?.[name]?.[key], pod.name, c);
+    const envFile = join(rt.envDir, `${pod.name}.env`);
+    for (const [k, v] of Object.entries(env))
+      if (/[\n\r]/.test(v))
+        throw new ClusterError(`${pod.name}: ${k} holds a newline (not expressible in an env file)`);
+    writeFileSync(
+      envFile,
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+      { mode: 0o600 },
+    );
+    const hosts: string[] = [];
+    const ns = this.o.namespace;
+    for (const svc of this.objects('Service')) {
+      const target = this.podsOf(svc.spec.selector ?? {})[0];
+      if (!target) continue;
+      for (const sp of svc.spec.ports ?? [])
+        if (this.containerPort(target, sp.targetPort ?? sp.port) !== sp.port)
+          throw new ClusterError(
+            `Service ${svc.metadata.name}: port ${sp.port} → another target port cannot be a host alias`,
+          );
+      const name = svc.metadata.name;
+      for (const form of [name, `${name}.${ns}`, `${name}.${ns}.svc`, `${name}.${ns}.svc.cluster.local`])
+        hosts.push('--add-host', `${form}:${target.ip}`);
+    }
+    const sc = { ...podSpec.securityContext, ...c.securityContext } as {
+      runAsUser?: number;
+      runAsGroup?: number;
+      readOnlyRootFilesystem?: boolean;
+    };
+    // biome-ignore lint/suspicious/noExplicitAny: VolumeMount as rendered
+    const mounts: { mountPath: string }[] = (c as any).volumeMounts ?? [];
+    pod.cmd = 'podman';
+    pod.args = [
+      'run',
+      '--rm',
+      '--replace',
+      '--name',
+      `wp-${pod.name}`,
+      '--hostname',
+      pod.name,
+      '--network',
+      rt.network,
+      '--ip',
+      pod.ip,
+      ...hosts,
+      ...(sc.runAsUser !== undefined ? ['--user', `${sc.runAsUser}:${sc.runAsGroup ?? sc.runAsUser}`] : []),
+      ...(sc.readOnlyRootFilesystem ? ['--read-only'] : []),
+      '--cap-drop',
+      'all',
+      '--security-opt',
+      'no-new-privileges',
+      ...mounts.flatMap((m) => ['--tmpfs', `${m.mountPath}:rw,mode=1777`]),
+      '--env-file',
+      envFile,
+      ...(c.workingDir ? ['--workdir', c.workingDir] : []),
+      ...(c.command ? ['--entrypoint', JSON.stringify(c.command)] : []),
+      rt.imageRef(c.image),
+      ...(c.args ?? []),
+    ];
+    pod.cwd = rt.envDir;
+    pod.env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...rt.env };
   }
 
   private jobPods(): Pod[] {

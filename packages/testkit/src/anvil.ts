@@ -36,15 +36,18 @@ export async function startAnvil(
     gasLimit?: bigint;
     /** Load the chain from this file if it exists and dump it there on exit (the local network resumes). */
     statePath?: string;
+    /** Address to listen on (default loopback; e.g. a podman network's gateway, for containers). */
+    host?: string;
   } = {},
 ): Promise<AnvilServer> {
+  const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort());
   const chainId = opts.chainId ?? 31337;
   const args = [
     '--hardfork',
     'prague',
     '--host',
-    '127.0.0.1',
+    host,
     '--port',
     String(port),
     '--chain-id',
@@ -59,7 +62,7 @@ export async function startAnvil(
   if (opts.gasLimit !== undefined) args.push('--gas-limit', String(opts.gasLimit));
   if (opts.statePath !== undefined) args.push('--state', opts.statePath, '--state-interval', '5');
   const proc = spawnManaged(anvilBinary(), args);
-  const rpcUrl = `http://127.0.0.1:${port}`;
+  const rpcUrl = `http://${host}:${port}`;
   await waitFor(`anvil on port ${port}`, async () => {
     if (exitedEarly(proc)) throw new Error(`anvil exited: ${proc.output()}`);
     const res = await fetch(rpcUrl, {

@@ -10,9 +10,9 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-export function tcpReady(port: number): Promise<boolean> {
+export function tcpReady(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
+    const s = createConnection({ host, port });
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -21,23 +21,29 @@ export function tcpReady(port: number): Promise<boolean> {
   });
 }
 
-/** `nats-server -js` on loopback with its JetStream store in a temp dir (kept across restart). */
-export async function startNats(opts: { port?: number; storeDir?: string } = {}): Promise<NatsServer> {
+/**
+ * `nats-server -js` on loopback (or `host`: e.g. a podman network's gateway, for containers) with its
+ * JetStream store in a temp dir (kept across restart).
+ */
+export async function startNats(
+  opts: { port?: number; storeDir?: string; host?: string } = {},
+): Promise<NatsServer> {
+  const host = opts.host ?? '127.0.0.1';
   const tmp = opts.storeDir ? undefined : await tempDir('nats');
   const storeDir = opts.storeDir ?? tmp!.path;
   const port = opts.port ?? (await freePort());
   const bin = process.env.WHITEPAY_NATS_SERVER ?? 'nats-server';
   let proc: Managed;
   const launch = async () => {
-    proc = spawnManaged(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir]);
+    proc = spawnManaged(bin, ['-js', '-a', host, '-p', String(port), '-sd', storeDir]);
     await waitFor(`nats-server on port ${port}`, async () => {
       if (exitedEarly(proc)) throw new Error(`nats-server exited: ${proc.output()}`);
-      return tcpReady(port);
+      return tcpReady(port, host);
     });
   };
   await launch();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${host}:${port}`,
     port,
     kill: () => proc.stop('SIGKILL'),
     restart: async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, tempDir, waitFor } from './ports.js';
 import { exitedEarly, type Managed, spawnManaged } from './process.js';
@@ -46,7 +46,14 @@ function chownTree(path: string, ids: { uid: number; gid: number }): void {
   execFileSync('chown', ['-R', `${ids.uid}:${ids.gid}`, path]);
 }
 
-export async function startPostgres(opts: { port?: number; dataDir?: string } = {}): Promise<PostgresServer> {
+/**
+ * PostgreSQL on loopback (or `host`: connections from its /24 are trusted too, e.g. a podman network's
+ * containers), as the unprivileged `postgres` user when run as root.
+ */
+export async function startPostgres(
+  opts: { port?: number; dataDir?: string; host?: string } = {},
+): Promise<PostgresServer> {
+  const host = opts.host ?? '127.0.0.1';
   const bin = postgresBinDir();
   const ids = runAs();
   const tmp = opts.dataDir ? undefined : await tempDir('pg');
@@ -63,6 +70,10 @@ export async function startPostgres(opts: { port?: number; dataDir?: string } = 
       { ...spawnOpts, stdio: 'pipe', cwd: base },
     );
   }
+  if (host !== '127.0.0.1') {
+    const subnet = `${host.split('.').slice(0, 3).join('.')}.0/24`;
+    appendFileSync(join(dataDir, 'pg_hba.conf'), `host all all ${subnet} trust\n`);
+  }
   if (ids) chownTree(base, ids);
   let proc: Managed;
   const launch = async () => {
@@ -74,7 +85,7 @@ export async function startPostgres(opts: { port?: number; dataDir?: string } = 
         '-p',
         String(port),
         '-h',
-        '127.0.0.1',
+        host,
         '-k',
         sockDir,
         '-c',
@@ -95,7 +106,7 @@ export async function startPostgres(opts: { port?: number; dataDir?: string } = 
       async () => {
         if (exitedEarly(proc)) throw new Error(`postgres exited: ${proc.output()}`);
         try {
-          execFileSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { stdio: 'pipe' });
+          execFileSync(join(bin, 'pg_isready'), ['-h', host, '-p', String(port)], { stdio: 'pipe' });
           return true;
         } catch {
           return false;
@@ -106,7 +117,7 @@ export async function startPostgres(opts: { port?: number; dataDir?: string } = 
     );
   };
   await launch();
-  const url = `postgres://whitepay@127.0.0.1:${port}/postgres`;
+  const url = `postgres://whitepay@${host}:${port}/postgres`;
   return {
     url,
     port,
@@ -117,7 +128,7 @@ export async function startPostgres(opts: { port?: number; dataDir?: string } = 
         join(bin, 'psql'),
         [
           '-h',
-          '127.0.0.1',
+          host,
           '-p',
           String(port),
           '-U',
@@ -131,7 +142,7 @@ export async function startPostgres(opts: { port?: number; dataDir?: string } = 
           stdio: 'pipe',
         },
       );
-      return `postgres://whitepay@127.0.0.1:${port}/${name}`;
+      return `postgres://whitepay@${host}:${port}/${name}`;
     },
     async kill() {
       await proc.stop('SIGINT');

@@ -10,7 +10,11 @@ export interface RedisServer {
 }
 
 /** `redis-server` on loopback with AOF persistence in a temp dir (kept across restart). */
-export async function startRedis(opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
+/** `redis-server` on loopback (or `host`, with protected mode off: no password, reachable from that network). */
+export async function startRedis(
+  opts: { port?: number; dir?: string; host?: string } = {},
+): Promise<RedisServer> {
+  const host = opts.host ?? '127.0.0.1';
   const tmp = opts.dir ? undefined : await tempDir('redis');
   const dir = opts.dir ?? tmp!.path;
   const port = opts.port ?? (await freePort());
@@ -21,7 +25,9 @@ export async function startRedis(opts: { port?: number; dir?: string } = {}): Pr
       '--port',
       String(port),
       '--bind',
-      '127.0.0.1',
+      host,
+      '--protected-mode',
+      host === '127.0.0.1' ? 'yes' : 'no',
       '--dir',
       dir,
       '--appendonly',
@@ -33,12 +39,12 @@ export async function startRedis(opts: { port?: number; dir?: string } = {}): Pr
     ]);
     await waitFor(`redis-server on port ${port}`, async () => {
       if (exitedEarly(proc)) throw new Error(`redis-server exited: ${proc.output()}`);
-      return tcpReady(port);
+      return tcpReady(port, host);
     });
   };
   await launch();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${host}:${port}`,
     port,
     restart: async () => {
       await proc.stop();
