@@ -2,9 +2,12 @@
 // intended: image digests and global.imageRegistry, HorizontalPodAutoscalers,
 // the `helm test` hook, topology spread and priority classes, and the ways a
 // rotated existing Secret rolls the pods (keys.revision, the Reloader annotation).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
@@ -245,6 +248,32 @@ describe('helm test', () => {
     );
     expect(pod?.spec.automountServiceAccountToken).toBe(false);
   });
+
+  it('runs: exits 0 when every /readyz answers 200, 1 when one does not', async () => {
+    const [c] = testPod(render())?.spec.containers ?? [];
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/ok/readyz' ? 200 : 503;
+      res.end('{"status":"not_ready"}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const run = (...urls: string[]) =>
+      promisify(execFile)(process.execPath, [...c.command.slice(1), ...urls], { encoding: 'utf8' }).then(
+        (r) => ({ code: 0, out: r.stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+      );
+    try {
+      expect(await run(`${base}/ok/readyz`, `${base}/ok/readyz`)).toEqual({
+        code: 0,
+        out: expect.stringMatching(/^ok .*\nok .*\n$/),
+      });
+      const failed = await run(`${base}/ok/readyz`, `${base}/down/readyz`);
+      expect(failed.code).toBe(1);
+      expect(failed.out).toContain(`FAIL ${base}/down/readyz 503 {"status":"not_ready"}`);
+    } finally {
+      server.close();
+    }
+  }, 20_000);
 
   it('is not rendered with tests.enabled=false', () => {
     expect(testPod(render('--set', 'tests.enabled=false'))).toBeUndefined();
