@@ -8,7 +8,8 @@
 //      property checks catch misspelt or misplaced fields, like kubeconform
 //      -strict);
 //   3. policy: what this project requires of its own workloads — locked-down
-//      security contexts, resources, probes, labels, selectors that select.
+//      security contexts, resources, probes, labels, selectors that select,
+//      autoscalers that target a Deployment which leaves them the replicas.
 // Usage: node scripts/validate-manifests.mjs [--no-types] FILE.yaml...
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -71,8 +72,15 @@ for (const { obj, id } of docs) {
 // 3. policy
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+// A bare Pod (the `helm test` hook) is held to the same rules as a Job's pod.
 const podSpecOf = (o) =>
-  ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind) ? o.spec?.template?.spec : undefined;
+  o.kind === 'Pod'
+    ? o.spec
+    : ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind)
+      ? o.spec?.template?.spec
+      : undefined;
+const podLabelsOf = (o) => (o.kind === 'Pod' ? o.metadata?.labels : o.spec?.template?.metadata?.labels);
+const runsToCompletion = (o) => o.kind === 'Job' || o.kind === 'Pod';
 const matches = (selector, labels) => Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
 
 for (const { obj, id } of docs) {
@@ -85,8 +93,8 @@ for (const { obj, id } of docs) {
   }
   const pod = podSpecOf(obj);
   if (!pod) continue;
-  const podLabels = obj.spec.template.metadata?.labels;
-  if (obj.kind !== 'Job' && !matches(obj.spec.selector?.matchLabels, podLabels)) {
+  const podLabels = podLabelsOf(obj);
+  if (!runsToCompletion(obj) && !matches(obj.spec.selector?.matchLabels, podLabels)) {
     errors.push(`${id}: selector does not match the pod template labels`);
   }
   const psc = pod.securityContext ?? {};
@@ -107,7 +115,10 @@ for (const { obj, id } of docs) {
     }
     if (!/[:@]/.test(c.image ?? '')) errors.push(`${cid}: image without tag`);
   }
-  if (obj.kind !== 'Job') {
+  if (obj.kind === 'Pod' && !['Never', 'OnFailure'].includes(pod.restartPolicy)) {
+    errors.push(`${id}: a bare Pod must not restart forever (restartPolicy Never or OnFailure)`);
+  }
+  if (!runsToCompletion(obj)) {
     for (const c of pod.containers ?? []) {
       if (!c.readinessProbe || !c.livenessProbe) errors.push(`${id} container ${c.name}: probes required`);
     }
@@ -122,8 +133,33 @@ for (const { obj, id } of docs) {
         ? obj.spec?.selector?.matchLabels
         : undefined;
   if (!selector) continue;
-  if (!workloads.some((w) => matches(selector, w.obj.spec.template.metadata?.labels))) {
+  if (!workloads.some((w) => !runsToCompletion(w.obj) && matches(selector, podLabelsOf(w.obj)))) {
     errors.push(`${id}: selector matches no workload in the same render`);
+  }
+}
+// Autoscalers: each scales a Deployment of the same render (and file), which
+// then must not set spec.replicas (every apply would reset the HPA's count);
+// a Deployment without replicas must have an autoscaler.
+const scaled = new Set();
+for (const { obj, id, file } of docs) {
+  if (obj.kind !== 'HorizontalPodAutoscaler') continue;
+  const ref = obj.spec?.scaleTargetRef ?? {};
+  const target = docs.find(
+    (d) => d.file === file && d.obj.kind === ref.kind && d.obj.metadata?.name === ref.name,
+  );
+  if (ref.kind !== 'Deployment' || ref.apiVersion !== 'apps/v1' || !target) {
+    errors.push(`${id}: scaleTargetRef is no apps/v1 Deployment of the same render`);
+    continue;
+  }
+  scaled.add(target.id);
+  if (target.obj.spec?.replicas !== undefined)
+    errors.push(`${target.id}: sets replicas but HorizontalPodAutoscaler/${obj.metadata?.name} scales it`);
+  if ((obj.spec.minReplicas ?? 1) > obj.spec.maxReplicas) errors.push(`${id}: minReplicas > maxReplicas`);
+  if (!(obj.spec.metrics ?? []).length) errors.push(`${id}: no metrics`);
+}
+for (const { obj, id } of docs) {
+  if (obj.kind === 'Deployment' && obj.spec?.replicas === undefined && !scaled.has(id)) {
+    errors.push(`${id}: no replicas and no HorizontalPodAutoscaler`);
   }
 }
 

@@ -5,7 +5,7 @@
 // does not give, or a value the schema refuses fails here, naming it — as the
 // service itself would at start.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, type ConfigShape, parseConfig, unknownVariables } from '@whitepay/base';
@@ -144,7 +144,7 @@ describe('the environment the chart renders is what each service reads', () => {
     expect(clean(checked)).toEqual([]);
   });
 
-  for (const file of ['production-values.yaml', 'staging-values.yaml']) {
+  for (const file of readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('.yaml'))) {
     it(`with ci/${file}: every container's config loads`, () => {
       const args = ['k', CHART, '-f', join(CHART, 'ci', file)];
       if (file === 'staging-values.yaml')

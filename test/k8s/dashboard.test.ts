@@ -43,4 +43,31 @@ describe('Grafana dashboard', () => {
     );
     expect(missing).toEqual([]);
   });
+
+  it('has a keeper variable, and every query filters on it', () => {
+    const dashboard = JSON.parse(
+      readFileSync(join(root, 'deploy/helm/whitepay-keeper/dashboards/whitepay.json'), 'utf8'),
+    ) as {
+      templating: { list: { name: string; type: string; definition?: string }[] };
+      panels: { title: string; targets?: { expr: string }[]; panels?: { targets?: { expr: string }[] }[] }[];
+    };
+    const vars = dashboard.templating.list;
+    // `keeper` is the target label the ServiceMonitor sets from the pod label whitepay.io/keeper-id.
+    const keeper = vars.find((v) => v.name === 'keeper');
+    expect(keeper?.type).toBe('query');
+    expect(keeper?.definition).toMatch(/, keeper\)$/);
+    expect(vars.find((v) => v.name === 'service')?.definition).toContain('keeper=~"$keeper"');
+    const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+    const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(5);
+    // every selector of every query, and no metric without a selector
+    const unfiltered = exprs.flatMap((e) => [
+      ...[...e.matchAll(/\{[^}]*\}/g)].map((m) => m[0]).filter((sel) => !sel.includes('keeper=~"$keeper"')),
+      ...[...e.matchAll(/\bwhitepay_[a-z0-9_]+\b(?![{(])/g)]
+        .filter((m) => e[m.index - 1] !== '"' && e[m.index - 1] !== '~')
+        .map((m) => m[0]),
+    ]);
+    expect(exprs.filter((e) => !e.includes('keeper=~"$keeper"'))).toEqual([]);
+    expect(unfiltered).toEqual([]);
+  });
 });

@@ -15,7 +15,13 @@ await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
   const nc = await connectBus({ url: config.natsUrl, name: `challenger-k${config.keeperId}`, log });
   const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs);
-  const app = await createApp({ config, log, registry: createRegistry('challenger'), nc, pieces });
+  const app = await createApp({
+    config,
+    log,
+    registry: createRegistry('challenger', { keeper: String(config.keeperId) }),
+    nc,
+    pieces,
+  });
   await app.start();
   await app.http.listen({ host: config.httpHost, port: config.httpPort });
   return async () => {

@@ -90,18 +90,27 @@ chainSubmitter:
 
 {{/*
 Service image. Call with (dict "ctx" $ "name" "challenger" "image" .Values.services.challenger.image).
+The registry is `global.imageRegistry` (umbrella charts), else `image.registry`;
+it is prepended to derived repositories only (an explicit `repository` is a full
+name). A `digest` pins the image as `repo@sha256:...` and wins over the tag.
 */}}
 {{- define "whitepay-keeper.image" -}}
 {{- $img := .ctx.Values.image }}
+{{- $registry := $img.registry }}
+{{- with .ctx.Values.global }}{{ with .imageRegistry }}{{ $registry = . }}{{ end }}{{ end }}
 {{- $repo := .image.repository }}
 {{- if not $repo }}
 {{- $repo = printf "%s/%s" $img.repositoryPrefix .name }}
-{{- if $img.registry }}
-{{- $repo = printf "%s/%s" (trimSuffix "/" $img.registry) $repo }}
+{{- if $registry }}
+{{- $repo = printf "%s/%s" (trimSuffix "/" $registry) $repo }}
 {{- end }}
 {{- end }}
+{{- if .image.digest }}
+{{- printf "%s@%s" $repo .image.digest }}
+{{- else }}
 {{- $tag := .image.tag | default $img.tag | default .ctx.Chart.AppVersion }}
 {{- printf "%s:%s" $repo $tag }}
+{{- end }}
 {{- end }}
 
 {{- define "whitepay-keeper.serviceAccountName" -}}
@@ -287,11 +296,30 @@ Secret environment of one service (EnvVar list). Call like configEnv.
       optional: true
 {{- end }}
 
-{{/* Checksum of the rendered config and key Secret: pods roll when either changes. */}}
+{{/*
+Checksum of the rendered config and the chart's Secrets, and `keys.revision`:
+pods roll when the chart's objects change, or when the revision is bumped
+after an existing Secret was rotated.
+*/}}
 {{- define "whitepay-keeper.configChecksum" -}}
 {{- $cm := include (print .Template.BasePath "/configmap.yaml") . }}
 {{- $sec := include (print .Template.BasePath "/secrets.yaml") . }}
-{{- print $cm $sec | sha256sum }}
+{{- print $cm $sec (toString (.Values.keys.revision | default "")) | sha256sum }}
+{{- end }}
+
+{{/*
+Comma-separated names of the existing (not chart-made) Secrets one service
+reads, for the stakater/Reloader annotation. Call with (dict "ctx" $ "c" $component).
+*/}}
+{{- define "whitepay-keeper.existingSecrets" -}}
+{{- $v := .ctx.Values }}
+{{- $names := list }}
+{{- with $v.keys.existingSecret }}{{ $names = append $names . }}{{ end }}
+{{- if not $v.staging.enabled }}
+{{- if and (has "postgres" .c.uses) $v.postgres.existingSecret }}{{ $names = append $names $v.postgres.existingSecret }}{{ end }}
+{{- if and (has "redis" .c.uses) $v.redis.existingSecret }}{{ $names = append $names $v.redis.existingSecret }}{{ end }}
+{{- end }}
+{{- $names | uniq | join "," }}
 {{- end }}
 
 {{/*
