@@ -352,14 +352,21 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
     log.info({ phase: rec.state.phase, attempt: rec.state.attempt }, 'batch round resumed');
   }
 
-  const messageOf = (sts: readonly bigint[]): Hex =>
-    batchPaymentMessage({
-      chainId,
-      upkeeping: info.upkeeping,
-      user: info.user,
-      leaderId: info.leaderId,
-      entries: batchEntriesOf(items, sts),
-    });
+  // The message of the current proposal, encoded once (the state keeps the same `proposedSts` array).
+  let encoded: { sts: readonly bigint[]; message: Hex } | null = null;
+  const messageOf = (sts: readonly bigint[]): Hex => {
+    if (encoded?.sts !== sts) {
+      const message = batchPaymentMessage({
+        chainId,
+        upkeeping: info.upkeeping,
+        user: info.user,
+        leaderId: info.leaderId,
+        entries: batchEntriesOf(items, sts),
+      });
+      encoded = { sts, message };
+    }
+    return encoded.message;
+  };
   // Approval shares are verified in batches (`shares.ts`): the reducer reads the verdicts.
   const shares = shareVerifier((from) => keys.get(from));
   const verifySignature = (from: number, sts: readonly bigint[], signature: Hex): boolean =>
