@@ -4,6 +4,15 @@
  * for every way an input can be wrong. Internal — the public API is bytes.
  */
 import { bls12_381 } from '@noble/curves/bls12-381';
+import {
+  bytesKey,
+  checkCompressed,
+  checkPublicKeyBytes,
+  checkSignatureBytes,
+  expectBytes,
+  G1_COMPRESSED_LENGTH,
+  G2_COMPRESSED_LENGTH,
+} from './compressed.js';
 import { BlsError } from './errors.js';
 
 export const Fp = bls12_381.fields.Fp;
@@ -20,24 +29,12 @@ export const P: bigint = Fp.ORDER;
 /** Group order r. */
 export const R: bigint = bls12_381.fields.Fr.ORDER;
 
-export const G1_COMPRESSED_LENGTH = 48;
-export const G2_COMPRESSED_LENGTH = 96;
 export const SECRET_KEY_LENGTH = 32;
+export { expectBytes, G1_COMPRESSED_LENGTH, G2_COMPRESSED_LENGTH };
 
 const HALF_P = (P - 1n) / 2n;
 const B1 = 4n;
 const B2 = Fp2.fromBigTuple([4n, 4n]);
-
-export function expectBytes(value: unknown, length: number, what: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) {
-    throw new BlsError('BLS_INVALID_LENGTH', `${what}: expected a Uint8Array`);
-  }
-  if (value.length !== length) {
-    throw new BlsError('BLS_INVALID_LENGTH', `${what}: expected ${length} bytes, got ${value.length}`, {
-      details: { expected: length, actual: value.length },
-    });
-  }
-}
 
 export function bytesToBigInt(bytes: Uint8Array): bigint {
   let n = 0n;
@@ -56,31 +53,6 @@ export function bigIntToBytes(n: bigint, length: number): Uint8Array {
   return out;
 }
 
-/** Flag bits of the compressed encoding: compression, infinity, sign of y ("sort"). */
-function readFlags(bytes: Uint8Array, what: string): { infinity: boolean; sort: boolean; body: Uint8Array } {
-  const first = bytes[0] ?? 0;
-  if ((first & 0x80) === 0) {
-    throw new BlsError(
-      'BLS_INVALID_ENCODING',
-      `${what}: compression flag not set (only compressed points are accepted)`,
-    );
-  }
-  const body = bytes.slice();
-  body[0] = first & 0x1f;
-  return { infinity: (first & 0x40) !== 0, sort: (first & 0x20) !== 0, body };
-}
-
-function checkInfinityBody(body: Uint8Array, sort: boolean, what: string): void {
-  if (sort || body.some((b) => b !== 0)) {
-    throw new BlsError('BLS_INVALID_ENCODING', `${what}: malformed encoding of the point at infinity`);
-  }
-}
-
-function canonicalFp(n: bigint, what: string): bigint {
-  if (n >= P) throw new BlsError('BLS_INVALID_ENCODING', `${what}: field element not below the modulus`);
-  return n;
-}
-
 function sqrtOrNull<T>(sqrt: () => T, check: (y: T) => boolean): T | null {
   try {
     const y = sqrt();
@@ -88,6 +60,14 @@ function sqrtOrNull<T>(sqrt: () => T, check: (y: T) => boolean): T | null {
   } catch {
     return null;
   }
+}
+
+/** The first 381 bits (the three flag bits of a compressed encoding masked off). */
+const MASK_381 = (1n << 381n) - 1n;
+
+/** The "sort" flag: y is the larger of the two roots. */
+function sortFlag(bytes: Uint8Array): boolean {
+  return ((bytes[0] ?? 0) & 0x20) !== 0;
 }
 
 /** y is "lexicographically largest" in the ZCash sense (the sort flag). */
@@ -133,16 +113,10 @@ export function g2FromAffine(x: Fp2Value, y: Fp2Value, what: string): G2Point {
 const G1_CACHE_MAX = 4096;
 const g1Cache = new Map<string, G1Point>();
 
-function cacheKey(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return s;
-}
-
 /** Decodes a 48-byte compressed G1 point (strict: canonical, on curve, in subgroup). */
-export function decodeG1(bytes: unknown, what: string, opts: { allowInfinity: boolean }): G1Point {
+export function decodeG1(bytes: Uint8Array, what: string, opts: { allowInfinity: boolean }): G1Point {
   expectBytes(bytes, G1_COMPRESSED_LENGTH, what);
-  const key = cacheKey(bytes);
+  const key = bytesKey(bytes);
   const hit = g1Cache.get(key);
   if (hit !== undefined) return hit;
   const p = decodeG1Uncached(bytes, what, opts);
@@ -157,18 +131,9 @@ export function decodeG1(bytes: unknown, what: string, opts: { allowInfinity: bo
 }
 
 function decodeG1Uncached(bytes: Uint8Array, what: string, opts: { allowInfinity: boolean }): G1Point {
-  const { infinity, sort, body } = readFlags(bytes, what);
-  if (infinity) {
-    checkInfinityBody(body, sort, what);
-    if (!opts.allowInfinity) {
-      throw new BlsError(
-        'BLS_INFINITY_PUBLIC_KEY',
-        `${what}: the point at infinity is not a valid public key`,
-      );
-    }
-    return G1.ZERO;
-  }
-  const x = canonicalFp(bytesToBigInt(body), what);
+  if (!opts.allowInfinity) checkPublicKeyBytes(bytes, what);
+  else if (checkCompressed(bytes, G1_COMPRESSED_LENGTH, what)) return G1.ZERO;
+  const x = bytesToBigInt(bytes) & MASK_381;
   const rhs = Fp.add(Fp.mul(Fp.sqr(x), x), B1);
   let y = sqrtOrNull(
     () => Fp.sqrt(rhs),
@@ -176,20 +141,15 @@ function decodeG1Uncached(bytes: Uint8Array, what: string, opts: { allowInfinity
   );
   if (y === null)
     throw new BlsError('BLS_POINT_NOT_ON_CURVE', `${what}: x is not the abscissa of a curve point`);
-  if (fpLargest(y) !== sort) y = Fp.neg(y);
+  if (fpLargest(y) !== sortFlag(bytes)) y = Fp.neg(y);
   return g1FromAffine(x, y, what);
 }
 
 /** Decodes a 96-byte compressed G2 point (x.c1 first, as in the ZCash format). */
-export function decodeG2(bytes: unknown, what: string): G2Point {
-  expectBytes(bytes, G2_COMPRESSED_LENGTH, what);
-  const { infinity, sort, body } = readFlags(bytes, what);
-  if (infinity) {
-    checkInfinityBody(body, sort, what);
-    return G2.ZERO;
-  }
-  const c1 = canonicalFp(bytesToBigInt(body.subarray(0, 48)), what);
-  const c0 = canonicalFp(bytesToBigInt(body.subarray(48, 96)), what);
+export function decodeG2(bytes: Uint8Array, what: string): G2Point {
+  if (checkSignatureBytes(bytes, what)) return G2.ZERO;
+  const c1 = bytesToBigInt(bytes.subarray(0, 48)) & MASK_381;
+  const c0 = bytesToBigInt(bytes.subarray(48, 96));
   const x = Fp2.fromBigTuple([c0, c1]);
   const rhs = Fp2.add(Fp2.mul(Fp2.sqr(x), x), B2);
   let y = sqrtOrNull(
@@ -198,7 +158,7 @@ export function decodeG2(bytes: unknown, what: string): G2Point {
   );
   if (y === null)
     throw new BlsError('BLS_POINT_NOT_ON_CURVE', `${what}: x is not the abscissa of a curve point`);
-  if (fp2Largest(y) !== sort) y = Fp2.neg(y);
+  if (fp2Largest(y) !== sortFlag(bytes)) y = Fp2.neg(y);
   return g2FromAffine(x, y, what);
 }
 

@@ -12,7 +12,7 @@ export const DST_POP = 'BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
 
 export type Dst = string | Uint8Array;
 
-function checkMessage(msg: unknown): asserts msg is Uint8Array {
+export function checkMessage(msg: unknown): asserts msg is Uint8Array {
   if (!(msg instanceof Uint8Array))
     throw new BlsError('BLS_INVALID_LENGTH', 'message: expected a Uint8Array');
 }

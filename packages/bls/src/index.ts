@@ -1,3 +1,6 @@
+export type { Share, ShareVerdicts } from './api.js';
+export { type BlsBackendInfo, blsBackend, blsBackendInfo } from './backend/select.js';
+export type { BlsBackendName } from './backend/types.js';
 export {
   G1_COMPRESSED_LENGTH as PUBLIC_KEY_LENGTH,
   G2_COMPRESSED_LENGTH as SIGNATURE_LENGTH,
@@ -27,15 +30,17 @@ export {
   mapFp2ToG2Eip2537,
 } from './hash.js';
 export { fromHex, type Hex, toHex } from './hex.js';
-export { generateSecretKey, MIN_SEED_LENGTH, publicKeyOf, secretKeyFromSeed } from './keys.js';
+export { generateSecretKey, MIN_SEED_LENGTH, secretKeyFromSeed } from './keys.js';
 export {
   aggregatePublicKeys,
   aggregateSignatures,
   provePossession,
+  publicKeyOf,
   sign,
   verify,
   verifyAggregate,
   verifyPossession,
+  verifyShares,
 } from './signatures.js';
 
 /** The ciphersuite this package implements. */

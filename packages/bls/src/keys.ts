@@ -1,7 +1,7 @@
 import { hkdf } from '@noble/hashes/hkdf';
 import { sha256 } from '@noble/hashes/sha2';
 import { randomBytes } from '@noble/hashes/utils';
-import { bigIntToBytes, bytesToBigInt, encodeG1, G1, R, SECRET_KEY_LENGTH } from './curve.js';
+import { bigIntToBytes, bytesToBigInt, R, SECRET_KEY_LENGTH } from './curve.js';
 import { BlsError, guard } from './errors.js';
 
 /** Smallest input keying material KeyGen accepts (IETF BLS draft, EIP-2333). */
@@ -50,10 +50,4 @@ export function secretKeyFromSeed(seed: Uint8Array): Uint8Array {
 /** A fresh secret key: KeyGen over 32 bytes from the platform CSPRNG. */
 export function generateSecretKey(): Uint8Array {
   return secretKeyFromSeed(randomBytes(32));
-}
-
-/** The 48-byte compressed G1 public key `sk·G1`. */
-export function publicKeyOf(sk: Uint8Array): Uint8Array {
-  const n = secretKeyScalar(sk);
-  return guard('publicKeyOf', () => encodeG1(G1.BASE.multiply(n)));
 }

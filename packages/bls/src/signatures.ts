@@ -1,55 +1,31 @@
-import { bls12_381 } from '@noble/curves/bls12-381';
-import { decodeG1, decodeG2, encodeG1, encodeG2, Fp12, G1, type G1Point, G2, type G2Point } from './curve.js';
-import { BlsError, guard } from './errors.js';
-import { DST_POP, DST_SIGNATURE, hashToG2Point } from './hash.js';
-import { secretKeyScalar } from './keys.js';
+import { createBls, type Share, type ShareVerdicts } from './api.js';
+import { activeBackend } from './backend/select.js';
 
-const NEG_G1 = G1.BASE.negate();
+/** Every operation of this module, over the backend chosen at load (`blsBackend()`). */
+const bls = createBls(activeBackend);
 
-/** e(pk, H) == e(G1, sig), as one multi-pairing e(pk, H)·e(−G1, sig) == 1. */
-function coreVerify(pk: G1Point, h: G2Point, sig: G2Point): boolean {
-  // KeyValidate rejects the identity key (also an aggregate that cancelled out);
-  // the pairing is undefined for the identity signature, which never verifies
-  // a non-identity key.
-  if (pk.is0() || sig.is0() || h.is0()) return false;
-  return guard('verify', () =>
-    Fp12.eql(
-      bls12_381.pairingBatch([
-        { g1: pk, g2: h },
-        { g1: NEG_G1, g2: sig },
-      ]),
-      Fp12.ONE,
-    ),
-  );
-}
-
-function signWith(sk: Uint8Array, msg: Uint8Array, dst: string): Uint8Array {
-  const n = secretKeyScalar(sk);
-  const h = hashToG2Point(msg, dst);
-  return guard('sign', () => encodeG2(h.multiply(n)));
+/** The 48-byte compressed G1 public key `sk·G1`. */
+export function publicKeyOf(sk: Uint8Array): Uint8Array {
+  return bls.publicKeyOf(sk);
 }
 
 /** Signs `msg` (any bytes): `sk · H(msg)` with the signature DST; 96-byte compressed G2. */
 export function sign(sk: Uint8Array, msg: Uint8Array): Uint8Array {
-  return signWith(sk, msg, DST_SIGNATURE);
+  return bls.sign(sk, msg);
 }
 
 /**
- * CoreVerify. `false` for a well-formed signature that does not verify;
- * a `BlsError` for a malformed key or signature (wrong length, not on the
- * curve, not in the subgroup, infinity public key).
+ * CoreVerify. `false` for a well-formed signature that does not verify (the
+ * point at infinity included); a `BlsError` for a malformed key or signature
+ * (wrong length, not on the curve, not in the subgroup, infinity public key).
  */
 export function verify(pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
-  const p = decodeG1(pk, 'public key', { allowInfinity: false });
-  const s = decodeG2(sig, 'signature');
-  return coreVerify(p, hashToG2Point(msg, DST_SIGNATURE), s);
+  return bls.verify(pk, msg, sig);
 }
 
 /** Sum of signatures (96-byte compressed each). An empty list is `BLS_EMPTY_INPUT`. */
 export function aggregateSignatures(sigs: readonly Uint8Array[]): Uint8Array {
-  if (sigs.length === 0) throw new BlsError('BLS_EMPTY_INPUT', 'aggregateSignatures: no signatures');
-  const points = sigs.map((s, i) => decodeG2(s, `signature[${i}]`));
-  return guard('aggregateSignatures', () => encodeG2(points.reduce((a, b) => a.add(b), G2.ZERO)));
+  return bls.aggregateSignatures(sigs);
 }
 
 /**
@@ -59,14 +35,7 @@ export function aggregateSignatures(sigs: readonly Uint8Array[]): Uint8Array {
  * verifies nothing).
  */
 export function aggregatePublicKeys(pks: readonly Uint8Array[]): Uint8Array {
-  if (pks.length === 0) throw new BlsError('BLS_EMPTY_INPUT', 'aggregatePublicKeys: no public keys');
-  return guard('aggregatePublicKeys', () => encodeG1(sumPublicKeys(pks)));
-}
-
-function sumPublicKeys(pks: readonly Uint8Array[]): G1Point {
-  return pks
-    .map((pk, i) => decodeG1(pk, `public key[${i}]`, { allowInfinity: false }))
-    .reduce((a, b) => a.add(b), G1.ZERO);
+  return bls.aggregatePublicKeys(pks);
 }
 
 /**
@@ -75,22 +44,31 @@ function sumPublicKeys(pks: readonly Uint8Array[]): G1Point {
  * otherwise). `false` for an empty key list or keys summing to infinity.
  */
 export function verifyAggregate(pks: readonly Uint8Array[], msg: Uint8Array, aggSig: Uint8Array): boolean {
-  const s = decodeG2(aggSig, 'aggregate signature');
-  if (pks.length === 0) return false;
-  const agg = sumPublicKeys(pks);
-  return coreVerify(agg, hashToG2Point(msg, DST_SIGNATURE), s);
+  return bls.verifyAggregate(pks, msg, aggSig);
+}
+
+/**
+ * Verifies signature shares over one message (a leader's followers' approvals)
+ * as one batch: one check of all shares with random 64-bit blinding scalars
+ * (`e(Σ rᵢ·pkᵢ, H(msg)) == e(G1, Σ rᵢ·sigᵢ)`, a "fastAggregateVerify" that two
+ * bad shares cannot cancel in); only when it fails is every share verified
+ * on its own, so one bad share costs the others nothing but time and is
+ * still named. A share that does not decode (malformed key or signature,
+ * infinity) is invalid, never thrown; a message that is not a Uint8Array is.
+ * With blst the blinding runs on the libuv thread pool.
+ *
+ * Keys must have verified proofs of possession, as for `verifyAggregate`.
+ */
+export function verifyShares(msg: Uint8Array, shares: readonly Share[]): Promise<ShareVerdicts> {
+  return bls.verifyShares(msg, shares);
 }
 
 /** Proof of possession: a signature with the PoP DST over the 48-byte compressed public key. */
 export function provePossession(sk: Uint8Array): Uint8Array {
-  const n = secretKeyScalar(sk);
-  const pk = guard('provePossession', () => encodeG1(G1.BASE.multiply(n)));
-  return signWith(sk, pk, DST_POP);
+  return bls.provePossession(sk);
 }
 
-/** PopVerify. Same error convention as `verify`. */
+/** PopVerify. Same error convention as `verify`. (Noble's arithmetic with either backend: see `api.ts`.) */
 export function verifyPossession(pk: Uint8Array, pop: Uint8Array): boolean {
-  const p = decodeG1(pk, 'public key', { allowInfinity: false });
-  const s = decodeG2(pop, 'proof of possession');
-  return coreVerify(p, hashToG2Point(encodeG1(p), DST_POP), s);
+  return bls.verifyPossession(pk, pop);
 }

@@ -1,5 +1,5 @@
 import { buildHttpServer, type Logger, type Registry } from '@whitepay/base';
-import { fromHex } from '@whitepay/bls';
+import { blsBackendInfo, fromHex } from '@whitepay/bls';
 import { natsReady, subjects } from '@whitepay/bus';
 import { ReplayGuard, SequenceClock, type Signer } from '@whitepay/peer';
 import type { challengeV1 } from '@whitepay/proto';
@@ -85,6 +85,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const clock = new SequenceClock();
   let fault = parseFault(config.fault);
   if (fault.kind !== 'none') log.warn({ fault: config.fault }, 'TEST-ONLY fault injection is on');
+  log.info(blsBackendInfo(), 'bls backend');
 
   const chain = new ChainView({
     client: publicClient,

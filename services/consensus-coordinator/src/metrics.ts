@@ -1,9 +1,18 @@
 import { Counter, Gauge, Histogram, type Registry, rejectedCounter } from '@whitepay/base';
+import { blsBackend } from '@whitepay/bls';
 
 /** Every metric of the coordinator, registered once per app on its registry. */
 export function createMetrics(registry: Registry) {
   const registers = [registry];
+  const blsBackendInfo = new Gauge({
+    name: 'whitepay_bls_backend_info',
+    help: 'The BLS backend of this process (1 for the one in use): blst (native) or noble (pure JavaScript, the fallback)',
+    labelNames: ['backend'] as const,
+    registers,
+  });
+  blsBackendInfo.set({ backend: blsBackend() }, 1);
   return {
+    blsBackendInfo,
     rounds: new Counter({
       name: 'whitepay_rounds_total',
       help: 'Rounds this keeper led, by outcome (confirmed, reverted, rejected, failed) and the phase they ended in',

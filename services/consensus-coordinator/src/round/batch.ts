@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@whitepay/base';
-import { aggregateSignatures, fromHex, g2ToEip2537, sign, toHex, verify } from '@whitepay/bls';
+import { aggregateSignatures, fromHex, g2ToEip2537, sign, toHex } from '@whitepay/bls';
 import { decodeGroup, signerIndices } from '@whitepay/contracts';
 import {
   type BatchCommitReply,
@@ -43,6 +43,7 @@ import type { RecordStore } from '../records.js';
 import type { StSource } from '../st.js';
 import { askMembers, attemptDeadlineMs, type Broadcast, countBroadcast, eventQueue } from './fanout.js';
 import type { SettlementReader } from './settlement.js';
+import { approvalShares, shareVerifier } from './shares.js';
 import { type BatchRecord, FINAL_OUTCOMES, type RoundStore } from './store.js';
 import type { PaymentClient } from './submit.js';
 
@@ -351,20 +352,27 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
     log.info({ phase: rec.state.phase, attempt: rec.state.attempt }, 'batch round resumed');
   }
 
-  const verifySignature = (from: number, sts: readonly bigint[], signature: Hex): boolean => {
-    const pk = keys.get(from);
-    if (!pk) return false;
-    const message = batchPaymentMessage({
-      chainId,
-      upkeeping: info.upkeeping,
-      user: info.user,
-      leaderId: info.leaderId,
-      entries: batchEntriesOf(items, sts),
-    });
-    return verify(pk, hexToBytes(message), hexToBytes(signature));
+  // The message of the current proposal, encoded once (the state keeps the same `proposedSts` array).
+  let encoded: { sts: readonly bigint[]; message: Hex } | null = null;
+  const messageOf = (sts: readonly bigint[]): Hex => {
+    if (encoded?.sts !== sts) {
+      const message = batchPaymentMessage({
+        chainId,
+        upkeeping: info.upkeeping,
+        user: info.user,
+        leaderId: info.leaderId,
+        entries: batchEntriesOf(items, sts),
+      });
+      encoded = { sts, message };
+    }
+    return encoded.message;
   };
+  // Approval shares are verified in batches (`shares.ts`): the reducer reads the verdicts.
+  const shares = shareVerifier((from) => keys.get(from));
+  const verifySignature = (from: number, sts: readonly bigint[], signature: Hex): boolean =>
+    shares.verdict(from, messageOf(sts), signature);
 
-  const { push, next } = eventQueue<BatchLeaderEvent>();
+  const { push, next, pending } = eventQueue<BatchLeaderEvent>();
 
   const ownSts = async (includePeers: boolean) => {
     const fault = d.fault();
@@ -446,6 +454,11 @@ export async function runBatchLeaderRound(job: BatchJob, d: BatchLeaderDeps): Pr
 
   while (rec.state.phase !== 'submitted' && rec.state.phase !== 'failed') {
     const event = await next();
+    const s = rec.state;
+    if (event.type === 'reveal' && s.phase === 'proposing' && s.proposedSts !== null) {
+      const queued = approvalShares([event, ...pending()], s.attempt, s.proposal);
+      await shares.prepare(messageOf(s.proposedSts), queued);
+    }
     const step = batchLeaderReducer(rec.state, event, { verifySignature });
     rec = { ...rec, state: step.state, updatedAt: Date.now() };
     await d.store.putBatch(rec);

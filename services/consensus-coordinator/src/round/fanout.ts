@@ -9,8 +9,12 @@ import type { Metrics } from '../metrics.js';
  * (`countBroadcast`). The rounds differ only in their messages and reducer.
  */
 
-/** Events pushed from concurrent calls, taken in order by one consumer. */
-export function eventQueue<E>(): { push(e: E): void; next(): Promise<E> } {
+/**
+ * Events pushed from concurrent calls, taken in order by one consumer;
+ * `pending` shows the ones queued behind (the leaders verify the approval
+ * shares queued together as one batch).
+ */
+export function eventQueue<E>(): { push(e: E): void; next(): Promise<E>; pending(): readonly E[] } {
   const events: E[] = [];
   let wake: (() => void) | null = null;
   return {
@@ -23,6 +27,7 @@ export function eventQueue<E>(): { push(e: E): void; next(): Promise<E> } {
       wake = null;
       return events.shift()!;
     },
+    pending: () => events,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '@whitepay/base';
-import { aggregateSignatures, fromHex, g2ToEip2537, toHex, verify } from '@whitepay/bls';
+import { aggregateSignatures, fromHex, g2ToEip2537, toHex } from '@whitepay/bls';
 import { decodeGroup, signerIndices } from '@whitepay/contracts';
 import {
   createLeaderRound,
@@ -12,7 +12,6 @@ import {
 } from '@whitepay/core';
 import type { Group } from '@whitepay/peer';
 import type { Address, Hex } from 'viem';
-import { hexToBytes } from 'viem';
 import type { ChainView, UpkeepingView } from '../chain/view.js';
 import { applyStFault, type Fault } from '../faults.js';
 import type { Metrics } from '../metrics.js';
@@ -29,6 +28,7 @@ import {
 import type { StSource } from '../st.js';
 import { askMembers, attemptDeadlineMs, type Broadcast, countBroadcast, eventQueue } from './fanout.js';
 import type { Follower } from './follower.js';
+import { approvalShares, shareVerifier } from './shares.js';
 import { FINAL_OUTCOMES, type RoundRecord, type RoundStore } from './store.js';
 import type { PaymentClient } from './submit.js';
 
@@ -163,14 +163,13 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
     log.info({ phase: rec.state.phase, attempt: rec.state.attempt }, 'round resumed');
   }
 
-  const verifySignature = (from: number, st: bigint, signature: Hex): boolean => {
-    const pk = keys.get(from);
-    if (!pk) return false;
-    return verify(pk, hexToBytes(paymentMessage({ chainId, ...info, st })), hexToBytes(signature));
-  };
+  // Approval shares are verified in batches (`shares.ts`): the reducer reads the verdicts.
+  const shares = shareVerifier((from) => keys.get(from));
+  const verifySignature = (from: number, st: bigint, signature: Hex): boolean =>
+    shares.verdict(from, paymentMessage({ chainId, ...info, st }), signature);
 
   // ── the event queue: answers arrive concurrently, the reducer runs one event at a time ──
-  const { push, next } = eventQueue<LeaderEvent>();
+  const { push, next, pending } = eventQueue<LeaderEvent>();
 
   const ownSt = async (includePeers: boolean) =>
     applyStFault(
@@ -246,6 +245,11 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
 
   while (rec.state.phase !== 'submitted' && rec.state.phase !== 'failed') {
     const event = await next();
+    const s = rec.state;
+    if (event.type === 'reveal' && s.phase === 'proposing' && s.proposedSt !== null) {
+      const queued = approvalShares([event, ...pending()], s.attempt, s.proposal);
+      await shares.prepare(paymentMessage({ chainId, ...info, st: s.proposedSt }), queued);
+    }
     const step = leaderReducer(rec.state, event, { verifySignature });
     rec = { ...rec, state: step.state, updatedAt: Date.now() };
     await d.store.putRound(rec);
