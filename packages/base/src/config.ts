@@ -80,7 +80,18 @@ export function unknownVariables(
   return Object.keys(env)
     .filter((name) => name.startsWith(`${prefix}_`) && !set.has(name))
     .sort()
-    .map((name) => ({ name, closest: known.length > 0 ? closest(name, known) : undefined }));
+    .map((name) => ({ name, closest: closestVariable(name, known) }));
+}
+
+/**
+ * The known name an unknown one most likely meant: among the names that end in the same word
+ * (`X_ACCOUNT_KEY` → the `…_KEY`s), else among all, the nearest by edit distance.
+ */
+function closestVariable(name: string, known: readonly string[]): string | undefined {
+  const last = name.slice(name.lastIndexOf('_'));
+  const sameEnd = known.filter((k) => k.endsWith(last));
+  const pool = sameEnd.length > 0 ? sameEnd : known;
+  return pool.length > 0 ? closest(name, [...pool]) : undefined;
 }
 
 /**
