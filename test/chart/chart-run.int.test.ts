@@ -30,12 +30,13 @@ import type { LoopbackCluster } from '../k8s/loopback-cluster.js';
 import { runChartGroup } from './group.js';
 
 /**
- * The built files an image holds, on this machine: an image's `/app` is the built workspace (compiled
- * `dist/` of every package; workspace dependencies resolve to it through the `default` export
- * condition, since the runner never passes `--conditions=development`).
+ * The built files an image holds, on this machine: a service image's `/app` is its package as `pnpm deploy`
+ * lays it out — its compiled `dist/` and its dependencies in `node_modules` — which here is the service's
+ * own directory (its workspace dependencies resolve to their compiled `dist/` through the `default`
+ * export condition: the runner never passes `--conditions=development`).
  */
 const images = dockerfileImages((target, p) => {
-  if (p === '/app' || p.startsWith('/app/')) return join(REPO_ROOT, p.slice('/app'.length));
+  if (p === '/app' || p.startsWith('/app/')) return join(REPO_ROOT, 'services', target, p.slice('/app'.length));
   throw new Error(`image ${target}: ${p} is outside /app`);
 });
 

@@ -99,7 +99,7 @@ describe('k8s/staging.sh', () => {
     expect(built).toEqual(expect.arrayContaining(KEEPER_SERVICES));
     for (const svc of built) {
       expect(dockerfile).toMatch(
-        new RegExp(`^FROM runtime AS ${svc}\\n(?:.*\\n)*?WORKDIR /app/services/${svc}$`, 'm'),
+        new RegExp(`^FROM runtime AS ${svc}\\n(?:.*\\n)*?COPY --from=build /deploy/${svc} /app$`, 'm'),
       );
     }
     const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
