@@ -30,6 +30,7 @@
 #     so it reaches those servers at 127.0.0.1 and its own /healthz is on a
 #     host port; nothing is published beyond loopback) with a read-only root
 #     filesystem and a tmpfs /tmp, like the Helm chart's securityContext.
+#     The challenge-store image first runs its migration command.
 #
 # Storage: buildah and podman share one containers storage (driver vfs,
 # graphroot $WHITEPAY_IMAGES_GRAPHROOT, default /var/lib/containers/storage)
@@ -297,6 +298,20 @@ smoke() { # target
   name=whitepay-smoke-$t-$$
   smoke_env "$t" "$http" "$grpc" >"$STATE/smoke/$t.env"
   log "smoke: $t ($img) on 127.0.0.1:$http"
+  local migrated=
+  if [ "$t" = challenge-store ]; then
+    # The migration command the Helm chart's Job runs (Dockerfile header).
+    if podman run --rm --network host --read-only --tmpfs /tmp:rw,size=64m -w /app \
+      -e "WHITEPAY_STORE_DATABASE_URL=postgres://whitepay@127.0.0.1:$PG_PORT/whitepay" \
+      "$img" node node_modules/@whitepay/store/dist/cli.js migrate >"$STATE/smoke/migrate.log" 2>&1; then
+      migrated="migrate ok, "
+      log "smoke: $t: node node_modules/@whitepay/store/dist/cli.js migrate (in /app) exited 0"
+    else
+      RESULT[$t]="FAIL (migrate, $STATE/smoke/migrate.log)"
+      sed 's/^/    /' "$STATE/smoke/migrate.log"
+      return
+    fi
+  fi
   local t0 elapsed
   t0=$(date +%s.%N)
   if ! podman run -d --name "$name" --network host --read-only --tmpfs /tmp:rw,size=64m \
@@ -317,7 +332,7 @@ smoke() { # target
   local user
   user=$(podman exec "$name" id -u 2>/dev/null || echo '?')
   if [ "$code" = 200 ]; then
-    RESULT[$t]="PASS healthz 200 ${elapsed} s after podman run (readyz $ready, uid $user)"
+    RESULT[$t]="PASS ${migrated}healthz 200 ${elapsed} s after podman run (readyz $ready, uid $user)"
   else
     RESULT[$t]="FAIL healthz $code after ${elapsed} s"
     log "smoke: $t logs:"
