@@ -302,7 +302,7 @@ smoke() { # target
   if [ "$t" = challenge-store ]; then
     # The migration command the Helm chart's Job runs (Dockerfile header).
     if podman run --rm --network host --read-only --tmpfs /tmp:rw,size=64m -w /app \
-      -e "WHITEPAY_STORE_DATABASE_URL=postgres://whitepay@127.0.0.1:$PG_PORT/whitepay" \
+      -e "STORE_DATABASE_URL=postgres://whitepay@127.0.0.1:$PG_PORT/whitepay" \
       "$img" node node_modules/@whitepay/store/dist/cli.js migrate >"$STATE/smoke/migrate.log" 2>&1; then
       migrated="migrate ok, "
       log "smoke: $t: node node_modules/@whitepay/store/dist/cli.js migrate (in /app) exited 0"
