@@ -36,7 +36,8 @@ import { runChartGroup } from './group.js';
  * export condition: the runner never passes `--conditions=development`).
  */
 const images = dockerfileImages((target, p) => {
-  if (p === '/app' || p.startsWith('/app/')) return join(REPO_ROOT, 'services', target, p.slice('/app'.length));
+  if (p === '/app' || p.startsWith('/app/'))
+    return join(REPO_ROOT, 'services', target, p.slice('/app'.length));
   throw new Error(`image ${target}: ${p} is outside /app`);
 });
 

@@ -192,7 +192,7 @@ export async function runChartGroup(o: GroupRun): Promise<GroupResult> {
   const log = new PaymentLog(net);
   const all = await log.poll();
   expectContiguous(net, all);
-  await expectBalances(net, all);
+  await expectBalances(net, all, log.head);
   for (const p of provisioned.providers) {
     const mine = paymentsOf(all, p.pid);
     if (mine.length < PAYMENTS) throw new Error(`${p.name}: paid ${mine.length} times, want ${PAYMENTS}`);

@@ -31,6 +31,11 @@ export class PaymentLog {
   private next: bigint | undefined;
   constructor(private readonly net: Pick<Devnet, 'state' | 'reader'>) {}
 
+  /** The last block the payments read so far cover (a ledger read at it sees exactly them). */
+  get head(): bigint | undefined {
+    return this.next === undefined ? undefined : this.next - 1n;
+  }
+
   async poll(head?: bigint): Promise<Payment[]> {
     const upkeeping = this.net.state.chain.upkeeping;
     if (!upkeeping) return this.payments;

@@ -50,7 +50,7 @@ describe('end to end: payments under faults', () => {
   const checkHistory = async () => {
     await log.poll();
     expectContiguous(net, log.payments);
-    await expectBalances(net, log.payments);
+    await expectBalances(net, log.payments, log.head);
   };
 
   it('steady state: every provider paid every period, contiguous, exact balances', async () => {

@@ -116,8 +116,16 @@ export function predictBalances(net: NetworkView, all: readonly Payment[]): Map<
   return out;
 }
 
-/** Reads every balance from the contract and compares with the prediction; also checks the funds spent. */
-export async function expectBalances(net: NetworkView, all: readonly Payment[]): Promise<void> {
+/**
+ * Reads every balance from the contract and compares with the prediction; also checks the funds spent.
+ * `atBlock`: the block the payments were read up to (a payment landing meanwhile is not counted twice).
+ */
+export async function expectBalances(
+  net: NetworkView,
+  all: readonly Payment[],
+  atBlock?: bigint,
+): Promise<void> {
+  const at = atBlock === undefined ? {} : { blockNumber: atBlock };
   const upkeeping = net.state.chain.upkeeping!;
   const predicted = predictBalances(net, all);
   for (const [account, want] of predicted) {
@@ -126,6 +134,7 @@ export async function expectBalances(net: NetworkView, all: readonly Payment[]):
       abi: upkeepingAbi,
       functionName: 'balanceOf',
       args: [account as Address],
+      ...at,
     });
     if (got !== want) throw new Error(`balance of ${account}: ${got}, predicted ${want}`);
   }
@@ -133,6 +142,7 @@ export async function expectBalances(net: NetworkView, all: readonly Payment[]):
     address: upkeeping,
     abi: upkeepingAbi,
     functionName: 'reserved',
+    ...at,
   });
   const paid = all.reduce((a, x) => a + x.amount, 0n);
   const credited = [...predicted.values()].reduce((a, v) => a + v, 0n);
