@@ -58,6 +58,8 @@ export interface GroupRun {
   /** How the rendered pods run (processes or podman). */
   cluster: Omit<ClusterOptions, 'namespace' | 'objects' | 'secrets' | 'logDir'>;
   progress(line: string): void;
+  /** How long every pod may take to be ready (default 240 s). */
+  readyTimeoutMs?: number;
   /** Called with the cluster as soon as it exists (to stop it on failure). */
   started?(cluster: LoopbackCluster): void;
 }
@@ -165,7 +167,7 @@ export async function runChartGroup(o: GroupRun): Promise<GroupResult> {
   await cluster.runJobs();
   progress('starting the Deployments');
   cluster.startDeployments();
-  await cluster.waitReady(240_000, progress);
+  await cluster.waitReady(o.readyTimeoutMs ?? 240_000, progress);
   progress('every pod ready');
 
   await planCli(

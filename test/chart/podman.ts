@@ -130,6 +130,8 @@ async function main(): Promise<void> {
         },
       },
       progress: say,
+      // 21 containers created at once copy their images on vfs storage: minutes on two cores.
+      readyTimeoutMs: 900_000,
       started: (c) => {
         cluster = c;
       },

@@ -538,9 +538,35 @@ export class LoopbackCluster {
         if (++startupFailures >= (c.startupProbe?.failureThreshold ?? 3)) return void kill();
         later((c.startupProbe?.periodSeconds ?? 10) * 1000, gen, startup);
       };
-      later((c.startupProbe?.initialDelaySeconds ?? 0) * 1000, gen, startup);
+      // A kubelet starts probing once the container runs; under podman, creating it (copying the
+      // image's layers on vfs) comes first and takes seconds to minutes.
+      const created = async () => {
+        if (!this.o.podman || (await this.containerRunning(pod)))
+          return later((c.startupProbe?.initialDelaySeconds ?? 0) * 1000, gen, startup);
+        later(1_000, gen, created);
+      };
+      void created();
     };
     launch();
+  }
+
+  private containerRunning(pod: Pod): Promise<boolean> {
+    return new Promise((resolve) => {
+      const child = spawn(
+        'podman',
+        ['container', 'inspect', '--format', '{{.State.Running}}', `wp-${pod.name}`],
+        {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.o.podman?.env },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += String(d);
+      });
+      child.on('error', () => resolve(false));
+      child.on('exit', () => resolve(out.trim() === 'true'));
+    });
   }
 
   /** Waits until every running pod is ready (its readiness probe passed), or throws naming the ones that are not. */
