@@ -14,13 +14,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are read field by field
 export type K8sObject = {
   apiVersion: string;
   kind: string;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   data?: Record<string, string>;
   stringData?: Record<string, string>;
+  // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are read field by field
   spec?: any;
 };
 
