@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what WhitePay needs on a fresh Debian machine with Node 20 and npm:
 # pnpm (through corepack, pinned in package.json), the system servers the
-# tests and the local network run (nats-server, redis-server, PostgreSQL), and
-# the workspace's node modules. Idempotent: a second run only checks.
+# tests and the local network run (nats-server, redis-server, PostgreSQL,
+# Prometheus), and the workspace's node modules. Idempotent: a second run
+# only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COREPACK_INTEGRITY_KEYS=0
@@ -31,6 +32,8 @@ command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 have_pg || missing+=(postgresql)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+# Prometheus and promtool: the alert rules' unit tests and the scrape test.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} with apt-get (this takes a minute)"
   export DEBIAN_FRONTEND=noninteractive
@@ -38,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The Debian packages start system-wide daemons; WhitePay starts its own on
   # random loopback ports, so the system ones are not needed.
-  for svc in redis-server postgresql nats-server; do
+  for svc in redis-server postgresql nats-server prometheus prometheus-node-exporter; do
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type PrometheusServer, startPrometheus, waitFor } from '@whitepay/testkit';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import {
+  AVAILABLE_SERVICES,
+  anvilKey,
+  type DeployedUpkeeping,
+  deployUpkeeping,
+  type Infra,
+  type KeeperHandle,
+  keeperKeys,
+  type ProviderHandle,
+  registerPieces,
+  startInfra,
+  startKeeper,
+  startProviders,
+} from '../harness/index.js';
+import { CHART, ensureHelm, helmTemplate } from '../k8s/chart.js';
+
+// A real Prometheus (Debian's package) scrapes a running keeper's five
+// services with the target labels the chart's ServiceMonitor gives them
+// (namespace, keeper, service, pod), evaluates the chart's alert rules, and
+// answers every query of the chart's Grafana dashboard. Then a provoked fault,
+// a stopped consensus-coordinator, fires its alert.
+
+const NAMESPACE = 'whitepay';
+
+interface Panel {
+  title?: string;
+  targets?: { expr: string }[];
+  panels?: Panel[];
+}
+
+function dashboardQueries(): { title: string; expr: string }[] {
+  const dash = JSON.parse(readFileSync(join(CHART, 'dashboards', 'whitepay.json'), 'utf8')) as {
+    panels: Panel[];
+  };
+  const out: { title: string; expr: string }[] = [];
+  const walk = (ps: Panel[]) => {
+    for (const p of ps) {
+      for (const t of p.targets ?? []) out.push({ title: p.title ?? '', expr: t.expr });
+      walk(p.panels ?? []);
+    }
+  };
+  walk(dash.panels);
+  return out;
+}
+
+/** The dashboard's template variables as Grafana substitutes them: this keeper, every service. */
+function substitute(expr: string, keeperId: number): string {
+  return expr
+    .replaceAll('$namespace', NAMESPACE)
+    .replaceAll('$keeper', String(keeperId))
+    .replaceAll('$service', '.*')
+    .replaceAll('$__rate_interval', '30s');
+}
+
+/** The chart's rules for this keeper, with short `for`s so that a test sees them fire. */
+function chartRules(keeperId: number): string {
+  const objects = helmTemplate([
+    'k',
+    CHART,
+    '--namespace',
+    NAMESPACE,
+    '-f',
+    join(CHART, 'ci', 'production-values.yaml'),
+    '--set',
+    `keeperId=${keeperId}`,
+    '--set',
+    'metrics.alerts.enabled=true',
+    '--set',
+    'metrics.alerts.for=3s',
+    '--set',
+    'metrics.alerts.interval=1s',
+  ]);
+  const rule = objects.find((o) => o.kind === 'PrometheusRule');
+  if (!rule) throw new Error('no PrometheusRule rendered');
+  return stringify(rule.spec);
+}
+
+describe('a real Prometheus on a running keeper', () => {
+  let infra: Infra;
+  let chain: DeployedUpkeeping;
+  let keeper: KeeperHandle;
+  let provider: ProviderHandle;
+  let prom: PrometheusServer;
+  let nc: NatsConnection;
+  const keys = keeperKeys(1, anvilKey(1));
+
+  beforeAll(async () => {
+    ensureHelm();
+    infra = await startInfra({ blockTime: 1 });
+    [provider] = (await startProviders(1)) as [ProviderHandle];
+    chain = await deployUpkeeping({
+      rpcUrl: infra.anvil.rpcUrl,
+      chainId: infra.anvil.chainId,
+      userKey: anvilKey(0),
+      keepers: [keys],
+      providers: [provider.pid],
+    });
+    keeper = await startKeeper({
+      keeperId: keys.keeperId,
+      infra: infra.endpoints,
+      accountKey: keys.accountKey,
+      blsSecretKey: keys.blsSecretKey,
+      upkeeping: { factory: chain.factory, fromBlock: chain.factoryBlock },
+      providers: { [provider.pid]: provider.grpcAddress },
+    });
+    await registerPieces({
+      storeGrpc: keeper.urls['challenge-store']!.grpc!,
+      userKey: anvilKey(0),
+      pid: provider.pid,
+      pieces: await provider.put(chain.user, [8192]),
+      nonce: 1n,
+      block: chain.providersAddedAt[provider.pid]!,
+    });
+    prom = await startPrometheus({
+      jobs: AVAILABLE_SERVICES.map((s) => ({
+        job: s,
+        targets: [new URL(keeper.urls[s]!.http).host],
+        labels: { namespace: NAMESPACE, keeper: String(keys.keeperId), service: s, pod: `${s}-0` },
+      })),
+      ruleFiles: [chartRules(keys.keeperId)],
+    });
+    // A malformed record on the keeper's bus: the challenge-store refuses and counts it.
+    nc = await connect({ servers: infra.endpoints.natsUrl });
+    await nc.jetstream().publish(`${keeper.namespace}.records.x.y`, new Uint8Array([0xff, 0x01, 0x02]));
+  }, 240_000);
+
+  afterAll(async () => {
+    await nc?.close();
+    await prom?.stop();
+    await keeper?.stop();
+    await provider?.stop();
+    await infra?.stop();
+  });
+
+  it('scrapes every service and answers every dashboard query with data once the keeper has paid', async () => {
+    await waitFor(
+      'a confirmed payment scraped',
+      async () =>
+        (await prom.query(`whitepay_payments_total{namespace="${NAMESPACE}",status="confirmed"} > 0`))
+          .length > 0,
+      180_000,
+      1_000,
+    );
+    const up = await prom.query(`up{namespace="${NAMESPACE}"}`);
+    expect(up.map((s) => [s.metric.job, s.value[1]]).sort()).toEqual(
+      AVAILABLE_SERVICES.map((s) => [s, '1']).sort(),
+    );
+    const empty: string[] = [];
+    // Rates need two samples of a moving counter inside their window: give the queries a few more scrapes.
+    await waitFor(
+      'every dashboard query returns data',
+      async () => {
+        empty.length = 0;
+        for (const q of dashboardQueries()) {
+          const res = await prom.query(substitute(q.expr, keys.keeperId));
+          if (res.length === 0) empty.push(`${q.title}: ${q.expr}`);
+        }
+        return empty.length === 0;
+      },
+      60_000,
+      2_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; without data:\n${empty.join('\n')}`);
+    });
+    // Nothing is firing on a healthy keeper.
+    const firing = (await prom.alerts()).filter((a) => a.state === 'firing').map((a) => a.labels.alertname);
+    expect(firing).toEqual([]);
+  }, 300_000);
+
+  it('fires WhitePayServiceDown when the consensus-coordinator stops, and clears it when it is back', async () => {
+    await keeper.stopService('consensus-coordinator');
+    let alert: Awaited<ReturnType<PrometheusServer['alerts']>>[number] | undefined;
+    await waitFor(
+      'WhitePayServiceDown firing',
+      async () => {
+        alert = (await prom.alerts()).find(
+          (a) => a.labels.alertname === 'WhitePayServiceDown' && a.state === 'firing',
+        );
+        return alert !== undefined;
+      },
+      60_000,
+      500,
+    );
+    expect(alert?.labels).toMatchObject({
+      job: 'consensus-coordinator',
+      keeper: String(keys.keeperId),
+      namespace: NAMESPACE,
+      severity: 'critical',
+    });
+    expect(alert?.annotations.summary).toBe(
+      `Keeper ${keys.keeperId}: consensus-coordinator is not answering its scrape`,
+    );
+    await keeper.startService('consensus-coordinator');
+    await waitFor(
+      'WhitePayServiceDown resolved',
+      async () => !(await prom.alerts()).some((a) => a.labels.alertname === 'WhitePayServiceDown'),
+      60_000,
+      500,
+    );
+  }, 180_000);
+});
