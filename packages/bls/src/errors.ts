@@ -20,6 +20,10 @@ export type BlsErrorCode =
   | 'BLS_INVALID_SECRET_KEY'
   /** Aggregation of an empty list. */
   | 'BLS_EMPTY_INPUT'
+  /** Not an EIP-2335 keystore (schema, unknown KDF/cipher, or its pubkey is not the key it holds). */
+  | 'BLS_KEYSTORE_INVALID'
+  /** The keystore's checksum does not match: the wrong passphrase. */
+  | 'BLS_KEYSTORE_PASSWORD'
   | 'BLS_INTERNAL';
 
 /** The only error type `@whitepay/bls` throws; a curve-library exception never leaves it raw. */

@@ -45,3 +45,9 @@ export {
 
 /** The ciphersuite this package implements. */
 export const CIPHERSUITE = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
+export {
+  decryptSecretKey,
+  type Eip2335Keystore,
+  encryptSecretKey,
+  type KeystoreOptions,
+} from './keystore.js';

@@ -29,11 +29,24 @@ export const backend: 'native' | 'js' = (() => {
   }
 })();
 
-/** A signature that cannot be produced or does not recover. Code `ECDSA_SIGNATURE_INVALID` or `ECDSA_KEY_INVALID`. */
+export type EcdsaErrorCode =
+  /** A signature that cannot be produced or does not recover. */
+  | 'ECDSA_SIGNATURE_INVALID'
+  /** Not a secp256k1 private key. */
+  | 'ECDSA_KEY_INVALID'
+  /** Not a Web3 Secret Storage (V3) keystore, or its address is not the key it holds. */
+  | 'ECDSA_KEYSTORE_INVALID'
+  /** The keystore's MAC does not match: the wrong passphrase. */
+  | 'ECDSA_KEYSTORE_PASSWORD';
+
+/** The only error type `@whitepay/ecdsa` throws. */
 export class EcdsaError extends WhitePayError {
   override readonly name: string = 'EcdsaError';
-  constructor(code: 'ECDSA_SIGNATURE_INVALID' | 'ECDSA_KEY_INVALID', message: string) {
-    super(code, message, { kind: 'invalid_argument' });
+  constructor(code: EcdsaErrorCode, message: string, opts: { cause?: unknown } = {}) {
+    super(code, message, {
+      kind: 'invalid_argument',
+      ...(opts.cause === undefined ? {} : { cause: opts.cause }),
+    });
   }
 }
 
@@ -75,7 +88,7 @@ export class Signer {
   }
 }
 
-function addressOf(uncompressed: Uint8Array): Address {
+export function addressOf(uncompressed: Uint8Array): Address {
   return getAddress(slice(keccak256(uncompressed.subarray(1)), 12));
 }
 
@@ -105,3 +118,5 @@ export function recoverSigner(digest: Hex | Uint8Array, signature: Hex | Uint8Ar
     );
   }
 }
+
+export { decryptPrivateKey, encryptPrivateKey, type V3Keystore, type V3KeystoreOptions } from './keystore.js';
