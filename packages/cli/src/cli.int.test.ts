@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { aggregateSignatures, fromHex, g2ToEip2537, sign, toHex } from '@whitepay/bls';
+import { aggregateSignatures, decryptSecretKey, fromHex, g2ToEip2537, sign, toHex } from '@whitepay/bls';
 import { pay, readGroup, upkeepingOf } from '@whitepay/contracts';
 import { leaderAt, paymentMessage, rankKeepers, splitReward, tid } from '@whitepay/core';
 import { ANVIL_MNEMONIC, type AnvilServer, freePort, startAnvil } from '@whitepay/testkit';
@@ -18,6 +18,7 @@ import {
   createTestClient,
   createWalletClient,
   defineChain,
+  getAddress,
   type Hex,
   hexToBytes,
   http,
@@ -140,25 +141,52 @@ describe('whitepay: full flow on anvil', () => {
     expect(config.effectiveThreshold).toBe('1'); // f + 1 with no keepers yet
   });
 
-  it('keeper keygen writes a 0600 secret file and prints the public key and PoP only', async () => {
+  it('keeper keygen writes 0600 keystores (EIP-2335 BLS key, V3 account key) and prints only public data', async () => {
+    await writeFile(join(dir, 'pass.txt'), 'keeper passphrase\n', { mode: 0o600 });
     for (const id of KEEPER_IDS) {
       const seed = toHex(new Uint8Array(32).fill(id));
-      const out = await cliJson<{ secretKeyFile: string; publicKey: Hex; proofOfPossession: Hex }>([
+      const out = await cliJson<{
+        secretKeyFile: string;
+        format: string;
+        publicKey: Hex;
+        publicKeyCompressed: Hex;
+        proofOfPossession: Hex;
+        accountKeyFile: string;
+        account: Address;
+      }>([
         'keeper',
         'keygen',
         '--seed',
         seed,
         '--out',
-        `k${id}.key`,
+        `k${id}.json`,
+        '--passphrase-file',
+        'pass.txt',
+        '--account',
+        '--account-out',
+        `k${id}-account.json`,
       ]);
-      expect(out.secretKeyFile).toBe(join(dir, `k${id}.key`));
+      expect(out.secretKeyFile).toBe(join(dir, `k${id}.json`));
+      expect(out.format).toBe('eip-2335');
       expect(hexToBytes(out.publicKey)).toHaveLength(128);
       expect(hexToBytes(out.proofOfPossession)).toHaveLength(256);
-      expect('secretKey' in out).toBe(false);
-      const secret = (await readFile(out.secretKeyFile, 'utf8')).trim();
-      expect(secret).toMatch(/^0x[0-9a-f]{64}$/);
-      expect(JSON.stringify(out)).not.toContain(secret.slice(2));
+      expect('secretKey' in out || 'accountKey' in out).toBe(false);
+      const ks = JSON.parse(await readFile(out.secretKeyFile, 'utf8')) as {
+        version: number;
+        pubkey: string;
+        crypto: { kdf: { function: string } };
+      };
+      expect(ks.version).toBe(4);
+      expect(ks.crypto.kdf.function).toBe('scrypt');
+      expect(`0x${ks.pubkey}`).toBe(out.publicKeyCompressed);
       expect((await stat(out.secretKeyFile)).mode & 0o777).toBe(0o600);
+      const v3 = JSON.parse(await readFile(out.accountKeyFile, 'utf8')) as {
+        version: number;
+        address: string;
+      };
+      expect(v3.version).toBe(3);
+      expect(getAddress(`0x${v3.address}`)).toBe(out.account);
+      expect((await stat(out.accountKeyFile)).mode & 0o777).toBe(0o600);
       keys.set(id, { file: out.secretKeyFile, publicKey: out.publicKey, pop: out.proofOfPossession });
     }
     // Same seed, same key; an existing file is not overwritten without --force.
@@ -168,22 +196,30 @@ describe('whitepay: full flow on anvil', () => {
       '--seed',
       toHex(new Uint8Array(32).fill(101)),
       '--out',
-      'k101.key',
+      'k101.json',
+      '--passphrase-file',
+      'pass.txt',
     ]);
     expect(again.code).toBe(EXIT.cantCreate);
     expect(again.stderr).toContain('KEY_FILE_EXISTS');
-    const shown = await cliJson<{ secretKey: Hex; publicKey: Hex }>([
+    // --plain writes hex, and --show-secret prints it.
+    const shown = await cliJson<{ secretKey: Hex; publicKey: Hex; format: string }>([
       'keeper',
       'keygen',
       '--seed',
       toHex(new Uint8Array(32).fill(101)),
       '--out',
       'k101.key',
-      '--force',
+      '--plain',
       '--show-secret',
     ]);
+    expect(shown.format).toBe('hex');
     expect(shown.publicKey).toBe(keys.get(101)!.publicKey);
-    expect(shown.secretKey).toBe((await readFile(keys.get(101)!.file, 'utf8')).trim());
+    expect(shown.secretKey).toBe((await readFile(join(dir, 'k101.key'), 'utf8')).trim());
+    // A keystore needs a passphrase: none is a usage error, never a silent plain key.
+    const none = await cli(['keeper', 'keygen', '--out', 'nopass.json']);
+    expect(none.code).toBe(EXIT.usage);
+    expect(none.stderr).toContain('--passphrase-file');
   });
 
   it('keeper register computes the PoP from the key file and adds the keeper', async () => {
@@ -198,12 +234,34 @@ describe('whitepay: full flow on anvil', () => {
         '--address',
         keeperAccount(id).address,
         '--bls-key-file',
-        `k${id}.key`,
+        `k${id}.json`,
+        '--passphrase-file',
+        'pass.txt',
       ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`keeperId\\s+${id}`));
       expect(r.stderr).toMatch(new RegExp(`register keeper ${id}: confirmed in block`));
     }
+  });
+
+  it('keeper register refuses a keystore without its passphrase, or with a wrong one', async () => {
+    const base = [
+      '--upkeeping',
+      upkeeping,
+      'keeper',
+      'register',
+      '--id',
+      '106',
+      '--address',
+      accounts[9]!.address,
+    ];
+    const missing = await cli([...base, '--bls-key-file', 'k101.json']);
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.stderr).toContain('PASSPHRASE_REQUIRED');
+    await writeFile(join(dir, 'wrong.txt'), 'not it\n');
+    const wrong = await cli([...base, '--bls-key-file', 'k101.json', '--passphrase-file', 'wrong.txt']);
+    expect(wrong.code).toBe(EXIT.data);
+    expect(wrong.stderr).toContain('wrong passphrase');
   });
 
   it('keeper register with a duplicate id exits 2 naming UpkeepingDuplicateKeeperId', async () => {
@@ -217,7 +275,9 @@ describe('whitepay: full flow on anvil', () => {
       '--address',
       accounts[9]!.address,
       '--bls-key-file',
-      'k102.key',
+      'k102.json',
+      '--passphrase-file',
+      'pass.txt',
     ]);
     expect(r.code).toBe(EXIT.rejected);
     expect(r.stderr).toContain('UpkeepingDuplicateKeeperId');
@@ -227,8 +287,8 @@ describe('whitepay: full flow on anvil', () => {
   });
 
   it('keeper register with a proof of possession of another key exits 2 naming the error', async () => {
-    const a = await cliJson<{ publicKey: Hex }>(['keeper', 'keygen', '--out', 'a.key']);
-    const b = await cliJson<{ proofOfPossession: Hex }>(['keeper', 'keygen', '--out', 'b.key']);
+    const a = await cliJson<{ publicKey: Hex }>(['keeper', 'keygen', '--out', 'a.key', '--plain']);
+    const b = await cliJson<{ proofOfPossession: Hex }>(['keeper', 'keygen', '--out', 'b.key', '--plain']);
     const r = await cli([
       '--upkeeping',
       upkeeping,
@@ -401,7 +461,9 @@ describe('whitepay: full flow on anvil', () => {
     });
     const signerIds = [101, 103]; // member indices 0 and 2; threshold 2
     const sks = await Promise.all(
-      signerIds.map(async (id) => fromHex((await readFile(keys.get(id)!.file, 'utf8')).trim())),
+      signerIds.map(async (id) =>
+        decryptSecretKey(await readFile(keys.get(id)!.file, 'utf8'), 'keeper passphrase'),
+      ),
     );
     const signature = toHex(g2ToEip2537(aggregateSignatures(sks.map((sk) => sign(sk, hexToBytes(message))))));
     const leader = createWalletClient({

@@ -1,16 +1,37 @@
-import { fromHex, generateSecretKey, MIN_SEED_LENGTH, secretKeyFromSeed, toHex } from '@whitepay/bls';
+import {
+  encryptSecretKey,
+  fromHex,
+  generateSecretKey,
+  MIN_SEED_LENGTH,
+  secretKeyFromSeed,
+  toHex,
+} from '@whitepay/bls';
 import { addKeeper, removeKeeper } from '@whitepay/contracts';
+import { encryptPrivateKey } from '@whitepay/ecdsa';
 import type { Command } from 'commander';
 import type { Address, Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 import { pairs } from '../context.js';
 import { usageError } from '../errors.js';
-import { identityOf, readSecretKeyFile, writeSecretKeyFile } from '../keyfile.js';
+import {
+  assertAbsent,
+  identityOf,
+  keystoreText,
+  plainSecret,
+  readPassphraseFile,
+  readSecretKeyFile,
+  writeSecretFile,
+} from '../keyfile.js';
 import { parseAddress, parseHexBytes, parseKeeperId } from '../parse.js';
 import type { ContextOf } from './shared.js';
 
 interface KeygenOptions {
   readonly seed?: Hex;
   readonly out: string;
+  readonly passphraseFile?: string;
+  readonly plain?: boolean;
+  readonly account?: boolean;
+  readonly accountOut: string;
   readonly force?: boolean;
   readonly showSecret?: boolean;
 }
@@ -19,11 +40,13 @@ interface RegisterOptions {
   readonly id: number;
   readonly address: Address;
   readonly blsKeyFile?: string;
+  readonly passphraseFile?: string;
   readonly publicKey?: Hex;
   readonly pop?: Hex;
 }
 
-export const DEFAULT_KEY_FILE = 'keeper-bls.key';
+export const DEFAULT_KEY_FILE = 'keeper-bls.json';
+export const DEFAULT_ACCOUNT_FILE = 'keeper-account.json';
 
 export function keeperCommands(program: Command, contextOf: ContextOf): void {
   const keeper = program.command('keeper').description("keepers of a user's group");
@@ -31,26 +54,66 @@ export function keeperCommands(program: Command, contextOf: ContextOf): void {
   keeper
     .command('keygen')
     .description(
-      'make a BLS secret key (file, mode 0600); prints the public key (EIP-2537) and its proof of possession',
+      'make a BLS secret key as an EIP-2335 keystore (mode 0600; --plain: hex) and, with --account, the transaction key as a V3 keystore; prints the public key (EIP-2537), its proof of possession and the account',
     )
     .option(
       '--seed <hex>',
-      `derive the key from a seed (>= ${MIN_SEED_LENGTH} bytes; tests and devnets only)`,
+      `derive the BLS key from a seed (>= ${MIN_SEED_LENGTH} bytes; tests and devnets only)`,
       parseHexBytes({ min: MIN_SEED_LENGTH }, 'a seed'),
     )
-    .option('--out <file>', 'where to write the secret key', DEFAULT_KEY_FILE)
-    .option('--force', 'overwrite --out if it exists')
-    .option('--show-secret', 'also print the secret key (it is always written to --out)')
+    .option('--out <file>', 'where to write the BLS key', DEFAULT_KEY_FILE)
+    .option('--passphrase-file <file>', "the keystores' passphrase (its content less one trailing newline)")
+    .option('--plain', 'write the keys as hex instead of keystores (tests and devnets only)')
+    .option('--account', 'also make the secp256k1 transaction key (the keeper account)')
+    .option('--account-out <file>', 'where to write the account key', DEFAULT_ACCOUNT_FILE)
+    .option('--force', 'overwrite the files if they exist')
+    .option('--show-secret', 'also print the secret keys (they are always written to the files)')
     .action(async (opts: KeygenOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
+      if (opts.plain === true && opts.passphraseFile !== undefined) {
+        throw usageError('give either --plain or --passphrase-file, not both');
+      }
+      if (opts.plain !== true && opts.passphraseFile === undefined) {
+        throw usageError('give --passphrase-file (keystores), or --plain for hex key files');
+      }
+      const passphrase =
+        opts.passphraseFile === undefined
+          ? undefined
+          : await readPassphraseFile(ctx.path(opts.passphraseFile));
       const sk = opts.seed === undefined ? generateSecretKey() : secretKeyFromSeed(fromHex(opts.seed));
       const file = ctx.path(opts.out);
-      await writeSecretKeyFile(file, sk, opts.force === true);
+      // Both files or neither: refuse before writing the first when the second exists.
+      if (opts.force !== true) {
+        await assertAbsent(file);
+        if (opts.account === true) await assertAbsent(ctx.path(opts.accountOut));
+      }
+      await writeSecretFile(
+        file,
+        passphrase === undefined ? plainSecret(sk) : keystoreText(await encryptSecretKey(sk, passphrase)),
+        opts.force === true,
+      );
+      let account: { accountKeyFile: string; account: Address; accountKey?: Hex } | undefined;
+      if (opts.account === true) {
+        const key = generatePrivateKey();
+        const accountFile = ctx.path(opts.accountOut);
+        await writeSecretFile(
+          accountFile,
+          passphrase === undefined ? `${key}\n` : keystoreText(await encryptPrivateKey(key, passphrase)),
+          opts.force === true,
+        );
+        account = {
+          accountKeyFile: accountFile,
+          account: privateKeyToAddress(key),
+          ...(opts.showSecret === true ? { accountKey: key } : {}),
+        };
+      }
       const id = identityOf(sk);
       const result = {
         secretKeyFile: file,
+        format: passphrase === undefined ? 'hex' : 'eip-2335',
         ...id,
         ...(opts.showSecret === true ? { secretKey: toHex(sk) } : {}),
+        ...account,
       };
       ctx.result(() => pairs(result), result);
     });
@@ -64,7 +127,11 @@ export function keeperCommands(program: Command, contextOf: ContextOf): void {
       "the keeper's account (it submits payments and withdraws)",
       parseAddress,
     )
-    .option('--bls-key-file <file>', 'secret key file from `keeper keygen` (the PoP is computed from it)')
+    .option(
+      '--bls-key-file <file>',
+      'BLS key file from `keeper keygen`, keystore or hex (the PoP is computed from it)',
+    )
+    .option('--passphrase-file <file>', 'the passphrase of a keystore --bls-key-file')
     .option(
       '--public-key <hex>',
       'instead of a key file: the EIP-2537 G1 public key (128 bytes)',
@@ -83,8 +150,10 @@ export function keeperCommands(program: Command, contextOf: ContextOf): void {
         if (opts.publicKey !== undefined || opts.pop !== undefined) {
           throw usageError('give either --bls-key-file or --public-key with --pop, not both');
         }
-        const sk = await readSecretKeyFile(ctx.path(opts.blsKeyFile), (line) =>
-          ctx.io.stderr.write(`${line}\n`),
+        const sk = await readSecretKeyFile(
+          ctx.path(opts.blsKeyFile),
+          (line) => ctx.io.stderr.write(`${line}\n`),
+          opts.passphraseFile === undefined ? undefined : ctx.path(opts.passphraseFile),
         );
         ({ publicKey, proofOfPossession } = identityOf(sk));
       } else if (opts.publicKey !== undefined && opts.pop !== undefined) {
