@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { aggregateSignatures, decryptSecretKey, fromHex, g2ToEip2537, sign, toHex } from '@whitepay/bls';
+import { aggregateSignatures, decryptSecretKey, g2ToEip2537, sign, toHex } from '@whitepay/bls';
 import { pay, readGroup, upkeepingOf } from '@whitepay/contracts';
 import { leaderAt, paymentMessage, rankKeepers, splitReward, tid } from '@whitepay/core';
 import { ANVIL_MNEMONIC, type AnvilServer, freePort, startAnvil } from '@whitepay/testkit';
