@@ -48,7 +48,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get(
     '/v1/head',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'Chain head seen and last block published on <ns>.blocks',
         tags: ['chain'],
@@ -72,7 +72,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get(
     '/v1/upkeepings',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'Upkeeping contracts discovered from the factory, with their keepers and providers',
         tags: ['discovery'],
@@ -133,7 +133,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get(
     '/v1/payments',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'Recent payment results (newest first), as published on <ns>.payments',
         tags: ['payments'],
@@ -153,7 +153,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get(
     '/v1/outbox',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'Submissions not final yet, and the sender lock',
         tags: ['payments'],

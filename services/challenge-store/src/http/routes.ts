@@ -48,7 +48,7 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
   }>(
     '/v1/records/:user/:pid',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'Challenge records of (user, pid) with from <= block < to, ordered by (block, keeper)',
         params: { type: 'object', properties: { user: address, pid: address }, required: ['user', 'pid'] },
@@ -113,7 +113,7 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
   }>(
     '/v1/pieces/:user/:pid',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'Pieces registered for (user, pid): live ones, those counting at a block, or all',
         params: { type: 'object', properties: { user: address, pid: address }, required: ['user', 'pid'] },
@@ -165,7 +165,7 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
   app.get(
     '/v1/accounts',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'Every (user, pid) with at least one live piece',
         response: {

@@ -20,7 +20,7 @@ export function registerRoutes(
   app.get(
     '/v1/status',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'What this replica has done since it started',
         response: {
@@ -51,7 +51,7 @@ export function registerRoutes(
   app.get(
     '/v1/providers',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'Configured provider gRPC addresses by pid',
         response: {

@@ -52,7 +52,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get<{ Querystring: { limit?: string } }>(
     '/v1/rounds',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'Recent rounds this keeper led, newest first, with phase and outcome',
         querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^\\d+$' } } },
@@ -67,7 +67,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get<{ Querystring: { limit?: string } }>(
     '/v1/batches',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary:
           'Recent batch rounds this keeper led, newest first: phase, outcome, every entry paid or skipped',
@@ -101,7 +101,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get<{ Params: { tid: string } }>(
     '/v1/rounds/:tid',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: { summary: "One round: the leader reducer's whole state plus the outcome" },
     },
     async (req) => {
@@ -117,7 +117,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get<{ Params: { user: string; pid: string }; Querystring: { ts?: string } }>(
     '/v1/schedule/:user/:pid',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary:
           'Leader schedule of (user, pid) from ts (default: the next payment`s ts): ranking, windows, leader now',
@@ -152,14 +152,14 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     },
   );
 
-  app.get('/v1/fault', { preHandler: app.requireRead, schema: { hide: true } }, async () => ({
+  app.get('/v1/fault', { onRequest: app.requireRead, schema: { hide: true } }, async () => ({
     fault: formatFault(d.getFault()),
   }));
 
   app.put<{ Body: { fault: string } }>(
     '/v1/admin/fault',
     {
-      preHandler: app.requireAdmin,
+      onRequest: app.requireAdmin,
       schema: {
         summary: 'TEST ONLY: switch fault injection (none | lie-st:<factor> | garbage-sig | slow:<ms>)',
         body: { type: 'object', required: ['fault'], properties: { fault: { type: 'string' } } },

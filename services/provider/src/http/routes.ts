@@ -46,7 +46,7 @@ export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; 
   app.get<{ Querystring: { user?: string; pid?: string } }>(
     '/v1/pieces',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary:
           'Pieces held, optionally for one user (with pid: those a challenge naming pid is answered from)',
@@ -80,7 +80,7 @@ export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; 
   app.get<{ Querystring: { pid?: string } }>(
     '/v1/faults',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: 'The node-wide injected fault, or with pid the fault challenges naming that pid meet',
         querystring: pidQuery,
@@ -93,7 +93,7 @@ export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; 
   app.put<{ Body: { mode: FaultMode; delayMs?: number; pid?: string } }>(
     '/v1/admin/faults',
     {
-      preHandler: app.requireAdmin,
+      onRequest: app.requireAdmin,
       schema: {
         summary:
           'Injects a fault: offline refuses challenges, slow delays answers, none heals; with pid, for that provider account only',
@@ -121,7 +121,7 @@ export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; 
   app.delete<{ Params: { pid: string } }>(
     '/v1/admin/faults/:pid',
     {
-      preHandler: app.requireAdmin,
+      onRequest: app.requireAdmin,
       schema: {
         summary: 'Drops the fault override of one provider account (it follows the node-wide fault again)',
         security: [{ bearer: [] }],
@@ -147,7 +147,7 @@ export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; 
     app.post<{ Params: { user: string; pieceId: string }; Querystring: { pid?: string } }>(
       `/v1/admin/pieces/:user/:pieceId/${action}`,
       {
-        preHandler: app.requireAdmin,
+        onRequest: app.requireAdmin,
         schema: {
           summary: `${summary} (?pid=: the piece stored for that provider account)`,
           security: [{ bearer: [] }],

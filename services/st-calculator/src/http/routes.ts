@@ -44,7 +44,7 @@ export function registerRoutes(app: FastifyInstance, deps: { calculator: Calcula
   }>(
     '/v1/st/:user/:pid',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary: "st of (user, pid) over [ts, te): this keeper's own records, or the union with includePeers",
         params,
@@ -106,7 +106,7 @@ export function registerRoutes(app: FastifyInstance, deps: { calculator: Calcula
   }>(
     '/v1/audit/:user/:pid',
     {
-      preHandler: app.requireRead,
+      onRequest: app.requireRead,
       schema: {
         summary:
           'The group as this keeper sees it over [from, to): per keeper its records, verified ones, st, idle',
