@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { asWhitePayError, type Counter, grpcStatusOf, type Logger, WhitePayError } from '@whitepay/base';
+import { type CallSecurity, callSecurity } from './tls.js';
 
 export { grpc };
 
@@ -8,6 +9,8 @@ export interface UnaryContext {
   deadline: Date | undefined;
   metadata: grpc.Metadata;
   peer: string;
+  /** The transport (mTLS or plaintext) and the keeper the client certificate names. */
+  security: CallSecurity;
 }
 
 export interface HandlerDeps {
@@ -41,6 +44,7 @@ export function unary<Req, Res>(
         deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
       metadata: call.metadata,
       peer: call.getPeer(),
+      security: callSecurity(call),
     };
     fn(call.request, ctx).then(
       (res) => callback(null, res),
@@ -67,6 +71,8 @@ export async function listenGrpc(
   host: string,
   port: number,
   options: grpc.ServerOptions = {},
+  /** mTLS from `serverCredentials(material)`; plaintext when omitted. */
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
 ): Promise<GrpcServerHandle> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -75,7 +81,7 @@ export async function listenGrpc(
   });
   register(server);
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${host}:${port}`, credentials, (err, p) =>
       err
         ? reject(new WhitePayError('GRPC_BIND_FAILED', err.message, { kind: 'unavailable', cause: err }))
         : resolve(p),
