@@ -120,3 +120,4 @@ export function recoverSigner(digest: Hex | Uint8Array, signature: Hex | Uint8Ar
 }
 
 export { decryptPrivateKey, encryptPrivateKey, type V3Keystore, type V3KeystoreOptions } from './keystore.js';
+export * from './remote-signer.js';

@@ -5,3 +5,4 @@ export * from './postgres.js';
 export * from './process.js';
 export * from './prometheus.js';
 export * from './redis.js';
+export * from './signer.js';
