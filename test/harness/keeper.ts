@@ -200,7 +200,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       const app = await createStore({
         config,
         log: slog,
-        registry: createRegistry('challenge-store'),
+        registry: createRegistry('challenge-store', { keeper: String(keeperId) }),
         pool,
         nc,
       });
@@ -232,7 +232,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       const app = await createStCalculator({
         config,
         log: slog,
-        registry: createRegistry('st-calculator'),
+        registry: createRegistry('st-calculator', { keeper: String(keeperId) }),
         pool,
       });
       await app.start();
@@ -277,7 +277,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       const app = await createChallenger({
         config,
         log: slog,
-        registry: createRegistry('challenger'),
+        registry: createRegistry('challenger', { keeper: String(keeperId) }),
         nc,
         pieces,
       });
@@ -325,7 +325,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       const app = await createSubmitter({
         config,
         log: slog,
-        registry: createRegistry('chain-submitter'),
+        registry: createRegistry('chain-submitter', { keeper: String(keeperId) }),
         publicClient,
         walletClient,
         nc,
@@ -406,7 +406,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       app = await createCoordinator({
         config,
         log: slog,
-        registry: createRegistry('consensus-coordinator'),
+        registry: createRegistry('consensus-coordinator', { keeper: String(keeperId) }),
         publicClient,
         nc,
         redis,

@@ -30,7 +30,7 @@ describe('operator HTTP server', () => {
     expect(notReady.statusCode).toBe(503);
     expect(notReady.json().checks[0]).toMatchObject({ name: 'db', ok: false, error: 'connection refused' });
     const metrics = await app.inject('/metrics');
-    expect(metrics.body).toContain('whitepay_process_cpu_seconds_total');
+    expect(metrics.body).toContain('process_cpu_seconds_total');
     const err = await app.inject('/v1/thing');
     expect(err.statusCode).toBe(404);
     expect(err.json()).toMatchObject({ code: 'THING_NOT_FOUND' });

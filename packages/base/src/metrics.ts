@@ -2,11 +2,17 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 export { Counter, Gauge, Histogram, Registry };
 
-/** One registry per service process, with the process/runtime defaults and a `service` label. */
+/**
+ * One registry per service process: the process and Node.js runtime metrics
+ * under their standard names (`process_*`, `nodejs_*`, as stock dashboards
+ * expect them) and every series labelled `whitepay_service` — not `service`,
+ * which Prometheus' Kubernetes discovery sets to the Service object's name —
+ * plus the given labels (`keeper` on every keeper service).
+ */
 export function createRegistry(service: string, labels: Record<string, string> = {}): Registry {
   const registry = new Registry();
-  registry.setDefaultLabels({ service, ...labels });
-  collectDefaultMetrics({ register: registry, prefix: 'whitepay_' });
+  registry.setDefaultLabels({ whitepay_service: service, ...labels });
+  collectDefaultMetrics({ register: registry });
   return registry;
 }
 
