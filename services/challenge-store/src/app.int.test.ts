@@ -132,6 +132,38 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
     );
   });
 
+  it('pages QueryRecords by bytes: every page under the budget, every record exactly once', async () => {
+    const { app, s, pub } = await setup('tbytes', { GRPC_MAX_PAGE_BYTES: String(64 * 1024) });
+    for (let b = 0n; b < 60n; b++)
+      await pub.publish(s.recordsFor('u', 'p'), encodeRecord(makeRecord(1, b, { proofBytes: 4096 })), `b${b}`);
+    await pub.flush();
+    await drained(app);
+    const grpcServer = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);
+    cleanup.push(() => grpcServer.stop(100));
+    const client = new storeV1.ChallengeStoreServiceClient(`127.0.0.1:${grpcServer.port}`, insecure());
+    cleanup.push(async () => client.close());
+    const account = { user: addressOf(1), pid: addressOf(1_000_001) };
+    const seen: bigint[] = [];
+    const sizes: number[] = [];
+    let pageToken = '';
+    do {
+      const res = await call(client, client.queryRecords, {
+        account,
+        range: { from: 0n, to: 60n },
+        source: storeV1.RecordSource.RECORD_SOURCE_OWN,
+        withoutProofs: false,
+        pageSize: 1000,
+        pageToken,
+      });
+      sizes.push(res.records.reduce((n, r) => n + challengeV1.ChallengeRecord.encode(r).finish().length, 0));
+      for (const r of res.records) seen.push(r.block);
+      pageToken = res.nextPageToken;
+    } while (pageToken);
+    expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => BigInt(i)));
+    expect(sizes.length).toBeGreaterThan(1);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(64 * 1024);
+  });
+
   it('serves queries, the piece registry and peer records over gRPC', async () => {
     const peerKey = generatePrivateKey();
     const peer = privateKeyToAccount(peerKey);
@@ -164,6 +196,17 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
       pageToken = res.nextPageToken;
     } while (pageToken);
     expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(100 + i * 10)));
+    // A page size beyond the cap is refused, typed (it used to answer a page of everything).
+    await expect(
+      call(client, client.queryRecords, {
+        account,
+        range: { from: 0n, to: 1_000n },
+        source: storeV1.RecordSource.RECORD_SOURCE_OWN,
+        withoutProofs: false,
+        pageSize: 2 ** 32 - 1,
+        pageToken: '',
+      }),
+    ).rejects.toMatchObject({ code: 'PAGE_SIZE_TOO_LARGE', kind: 'invalid_argument' });
     const last = await call(client, client.lastRecordBefore, { account, block: 255n, keeperId: 1 });
     expect(last.found).toBe(true);
     expect(last.record?.block).toBe(250n);

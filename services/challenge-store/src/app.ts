@@ -76,7 +76,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
   return {
     http,
     registerGrpc: (server) =>
-      registerGrpc(server, { pool, log, rejected: metrics.rejected, verifyPeerRecord }),
+      registerGrpc(server, {
+        pool,
+        log,
+        rejected: metrics.rejected,
+        verifyPeerRecord,
+        maxPageBytes: config.grpcMaxPageBytes,
+      }),
     ingestor,
     metrics,
     async start() {

@@ -17,6 +17,15 @@ export const configShape = {
   keeperId: common.keeperId,
   grpcHost: z.string().default('0.0.0.0').describe('address of the gRPC API'),
   grpcPort: z.coerce.number().int().min(0).max(65535).default(9090).describe('port of the gRPC API'),
+  grpcMaxPageBytes: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(16 * 1024 * 1024)
+    .default(2 * 1024 * 1024)
+    .describe(
+      'QueryRecords ends a page before its records exceed this many bytes (the page token continues it), so a page always fits the 16 MiB message limit of the callers',
+    ),
   databaseUrl: secret(z.string().min(1), 'PostgreSQL connection string'),
   dbPoolSize: z.coerce
     .number()

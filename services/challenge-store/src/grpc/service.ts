@@ -23,6 +23,8 @@ export interface GrpcDeps {
   log: Logger;
   rejected: Counter<'boundary' | 'reason'>;
   verifyPeerRecord: PeerRecordVerifier;
+  /** A QueryRecords page ends before its records exceed this many bytes. */
+  maxPageBytes?: number;
 }
 
 const SOURCE: Record<number, Source> = {
@@ -39,6 +41,16 @@ function account(a: commonV1.Account | undefined): { user: Uint8Array; pid: Uint
 
 export const DEFAULT_PAGE = 1000;
 export const MAX_PAGE = 10_000;
+export const DEFAULT_MAX_PAGE_BYTES = 2 * 1024 * 1024;
+
+/** The wire size of a record, closely enough to bound a page: its byte fields plus a field overhead each. */
+export function approximateBytes(value: unknown): number {
+  if (value instanceof Uint8Array) return value.length + 4;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + approximateBytes(v), 2);
+  if (value !== null && typeof value === 'object')
+    return Object.values(value).reduce((n: number, v) => n + approximateBytes(v), 2);
+  return 10;
+}
 
 /** The ChallengeStoreService handlers; every error crosses through `unary`'s mapper. */
 export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreServiceServer {
@@ -52,7 +64,12 @@ export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreSe
         const source = SOURCE[req.source];
         if (!source) throw new RecordRejected('BAD_SOURCE', `unknown record source ${req.source}`);
         const after = decodePageToken(req.pageToken);
-        const limit = Math.min(req.pageSize || DEFAULT_PAGE, MAX_PAGE);
+        if (req.pageSize > MAX_PAGE)
+          throw new RecordRejected('PAGE_SIZE_TOO_LARGE', `page_size is at most ${MAX_PAGE}`, {
+            pageSize: req.pageSize,
+            max: MAX_PAGE,
+          });
+        const limit = req.pageSize || DEFAULT_PAGE;
         const page = await queryRecords(pool, source, {
           ...account(req.account),
           from: req.range?.from ?? 0n,
@@ -61,7 +78,21 @@ export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreSe
           withProofs: !req.withoutProofs,
           ...(after ? { after } : {}),
         });
-        return { records: page.records.map(rowToRecord), nextPageToken: encodePageToken(page.next) };
+        // Paged by bytes too: the page ends before the budget is exceeded (never empty), and the
+        // token continues after its last record, so any range crosses in messages of bounded size.
+        const budget = deps.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES;
+        const records: ReturnType<typeof rowToRecord>[] = [];
+        let bytes = 0;
+        for (const row of page.records) {
+          const record = rowToRecord(row);
+          const size = approximateBytes(record);
+          if (records.length > 0 && bytes + size > budget) break;
+          records.push(record);
+          bytes += size;
+        }
+        const cut = records.length < page.records.length ? page.records[records.length - 1] : undefined;
+        const next = cut ? { block: cut.block, keeperId: cut.keeperId } : page.next;
+        return { records, nextPageToken: encodePageToken(next) };
       },
     ),
     lastRecordBefore: unary<storeV1.LastRecordBeforeRequest, storeV1.LastRecordBeforeResponse>(
