@@ -1,3 +1,4 @@
+export * from './admission.js';
 export * from './client.js';
 export * from './server.js';
 export * from './tls.js';

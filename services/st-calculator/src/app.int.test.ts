@@ -166,9 +166,9 @@ describe('st-calculator service on a real PostgreSQL', () => {
     );
     const fetched = await sql.registry.metrics();
     expect(fetched).toMatch(
-      /whitepay_st_queries_total\{op="compute_st_batch",outcome="ok",service="st-calculator"\} [1-9]/,
+      /whitepay_st_queries_total\{op="compute_st_batch",outcome="ok",whitepay_service="st-calculator"\} [1-9]/,
     );
-    expect(fetched).toMatch(/whitepay_st_batch_entries_count\{service="st-calculator"\} [1-9]/);
+    expect(fetched).toMatch(/whitepay_st_batch_entries_count\{whitepay_service="st-calculator"\} [1-9]/);
   });
 
   it('ComputeStBatch is all or nothing: an unknown account or a bad entry rejects the batch, typed', async () => {
@@ -214,7 +214,7 @@ describe('st-calculator service on a real PostgreSQL', () => {
     });
     expect(new Set(full.results.map((r) => r.st)).size).toBe(1);
     expect(await sql.registry.metrics()).toMatch(
-      /whitepay_st_queries_total\{op="compute_st_batch",outcome="ST_ACCOUNT_UNKNOWN",service="st-calculator"\} 2/,
+      /whitepay_st_queries_total\{op="compute_st_batch",outcome="ST_ACCOUNT_UNKNOWN",whitepay_service="st-calculator"\} 2/,
     );
   });
 
@@ -457,6 +457,63 @@ describe('st-calculator service on a real PostgreSQL', () => {
       expected(2000n, 3000n),
       expected(9000n, 10_150n, [...own, late, later]),
     ]);
+    c.close();
+  });
+
+  it('bounds the work of one caller: keeper ids, interval length, blocks per call and concurrent calls, typed', async () => {
+    const registry = createRegistry('st-calculator');
+    const bounded = await createApp({
+      config: testConfig({
+        MAX_STALENESS: String(MAX_STALENESS),
+        SETTLE_WAIT_MS: '1500',
+        CHALLENGE_EVERY: '1',
+        MAX_INTERVAL_BLOCKS: '100000',
+        MAX_CALL_BLOCKS: '1000000',
+        MAX_CONCURRENT_PER_CLIENT: '1',
+      }),
+      log: silentLogger(),
+      registry,
+      pool: readPool,
+    });
+    await bounded.start();
+    apps.push(bounded);
+    const server = await listenGrpc(bounded.registerGrpc, '127.0.0.1', 0);
+    grpcServers.push(server);
+    const c = new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure());
+    const account = { user, pid };
+    // The attack of the issue: AuditGroup naming 5,000 keepers is refused before any integral runs.
+    await expect(
+      call(c, c.auditGroup, {
+        account,
+        range: { from: 1000n, to: 2000n },
+        keeperIds: Array.from({ length: 5000 }, (_, i) => i + 1),
+      }),
+    ).rejects.toMatchObject({ code: 'ST_AUDIT_TOO_MANY_KEEPERS', kind: 'invalid_argument' });
+    await expect(
+      call(c, c.computeSt, { account, ts: 0n, te: 200_000n, includePeers: true }),
+    ).rejects.toMatchObject({ code: 'ST_INTERVAL_TOO_LONG', kind: 'invalid_argument' });
+    // 2,000 whole-range entries: within the entry count, over the blocks a call may cover.
+    await expect(
+      call(c, c.computeStBatch, {
+        entries: Array.from({ length: 2000 }, () => ({ account, ts: 0n, te: 100_000n })),
+        includePeers: true,
+      }),
+    ).rejects.toMatchObject({ code: 'ST_CALL_TOO_LARGE', kind: 'invalid_argument' });
+    // One client, one call at a time: while an own st waits for a record that never comes
+    // (te far past the last record), a second call of the same client is refused at once.
+    const waiting = call(c, c.computeSt, { account, ts: 9000n, te: 20_000n, includePeers: false });
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(
+      call(c, c.computeSt, { account, ts: 1000n, te: 2000n, includePeers: true }),
+    ).rejects.toMatchObject({ code: 'RPC_BUSY', kind: 'unavailable' });
+    await waiting;
+    // Once it is done the client is served again.
+    const ok = await call(c, c.computeSt, { account, ts: 1000n, te: 2000n, includePeers: true });
+    expect(BigInt(ok.st)).toBeGreaterThan(0n);
+    // Every refusal is counted by its code.
+    const text = await registry.metrics();
+    for (const code of ['ST_AUDIT_TOO_MANY_KEEPERS', 'ST_INTERVAL_TOO_LONG', 'ST_CALL_TOO_LARGE', 'RPC_BUSY'])
+      expect(text).toMatch(new RegExp(`whitepay_st_queries_total\\{[^}]*outcome="${code}"[^}]*\\} 1`));
     c.close();
   });
 });

@@ -47,6 +47,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
     groupKeepers: config.groupKeepers,
     settleWaitMs: config.settleWaitMs,
     challengeEvery: config.challengeEvery,
+    limits: {
+      maxAuditKeepers: config.maxAuditKeepers,
+      maxIntervalBlocks: config.maxIntervalBlocks,
+      maxCallBlocks: config.maxCallBlocks,
+      maxConcurrent: config.maxConcurrent,
+      maxConcurrentPerClient: config.maxConcurrentPerClient,
+    },
   });
   const http = await buildHttpServer({
     service: 'st-calculator',

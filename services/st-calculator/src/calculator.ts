@@ -1,5 +1,6 @@
 import { asWhitePayError, type Logger } from '@whitepay/base';
 import { type SpaceRecord, spaceTime } from '@whitepay/core';
+import { type Admission, checkDeadline, createAdmission } from '@whitepay/rpc';
 import {
   accountKnown,
   entriesWithoutRecentRecord,
@@ -72,6 +73,36 @@ export interface AuditAnswer {
   maxStaleness: bigint;
 }
 
+/**
+ * What one caller may ask at once (issue "bounded work per caller"): every
+ * bound refused with a typed error and counted, never queued or clamped.
+ */
+export interface Limits {
+  /** Most keeper ids one AuditGroup names (ST_AUDIT_TOO_MANY_KEEPERS). */
+  maxAuditKeepers: number;
+  /** Longest interval te - ts of one query or entry, in blocks (ST_INTERVAL_TOO_LONG). */
+  maxIntervalBlocks: bigint;
+  /** Most blocks one call covers, summed over its entries (ST_CALL_TOO_LARGE). */
+  maxCallBlocks: bigint;
+  /** Calls that query the database at once, in total and per client (RPC_BUSY). */
+  maxConcurrent: number;
+  maxConcurrentPerClient: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxAuditKeepers: 256,
+  maxIntervalBlocks: 1_000_000n,
+  maxCallBlocks: 20_000_000n,
+  maxConcurrent: 8,
+  maxConcurrentPerClient: 2,
+};
+
+/** Who asks, and until when (the gRPC deadline); both optional for in-process callers. */
+export interface CallInfo {
+  client?: string;
+  deadline?: Date | undefined;
+}
+
 export interface CalculatorDeps {
   pool: Pool;
   log: Logger;
@@ -85,17 +116,18 @@ export interface CalculatorDeps {
   settleWaitMs?: number;
   /** The challengers' cadence: the newest record before te is due at te - challengeEvery or later. */
   challengeEvery?: number;
+  limits?: Partial<Limits>;
 }
 
 export interface Calculator {
-  computeSt(q: StQuery): Promise<StAnswer>;
+  computeSt(q: StQuery, call?: CallInfo): Promise<StAnswer>;
   /**
    * `computeSt` of many accounts at once (a batch payment's entries): one
    * settle wait for all, one statement with the `sql` engine. All or nothing:
    * one unknown account or bad interval rejects the whole batch.
    */
-  computeStBatch(q: StBatchQuery): Promise<StBatchAnswer>;
-  auditGroup(q: AuditQuery): Promise<AuditAnswer>;
+  computeStBatch(q: StBatchQuery, call?: CallInfo): Promise<StBatchAnswer>;
+  auditGroup(q: AuditQuery, call?: CallInfo): Promise<AuditAnswer>;
 }
 
 /**
@@ -157,10 +189,27 @@ function checkInterval(a: string, from: bigint, b: string, to: bigint): void {
     });
 }
 
+function checkLength(field: string, from: bigint, to: bigint, limits: Limits): void {
+  if (to - from > limits.maxIntervalBlocks)
+    throw new StQueryRejected(
+      'ST_INTERVAL_TOO_LONG',
+      `${field} spans ${to - from} blocks, more than ${limits.maxIntervalBlocks}`,
+      { field, blocks: String(to - from), max: String(limits.maxIntervalBlocks) },
+    );
+}
+
 /** The st-calculator's logic, shared by the gRPC and HTTP boundaries. */
 export function createCalculator(deps: CalculatorDeps): Calculator {
   const { pool, metrics, keeperId, maxStaleness, engine } = deps;
   const log = deps.log.child({ component: 'calculator' });
+  const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const admission: Admission = createAdmission({
+    name: 'st-calculator',
+    total: limits.maxConcurrent,
+    perClient: limits.maxConcurrentPerClient,
+  });
+  const admitted = <T>(call: CallInfo | undefined, fn: () => Promise<T>): Promise<T> =>
+    admission.run(call?.client ?? 'local', fn);
   const integrate = (q: SpaceTimeQuery): Promise<SpaceTimeResult> =>
     engine === 'sql'
       ? spaceTimeSql(pool, { ...q, maxStaleness })
@@ -218,26 +267,29 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
   }
 
   return {
-    computeSt: (q) =>
+    computeSt: (q, call) =>
       measured('compute_st', async () => {
         const user = checkAddress('user', q.user);
         const pid = checkAddress('pid', q.pid);
         checkInterval('ts', q.ts, 'te', q.te);
-        await known(user, pid);
-        if (!q.includePeers) await settle([{ user, pid, te: q.te }]);
-        const res = await integrate(
-          q.includePeers
-            ? { user, pid, ts: q.ts, te: q.te, source: 'union' }
-            : { user, pid, ts: q.ts, te: q.te, source: 'own', keeperId },
-        );
-        log.debug(
-          { user: toHex(user), pid: toHex(pid), ts: String(q.ts), te: String(q.te), st: String(res.st) },
-          'st computed',
-        );
-        return { ...res, maxStaleness, engine };
+        checkLength('te - ts', q.ts, q.te, limits);
+        return admitted(call, async () => {
+          await known(user, pid);
+          if (!q.includePeers) await settle([{ user, pid, te: q.te }]);
+          const res = await integrate(
+            q.includePeers
+              ? { user, pid, ts: q.ts, te: q.te, source: 'union' }
+              : { user, pid, ts: q.ts, te: q.te, source: 'own', keeperId },
+          );
+          log.debug(
+            { user: toHex(user), pid: toHex(pid), ts: String(q.ts), te: String(q.te), st: String(res.st) },
+            'st computed',
+          );
+          return { ...res, maxStaleness, engine };
+        });
       }),
 
-    computeStBatch: (q) =>
+    computeStBatch: (q, call) =>
       measured('compute_st_batch', async () => {
         if (!Array.isArray(q.entries) || q.entries.length > SPACE_TIME_BATCH_MAX)
           throw new StQueryRejected('ST_BATCH_SIZE', `a batch has 0 to ${SPACE_TIME_BATCH_MAX} entries`, {
@@ -247,67 +299,90 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
           const user = checkAddress(`entries[${i}].user`, e.user);
           const pid = checkAddress(`entries[${i}].pid`, e.pid);
           checkInterval(`entries[${i}].ts`, e.ts, `entries[${i}].te`, e.te);
+          checkLength(`entries[${i}]`, e.ts, e.te, limits);
           return { user, pid, ts: e.ts, te: e.te };
         });
-        const unknown = await unknownAccounts(pool, entries);
-        if (unknown.length > 0) {
-          const first = entries[unknown[0]!]!;
-          throw new StAccountUnknown(toHex(first.user), toHex(first.pid), {
-            entry: unknown[0]!,
-            unknown: unknown.length,
-          });
-        }
-        if (!q.includePeers) await settle(entries);
-        const source = q.includePeers ? ('union' as const) : ('own' as const);
-        const results =
-          engine === 'sql'
-            ? await spaceTimeSqlBatch(pool, { entries, source, keeperId, maxStaleness })
-            : await Promise.all(
-                entries.map((e) => coreSpaceTime(pool, { ...e, source, keeperId, maxStaleness })),
-              );
-        metrics.batchEntries.observe(entries.length);
-        log.debug({ entries: entries.length, includePeers: q.includePeers === true }, 'st batch computed');
-        return { results, maxStaleness, engine };
+        let blocks = 0n;
+        for (const e of entries) blocks += BigInt(e.te) - BigInt(e.ts);
+        if (blocks > limits.maxCallBlocks)
+          throw new StQueryRejected(
+            'ST_CALL_TOO_LARGE',
+            `the entries span ${blocks} blocks in all, more than ${limits.maxCallBlocks} per call`,
+            { blocks: String(blocks), max: String(limits.maxCallBlocks), entries: entries.length },
+          );
+        return admitted(call, async () => {
+          const unknown = await unknownAccounts(pool, entries);
+          if (unknown.length > 0) {
+            const first = entries[unknown[0]!]!;
+            throw new StAccountUnknown(toHex(first.user), toHex(first.pid), {
+              entry: unknown[0]!,
+              unknown: unknown.length,
+            });
+          }
+          if (!q.includePeers) await settle(entries);
+          const source = q.includePeers ? ('union' as const) : ('own' as const);
+          const results =
+            engine === 'sql'
+              ? await spaceTimeSqlBatch(pool, { entries, source, keeperId, maxStaleness })
+              : await Promise.all(
+                  entries.map((e) => coreSpaceTime(pool, { ...e, source, keeperId, maxStaleness })),
+                );
+          metrics.batchEntries.observe(entries.length);
+          log.debug({ entries: entries.length, includePeers: q.includePeers === true }, 'st batch computed');
+          return { results, maxStaleness, engine };
+        });
       }),
 
-    auditGroup: (q) =>
+    auditGroup: (q, call) =>
       measured('audit_group', async () => {
         const user = checkAddress('user', q.user);
         const pid = checkAddress('pid', q.pid);
         checkInterval('from', q.from, 'to', q.to);
-        await known(user, pid);
-        const activity = await keeperActivity(pool, { user, pid, from: q.from, to: q.to });
-        const keepers = new Map<number, { records: number; verified: number }>();
-        keepers.set(keeperId, { records: 0, verified: 0 });
-        for (const id of [...(deps.groupKeepers ?? []), ...(q.keeperIds ?? [])])
-          if (!keepers.has(id)) keepers.set(id, { records: 0, verified: 0 });
-        for (const a of activity) {
-          // Own rows count for this keeper only; a peer row never stands for this keeper.
-          if ((a.source === 'own') !== (a.keeperId === keeperId)) continue;
-          keepers.set(a.keeperId, { records: a.records, verified: a.verified });
-        }
-        const out: KeeperAudit[] = [];
-        for (const [id, c] of [...keepers.entries()].sort(([a], [b]) => a - b)) {
-          const own = id === keeperId;
-          // A keeper idle in [from, to) can still be paid through its carry-over: st is computed anyway.
-          const { st } = await integrate({
-            user,
-            pid,
-            ts: q.from,
-            te: q.to,
-            source: own ? 'own' : 'peer',
-            keeperId: id,
-          });
-          out.push({
-            keeperId: id,
-            own,
-            records: c.records,
-            verified: c.verified,
-            st,
-            idle: c.records === 0,
-          });
-        }
-        return { keepers: out, maxStaleness };
+        checkLength('to - from', q.from, q.to, limits);
+        const named = new Set(q.keeperIds ?? []);
+        if (named.size > limits.maxAuditKeepers)
+          throw new StQueryRejected(
+            'ST_AUDIT_TOO_MANY_KEEPERS',
+            `AuditGroup names ${named.size} keepers, at most ${limits.maxAuditKeepers}`,
+            { keepers: named.size, max: limits.maxAuditKeepers },
+          );
+        return admitted(call, async () => {
+          await known(user, pid);
+          const activity = await keeperActivity(pool, { user, pid, from: q.from, to: q.to });
+          const keepers = new Map<number, { records: number; verified: number }>();
+          keepers.set(keeperId, { records: 0, verified: 0 });
+          for (const id of [...(deps.groupKeepers ?? []), ...named])
+            if (!keepers.has(id)) keepers.set(id, { records: 0, verified: 0 });
+          for (const a of activity) {
+            // Own rows count for this keeper only; a peer row never stands for this keeper.
+            if ((a.source === 'own') !== (a.keeperId === keeperId)) continue;
+            keepers.set(a.keeperId, { records: a.records, verified: a.verified });
+          }
+          const out: KeeperAudit[] = [];
+          for (const [id, c] of [...keepers.entries()].sort(([a], [b]) => a - b)) {
+            // One integral per keeper: stop as soon as the caller has given up.
+            checkDeadline(call?.deadline, 'AuditGroup');
+            const own = id === keeperId;
+            // A keeper idle in [from, to) can still be paid through its carry-over: st is computed anyway.
+            const { st } = await integrate({
+              user,
+              pid,
+              ts: q.from,
+              te: q.to,
+              source: own ? 'own' : 'peer',
+              keeperId: id,
+            });
+            out.push({
+              keeperId: id,
+              own,
+              records: c.records,
+              verified: c.verified,
+              st,
+              idle: c.records === 0,
+            });
+          }
+          return { keepers: out, maxStaleness };
+        });
       }),
   };
 }

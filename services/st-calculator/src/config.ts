@@ -77,6 +77,38 @@ export const configShape = {
     .optional()
     .transform((v) => (v ? [...new Set(v.split(',').map(Number))] : []))
     .describe('keeper ids of the group that AuditGroup reports even when they sent no record (idle)'),
+  maxAuditKeepers: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(256)
+    .describe('most keeper ids one AuditGroup may name (ST_AUDIT_TOO_MANY_KEEPERS)'),
+  maxIntervalBlocks: z.coerce
+    .bigint()
+    .min(1n)
+    .default(1_000_000n)
+    .describe('longest interval (te - ts) of one query or batch entry, in blocks (ST_INTERVAL_TOO_LONG)'),
+  maxCallBlocks: z.coerce
+    .bigint()
+    .min(1n)
+    .default(20_000_000n)
+    .describe('most blocks one ComputeStBatch covers, summed over its entries (ST_CALL_TOO_LARGE)'),
+  maxConcurrent: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(8)
+    .describe(
+      'queries that run at once on this replica; one more is refused with RPC_BUSY (keep it below DB_POOL_SIZE)',
+    ),
+  maxConcurrentPerClient: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2)
+    .describe(
+      'queries one client (the keeper its certificate names, else its IP address) runs at once; one more is refused with RPC_BUSY',
+    ),
 };
 
 export type Config = ReturnType<typeof loadConfig>;

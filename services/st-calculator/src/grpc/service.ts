@@ -1,6 +1,6 @@
 import type { Counter, Logger } from '@whitepay/base';
 import { type commonV1, stV1 } from '@whitepay/proto';
-import { type grpc, unary } from '@whitepay/rpc';
+import { clientKeyOf, type grpc, type UnaryContext, unary } from '@whitepay/rpc';
 import type { Calculator } from '../calculator.js';
 import { StQueryRejected } from '../errors.js';
 
@@ -9,6 +9,8 @@ export interface GrpcDeps {
   log: Logger;
   rejected: Counter<'boundary' | 'reason'>;
 }
+
+const callOf = (ctx: UnaryContext) => ({ client: clientKeyOf(ctx), deadline: ctx.deadline });
 
 function account(a: commonV1.Account | undefined): { user: Uint8Array; pid: Uint8Array } {
   if (!a) throw new StQueryRejected('ST_ACCOUNT_MISSING', 'account is required');
@@ -20,13 +22,11 @@ export function stCalculatorHandlers(deps: GrpcDeps): stV1.StCalculatorServiceSe
   const h = { log: deps.log.child({ component: 'grpc' }), rejected: deps.rejected };
   const { calculator } = deps;
   return {
-    computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>('ComputeSt', h, async (req) => {
-      const res = await calculator.computeSt({
-        ...account(req.account),
-        ts: req.ts,
-        te: req.te,
-        includePeers: req.includePeers,
-      });
+    computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>('ComputeSt', h, async (req, ctx) => {
+      const res = await calculator.computeSt(
+        { ...account(req.account), ts: req.ts, te: req.te, includePeers: req.includePeers },
+        callOf(ctx),
+      );
       return {
         st: res.st.toString(),
         recordsUsed: res.records,
@@ -37,11 +37,14 @@ export function stCalculatorHandlers(deps: GrpcDeps): stV1.StCalculatorServiceSe
     computeStBatch: unary<stV1.ComputeStBatchRequest, stV1.ComputeStBatchResponse>(
       'ComputeStBatch',
       h,
-      async (req) => {
-        const res = await calculator.computeStBatch({
-          entries: req.entries.map((e) => ({ ...account(e.account), ts: e.ts, te: e.te })),
-          includePeers: req.includePeers,
-        });
+      async (req, ctx) => {
+        const res = await calculator.computeStBatch(
+          {
+            entries: req.entries.map((e) => ({ ...account(e.account), ts: e.ts, te: e.te })),
+            includePeers: req.includePeers,
+          },
+          callOf(ctx),
+        );
         return {
           results: res.results.map((r) => ({
             st: r.st.toString(),
@@ -52,14 +55,12 @@ export function stCalculatorHandlers(deps: GrpcDeps): stV1.StCalculatorServiceSe
         };
       },
     ),
-    auditGroup: unary<stV1.AuditGroupRequest, stV1.AuditGroupResponse>('AuditGroup', h, async (req) => {
+    auditGroup: unary<stV1.AuditGroupRequest, stV1.AuditGroupResponse>('AuditGroup', h, async (req, ctx) => {
       if (!req.range) throw new StQueryRejected('ST_INTERVAL_INVALID', 'range is required');
-      const res = await calculator.auditGroup({
-        ...account(req.account),
-        from: req.range.from,
-        to: req.range.to,
-        keeperIds: req.keeperIds,
-      });
+      const res = await calculator.auditGroup(
+        { ...account(req.account), from: req.range.from, to: req.range.to, keeperIds: req.keeperIds },
+        callOf(ctx),
+      );
       return {
         keepers: res.keepers.map((k) => ({ ...k, st: k.st.toString() })),
         maxStaleness: res.maxStaleness,

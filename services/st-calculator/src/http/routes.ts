@@ -78,13 +78,16 @@ export function registerRoutes(app: FastifyInstance, deps: { calculator: Calcula
     async (req) => {
       const { user, pid } = req.params;
       const q = req.query;
-      const res = await calculator.computeSt({
-        user: bytesOf('user', user),
-        pid: bytesOf('pid', pid),
-        ts: BigInt(q.ts),
-        te: BigInt(q.te),
-        includePeers: q.includePeers ?? false,
-      });
+      const res = await calculator.computeSt(
+        {
+          user: bytesOf('user', user),
+          pid: bytesOf('pid', pid),
+          ts: BigInt(q.ts),
+          te: BigInt(q.te),
+          includePeers: q.includePeers ?? false,
+        },
+        { client: req.ip },
+      );
       return {
         user: user.toLowerCase(),
         pid: pid.toLowerCase(),
@@ -151,13 +154,16 @@ export function registerRoutes(app: FastifyInstance, deps: { calculator: Calcula
     },
     async (req) => {
       const q = req.query;
-      const res = await calculator.auditGroup({
-        user: bytesOf('user', req.params.user),
-        pid: bytesOf('pid', req.params.pid),
-        from: BigInt(q.from),
-        to: BigInt(q.to),
-        keeperIds: keeperList(q.keepers),
-      });
+      const res = await calculator.auditGroup(
+        {
+          user: bytesOf('user', req.params.user),
+          pid: bytesOf('pid', req.params.pid),
+          from: BigInt(q.from),
+          to: BigInt(q.to),
+          keeperIds: keeperList(q.keepers),
+        },
+        { client: req.ip },
+      );
       return {
         from: q.from,
         to: q.to,
