@@ -93,8 +93,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxAuditKeepers: 256,
   maxIntervalBlocks: 1_000_000n,
   maxCallBlocks: 20_000_000n,
-  maxConcurrent: 8,
-  maxConcurrentPerClient: 2,
+  maxConcurrent: 32,
+  maxConcurrentPerClient: 16,
 };
 
 /** Who asks, and until when (the gRPC deadline); both optional for in-process callers. */

@@ -97,17 +97,17 @@ export const configShape = {
     .number()
     .int()
     .min(1)
-    .default(8)
+    .default(32)
     .describe(
-      'queries that run at once on this replica; one more is refused with RPC_BUSY (keep it below DB_POOL_SIZE)',
+      'queries that run at once on this replica (beyond DB_POOL_SIZE they wait for a connection); one more is refused with RPC_BUSY',
     ),
   maxConcurrentPerClient: z.coerce
     .number()
     .int()
     .min(1)
-    .default(2)
+    .default(16)
     .describe(
-      'queries one client (the keeper its certificate names, else its IP address) runs at once; one more is refused with RPC_BUSY',
+      "queries one client (the keeper its certificate names, else its IP address) runs at once; one more is refused with RPC_BUSY. At least the coordinator's ST_CONCURRENCY (16)",
     ),
 };
 
