@@ -1,5 +1,6 @@
 export * from './challenge-records.js';
 export * from './codec.js';
+export * from './config.js';
 export {
   closePool,
   createPool,
