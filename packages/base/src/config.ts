@@ -239,6 +239,18 @@ export function readmeConfigTable(readme: string): string | undefined {
   return /<!-- config:start -->\n([\s\S]*?)\n<!-- config:end -->/.exec(readme)?.[1];
 }
 
+/** `readme` with the table between `<!-- config:start -->` and `<!-- config:end -->` replaced by `table` (`docs:config`). */
+export function withReadmeConfigTable(readme: string, table: string): string {
+  if (readmeConfigTable(readme) === undefined) throw new Error('the README has no config markers');
+  return readme.replace(
+    /<!-- config:start -->\n[\s\S]*?\n<!-- config:end -->/,
+    `<!-- config:start -->\n${table}\n<!-- config:end -->`,
+  );
+}
+
+/** The placeholder prefix of a package's config piece in its README: the service's prefix goes there. */
+export const PIECE_PREFIX = '<PREFIX>';
+
 /**
  * The cells of a markdown table, row by row, ignoring column padding and the
  * width of separator rows (a formatter realigns tables without changing them).
