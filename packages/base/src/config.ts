@@ -5,8 +5,9 @@ import { WhitePayError } from './errors.js';
 /**
  * Config is parsed once, at start, from the environment, with a zod schema.
  * Each service has a prefix (`CHALLENGER_`); a schema key `natsUrl` reads
- * `CHALLENGER_NATS_URL`. Fields whose description starts with `[secret]` are
- * redacted by `redactConfig` and listed as secrets in the generated docs.
+ * `CHALLENGER_NATS_URL`. Fields wrapped in `secret()` (their description
+ * starts with `[secret]`) are redacted by `redactConfig`, hidden from every
+ * log line by `serviceLogger` and listed as secrets in the generated docs.
  */
 export type ConfigShape = z.ZodRawShape;
 
@@ -28,6 +29,48 @@ export function secret<T extends z.ZodTypeAny>(schema: T, description: string): 
 
 function isSecret(schema: z.ZodTypeAny): boolean {
   return (schema.description ?? '').startsWith('[secret]');
+}
+
+/** The keys of `shape` marked with `secret()`: what the logger and `redactConfig` hide. */
+export function secretKeys(shape: ConfigShape): string[] {
+  return Object.entries(shape)
+    .filter(([, schema]) => isSecret(schema))
+    .map(([key]) => key);
+}
+
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'\\<>]+@/gi;
+const URL_QUERY_SECRET =
+  /([?&](?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret|password|passwd|pass)=)([^&\s"'#\\<>]+)/gi;
+const HTTP_URL = /\b((?:https?|wss?):\/\/[^\s/?#"'\\<>]+)(\/[^\s?#"'\\<>]*)/gi;
+/** A path segment that is a credential, not a route: 20+ characters of a token alphabet with a digit (Infura, Alchemy, QuickNode keys). */
+const PATH_TOKEN = /^(?!0x)(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}$/;
+
+/**
+ * `text` with the credentials of every URL in it replaced by `[redacted]`: the
+ * userinfo of any scheme (`redis://user:pass@`, `postgres://`, `nats://`), the
+ * query parameters that carry keys (`?apikey=`, `&token=`) and, in HTTP and
+ * WebSocket URLs, path segments that are API keys (`/v3/<key>`).
+ */
+export function redactUrlCredentials(text: string): string {
+  return text
+    .replace(URL_USERINFO, '$1[redacted]@')
+    .replace(URL_QUERY_SECRET, (_, name: string, value: string) => `${name}[redacted]${trailing(value)}`)
+    .replace(
+      HTTP_URL,
+      (_, origin: string, path: string) =>
+        `${origin}${path
+          .split('/')
+          .map((seg) => {
+            const end = trailing(seg);
+            return PATH_TOKEN.test(seg.slice(0, seg.length - end.length)) ? `[redacted]${end}` : seg;
+          })
+          .join('/')}`,
+    );
+}
+
+/** The punctuation that ends a sentence after a URL (`…/v3/<key>: refused`): not part of it. */
+function trailing(s: string): string {
+  return /[.,;:)\]]*$/.exec(s)?.[0] ?? '';
 }
 
 /**
@@ -125,7 +168,7 @@ export function redactConfig<S extends ConfigShape>(
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(cfg)) {
     const field = shape[k];
-    out[k] = field && isSecret(field) ? '[redacted]' : v;
+    out[k] = field && isSecret(field) ? '[redacted]' : typeof v === 'string' ? redactUrlCredentials(v) : v;
   }
   return out;
 }
@@ -156,7 +199,7 @@ export function describeConfig<S extends ConfigShape>(shape: S, prefix: string):
   ].join('\n');
 }
 
-/** Schema pieces shared by services. */
+/** Schema pieces shared by services (`keeperId` and the operator HTTP API of `serviceConfigSchema`). */
 export const common = {
   logLevel: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
@@ -176,10 +219,37 @@ export const common = {
   keeperId: z.coerce.number().int().min(0).describe('this keeper id in its groups'),
 };
 
+/**
+ * The piece every service spreads first (dYdX's `baseConfigSchema`): log level
+ * and the operator HTTP API. Other pieces come from the packages that own the
+ * connection: `natsConfigSchema` (@whitepay/bus), `redisConfigSchema`
+ * (@whitepay/redis), `chainConfigSchema` (@whitepay/chain), `storeConfigSchema`
+ * (@whitepay/store).
+ */
+export const serviceConfigSchema = {
+  logLevel: common.logLevel,
+  httpHost: common.httpHost,
+  httpPort: common.httpPort,
+  adminToken: common.adminToken,
+  readOpen: common.readOpen,
+};
+
 /** The config table of a README: what stands between `<!-- config:start -->` and `<!-- config:end -->`. */
 export function readmeConfigTable(readme: string): string | undefined {
   return /<!-- config:start -->\n([\s\S]*?)\n<!-- config:end -->/.exec(readme)?.[1];
 }
+
+/** `readme` with the table between `<!-- config:start -->` and `<!-- config:end -->` replaced by `table` (`docs:config`). */
+export function withReadmeConfigTable(readme: string, table: string): string {
+  if (readmeConfigTable(readme) === undefined) throw new Error('the README has no config markers');
+  return readme.replace(
+    /<!-- config:start -->\n[\s\S]*?\n<!-- config:end -->/,
+    `<!-- config:start -->\n${table}\n<!-- config:end -->`,
+  );
+}
+
+/** The placeholder prefix of a package's config piece in its README: the service's prefix goes there. */
+export const PIECE_PREFIX = '<PREFIX>';
 
 /**
  * The cells of a markdown table, row by row, ignoring column padding and the

@@ -1,3 +1,4 @@
+export * from './config.js';
 export * from './connect.js';
 export * from './publish.js';
 export * from './subjects.js';

@@ -34,7 +34,7 @@ describe('admission', () => {
     expect(
       clientKeyOf({
         peer: 'ipv4:10.0.0.7:1',
-        security: { transport: 'ssl', identity: { keeperId: 3, account: '0x' + '00'.repeat(20) } },
+        security: { transport: 'ssl', identity: { keeperId: 3, account: `0x${'00'.repeat(20)}` } },
       }),
     ).toBe('keeper:3');
   });

@@ -116,7 +116,7 @@ export function callSecurity(
   call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>,
 ): CallSecurity {
   const ctx = call.getAuthContext() ?? null;
-  if (!ctx || ctx.transportSecurityType !== 'ssl') return { transport: 'insecure', identity: undefined };
+  if (ctx?.transportSecurityType !== 'ssl') return { transport: 'insecure', identity: undefined };
   return { transport: 'ssl', identity: identityOfCertificate(ctx.sslPeerCertificate) };
 }
 

@@ -1,9 +1,9 @@
 import { common, secret } from '@whitepay/base';
-import { z } from 'zod';
+import { storeConfigSchema } from './config.js';
 
 /** Variables of `whitepay-store migrate` (prefix `STORE_`): what the Helm migration Job sets. */
 export const CLI_PREFIX = 'STORE';
 export const cliConfigShape = {
-  databaseUrl: secret(z.string().min(1), 'PostgreSQL connection string of the keeper database'),
+  databaseUrl: secret(storeConfigSchema.databaseUrl, 'PostgreSQL connection string of the keeper database'),
   logLevel: common.logLevel,
 };

@@ -1,4 +1,4 @@
-import { createLogger, loadServiceConfig, parseConfig } from '@whitepay/base';
+import { loadServiceConfig, parseConfig, serviceLogger } from '@whitepay/base';
 import { CLI_PREFIX, cliConfigShape } from './cli-config.js';
 import { closePool, createPool } from './db.js';
 import { migrate } from './migrate.js';
@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadServiceConfig('store-migrate', () => parseConfig(cliConfigShape, CLI_PREFIX));
-  const log = createLogger({ service: 'store-migrate', level: config.logLevel });
+  const log = serviceLogger({ service: 'store-migrate', shape: cliConfigShape, config });
   const pool = createPool({ url: config.databaseUrl, log, max: 1 });
   try {
     const res = await migrate(pool, { log });

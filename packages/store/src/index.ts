@@ -1,6 +1,6 @@
 export * from './challenge-records.js';
 export * from './codec.js';
-export * from './commitments.js';
+export * from './config.js';
 export {
   closePool,
   createPool,
@@ -13,7 +13,6 @@ export {
 export * from './errors.js';
 export * from './migrate.js';
 export * from './partitions.js';
-export * from './payments-seen.js';
 export * from './peer-records.js';
 export * from './piece-request.js';
 export * from './pieces.js';

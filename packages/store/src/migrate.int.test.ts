@@ -24,6 +24,17 @@ describe('migrate on a real PostgreSQL', () => {
     expect(second.applied).toEqual([]);
     const rows = await pool.query('SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.rows.map((r) => r.version)).toEqual(all.map((m) => m.version));
+    // The keeper's tables: 0004 dropped commitments and payments_seen, which no service wrote.
+    const tables = await pool.query<{ t: string }>(
+      "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE '%\\_default' ESCAPE '\\' ORDER BY 1",
+    );
+    expect(tables.rows.map((r) => r.t)).toEqual([
+      'challenge_records',
+      'peer_records',
+      'piece_requests',
+      'pieces',
+      'schema_migrations',
+    ]);
     await closePool(pool);
   });
 

@@ -71,6 +71,6 @@ const server = createServer((req, res) => {
   });
 });
 server.listen(Number(process.env.SIGNER_PORT ?? 0), '127.0.0.1', () => {
-  console.log(`listening ${server.address().port}`);
+  process.stdout.write(`listening ${server.address().port}\n`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

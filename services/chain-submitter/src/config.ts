@@ -1,49 +1,34 @@
-import { common, parseConfig, secret } from '@whitepay/base';
-import { keeperNamespace } from '@whitepay/bus';
+import {
+  common,
+  type DestinationStream,
+  type Logger,
+  parseConfig,
+  secret,
+  serviceConfigSchema,
+  serviceLogger,
+} from '@whitepay/base';
+import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
+import { chainConfigSchema } from '@whitepay/chain';
+import { redisConfigSchema } from '@whitepay/redis';
 import { z } from 'zod';
 
+export const SERVICE = 'chain-submitter';
 export const CONFIG_PREFIX = 'CHAIN_SUBMITTER';
 
 const hex32 = /^0x[0-9a-fA-F]{64}$/;
 const address = /^0x[0-9a-fA-F]{40}$/;
 
 /**
- * Every variable the chain-submitter reads (prefix `CHAIN_SUBMITTER_`). The
- * README's table is generated from this shape (`describeConfig`).
+ * Every variable the chain-submitter reads (prefix `CHAIN_SUBMITTER_`): the
+ * pieces of the packages that own each connection, then its own. The README's
+ * table is generated from this shape (`describeConfig`).
  */
 export const configShape = {
-  logLevel: common.logLevel,
-  httpHost: common.httpHost,
-  httpPort: common.httpPort,
-  adminToken: common.adminToken,
-  readOpen: common.readOpen,
+  ...serviceConfigSchema,
   keeperId: common.keeperId,
-  natsUrl: z.string().url().default('nats://127.0.0.1:4222').describe('NATS server URL'),
-  natsNamespace: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .optional()
-    .describe('NATS subject namespace of this keeper; unset means `k<keeperId>`'),
-  redisUrl: z
-    .string()
-    .url()
-    .default('redis://127.0.0.1:6379')
-    .describe('Redis URL (cursor, outbox, nonce lock, BullMQ)'),
-  redisPrefix: z
-    .string()
-    .optional()
-    .describe('prefix of every Redis key this service writes; unset means `whitepay:<namespace>:chain`'),
-  queuePrefix: z
-    .string()
-    .optional()
-    .describe('BullMQ key prefix of the election-check queue; unset means `whitepay:<namespace>:bull`'),
-  rpcUrl: z.string().url().describe('JSON-RPC URL of the settlement chain'),
-  chainId: z.coerce
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe('expected chain id; checked at start when set'),
+  ...natsConfigSchema,
+  ...redisConfigSchema,
+  ...chainConfigSchema,
   privateKey: secret(
     z.string().regex(hex32, 'expected a 0x-prefixed 32-byte hex key'),
     'secp256k1 key of this keeper account (the only sender of its transactions)',
@@ -132,6 +117,14 @@ export type Config = ReturnType<typeof loadConfig>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return parseConfig(configShape, CONFIG_PREFIX, env);
+}
+
+/** The root logger of this service: its redaction comes from the `secret()` fields of `configShape`. */
+export function createLog(config: Config, destination?: DestinationStream): Logger {
+  return serviceLogger(
+    { service: SERVICE, shape: configShape, config, base: { keeperId: config.keeperId } },
+    destination,
+  );
 }
 
 export function namespaceOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId'>): string {

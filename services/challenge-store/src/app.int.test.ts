@@ -135,7 +135,11 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
   it('pages QueryRecords by bytes: every page under the budget, every record exactly once', async () => {
     const { app, s, pub } = await setup('tbytes', { GRPC_MAX_PAGE_BYTES: String(64 * 1024) });
     for (let b = 0n; b < 60n; b++)
-      await pub.publish(s.recordsFor('u', 'p'), encodeRecord(makeRecord(1, b, { proofBytes: 4096 })), `b${b}`);
+      await pub.publish(
+        s.recordsFor('u', 'p'),
+        encodeRecord(makeRecord(1, b, { proofBytes: 4096 })),
+        `b${b}`,
+      );
     await pub.flush();
     await drained(app);
     const grpcServer = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);

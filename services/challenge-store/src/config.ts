@@ -1,7 +1,16 @@
-import { common, parseConfig, secret } from '@whitepay/base';
-import { keeperNamespace } from '@whitepay/bus';
+import {
+  common,
+  type DestinationStream,
+  type Logger,
+  parseConfig,
+  serviceConfigSchema,
+  serviceLogger,
+} from '@whitepay/base';
+import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
+import { storeConfigSchema } from '@whitepay/store/config';
 import { z } from 'zod';
 
+export const SERVICE = 'challenge-store';
 export const CONFIG_PREFIX = 'CHALLENGE_STORE';
 
 /**
@@ -9,11 +18,7 @@ export const CONFIG_PREFIX = 'CHALLENGE_STORE';
  * README's table is generated from this shape (`describeConfig`).
  */
 export const configShape = {
-  logLevel: common.logLevel,
-  httpHost: common.httpHost,
-  httpPort: common.httpPort,
-  adminToken: common.adminToken,
-  readOpen: common.readOpen,
+  ...serviceConfigSchema,
   keeperId: common.keeperId,
   grpcHost: z.string().default('0.0.0.0').describe('address of the gRPC API'),
   grpcPort: z.coerce.number().int().min(0).max(65535).default(9090).describe('port of the gRPC API'),
@@ -26,24 +31,13 @@ export const configShape = {
     .describe(
       'QueryRecords ends a page before its records exceed this many bytes (the page token continues it), so a page always fits the 16 MiB message limit of the callers',
     ),
-  databaseUrl: secret(z.string().min(1), 'PostgreSQL connection string'),
-  dbPoolSize: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(10)
-    .describe('PostgreSQL connections of this replica'),
+  ...storeConfigSchema,
   migrate: z
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true')
     .describe('apply migrations at start (safe with several replicas; the Helm hook Job also runs them)'),
-  natsUrl: z.string().url().default('nats://127.0.0.1:4222').describe('NATS server URL'),
-  natsNamespace: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .optional()
-    .describe('NATS subject namespace of this keeper; unset means `k<keeperId>`'),
+  ...natsConfigSchema,
   consumerName: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
@@ -95,6 +89,14 @@ export type Config = ReturnType<typeof loadConfig>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return parseConfig(configShape, CONFIG_PREFIX, env);
+}
+
+/** The root logger of this service: its redaction comes from the `secret()` fields of `configShape`. */
+export function createLog(config: Config, destination?: DestinationStream): Logger {
+  return serviceLogger(
+    { service: SERVICE, shape: configShape, config, base: { keeperId: config.keeperId } },
+    destination,
+  );
 }
 
 export function namespaceOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId'>): string {

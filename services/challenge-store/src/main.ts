@@ -1,21 +1,16 @@
-import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
+import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { connectBus } from '@whitepay/bus';
 import { listenGrpc } from '@whitepay/rpc';
 import { closePool, createPool, migrate } from '@whitepay/store';
 import { createApp } from './app.js';
-import { configShape, loadConfig } from './config.js';
+import { configShape, createLog, loadConfig, SERVICE } from './config.js';
 
-const config = loadServiceConfig('challenge-store', () => loadConfig());
-const log = createLogger({
-  service: 'challenge-store',
-  level: config.logLevel,
-  base: { keeperId: config.keeperId },
-  redact: ['databaseUrl', '*.databaseUrl', 'config.databaseUrl', 'adminToken', 'config.adminToken'],
-});
+const config = loadServiceConfig(SERVICE, () => loadConfig());
+const log = createLog(config);
 
 await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
-  const registry = createRegistry('challenge-store', { keeper: String(config.keeperId) });
+  const registry = createRegistry(SERVICE, { keeper: String(config.keeperId) });
   const pool = createPool({
     url: config.databaseUrl,
     log,
@@ -23,7 +18,7 @@ await runService(log, async () => {
     applicationName: `challenge-store-${config.keeperId}`,
   });
   if (config.migrate) await migrate(pool, { log });
-  const nc = await connectBus({ url: config.natsUrl, name: `challenge-store-${config.keeperId}`, log });
+  const nc = await connectBus({ url: config.natsUrl, name: `${SERVICE}-${config.keeperId}`, log });
   const app = await createApp({ config, log, registry, pool, nc });
   await app.start();
   const grpcServer = await listenGrpc(app.registerGrpc, config.grpcHost, config.grpcPort);

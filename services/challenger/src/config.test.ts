@@ -28,9 +28,11 @@ describe('challenger config', () => {
     expect(any.challengeEvery).toBe(10);
     expect(() => loadConfig({ ...base, CHALLENGER_CHALLENGE_EVERY: '0' })).toThrow(/CHALLENGE_EVERY/);
   });
-  it('rejects bad provider entries, a missing NATS URL and an ack wait shorter than two deadlines', () => {
+  it('rejects bad provider entries, a bad NATS URL and an ack wait shorter than two deadlines', () => {
     expect(() => loadConfig({ ...base, CHALLENGER_PROVIDERS: '0x12=host:1' })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...base, CHALLENGER_NATS_URL: '' })).toThrow(/CHALLENGER_NATS_URL/);
+    expect(() => loadConfig({ ...base, CHALLENGER_NATS_URL: 'not a url' })).toThrow(/CHALLENGER_NATS_URL/);
+    // The NATS piece of @whitepay/bus: unset is the loopback server, as in every service.
+    expect(loadConfig({ ...base, CHALLENGER_NATS_URL: '' }).natsUrl).toBe('nats://127.0.0.1:4222');
     expect(() => loadConfig({ ...base, CHALLENGER_DEADLINE_MS: '20000' })).toThrow(/ACK_WAIT_MS/);
     expect(() => loadConfig({ ...base, CHALLENGER_KEEPER_PRIVATE_KEY: '0x1234' })).toThrow(ConfigError);
   });

@@ -1,7 +1,17 @@
-import { ConfigError, common, parseConfig, secret } from '@whitepay/base';
-import { keeperNamespace } from '@whitepay/bus';
+import {
+  ConfigError,
+  common,
+  type DestinationStream,
+  type Logger,
+  parseConfig,
+  secret,
+  serviceConfigSchema,
+  serviceLogger,
+} from '@whitepay/base';
+import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
 import { z } from 'zod';
 
+export const SERVICE = 'challenger';
 export const PREFIX = 'CHALLENGER';
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -35,14 +45,15 @@ const providerMap = z
     'provider gRPC addresses: comma-separated 0xpid=host:port; *=host:port for every pid not listed (a multi-tenant node)',
   );
 
+/**
+ * Every variable the challenger reads (prefix `CHALLENGER_`): the pieces of the
+ * packages that own each connection, then its own; the README table is
+ * generated from it.
+ */
 export const configShape = {
+  ...serviceConfigSchema,
   keeperId: common.keeperId,
-  natsUrl: z.string().url().describe('NATS server URL'),
-  natsNamespace: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .optional()
-    .describe('NATS namespace of this keeper cluster (default k<keeperId>)'),
+  ...natsConfigSchema,
   storeGrpcUrl: z.string().min(1).describe('challenge-store gRPC address (host:port): the piece registry'),
   storeDeadlineMs: z.coerce
     .number()
@@ -115,11 +126,6 @@ export const configShape = {
       .optional(),
     'keeper secp256k1 account key (the address registered in Upkeeping); signs records for peers; unset: no peer broadcast',
   ),
-  httpHost: common.httpHost,
-  httpPort: common.httpPort,
-  logLevel: common.logLevel,
-  adminToken: common.adminToken,
-  readOpen: common.readOpen,
 };
 
 export type ChallengerConfig = ReturnType<typeof loadConfig>;
@@ -136,4 +142,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const { natsNamespace, ...rest } = cfg;
   return { ...rest, namespace: keeperNamespace(natsNamespace, cfg.keeperId) };
+}
+
+/** The root logger of this service: its redaction comes from the `secret()` fields of `configShape`. */
+export function createLog(config: ChallengerConfig, destination?: DestinationStream): Logger {
+  return serviceLogger(
+    { service: SERVICE, shape: configShape, config, base: { keeperId: config.keeperId } },
+    destination,
+  );
 }

@@ -1,15 +1,11 @@
-import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
+import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { connectBus } from '@whitepay/bus';
 import { createApp } from './app.js';
-import { configShape, loadConfig } from './config.js';
+import { configShape, createLog, loadConfig, SERVICE } from './config.js';
 import { GrpcPieceRegistry } from './registry/grpc.js';
 
-const config = loadServiceConfig('challenger', () => loadConfig());
-const log = createLogger({
-  service: 'challenger',
-  level: config.logLevel,
-  base: { keeperId: config.keeperId },
-});
+const config = loadServiceConfig(SERVICE, () => loadConfig());
+const log = createLog(config);
 
 await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');

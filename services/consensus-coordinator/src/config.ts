@@ -1,7 +1,18 @@
-import { common, parseConfig, secret } from '@whitepay/base';
-import { keeperNamespace } from '@whitepay/bus';
+import {
+  common,
+  type DestinationStream,
+  type Logger,
+  parseConfig,
+  secret,
+  serviceConfigSchema,
+  serviceLogger,
+} from '@whitepay/base';
+import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
+import { chainConfigSchema } from '@whitepay/chain';
+import { redisConfigSchema } from '@whitepay/redis';
 import { z } from 'zod';
 
+export const SERVICE = 'consensus-coordinator';
 export const PREFIX = 'CONSENSUS_COORDINATOR';
 
 const HEX32 = /^0x[0-9a-fA-F]{64}$/;
@@ -64,14 +75,17 @@ export const faultSchema = z
     'TEST ONLY fault injection: none, lie-st:<factor>, garbage-sig or slow:<ms> (also PUT /v1/admin/fault)',
   );
 
-/** Every variable the coordinator reads (prefix `CONSENSUS_COORDINATOR_`); the README table is generated from it. */
+/**
+ * Every variable the coordinator reads (prefix `CONSENSUS_COORDINATOR_`): the
+ * pieces of the packages that own each connection, then its own; the README
+ * table is generated from it.
+ */
 export const configShape = {
-  logLevel: common.logLevel,
-  httpHost: common.httpHost,
-  httpPort: common.httpPort,
-  adminToken: common.adminToken,
-  readOpen: common.readOpen,
+  ...serviceConfigSchema,
   keeperId: common.keeperId,
+  ...natsConfigSchema,
+  ...redisConfigSchema,
+  ...chainConfigSchema,
   grpcHost: z.string().default('0.0.0.0').describe('address of the keeper-to-keeper gRPC server'),
   grpcPort: z.coerce
     .number()
@@ -81,28 +95,6 @@ export const configShape = {
     .default(7300)
     .describe('port of the keeper-to-keeper gRPC server (KeeperPeerService)'),
   peers: peerMap,
-  natsUrl: z.string().url().default('nats://127.0.0.1:4222').describe('NATS server URL'),
-  natsNamespace: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .optional()
-    .describe('NATS subject namespace of this keeper; unset means `k<keeperId>`'),
-  redisUrl: z
-    .string()
-    .url()
-    .default('redis://127.0.0.1:6379')
-    .describe('Redis URL (BullMQ queues election-check and rounds, round state, follower commitments)'),
-  redisPrefix: z
-    .string()
-    .optional()
-    .describe('prefix of the Redis keys this service writes; unset means `whitepay:<namespace>:coord`'),
-  queuePrefix: z
-    .string()
-    .optional()
-    .describe(
-      'BullMQ key prefix of election-check and rounds (the chain-submitter`s); unset means `whitepay:<namespace>:bull`',
-    ),
-  rpcUrl: z.string().url().describe('JSON-RPC URL of the settlement chain'),
   factoryAddress: z
     .string()
     .regex(ADDRESS, 'expected a 0x-prefixed address')
@@ -260,6 +252,14 @@ export type Config = ReturnType<typeof loadConfig>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return parseConfig(configShape, PREFIX, env);
+}
+
+/** The root logger of this service: its redaction comes from the `secret()` fields of `configShape`. */
+export function createLog(config: Config, destination?: DestinationStream): Logger {
+  return serviceLogger(
+    { service: SERVICE, shape: configShape, config, base: { keeperId: config.keeperId } },
+    destination,
+  );
 }
 
 export function namespaceOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId'>): string {

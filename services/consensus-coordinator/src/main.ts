@@ -1,33 +1,20 @@
-import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
+import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { connectBus } from '@whitepay/bus';
-import { Redis } from 'ioredis';
-import { createPublicClient, http, type PublicClient } from 'viem';
+import { assertChainId, createChainClient } from '@whitepay/chain';
+import { createRedis } from '@whitepay/redis';
 import { createApp } from './app.js';
-import { configShape, loadConfig } from './config.js';
+import { configShape, createLog, loadConfig, SERVICE } from './config.js';
 
-const config = loadServiceConfig('consensus-coordinator', () => loadConfig());
-const log = createLogger({
-  service: 'consensus-coordinator',
-  level: config.logLevel,
-  base: { keeperId: config.keeperId },
-  redact: [
-    'privateKey',
-    'blsSecretKey',
-    '*.privateKey',
-    '*.blsSecretKey',
-    'config.privateKey',
-    'config.blsSecretKey',
-  ],
-});
+const config = loadServiceConfig(SERVICE, () => loadConfig());
+const log = createLog(config);
 
 await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
-  const registry = createRegistry('consensus-coordinator', { keeper: String(config.keeperId) });
-  const publicClient = createPublicClient({
-    transport: http(config.rpcUrl, { retryCount: 2, timeout: 10_000 }),
-  }) as PublicClient;
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
-  const nc = await connectBus({ url: config.natsUrl, name: `consensus-coordinator-${config.keeperId}`, log });
+  const registry = createRegistry(SERVICE, { keeper: String(config.keeperId) });
+  const publicClient = createChainClient(config, { retryCount: 2, timeoutMs: 10_000 });
+  await assertChainId(publicClient, config);
+  const redis = createRedis(config);
+  const nc = await connectBus({ url: config.natsUrl, name: `${SERVICE}-${config.keeperId}`, log });
   const app = await createApp({ config, log, registry, publicClient, nc, redis });
   await app.start();
   await app.http.listen({ host: config.httpHost, port: config.httpPort });

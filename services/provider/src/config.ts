@@ -1,7 +1,14 @@
-import { common, parseConfig } from '@whitepay/base';
+import {
+  type DestinationStream,
+  type Logger,
+  parseConfig,
+  serviceConfigSchema,
+  serviceLogger,
+} from '@whitepay/base';
 import { DEFAULT_LEAF_SIZE } from '@whitepay/challenge';
 import { z } from 'zod';
 
+export const SERVICE = 'provider';
 export const PREFIX = 'PROVIDER';
 
 const address = z
@@ -44,11 +51,7 @@ export const configShape = {
     .max(65535)
     .default(7070)
     .describe('port of the gRPC ProviderService'),
-  httpHost: common.httpHost,
-  httpPort: common.httpPort,
-  logLevel: common.logLevel,
-  adminToken: common.adminToken,
-  readOpen: common.readOpen,
+  ...serviceConfigSchema,
   defaultLeafSize: z.coerce
     .number()
     .int()
@@ -87,4 +90,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   if (cfg.address) served.add(cfg.address);
   /** The pids this node answers for; empty: any pid. */
   return { ...cfg, served: [...served] };
+}
+
+/** The root logger of this service: its redaction comes from the `secret()` fields of `configShape`. */
+export function createLog(config: ProviderConfig, destination?: DestinationStream): Logger {
+  return serviceLogger(
+    { service: SERVICE, shape: configShape, config, base: { pid: config.address } },
+    destination,
+  );
 }

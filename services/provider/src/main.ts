@@ -1,9 +1,9 @@
-import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
+import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { createApp } from './app.js';
-import { configShape, loadConfig } from './config.js';
+import { configShape, createLog, loadConfig, SERVICE } from './config.js';
 
-const config = loadServiceConfig('provider', () => loadConfig());
-const log = createLogger({ service: 'provider', level: config.logLevel, base: { pid: config.address } });
+const config = loadServiceConfig(SERVICE, () => loadConfig());
+const log = createLog(config);
 
 await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');

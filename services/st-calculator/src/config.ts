@@ -1,6 +1,16 @@
-import { common, parseConfig, secret } from '@whitepay/base';
+import {
+  common,
+  type DestinationStream,
+  type Logger,
+  parseConfig,
+  secret,
+  serviceConfigSchema,
+  serviceLogger,
+} from '@whitepay/base';
+import { storeConfigSchema } from '@whitepay/store/config';
 import { z } from 'zod';
 
+export const SERVICE = 'st-calculator';
 export const CONFIG_PREFIX = 'ST_CALCULATOR';
 
 const INT8_MAX = 9_223_372_036_854_775_807n;
@@ -10,24 +20,15 @@ const INT8_MAX = 9_223_372_036_854_775_807n;
  * README's table is generated from this shape (`describeConfig`).
  */
 export const configShape = {
-  logLevel: common.logLevel,
-  httpHost: common.httpHost,
-  httpPort: common.httpPort,
-  adminToken: common.adminToken,
-  readOpen: common.readOpen,
+  ...serviceConfigSchema,
   keeperId: common.keeperId,
   grpcHost: z.string().default('0.0.0.0').describe('address of the gRPC API'),
   grpcPort: z.coerce.number().int().min(0).max(65535).default(9090).describe('port of the gRPC API'),
+  ...storeConfigSchema,
   databaseUrl: secret(
-    z.string().min(1),
+    storeConfigSchema.databaseUrl,
     "the challenge-store's PostgreSQL, read-only: a role with SELECT suffices (sessions are set read-only anyway)",
   ),
-  dbPoolSize: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(10)
-    .describe('PostgreSQL connections of this replica'),
   statementTimeoutMs: z.coerce
     .number()
     .int()
@@ -115,4 +116,12 @@ export type Config = ReturnType<typeof loadConfig>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return parseConfig(configShape, CONFIG_PREFIX, env);
+}
+
+/** The root logger of this service: its redaction comes from the `secret()` fields of `configShape`. */
+export function createLog(config: Config, destination?: DestinationStream): Logger {
+  return serviceLogger(
+    { service: SERVICE, shape: configShape, config, base: { keeperId: config.keeperId } },
+    destination,
+  );
 }

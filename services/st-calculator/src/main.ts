@@ -1,16 +1,11 @@
-import { createLogger, createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
+import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { listenGrpc } from '@whitepay/rpc';
 import { closePool, createPool, readOnlyUrl } from '@whitepay/store';
 import { createApp } from './app.js';
-import { configShape, loadConfig } from './config.js';
+import { configShape, createLog, loadConfig, SERVICE } from './config.js';
 
-const config = loadServiceConfig('st-calculator', () => loadConfig());
-const log = createLogger({
-  service: 'st-calculator',
-  level: config.logLevel,
-  base: { keeperId: config.keeperId },
-  redact: ['databaseUrl', '*.databaseUrl', 'config.databaseUrl', 'adminToken', 'config.adminToken'],
-});
+const config = loadServiceConfig(SERVICE, () => loadConfig());
+const log = createLog(config);
 
 await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');

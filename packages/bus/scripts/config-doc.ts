@@ -1,0 +1,10 @@
+// Rewrites the README's table of this package's config piece (`pnpm --filter @whitepay/bus docs:config`).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describeConfig, PIECE_PREFIX, withReadmeConfigTable } from '@whitepay/base';
+import { natsConfigSchema } from '../src/config.js';
+
+const path = new URL('../README.md', import.meta.url);
+writeFileSync(
+  path,
+  withReadmeConfigTable(readFileSync(path, 'utf8'), describeConfig(natsConfigSchema, PIECE_PREFIX)),
+);
