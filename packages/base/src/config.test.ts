@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -50,7 +53,7 @@ describe('config', () => {
       dbPassword: '[redacted]',
     });
     const doc = describeConfig(shape, 'X');
-    expect(doc).toContain('| `X_DB_PASSWORD` | yes |  | yes | database password |');
+    expect(doc).toContain('| `X_DB_PASSWORD` | yes |  | yes (or `_FILE`) | database password |');
     expect(doc).toContain('| `X_BATCH_SIZE` | no | `500` |  | rows per insert |');
   });
   it('refuses a variable with its prefix that the shape does not read, naming the closest known one', () => {
@@ -81,5 +84,34 @@ describe('config', () => {
     expect(() =>
       parseConfig(shape, 'X', { X_NATS_URL: 'nope', X_LOG_LEVL: 'debug', X_DB_PASSWORD: 'p' }),
     ).toThrow(/X_LOG_LEVL: unknown variable \(did you mean X_LOG_LEVEL\?\).*X_NATS_URL/);
+  });
+
+  it('reads a secret from the file its _FILE variable names (a mounted Secret), one of the two only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'db-password');
+    writeFileSync(file, 's3cret-from-file\n');
+    const fromFile = parseConfig(shape, 'X', { X_NATS_URL: 'nats://h:4222', X_DB_PASSWORD_FILE: file });
+    expect(fromFile.dbPassword).toBe('s3cret-from-file');
+    expect(() =>
+      parseConfig(shape, 'X', { X_NATS_URL: 'nats://h:4222', X_DB_PASSWORD: 'a', X_DB_PASSWORD_FILE: file }),
+    ).toThrow(/X_DB_PASSWORD: set either X_DB_PASSWORD or X_DB_PASSWORD_FILE, not both/);
+    expect(() =>
+      parseConfig(shape, 'X', { X_NATS_URL: 'nats://h:4222', X_DB_PASSWORD_FILE: join(dir, 'missing') }),
+    ).toThrow(/X_DB_PASSWORD_FILE: cannot read .*missing \(ENOENT\)/);
+    // Only secrets have a _FILE form.
+    expect(() =>
+      parseConfig(shape, 'X', { X_NATS_URL: 'nats://h:4222', X_DB_PASSWORD: 'a', X_BATCH_SIZE_FILE: file }),
+    ).toThrow(/X_BATCH_SIZE_FILE: unknown variable/);
+    expect(describeConfig(shape, 'X')).toContain('| `X_DB_PASSWORD` | yes |  | yes (or `_FILE`) |');
+  });
+  it('parses CORS origins: a list, null for file:// pages, * for any; nothing by default', () => {
+    const cors = { corsOrigins: common.corsOrigins };
+    expect(parseConfig(cors, 'X', {}).corsOrigins).toEqual([]);
+    expect(parseConfig(cors, 'X', { X_CORS_ORIGINS: 'https://dash.example.org,null' }).corsOrigins).toEqual([
+      'https://dash.example.org',
+      'null',
+    ]);
+    expect(parseConfig(cors, 'X', { X_CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    expect(() => parseConfig(cors, 'X', { X_CORS_ORIGINS: 'dash.example.org' })).toThrow(/X_CORS_ORIGINS/);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { closest } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { WhitePayError } from './errors.js';
@@ -8,6 +9,9 @@ import { WhitePayError } from './errors.js';
  * `CHALLENGER_NATS_URL`. Fields wrapped in `secret()` (their description
  * starts with `[secret]`) are redacted by `redactConfig`, hidden from every
  * log line by `serviceLogger` and listed as secrets in the generated docs.
+ * A secret may instead be read from a file: `CHALLENGER_PRIVATE_KEY_FILE`
+ * names a file (a mounted Secret) whose content, less its trailing newline,
+ * is the value — one of the two, never both.
  */
 export type ConfigShape = z.ZodRawShape;
 
@@ -86,13 +90,27 @@ export function parseConfig<S extends ConfigShape>(
   env: NodeJS.ProcessEnv = process.env,
 ): z.infer<z.ZodObject<S>> {
   const raw: Record<string, string> = {};
-  for (const key of Object.keys(shape)) {
-    const value = env[envName(prefix, key)];
-    if (value !== undefined && value !== '') raw[key] = value;
-  }
   const problems = unknownVariables(shape, prefix, env).map(
     (u) => `${u.name}: unknown variable${u.closest ? ` (did you mean ${u.closest}?)` : ''}`,
   );
+  for (const [key, schema] of Object.entries(shape)) {
+    const name = envName(prefix, key);
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+    const file = isSecret(schema) ? env[`${name}${FILE_SUFFIX}`] : undefined;
+    if (file === undefined || file === '') continue;
+    if (key in raw) {
+      problems.push(`${name}: set either ${name} or ${name}${FILE_SUFFIX}, not both`);
+      continue;
+    }
+    try {
+      raw[key] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push(
+        `${name}${FILE_SUFFIX}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  }
   const result = z.object(shape).safeParse(raw);
   if (!result.success) {
     for (const i of result.error.issues) {
@@ -105,6 +123,9 @@ export function parseConfig<S extends ConfigShape>(
   }
   return result.data;
 }
+
+/** The suffix of the variable naming a secret's file (`<NAME>_FILE`). */
+export const FILE_SUFFIX = '_FILE';
 
 /** Every variable the shape reads, in shape order. */
 export function knownVariables(shape: ConfigShape, prefix: string): string[] {
@@ -119,7 +140,7 @@ export function unknownVariables(
 ): { name: string; closest: string | undefined }[] {
   if (!prefix) return [];
   const known = knownVariables(shape, prefix);
-  const set = new Set(known);
+  const set = new Set([...known, ...secretKeys(shape).map((k) => `${envName(prefix, k)}${FILE_SUFFIX}`)]);
   return Object.keys(env)
     .filter((name) => name.startsWith(`${prefix}_`) && !set.has(name))
     .sort()
@@ -190,7 +211,7 @@ export function describeConfig<S extends ConfigShape>(shape: S, prefix: string):
     const desc = (schema.description ?? '').replace(/^\[secret\]\s*/, '');
     const def = defaultOf(schema);
     const required = !schema.isOptional() && def === undefined;
-    return `| \`${envName(prefix, key)}\` | ${required ? 'yes' : 'no'} | ${def === undefined ? '' : `\`${String(def)}\``} | ${isSecret(schema) ? 'yes' : ''} | ${desc} |`;
+    return `| \`${envName(prefix, key)}\` | ${required ? 'yes' : 'no'} | ${def === undefined ? '' : `\`${String(def)}\``} | ${isSecret(schema) ? `yes (or \`${FILE_SUFFIX}\`)` : ''} | ${desc} |`;
   });
   return [
     '| variable | required | default | secret | meaning |',
@@ -217,6 +238,23 @@ export const common = {
     .transform((v) => v === 'true')
     .describe('serve read endpoints without a token'),
   keeperId: z.coerce.number().int().min(0).describe('this keeper id in its groups'),
+  corsOrigins: z
+    .string()
+    .regex(
+      /^(\*|null|https?:\/\/[^,\s]+)(,(null|https?:\/\/[^,\s]+))*$/,
+      'expected origin[,origin…], * or null',
+    )
+    .optional()
+    .transform((v) => (v ? v.split(',') : []))
+    .describe(
+      'origins whose browser pages may call the read API (CORS): `https://dash.example.org[,…]`, `null` for pages opened from file://, `*` for any; unset: none',
+    ),
+  requestTimeoutMs: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(30_000)
+    .describe('longest an HTTP request may take, ms, body included'),
 };
 
 /**
@@ -232,6 +270,8 @@ export const serviceConfigSchema = {
   httpPort: common.httpPort,
   adminToken: common.adminToken,
   readOpen: common.readOpen,
+  corsOrigins: common.corsOrigins,
+  requestTimeoutMs: common.requestTimeoutMs,
 };
 
 /** The config table of a README: what stands between `<!-- config:start -->` and `<!-- config:end -->`. */

@@ -84,6 +84,21 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
 }
 
+/** The HTTP options every service's config carries (`serviceConfigSchema`), for `buildHttpServer`. */
+export function httpOptionsOf(config: {
+  adminToken?: string | undefined;
+  readOpen: boolean;
+  corsOrigins: readonly string[];
+  requestTimeoutMs: number;
+}): Pick<HttpServerOptions, 'adminToken' | 'readOpen' | 'corsOrigins' | 'requestTimeoutMs'> {
+  return {
+    adminToken: config.adminToken,
+    readOpen: config.readOpen,
+    corsOrigins: config.corsOrigins,
+    requestTimeoutMs: config.requestTimeoutMs,
+  };
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest guard of mutating admin endpoints: it runs before the body is read or parsed. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger, Registry } from '@whitepay/base';
-import { buildHttpServer } from '@whitepay/base';
+import { buildHttpServer, httpOptionsOf } from '@whitepay/base';
 import { ensureStreams, natsReady, subjects } from '@whitepay/bus';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -115,8 +115,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     service: 'chain-submitter',
     log,
     registry,
-    adminToken: config.adminToken,
-    readOpen: config.readOpen,
+    ...httpOptionsOf(config),
     readiness: [
       { name: 'nats', check: () => natsReady(nc) },
       {

@@ -1,4 +1,4 @@
-import { buildHttpServer, type Logger, type Registry } from '@whitepay/base';
+import { buildHttpServer, httpOptionsOf, type Logger, type Registry } from '@whitepay/base';
 import { ensureStreams, natsReady, subjects } from '@whitepay/bus';
 import type { grpc } from '@whitepay/rpc';
 import { type PeerRecordVerifier, type Pool, ping } from '@whitepay/store';
@@ -64,8 +64,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     service: 'challenge-store',
     log,
     registry,
-    adminToken: config.adminToken,
-    readOpen: config.readOpen,
+    ...httpOptionsOf(config),
     readiness: [
       { name: 'postgres', check: () => ping(pool) },
       { name: 'nats', check: () => natsReady(nc) },

@@ -3,6 +3,7 @@ import {
   buildHttpServer,
   Counter,
   Histogram,
+  httpOptionsOf,
   type Logger,
   type Registry,
   rejectedCounter,
@@ -105,8 +106,7 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
     service: 'challenger',
     log,
     registry,
-    adminToken: config.adminToken,
-    readOpen: config.readOpen,
+    ...httpOptionsOf(config),
     readiness: [{ name: 'nats', check: () => natsReady(nc) }],
   });
   registerRoutes(http, { status: () => status, providers: config.providers });

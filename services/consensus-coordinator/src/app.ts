@@ -1,4 +1,4 @@
-import { buildHttpServer, type Logger, type Registry } from '@whitepay/base';
+import { buildHttpServer, httpOptionsOf, type Logger, type Registry } from '@whitepay/base';
 import { blsBackendInfo, fromHex } from '@whitepay/bls';
 import { natsReady, subjects } from '@whitepay/bus';
 import { ReplayGuard, SequenceClock, type Signer } from '@whitepay/peer';
@@ -218,8 +218,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     service: 'consensus-coordinator',
     log,
     registry,
-    adminToken: config.adminToken,
-    readOpen: config.readOpen,
+    ...httpOptionsOf(config),
     readiness: [
       { name: 'nats', check: () => natsReady(nc) },
       {

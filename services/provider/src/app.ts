@@ -1,4 +1,12 @@
-import { buildHttpServer, Counter, Gauge, type Logger, type Registry, rejectedCounter } from '@whitepay/base';
+import {
+  buildHttpServer,
+  Counter,
+  Gauge,
+  httpOptionsOf,
+  type Logger,
+  type Registry,
+  rejectedCounter,
+} from '@whitepay/base';
 import { type GrpcServerHandle, listenGrpc } from '@whitepay/rpc';
 import type { FastifyInstance } from 'fastify';
 import type { ProviderConfig } from './config.js';
@@ -60,8 +68,7 @@ export async function createApp(deps: ProviderDeps): Promise<ProviderApp> {
     service: 'provider',
     log,
     registry,
-    adminToken: config.adminToken,
-    readOpen: config.readOpen,
+    ...httpOptionsOf(config),
     readiness: [
       {
         name: 'grpc',

@@ -1,4 +1,4 @@
-import { buildHttpServer, type Logger, type Registry } from '@whitepay/base';
+import { buildHttpServer, httpOptionsOf, type Logger, type Registry } from '@whitepay/base';
 import type { grpc } from '@whitepay/rpc';
 import { type Pool, ping } from '@whitepay/store';
 import type { FastifyInstance } from 'fastify';
@@ -59,8 +59,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     service: 'st-calculator',
     log,
     registry,
-    adminToken: config.adminToken,
-    readOpen: config.readOpen,
+    ...httpOptionsOf(config),
     readiness: [{ name: 'postgres', check: () => ping(pool) }],
   });
   registerRoutes(http, { calculator });
