@@ -34,6 +34,8 @@ have_pg || missing+=(postgresql)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 # Prometheus and promtool: the alert rules' unit tests and the scrape test.
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# Headless Chromium: the CORS test opens a dashboard page from file:// (playwright-core drives it).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} with apt-get (this takes a minute)"
   export DEBIAN_FRONTEND=noninteractive
