@@ -1,5 +1,10 @@
 import type {} from '@fastify/swagger';
 import { listAccounts, listPieces, type Pool, toHex } from '@whitepay/store';
+import { getAddress } from 'viem';
+
+/** Addresses leave every service in one encoding: EIP-55 checksummed. */
+const checksum = (bytes: Uint8Array): string => getAddress(toHex(bytes));
+
 import type { FastifyInstance } from 'fastify';
 import { RecordRejected } from '../errors.js';
 import { decodePageToken, encodePageToken } from '../grpc/paging.js';
@@ -91,8 +96,8 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
       });
       return {
         records: page.records.map((r) => ({
-          user: toHex(r.user),
-          pid: toHex(r.pid),
+          user: checksum(r.user),
+          pid: checksum(r.pid),
           keeperId: r.keeperId,
           block: r.block.toString(),
           blockHash: toHex(r.blockHash),
@@ -186,8 +191,8 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
     },
     async () => ({
       accounts: (await listAccounts(pool)).map((a) => ({
-        user: toHex(a.user),
-        pid: toHex(a.pid),
+        user: checksum(a.user),
+        pid: checksum(a.pid),
         pieces: a.pieces,
         size: a.size.toString(),
       })),

@@ -1,5 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
+import { getAddress } from 'viem';
 import type { Calculator } from '../calculator.js';
 import { StQueryRejected } from '../errors.js';
 
@@ -10,16 +11,6 @@ const address = {
   description: '20-byte address, 0x-hex',
 } as const;
 const uint = { type: 'string', pattern: '^[0-9]{1,20}$', description: 'decimal integer' } as const;
-const errorSchema = {
-  type: 'object',
-  properties: {
-    code: { type: 'string' },
-    kind: { type: 'string' },
-    message: { type: 'string' },
-    details: { type: 'object', additionalProperties: true },
-  },
-} as const;
-
 function bytesOf(name: string, v: string): Uint8Array {
   if (v.length % 2 !== 0)
     throw new StQueryRejected('ST_ADDRESS_LENGTH', `${name} must be a 20-byte address`, { field: name });
@@ -69,9 +60,6 @@ export function registerRoutes(app: FastifyInstance, deps: { calculator: Calcula
               engine: { type: 'string', enum: ['sql', 'core'] },
             },
           },
-          400: errorSchema,
-          404: errorSchema,
-          503: errorSchema,
         },
       },
     },
@@ -89,8 +77,8 @@ export function registerRoutes(app: FastifyInstance, deps: { calculator: Calcula
         { client: req.ip },
       );
       return {
-        user: user.toLowerCase(),
-        pid: pid.toLowerCase(),
+        user: getAddress(user),
+        pid: getAddress(pid),
         ts: q.ts,
         te: q.te,
         includePeers: q.includePeers ?? false,
@@ -146,9 +134,6 @@ export function registerRoutes(app: FastifyInstance, deps: { calculator: Calcula
               },
             },
           },
-          400: errorSchema,
-          404: errorSchema,
-          503: errorSchema,
         },
       },
     },
