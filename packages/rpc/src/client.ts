@@ -52,3 +52,34 @@ export function call<Req, Res>(
 }
 
 export const insecure = (): grpc.ChannelCredentials => grpc.credentials.createInsecure();
+
+/**
+ * A client interceptor adding `authorization: Bearer <token>` to every call
+ * (the release's internal token); no-op without a token. Pass it as
+ * `new XClient(address, credentials, clientOptions({ token }))`.
+ */
+export function tokenInterceptor(token: string): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+}
+
+/** The largest message a WhitePay client accepts (servers send pages well below it). */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Options of every WhitePay gRPC client: the explicit message limit (gRPC's
+ * default of 4 MiB silently breaks large pages) and the internal token when
+ * given.
+ */
+export function clientOptions(opts: { token?: string | undefined } = {}): grpc.ClientOptions {
+  return {
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    ...(opts.token ? { interceptors: [tokenInterceptor(opts.token)] } : {}),
+  };
+}

@@ -1,7 +1,7 @@
 import { silentLogger, WhitePayError } from '@whitepay/base';
 import { stV1 } from '@whitepay/proto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call, insecure, listenGrpc, RpcError, unary } from './index.js';
+import { call, clientOptions, insecure, listenGrpc, RpcError, unary } from './index.js';
 
 describe('gRPC plumbing', () => {
   const stops: Array<() => Promise<void>> = [];
@@ -68,5 +68,49 @@ describe('gRPC plumbing', () => {
       { deadlineMs: 50 },
     ).catch((e: unknown) => e);
     expect(slow).toMatchObject({ kind: 'deadline_exceeded' });
+  });
+
+  it('requires the internal token of the release when the server has one', async () => {
+    const log = silentLogger();
+    const handle = await listenGrpc(
+      (server) =>
+        server.addService(stV1.StCalculatorServiceService, {
+          computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>(
+            'ComputeSt',
+            { log, token: 'internal-token-of-the-release' },
+            async () => ({ st: '7', recordsUsed: 0, carryBlock: undefined, maxStaleness: 0n }),
+          ),
+        }),
+      '127.0.0.1',
+      0,
+    );
+    stops.push(() => handle.stop());
+    const req = { account: undefined, ts: 1n, te: 2n, includePeers: false };
+    const anonymous = new stV1.StCalculatorServiceClient(
+      `127.0.0.1:${handle.port}`,
+      insecure(),
+      clientOptions(),
+    );
+    const wrong = new stV1.StCalculatorServiceClient(
+      `127.0.0.1:${handle.port}`,
+      insecure(),
+      clientOptions({ token: 'another-token-entirely' }),
+    );
+    const right = new stV1.StCalculatorServiceClient(
+      `127.0.0.1:${handle.port}`,
+      insecure(),
+      clientOptions({ token: 'internal-token-of-the-release' }),
+    );
+    stops.push(async () => {
+      anonymous.close();
+      wrong.close();
+      right.close();
+    });
+    await expect(call(anonymous, anonymous.computeSt, req)).rejects.toMatchObject({
+      code: 'RPC_UNAUTHENTICATED',
+      kind: 'unauthenticated',
+    });
+    await expect(call(wrong, wrong.computeSt, req)).rejects.toMatchObject({ code: 'RPC_UNAUTHENTICATED' });
+    expect((await call(right, right.computeSt, req)).st).toBe('7');
   });
 });

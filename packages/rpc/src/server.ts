@@ -1,5 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
-import { asWhitePayError, type Counter, grpcStatusOf, type Logger, WhitePayError } from '@whitepay/base';
+import {
+  asWhitePayError,
+  type Counter,
+  grpcStatusOf,
+  type Logger,
+  tokenMatches,
+  WhitePayError,
+} from '@whitepay/base';
+import { MAX_MESSAGE_BYTES } from './client.js';
 import { type CallSecurity, callSecurity } from './tls.js';
 
 export { grpc };
@@ -15,6 +23,8 @@ export interface UnaryContext {
 
 export interface HandlerDeps {
   log: Logger;
+  /** When set, every call must carry `authorization: Bearer <token>` (the release's internal token). */
+  token?: string | undefined;
   /** Counts rejected calls by reason (the error code); optional. */
   rejected?: Counter<'boundary' | 'reason'>;
 }
@@ -46,7 +56,23 @@ export function unary<Req, Res>(
       peer: call.getPeer(),
       security: callSecurity(call),
     };
-    fn(call.request, ctx).then(
+    const authorized = async (): Promise<Res> => {
+      if (deps.token !== undefined) {
+        const presented = call.metadata.get('authorization')[0];
+        const bearer =
+          typeof presented === 'string' && presented.startsWith('Bearer ') ? presented.slice(7) : undefined;
+        if (!tokenMatches(bearer, deps.token))
+          throw new WhitePayError(
+            'RPC_UNAUTHENTICATED',
+            'this service needs the internal token of its release',
+            {
+              kind: 'unauthenticated',
+            },
+          );
+      }
+      return fn(call.request, ctx);
+    };
+    authorized().then(
       (res) => callback(null, res),
       (err: unknown) => {
         const e = asWhitePayError(err);
@@ -75,8 +101,8 @@ export async function listenGrpc(
   credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
 ): Promise<GrpcServerHandle> {
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     ...options,
   });
   register(server);
