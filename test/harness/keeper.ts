@@ -273,7 +273,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         name: `challenger-${keeperId}`,
         log: slog,
       });
-      const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs);
+      const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs, config.internalToken);
       const app = await createChallenger({
         config,
         log: slog,

@@ -81,6 +81,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         rejected: metrics.rejected,
         verifyPeerRecord,
         maxPageBytes: config.grpcMaxPageBytes,
+        token: config.internalToken,
       }),
     ingestor,
     metrics,

@@ -7,6 +7,7 @@ import {
   serviceLogger,
 } from '@whitepay/base';
 import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
+import { internalTokenConfigSchema } from '@whitepay/rpc';
 import { storeConfigSchema } from '@whitepay/store/config';
 import { z } from 'zod';
 
@@ -19,6 +20,7 @@ export const CONFIG_PREFIX = 'CHALLENGE_STORE';
  */
 export const configShape = {
   ...serviceConfigSchema,
+  ...internalTokenConfigSchema,
   keeperId: common.keeperId,
   grpcHost: z.string().default('0.0.0.0').describe('address of the gRPC API'),
   grpcPort: z.coerce.number().int().min(0).max(65535).default(9090).describe('port of the gRPC API'),

@@ -9,6 +9,7 @@ import {
   serviceLogger,
 } from '@whitepay/base';
 import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
+import { internalTokenConfigSchema } from '@whitepay/rpc';
 import { z } from 'zod';
 
 export const SERVICE = 'challenger';
@@ -52,6 +53,7 @@ const providerMap = z
  */
 export const configShape = {
   ...serviceConfigSchema,
+  ...internalTokenConfigSchema,
   keeperId: common.keeperId,
   ...natsConfigSchema,
   storeGrpcUrl: z.string().min(1).describe('challenge-store gRPC address (host:port): the piece registry'),

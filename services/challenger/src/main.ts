@@ -10,7 +10,7 @@ const log = createLog(config);
 await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
   const nc = await connectBus({ url: config.natsUrl, name: `challenger-k${config.keeperId}`, log });
-  const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs);
+  const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs, config.internalToken);
   const app = await createApp({
     config,
     log,

@@ -65,7 +65,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerRoutes(http, { calculator });
   return {
     http,
-    registerGrpc: (server) => registerGrpc(server, { calculator, log, rejected: metrics.rejected }),
+    registerGrpc: (server) =>
+      registerGrpc(server, { calculator, log, rejected: metrics.rejected, token: config.internalToken }),
     calculator,
     metrics,
     async start() {

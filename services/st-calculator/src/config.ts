@@ -7,6 +7,7 @@ import {
   serviceConfigSchema,
   serviceLogger,
 } from '@whitepay/base';
+import { internalTokenConfigSchema } from '@whitepay/rpc';
 import { storeConfigSchema } from '@whitepay/store/config';
 import { z } from 'zod';
 
@@ -21,6 +22,7 @@ const INT8_MAX = 9_223_372_036_854_775_807n;
  */
 export const configShape = {
   ...serviceConfigSchema,
+  ...internalTokenConfigSchema,
   keeperId: common.keeperId,
   grpcHost: z.string().default('0.0.0.0').describe('address of the gRPC API'),
   grpcPort: z.coerce.number().int().min(0).max(65535).default(9090).describe('port of the gRPC API'),

@@ -22,6 +22,8 @@ export interface GrpcDeps {
   pool: Pool;
   log: Logger;
   rejected: Counter<'boundary' | 'reason'>;
+  /** The release's internal token every call must carry (unset: none needed). */
+  token?: string | undefined;
   verifyPeerRecord: PeerRecordVerifier;
   /** A QueryRecords page ends before its records exceed this many bytes. */
   maxPageBytes?: number;
@@ -54,7 +56,7 @@ export function approximateBytes(value: unknown): number {
 
 /** The ChallengeStoreService handlers; every error crosses through `unary`'s mapper. */
 export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreServiceServer {
-  const h = { log: deps.log.child({ component: 'grpc' }), rejected: deps.rejected };
+  const h = { log: deps.log.child({ component: 'grpc' }), rejected: deps.rejected, token: deps.token };
   const { pool } = deps;
   return {
     queryRecords: unary<storeV1.QueryRecordsRequest, storeV1.QueryRecordsResponse>(

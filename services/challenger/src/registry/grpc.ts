@@ -1,6 +1,6 @@
 import type { RegisteredPiece } from '@whitepay/challenge';
 import { storeV1 } from '@whitepay/proto';
-import { call, insecure } from '@whitepay/rpc';
+import { call, clientOptions, insecure } from '@whitepay/rpc';
 import { bytesToHex, hexToBytes } from 'viem';
 import { RegistryError } from '../errors.js';
 import type { Account, PieceRegistry } from './registry.js';
@@ -30,8 +30,10 @@ export class GrpcPieceRegistry implements PieceRegistry {
   constructor(
     address: string,
     private readonly deadlineMs: number,
+    /** The release's internal token, when the challenge-store requires one. */
+    token?: string,
   ) {
-    this.client = new storeV1.ChallengeStoreServiceClient(address, insecure());
+    this.client = new storeV1.ChallengeStoreServiceClient(address, insecure(), clientOptions({ token }));
   }
 
   async listAccounts(): Promise<Account[]> {

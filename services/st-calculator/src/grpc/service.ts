@@ -8,6 +8,8 @@ export interface GrpcDeps {
   calculator: Calculator;
   log: Logger;
   rejected: Counter<'boundary' | 'reason'>;
+  /** The release's internal token every call must carry (unset: none needed). */
+  token?: string | undefined;
 }
 
 const callOf = (ctx: UnaryContext) => ({ client: clientKeyOf(ctx), deadline: ctx.deadline });
@@ -19,7 +21,7 @@ function account(a: commonV1.Account | undefined): { user: Uint8Array; pid: Uint
 
 /** StCalculatorService; every error crosses through `unary`'s one mapper. */
 export function stCalculatorHandlers(deps: GrpcDeps): stV1.StCalculatorServiceServer {
-  const h = { log: deps.log.child({ component: 'grpc' }), rejected: deps.rejected };
+  const h = { log: deps.log.child({ component: 'grpc' }), rejected: deps.rejected, token: deps.token };
   const { calculator } = deps;
   return {
     computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>('ComputeSt', h, async (req, ctx) => {
