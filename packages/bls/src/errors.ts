@@ -24,6 +24,10 @@ export type BlsErrorCode =
   | 'BLS_KEYSTORE_INVALID'
   /** The keystore's checksum does not match: the wrong passphrase. */
   | 'BLS_KEYSTORE_PASSWORD'
+  /** A key config naming no key or two, or a keystore without its passphrase file. */
+  | 'BLS_KEY_CONFIG'
+  /** A keystore or passphrase file that cannot be read. */
+  | 'BLS_KEY_FILE_UNREADABLE'
   | 'BLS_INTERNAL';
 
 /** The only error type `@whitepay/bls` throws; a curve-library exception never leaves it raw. */

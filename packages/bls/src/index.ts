@@ -45,6 +45,7 @@ export {
 
 /** The ciphersuite this package implements. */
 export const CIPHERSUITE = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
+export { type BlsKeyConfig, blsKeyConfigSchema, loadBlsSecretKey } from './key-file.js';
 export {
   decryptSecretKey,
   type Eip2335Keystore,

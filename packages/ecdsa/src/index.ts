@@ -37,7 +37,11 @@ export type EcdsaErrorCode =
   /** Not a Web3 Secret Storage (V3) keystore, or its address is not the key it holds. */
   | 'ECDSA_KEYSTORE_INVALID'
   /** The keystore's MAC does not match: the wrong passphrase. */
-  | 'ECDSA_KEYSTORE_PASSWORD';
+  | 'ECDSA_KEYSTORE_PASSWORD'
+  /** A key config naming no key or two, or a keystore without its passphrase file. */
+  | 'ECDSA_KEY_CONFIG'
+  /** A keystore or passphrase file that cannot be read. */
+  | 'ECDSA_KEY_FILE_UNREADABLE';
 
 /** The only error type `@whitepay/ecdsa` throws. */
 export class EcdsaError extends WhitePayError {
@@ -119,5 +123,6 @@ export function recoverSigner(digest: Hex | Uint8Array, signature: Hex | Uint8Ar
   }
 }
 
+export { accountKeyConfigSchema, type KeySources, loadAccountKey, loadPrivateKey } from './key-file.js';
 export { decryptPrivateKey, encryptPrivateKey, type V3Keystore, type V3KeystoreOptions } from './keystore.js';
 export * from './remote-signer.js';
