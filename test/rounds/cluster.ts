@@ -82,12 +82,15 @@ async function startStServer(answers: StAnswers): Promise<GrpcServerHandle> {
   return listenGrpc(
     (server) =>
       server.addService(stV1.StCalculatorServiceService, {
-        computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>(
-          'ComputeSt',
+        // Every round asks for its entries' st in one batch call (a round of one too).
+        computeStBatch: unary<stV1.ComputeStBatchRequest, stV1.ComputeStBatchResponse>(
+          'ComputeStBatch',
           { log },
           async (req) => ({
-            st: String(req.includePeers ? (answers.withPeers ?? answers.own) : answers.own),
-            recordsUsed: 1,
+            results: req.entries.map(() => ({
+              st: String(req.includePeers ? (answers.withPeers ?? answers.own) : answers.own),
+              recordsUsed: 1,
+            })),
             maxStaleness: 0n,
           }),
         ),

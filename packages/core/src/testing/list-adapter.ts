@@ -1,19 +1,19 @@
 import type { Hex } from 'viem';
 import {
-  type BatchCommitReply,
-  type BatchLeaderOutput,
-  type BatchLeaderState,
-  type BatchRevealReply,
-  batchCommitment,
-  batchLeaderReducer,
-  createBatchLeaderRound,
-} from '../batch-round.js';
+  type CommitReply,
+  commitment,
+  createLeaderRound,
+  type LeaderOutput,
+  type LeaderState,
+  leaderReducer,
+  type RevealReply,
+} from '../round.js';
 import type { Decision, ScriptAdapter } from './round-script.js';
 
 /** The list reducer seen through a script over one entry (`k = 1`). */
-export const listAdapter: ScriptAdapter<BatchLeaderState> = {
+export const listAdapter: ScriptAdapter<LeaderState> = {
   create: (s) =>
-    createBatchLeaderRound({
+    createLeaderRound({
       user: s.user,
       leaderId: s.members[s.leader]!,
       r: s.r,
@@ -22,59 +22,57 @@ export const listAdapter: ScriptAdapter<BatchLeaderState> = {
       ...(s.threshold === undefined ? {} : { threshold: s.threshold }),
       ...(s.maxAttempts === undefined ? {} : { maxAttempts: s.maxAttempts }),
     }),
-  id: (s) => s.config.bid,
+  id: (s) => s.config.tid,
   phase: (s) => s.phase,
   attempt: (s) => s.attempt,
   proposal: (s) => s.proposal,
   liars: (s) => [...s.liars],
   proposedSt: (s) => s.proposedSts?.[0] ?? null,
-  commitment: (st, nonce) => batchCommitment([st], nonce),
-  start: (s, st) => batchLeaderReducer(s, { type: 'start', sts: [st] }, { verifySignature: () => false }),
-  synced: (s, st) => batchLeaderReducer(s, { type: 'synced', sts: [st] }, { verifySignature: () => false }),
-  timeout: (s, ev) =>
-    batchLeaderReducer(s, { type: 'timeout', ...ev } as never, { verifySignature: () => false }),
+  commitment: (st, nonce) => commitment([st], nonce),
+  start: (s, st) => leaderReducer(s, { type: 'start', sts: [st] }, { verifySignature: () => false }),
+  synced: (s, st) => leaderReducer(s, { type: 'synced', sts: [st] }, { verifySignature: () => false }),
+  timeout: (s, ev) => leaderReducer(s, { type: 'timeout', ...ev } as never, { verifySignature: () => false }),
   commit: (s, from, m) =>
-    batchLeaderReducer(
+    leaderReducer(
       s,
       {
         type: 'commit',
         from,
         msg: {
-          kind: 'batch_commit',
-          bid: m.id,
+          kind: 'commit',
+          tid: m.id,
           attempt: m.attempt,
           commitment: m.commitment,
-        } as BatchCommitReply,
+        } as CommitReply,
       },
       { verifySignature: () => false },
     ),
   reveal: (s, from, m, verify) =>
-    batchLeaderReducer(
+    leaderReducer(
       s,
       {
         type: 'reveal',
         from,
         msg: {
-          kind: 'batch_reveal',
-          bid: m.id,
+          kind: 'reveal',
+          tid: m.id,
           attempt: m.attempt,
           proposal: m.proposal,
           sts: [m.st],
           nonce: m.nonce,
           approve: m.approve,
           ...(m.signature === undefined ? {} : { signature: m.signature }),
-        } as BatchRevealReply,
+        } as RevealReply,
       },
       { verifySignature: (f, sts, sig) => sts.length === 1 && verify(f, sts[0]!, sig) },
     ),
   decision: (o): Decision => {
-    const out = o as BatchLeaderOutput;
+    const out = o as LeaderOutput;
     switch (out.type) {
       case 'broadcast': {
         const m = out.msg;
-        if (m.kind === 'batch_commit_request')
-          return { type: 'broadcast', kind: 'commit', attempt: m.attempt };
-        if (m.kind === 'batch_sync_request') return { type: 'broadcast', kind: 'sync', attempt: m.attempt };
+        if (m.kind === 'commit_request') return { type: 'broadcast', kind: 'commit', attempt: m.attempt };
+        if (m.kind === 'sync_request') return { type: 'broadcast', kind: 'sync', attempt: m.attempt };
         return {
           type: 'broadcast',
           kind: 'propose',
