@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { createLogger } from '@whitepay/base';
 import { upkeepingAbi } from '@whitepay/contracts';
-import { rankKeepers, roundId, type SpaceRecord, spaceTime, splitReward } from '@whitepay/core';
+import { rankKeepers, roundId, type SpaceRecord, spaceTime, splitReward, tid as tidOf } from '@whitepay/core';
 import { SequenceClock, sealEnvelope } from '@whitepay/peer';
 import { type challengeV1, keeperV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
@@ -454,8 +454,19 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     expect(round).toMatchObject({ tid, outcome: 'confirmed', attempt: 1 });
     const paid = await paymentsOf(ts);
     expect(paid).toHaveLength(1);
-    expect(paid[0]!.args.tid).toBe(tid);
     const p = await lastPayment();
+    // The round is named by its round id (a list of one); the payment by its entry's SPEC 6 tid.
+    expect(tid).toBe(
+      roundId({
+        user: chain.user,
+        leaderId: leader.keeperId,
+        r: p.position,
+        items: [{ pid: provider.pid, ts, te: p.te }],
+      }),
+    );
+    expect(paid[0]!.args.tid).toBe(
+      tidOf({ user: chain.user, pid: provider.pid, ts, te: p.te, leaderId: leader.keeperId, r: p.position }),
+    );
     expectSplit(before, await balances(), p, []);
     // The restarted process claimed no new round: it resumed the stored one.
     expect(metricSum(await metrics(coordUrl(leader)), /^whitepay_rounds_started_total/)).toBe(0);
