@@ -99,7 +99,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     deps.st ?? new GrpcStSource(config.stCalculatorUrl, config.stDeadlineMs, config.stConcurrency);
   const realSigner = blsSigner(fromHex(config.blsSecretKey));
   // Test faults are wrappers around what the driver reads and signs with, and only when asked for.
-  const st = config.testFaults ? faultySt(realSt, () => fault) : realSt;
+  // As a member this keeper's st may be late (`slow`); as a leader its own value is not delayed.
+  const memberSt = config.testFaults ? faultySt(realSt, () => fault, { delays: true }) : realSt;
+  const st = config.testFaults ? faultySt(realSt, () => fault, { delays: false }) : realSt;
   const blsSign = config.testFaults ? faultySigner(realSigner, () => fault) : realSigner;
   const records =
     deps.records !== undefined
@@ -139,7 +141,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const follower = new Follower({
     keeperId: config.keeperId,
     chain,
-    st,
+    st: memberSt,
     store,
     records,
     signer: blsSign,

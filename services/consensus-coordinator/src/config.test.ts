@@ -68,10 +68,12 @@ describe('test faults are wrappers around the st source and the signer', () => {
 
   it('lie-st scales every value exactly; other faults pass the truth', async () => {
     let fault = parseFault('lie-st:2.5');
-    const st = faultySt(source([1000n, 4n]), () => fault);
+    const st = faultySt(source([1000n, 4n]), () => fault, { delays: true });
     expect(await st.computeStBatch(q)).toEqual([2500n, 10n]);
     fault = parseFault('lie-st:0.001');
-    expect(await faultySt(source([1_000_000n]), () => fault).computeStBatch(q)).toEqual([1000n]);
+    expect(await faultySt(source([1_000_000n]), () => fault, { delays: true }).computeStBatch(q)).toEqual([
+      1000n,
+    ]);
     for (const f of ['none', 'garbage-sig', 'slow:1']) {
       fault = parseFault(f);
       expect(await st.computeStBatch(q)).toEqual([1000n, 4n]);
@@ -80,7 +82,7 @@ describe('test faults are wrappers around the st source and the signer', () => {
 
   it('slow:<ms> delays the st by that long; other faults do not delay', async () => {
     let fault = parseFault('none');
-    const st = faultySt(source([1n]), () => fault);
+    const st = faultySt(source([1n]), () => fault, { delays: true });
     const t0 = performance.now();
     await st.computeStBatch(q);
     fault = parseFault('lie-st:2');
@@ -89,6 +91,11 @@ describe('test faults are wrappers around the st source and the signer', () => {
     fault = parseFault('slow:50');
     await st.computeStBatch(q);
     expect(performance.now() - t0 - fast).toBeGreaterThanOrEqual(45);
+    // The leader's own source lies but is not delayed.
+    const own = faultySt(source([1n]), () => fault, { delays: false });
+    const t1 = performance.now();
+    await own.computeStBatch(q);
+    expect(performance.now() - t1).toBeLessThan(45);
   });
 
   it('garbage-sig signs other bytes; other faults sign the message', () => {

@@ -59,10 +59,11 @@ export function formatFault(f: Fault): string {
 
 /**
  * The st source under the current fault: `lie-st` scales every value it
- * answers, `slow:<ms>` waits that long before answering (so a member commits
- * late, and so does a leader's own value); other faults pass through.
+ * answers; with `delays`, `slow:<ms>` waits that long before answering (the
+ * member's source: it commits late, as an overloaded keeper; the leader's own
+ * value is given without the delay); other faults pass through.
  */
-export function faultySt(st: StSource, fault: () => Fault): StSource {
+export function faultySt(st: StSource, fault: () => Fault, o: { delays: boolean }): StSource {
   const lie = (f: Fault, v: bigint) => (f.kind === 'lie-st' ? (v * f.num) / f.den : v);
   const delay = async (f: Fault) => {
     if (f.kind === 'slow' && f.ms > 0) await new Promise((r) => setTimeout(r, f.ms));
@@ -70,7 +71,7 @@ export function faultySt(st: StSource, fault: () => Fault): StSource {
   return {
     async computeStBatch(q) {
       const f = fault();
-      await delay(f);
+      if (o.delays) await delay(f);
       return (await st.computeStBatch(q)).map((v) => lie(f, v));
     },
     ready: () => st.ready(),
