@@ -229,7 +229,6 @@ try {
     }),
     'consensus-coordinator': () => ({
       ...(PEER_DEADLINE_MS ? { CONSENSUS_COORDINATOR_PEER_DEADLINE_MS: PEER_DEADLINE_MS } : {}),
-      CONSENSUS_COORDINATOR_BATCH: 'on',
       CONSENSUS_COORDINATOR_BATCH_MAX: String(BATCH_MAX),
     }),
   };

@@ -138,6 +138,8 @@ export function keeperServiceSpec(
         CONSENSUS_COORDINATOR_BLS_SECRET_KEY: k.blsSecretKey,
         CONSENSUS_COORDINATOR_ST_CALCULATOR_URL: `127.0.0.1:${k.ports.stGrpc}`,
         CONSENSUS_COORDINATOR_CHALLENGE_STORE_URL: `127.0.0.1:${k.ports.storeGrpc}`,
+        // The local network is a test network: its fault scenarios switch faults through the admin route.
+        CONSENSUS_COORDINATOR_TEST_FAULTS: 'on',
       });
   }
 }

@@ -388,6 +388,8 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         CONSENSUS_COORDINATOR_FORWARD_BACKOFF_MS: '200',
         CONSENSUS_COORDINATOR_FORWARD_BACKOFF_MAX_MS: '2000',
         CONSENSUS_COORDINATOR_ADMIN_TOKEN: HARNESS_ADMIN_TOKEN,
+        // The cross-keeper suites inject faults (st source and signer wrappers, PUT /v1/admin/fault).
+        CONSENSUS_COORDINATOR_TEST_FAULTS: 'on',
       }),
     );
     const slog = log.child({ service: 'consensus-coordinator' });

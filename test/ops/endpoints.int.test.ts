@@ -1,3 +1,4 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { waitFor } from '@whitepay/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -50,9 +51,24 @@ interface OpenApiParam {
   required?: boolean;
   schema?: { type?: string; pattern?: string };
 }
-interface OpenApiDoc {
-  paths: Record<string, Record<string, { parameters?: OpenApiParam[]; security?: unknown[] }>>;
+interface OpenApiOp {
+  parameters?: OpenApiParam[];
+  security?: unknown[];
+  operationId?: string;
+  tags?: string[];
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
 }
+interface OpenApiDoc {
+  paths: Record<string, Record<string, OpenApiOp>>;
+}
+
+/** The one error body of every failing answer (issue 16). */
+const ERROR_SHAPE = {
+  code: expect.stringMatching(/^[A-Z][A-Z0-9_]+$/),
+  kind: expect.any(String),
+  message: expect.any(String),
+  details: expect.any(Object),
+};
 
 describe('operator HTTP APIs of a running keeper', () => {
   let infra: Infra;
@@ -132,7 +148,7 @@ describe('operator HTTP APIs of a running keeper', () => {
       const metrics = await (await fetch(`${base}/metrics`)).text();
       for (const family of REQUIRED_METRICS[name])
         expect(metrics, `${name} exposes ${family}`).toContain(`# TYPE ${family} `);
-      expect(metrics).toContain('whitepay_process_resident_memory_bytes');
+      expect(metrics).toContain('process_resident_memory_bytes');
 
       const doc = (await (await fetch(`${base}/docs/json`)).json()) as OpenApiDoc;
       const reads = Object.entries(doc.paths).flatMap(([path, ops]) =>
@@ -152,8 +168,64 @@ describe('operator HTTP APIs of a running keeper', () => {
         const res = await fetch(full);
         expect(res.status, `GET ${full}`).toBeLessThan(500);
         expect([200, 404], `GET ${full} → ${res.status} ${await res.clone().text()}`).toContain(res.status);
+        if (!(res.headers.get('content-type') ?? '').includes('json')) continue; // /metrics: text
         const body = (await res.json()) as Record<string, unknown>;
-        if (res.status === 404) expect(body.code, `404 of ${full} is typed`).toEqual(expect.any(String));
+        if (res.status === 404) expect(body, `404 of ${full} has the error shape`).toEqual(ERROR_SHAPE);
+      }
+    },
+  );
+
+  it.each(AVAILABLE_SERVICES.map((s) => [s]))(
+    '%s: the OpenAPI validates, and every operation has an id, a tag, a success and an error schema',
+    async (name) => {
+      const base = keeper.urls[name]!.http;
+      const doc = (await (await fetch(`${base}/docs/json`)).json()) as OpenApiDoc;
+      const result = await new Validator().validate(doc as unknown as Parameters<Validator['validate']>[0]);
+      expect(result.errors ?? [], `${name} OpenAPI`).toEqual([]);
+      expect(result.valid).toBe(true);
+      const ids = new Set<string>();
+      for (const [path, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          const where = `${name} ${method.toUpperCase()} ${path}`;
+          expect(op.operationId, `${where} operationId`).toEqual(expect.any(String));
+          expect(ids.has(op.operationId!), `${where} operationId unique`).toBe(false);
+          ids.add(op.operationId!);
+          expect(op.tags?.length, `${where} tags`).toBeGreaterThan(0);
+          const ok = Object.entries(op.responses ?? {}).find(([code]) => code.startsWith('2'));
+          expect(ok, `${where} documents its success`).toBeDefined();
+          expect(Object.values(ok![1].content ?? {})[0]?.schema, `${where} success schema`).toBeDefined();
+          expect(op.responses?.['4XX'], `${where} documents its errors`).toBeDefined();
+          if (path.includes('/admin/')) expect(op.security, `${where} declares its security`).toBeDefined();
+        }
+      }
+    },
+  );
+
+  it.each(AVAILABLE_SERVICES.map((s) => [s]))(
+    '%s: unknown routes, malformed parameters and missing tokens all answer the one error shape',
+    async (name) => {
+      const base = keeper.urls[name]!.http;
+      const unknown = await fetch(`${base}/v1/no-such-route`);
+      expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toEqual({ ...ERROR_SHAPE, code: 'ROUTE_NOT_FOUND', kind: 'not_found' });
+      const doc = (await (await fetch(`${base}/docs/json`)).json()) as OpenApiDoc;
+      for (const [path, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          const params = (op.parameters ?? []).filter((p) => p.in === 'path');
+          if (op.security) {
+            const url = path.replace(/\{[^}]+\}/g, (m) => valueFor({ name: m.slice(1, -1), in: 'path' }));
+            const res = await fetch(`${base}${url}`, { method: method.toUpperCase() });
+            expect(await res.json(), `${method} ${url} without a token`).toEqual(ERROR_SHAPE);
+            continue;
+          }
+          if (method !== 'get' || params.length === 0) continue;
+          // Every path parameter at once given a value no schema admits.
+          const url = path.replace(/\{[^}]+\}/g, 'not-a-valid-value-%7E%7E');
+          const res = await fetch(`${base}${url}`);
+          expect(res.status, `GET ${url} on ${name}`).toBeGreaterThanOrEqual(400);
+          expect(res.status, `GET ${url} on ${name}`).toBeLessThan(500);
+          expect(await res.json(), `GET ${url} on ${name}`).toEqual(ERROR_SHAPE);
+        }
       }
     },
   );

@@ -15,7 +15,7 @@ import {
 } from './batch-network.js';
 
 // Issue "Scale": the batch payment path under faults. The network of
-// batch.int.test.ts (4 full keepers with CONSENSUS_COORDINATOR_BATCH=on, 6 real
+// batch.int.test.ts (4 full keepers, 6 real
 // providers added in one block); faults are real outages (a stopped or killed
 // service) and the coordinator's TEST-ONLY fault switch. Every outcome is read
 // from the chain (PaymentMade, PaymentSkipped, BatchSettled, balances) and
@@ -177,7 +177,7 @@ describe('batch payments under faults (4 full keepers, 6 providers)', () => {
     await waitFor(
       'the resumed batch final',
       async () => {
-        after = (await net.batches(leader)).find((b) => b.bid === before!.bid);
+        after = (await net.batches(leader)).find((b) => b.tid === before!.tid);
         return after !== undefined && after.outcome !== 'submitting';
       },
       30_000,

@@ -1,5 +1,5 @@
 // The batch suites' network (issue "Scale"): 4 full keepers (their five real
-// services, test/harness) with CONSENSUS_COORDINATOR_BATCH=on, 6 real
+// services, test/harness) , 6 real
 // providers added to one Upkeeping in ONE block (so they share every ts while
 // they are paid at the same te), and the chain readers the suites assert with:
 // PaymentMade / PaymentSkipped / BatchSettled, balances, and the st a keeper
@@ -76,9 +76,9 @@ export interface Settled {
   blockNumber: bigint;
 }
 
-/** A batch round as `GET /v1/batches` lists it. */
+/** A round as `GET /v1/rounds` lists it (a list of k >= 1 entries). */
 export interface BatchSummary {
-  bid: Hex;
+  tid: Hex;
   leaderId: number;
   r: number;
   items: Array<{ pid: Address; ts: string; te: string }>;
@@ -184,7 +184,6 @@ export async function startBatchNetwork(o: { logPrefix?: string | undefined } = 
         env: {
           'st-calculator': { ST_CALCULATOR_MAX_STALENESS: String(MAX_STALENESS) },
           'chain-submitter': { CHAIN_SUBMITTER_POLL_INTERVAL_MS: '100' },
-          'consensus-coordinator': { CONSENSUS_COORDINATOR_BATCH: 'on' },
         },
       });
       keepers.push(keeper);
@@ -400,8 +399,8 @@ function network(n: {
         .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
     },
     async batches(k) {
-      const res = await fetch(`${k.urls['consensus-coordinator']!.http}/v1/batches?limit=1000`);
-      return ((await res.json()) as { batches: BatchSummary[] }).batches;
+      const res = await fetch(`${k.urls['consensus-coordinator']!.http}/v1/rounds?limit=1000`);
+      return ((await res.json()) as { rounds: BatchSummary[] }).rounds;
     },
     async mineUntil(what, done, spacingMs, maxBlocks = 200) {
       for (let i = 0; i < maxBlocks; i++) {

@@ -5,7 +5,7 @@ import { type Address, type Hex, toFunctionSelector } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BatchNetwork, H, type Paid, PROVIDERS, startBatchNetwork } from './batch-network.js';
 
-// Issue "Scale": batch payments. 4 full keepers with CONSENSUS_COORDINATOR_BATCH=on
+// Issue "Scale": batch payments. 4 full keepers (every round a list; several due providers at one position are one round)
 // and 6 real providers, all added in one block (so they share every ts): per
 // block, each keeper leads every provider whose window it holds in ONE batch
 // round, settled by ONE payBatch transaction. The network is batch-network.ts.

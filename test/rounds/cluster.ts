@@ -82,12 +82,15 @@ async function startStServer(answers: StAnswers): Promise<GrpcServerHandle> {
   return listenGrpc(
     (server) =>
       server.addService(stV1.StCalculatorServiceService, {
-        computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>(
-          'ComputeSt',
+        // Every round asks for its entries' st in one batch call (a round of one too).
+        computeStBatch: unary<stV1.ComputeStBatchRequest, stV1.ComputeStBatchResponse>(
+          'ComputeStBatch',
           { log },
           async (req) => ({
-            st: String(req.includePeers ? (answers.withPeers ?? answers.own) : answers.own),
-            recordsUsed: 1,
+            results: req.entries.map(() => ({
+              st: String(req.includePeers ? (answers.withPeers ?? answers.own) : answers.own),
+              recordsUsed: 1,
+            })),
             maxStaleness: 0n,
           }),
         ),
@@ -240,7 +243,12 @@ export async function startCluster(
         `round of ts ${ts} at keeper ${leader.id}`,
         async () => {
           const res = await leader.coord!.http.inject({ method: 'GET', url: '/v1/rounds' });
-          const rounds = res.json().rounds as Array<Record<string, unknown>>;
+          // This fixture's provider is paid in rounds of one: its entry's pid/ts/te and st are lifted.
+          const rounds = (
+            res.json().rounds as Array<
+              Record<string, unknown> & { items: Array<Record<string, string>>; sts: string[] | null }
+            >
+          ).map((r): Record<string, unknown> => ({ ...r, ...r.items[0], st: r.sts?.[0] ?? null }));
           found = rounds.find(
             (r) =>
               r.ts === String(ts) &&

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { createLogger } from '@whitepay/base';
 import { upkeepingAbi } from '@whitepay/contracts';
-import { rankKeepers, type SpaceRecord, spaceTime, splitReward, tid as tidOf } from '@whitepay/core';
+import { rankKeepers, roundId, type SpaceRecord, spaceTime, splitReward, tid as tidOf } from '@whitepay/core';
 import { SequenceClock, sealEnvelope } from '@whitepay/peer';
 import { type challengeV1, keeperV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
@@ -110,14 +110,27 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
       .split('\n')
       .filter((l) => pattern.test(l))
       .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+  /**
+   * The rounds `url`'s coordinator led (`GET /v1/rounds`). This suite pays one
+   * provider, so every round is a list of one: its entry's pid/ts/te and
+   * agreed st are lifted next to the round's fields.
+   */
+  const listRounds = async (url: string): Promise<Array<Record<string, unknown>>> => {
+    const { rounds } = (await (await fetch(`${url}/v1/rounds`)).json()) as {
+      rounds: Array<Record<string, unknown> & { items: Array<Record<string, string>>; sts: string[] | null }>;
+    };
+    return rounds.map((r) => {
+      expect(r.items).toHaveLength(1);
+      return { ...r, ...r.items[0], st: r.sts?.[0] ?? null };
+    });
+  };
   /** The round `leader` ran for `ts`, once final. */
   const roundOf = async (leaderHttp: string, ts: bigint, timeoutMs = 60_000) => {
     let found: Record<string, unknown> | undefined;
     await waitFor(
       `round of ts ${ts}`,
       async () => {
-        const res = await fetch(`${leaderHttp}/v1/rounds`);
-        const rounds = ((await res.json()) as { rounds: Array<Record<string, unknown>> }).rounds;
+        const rounds = await listRounds(leaderHttp);
         found = rounds.find(
           (r) =>
             r.ts === String(ts) &&
@@ -424,11 +437,7 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     await waitFor(
       'the round submitting',
       async () => {
-        const rounds = (
-          (await (await fetch(`${coordUrl(leader)}/v1/rounds`)).json()) as {
-            rounds: Array<Record<string, unknown>>;
-          }
-        ).rounds;
+        const rounds = await listRounds(coordUrl(leader));
         const r = rounds.find((x) => x.ts === String(ts) && x.outcome === 'submitting');
         tid = String(r?.tid ?? '');
         return r !== undefined;
@@ -445,8 +454,19 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     expect(round).toMatchObject({ tid, outcome: 'confirmed', attempt: 1 });
     const paid = await paymentsOf(ts);
     expect(paid).toHaveLength(1);
-    expect(paid[0]!.args.tid).toBe(tid);
     const p = await lastPayment();
+    // The round is named by its round id (a list of one); the payment by its entry's SPEC 6 tid.
+    expect(tid).toBe(
+      roundId({
+        user: chain.user,
+        leaderId: leader.keeperId,
+        r: p.position,
+        items: [{ pid: provider.pid, ts, te: p.te }],
+      }),
+    );
+    expect(paid[0]!.args.tid).toBe(
+      tidOf({ user: chain.user, pid: provider.pid, ts, te: p.te, leaderId: leader.keeperId, r: p.position }),
+    );
     expectSplit(before, await balances(), p, []);
     // The restarted process claimed no new round: it resumed the stored one.
     expect(metricSum(await metrics(coordUrl(leader)), /^whitepay_rounds_started_total/)).toBe(0);
@@ -468,9 +488,7 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
         (await startedOf(coordUrl(leader))) - startedBefore + (await startedOf(replica.urls.http));
       expect(started).toBe(1);
       for (const u of [coordUrl(leader), replica.urls.http]) {
-        const rounds = (
-          (await (await fetch(`${u}/v1/rounds`)).json()) as { rounds: Array<Record<string, unknown>> }
-        ).rounds;
+        const rounds = await listRounds(u);
         expect(rounds.filter((r) => r.ts === String(ts))).toHaveLength(1);
       }
     } finally {
@@ -489,13 +507,10 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     const ts = await nextTs();
     await miner.mine(2, 0);
     const te = ts + 1n; // mined, before any leader window: nobody leads there
-    const base = { user: chain.user, pid: provider.pid, ts, te, leaderId: member.keeperId, r: 1 };
+    const items = [{ pid: provider.pid, ts, te }];
     const round = {
-      tid: hexToBytes(tidOf(base)),
+      tid: hexToBytes(roundId({ user: chain.user, leaderId: member.keeperId, r: 1, items })),
       user: hexToBytes(chain.user),
-      pid: hexToBytes(provider.pid),
-      ts,
-      te,
       leaderId: member.keeperId,
       position: 1,
       attempt: 1,
@@ -503,7 +518,10 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     };
     const message = () => ({
       sequence: clock.next(),
-      body: { $case: 'commitRequest' as const, value: { round, includePeers: false } },
+      body: {
+        $case: 'commitRequest' as const,
+        value: { round, items: items.map((it) => ({ ...it, pid: hexToBytes(it.pid) })), includePeers: false },
+      },
     });
     const send = async (envelope: keeperV1.SignedEnvelope) => {
       try {

@@ -17,6 +17,12 @@ describe('@whitepay/core public API', () => {
       'tidPosition',
       'paymentMessage',
       'commitment',
+      'roundId',
+      'roundEntriesOf',
+      'medianVector',
+      'MAX_ROUND_ENTRIES',
+      'batchPaymentMessage',
+      'encodeBatchEntries',
       'PAYMENT_DOMAIN',
       'withinTolerance',
       'median',
@@ -38,6 +44,14 @@ describe('@whitepay/core public API', () => {
       'UINT64_MAX',
     ];
     for (const name of expected) expect(core).toHaveProperty(name);
+    // One round API: the list reducer's old batch names are gone.
+    for (const gone of [
+      'batchLeaderReducer',
+      'createBatchLeaderRound',
+      'batchCommitment',
+      'batchFollowerRespond',
+    ])
+      expect(core).not.toHaveProperty(gone);
   });
 
   it('errors are WhitePayErrors with a stable code and kind', () => {

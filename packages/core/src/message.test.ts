@@ -1,7 +1,11 @@
 import { type Address, encodeAbiParameters, type Hex, hexToString, keccak256, size, slice } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { EncodingError } from './errors.js';
-import { commitment, PAYMENT_DOMAIN, type PaymentMessageInput, paymentMessage } from './message.js';
+import { PAYMENT_DOMAIN, type PaymentMessageInput, paymentMessage } from './message.js';
+import { commitment as listCommitment } from './round.js';
+
+/** A list of one commits to the same bytes the single round did. */
+const commitment = (st: bigint, nonce: `0x${string}`) => listCommitment([st], nonce);
 
 const user: Address = '0x1111111111111111111111111111111111111111';
 const pid: Address = '0x2222222222222222222222222222222222222222';
@@ -109,7 +113,7 @@ describe('paymentMessage', () => {
   });
 });
 
-describe('commitment', () => {
+describe('commitment of a list of one (the single round’s bytes)', () => {
   it('is keccak256(abi.encode(uint256 st, bytes32 nonce))', () => {
     const expected = keccak256(
       encodeAbiParameters([{ type: 'uint256' }, { type: 'bytes32' }], [123456789n, NONCE]),

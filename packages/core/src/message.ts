@@ -1,5 +1,5 @@
-import { type Address, encodeAbiParameters, type Hex, keccak256 } from 'viem';
-import { bytes32Problem, UINT32_MAX, UINT64_MAX, UINT256_MAX } from './abi.js';
+import { type Address, encodeAbiParameters, type Hex } from 'viem';
+import { UINT32_MAX, UINT64_MAX, UINT256_MAX } from './abi.js';
 import { EncodingError } from './errors.js';
 import { checkAddressField, checkIntField, checkUintField } from './tid.js';
 
@@ -34,7 +34,12 @@ const PAYMENT_MESSAGE_TYPES = [
 ] as const;
 
 /**
- * The bytes every keeper BLS-signs (SPEC 7, docs/encoding.md):
+ * The message today's single `pay` verifies: no keeper signs it any more (a
+ * payment of one is a list of one, signed as `batchPaymentMessage`); it
+ * stays until the contract's `pay` verifies the list message too (issue 15,
+ * the contract part), for the contract's own tests.
+ *
+ * The bytes (SPEC 7, docs/encoding.md):
  * `abi.encode(string "WhitePay/v1", uint256 chainId, address upkeeping,
  * address user, address pid, uint64 ts, uint64 te, uint256 st,
  * uint32 leaderId, uint8 r)`. The contract rebuilds these bytes exactly.
@@ -68,20 +73,4 @@ export function paymentMessage(input: PaymentMessageInput): Hex {
     input.leaderId,
     input.r,
   ]);
-}
-
-/**
- * A keeper's commitment to its value before it sees the leader's (SPEC 6
- * step 1): `keccak256(abi.encode(uint256 st, bytes32 nonce))`. The nonce must
- * be fresh and random per round attempt (the caller draws it).
- *
- * @throws EncodingError when `st` is not a `uint256` or `nonce` not 32 bytes.
- */
-export function commitment(st: bigint, nonce: Hex): Hex {
-  checkUintField(st, UINT256_MAX, 'st');
-  const problem = bytes32Problem(nonce);
-  if (problem !== null) {
-    throw new EncodingError('ENCODING_INVALID_VALUE', `nonce: ${problem}`, { field: 'nonce' });
-  }
-  return keccak256(encodeAbiParameters([{ type: 'uint256' }, { type: 'bytes32' }], [st, nonce]));
 }

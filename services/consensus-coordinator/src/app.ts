@@ -1,6 +1,7 @@
 import { buildHttpServer, httpOptionsOf, type Logger, type Registry } from '@whitepay/base';
 import { blsBackendInfo, fromHex } from '@whitepay/bls';
 import { natsReady, subjects } from '@whitepay/bus';
+import type { RoundItem } from '@whitepay/core';
 import { ReplayGuard, SequenceClock, type Signer } from '@whitepay/peer';
 import type { challengeV1 } from '@whitepay/proto';
 import { keeperV1 } from '@whitepay/proto';
@@ -13,9 +14,9 @@ import { type Address, type Hex, hexToBytes, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ChainView, type UpkeepingView } from './chain/view.js';
 import { type Config, namespaceOf, queuePrefixOf, redisPrefixOf } from './config.js';
-import { type Fault, parseFault } from './faults.js';
-import { registerRoutes } from './http/routes.js';
-import { batchRoundsQueue, batchRoundsWorker } from './jobs/batch.js';
+import { CoordinatorError } from './errors.js';
+import { type Fault, faultySigner, faultySt, parseFault } from './faults.js';
+import { registerFaultRoutes, registerRoutes } from './http/routes.js';
 import { checkElection, type ElectionCheckJob, electionWorker } from './jobs/election.js';
 import { roundsQueue, roundsWorker } from './jobs/rounds.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -24,9 +25,7 @@ import { RecordForwarder } from './peer/forwarder.js';
 import type { RoundInfo } from './peer/messages.js';
 import { peerService } from './peer/server.js';
 import { GrpcRecordStore, type RecordStore } from './records.js';
-import { BatchFollower, type BatchJob, type BatchLeaderDeps } from './round/batch.js';
-import { Follower } from './round/follower.js';
-import type { LeaderDeps, RoundJob } from './round/leader.js';
+import { blsSigner, Follower, type LeaderDeps, type RoundJob } from './round/driver.js';
 import { receiptSettlements } from './round/settlement.js';
 import { RoundStore } from './round/store.js';
 import { PaymentClient } from './round/submit.js';
@@ -58,11 +57,11 @@ export interface App {
   setPeerAddress(keeperId: number, address: string): void;
   /** Runs the election for one block now (what an `election-check` job does). */
   checkElection(block: bigint): Promise<string[]>;
+  /** The injected fault (always `none` unless `testFaults` is on). */
   fault(): Fault;
+  /** Switches the injected fault; refused unless `testFaults` is on. */
   setFault(f: Fault): void;
   roundsQueue: Queue<RoundJob>;
-  /** The `batch-rounds` queue (filled only with `CONSENSUS_COORDINATOR_BATCH=on`). */
-  batchQueue: Queue<BatchJob>;
   start(): Promise<void>;
   /** Graceful stop: running round jobs finish their current step; their state stays persisted. */
   stop(): Promise<void>;
@@ -83,8 +82,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const account = privateKeyToAccount(config.privateKey as Hex);
   const signer: Signer = { keeperId: config.keeperId, account };
   const clock = new SequenceClock();
-  let fault = parseFault(config.fault);
-  if (fault.kind !== 'none') log.warn({ fault: config.fault }, 'TEST-ONLY fault injection is on');
+  let fault: Fault = config.testFaults ? parseFault(config.fault) : { kind: 'none' };
+  if (config.testFaults) log.warn({ fault: config.fault }, 'TEST-ONLY fault injection is on');
+  else if (config.fault !== 'none') log.warn({ fault: config.fault }, 'FAULT ignored: TEST_FAULTS is off');
   log.info(blsBackendInfo(), 'bls backend');
 
   const chain = new ChainView({
@@ -95,7 +95,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
     upkeepings: config.upkeepings,
     log,
   });
-  const st = deps.st ?? new GrpcStSource(config.stCalculatorUrl, config.stDeadlineMs, config.stConcurrency);
+  const realSt =
+    deps.st ?? new GrpcStSource(config.stCalculatorUrl, config.stDeadlineMs, config.stConcurrency);
+  const realSigner = blsSigner(fromHex(config.blsSecretKey));
+  // Test faults are wrappers around what the driver reads and signs with, and only when asked for.
+  // As a member this keeper's st may be late (`slow`); as a leader its own value is not delayed.
+  const memberSt = config.testFaults ? faultySt(realSt, () => fault, { delays: true }) : realSt;
+  const st = config.testFaults ? faultySt(realSt, () => fault, { delays: false }) : realSt;
+  const blsSign = config.testFaults ? faultySigner(realSigner, () => fault) : realSigner;
   const records =
     deps.records !== undefined
       ? deps.records
@@ -106,7 +113,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const addresses: Record<number, string> = { ...config.peers };
   const peers = new PeerClients({ signer, addresses, clock, replay: new ReplayGuard() });
 
-  const pullFromPeers = async (info: RoundInfo, view: UpkeepingView) => {
+  const pullFromPeers = async (info: RoundInfo, item: RoundItem, view: UpkeepingView) => {
     const group = {
       upkeeping: view.upkeeping,
       members: new Map(view.members.map((m) => [m.keeperId, m.account])),
@@ -118,7 +125,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
           const reply = await peers.pullRecords(
             m.keeperId,
             group,
-            { user: hexToBytes(info.user), pid: hexToBytes(info.pid), from: info.ts, to: info.te },
+            { user: hexToBytes(info.user), pid: hexToBytes(item.pid), from: item.ts, to: item.te },
             config.peerDeadlineMs,
           );
           return reply.records;
@@ -134,26 +141,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const follower = new Follower({
     keeperId: config.keeperId,
     chain,
-    st,
+    st: memberSt,
     store,
     records,
-    blsSecretKey: fromHex(config.blsSecretKey),
+    signer: blsSign,
     tolBps: BigInt(config.tolBps),
-    fault: () => fault,
     log: log.child({ component: 'follower' }),
-    pullFromPeers,
-  });
-
-  const batchFollower = new BatchFollower({
-    keeperId: config.keeperId,
-    chain,
-    st,
-    store,
-    records,
-    blsSecretKey: fromHex(config.blsSecretKey),
-    tolBps: BigInt(config.tolBps),
-    fault: () => fault,
-    log: log.child({ component: 'batch-follower' }),
     pullFromPeers,
   });
 
@@ -169,21 +162,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
     follower,
     payments,
     metrics,
+    settlement: receiptSettlements(publicClient),
     log: log.child({ component: 'leader' }),
-    fault: () => fault,
     peerDeadlineMs: config.peerDeadlineMs,
     peerDeadlineGrowth: config.peerDeadlineGrowth,
     peerDeadlineMaxMs: config.peerDeadlineMaxMs,
+    peerDeadlinePerEntryMs: config.peerDeadlinePerEntryMs,
     syncDeadlineMs: config.syncDeadlineMs,
     maxAttempts: config.maxAttempts,
-  });
-  const batchQueue = batchRoundsQueue(bullConnection, queuePrefixOf(config));
-  const batchLeaderDeps = (): BatchLeaderDeps => ({
-    ...leaderDeps(),
-    follower: batchFollower,
-    settlement: receiptSettlements(publicClient),
-    log: log.child({ component: 'batch-leader' }),
-    peerDeadlinePerEntryMs: config.peerDeadlinePerEntryMs,
   });
   const forwarder = config.forwardRecords
     ? new RecordForwarder({
@@ -209,10 +195,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     rounds: queue,
     metrics,
     log,
-    batches: config.batch ? batchQueue : undefined,
     batchMax: config.batchMax,
   };
-  if (config.batch) log.info('batch rounds on: the election queues one batch per leader position');
 
   const http = await buildHttpServer({
     service: 'consensus-coordinator',
@@ -236,18 +220,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
       { name: 'st-calculator', check: () => st.ready() },
     ],
   });
-  registerRoutes(http, {
-    store,
-    chain,
-    getFault: () => fault,
-    setFault: (f) => {
-      fault = f;
-      log.warn({ fault: f }, 'TEST-ONLY fault injection switched');
-    },
-  });
+  const setFault = (f: Fault) => {
+    if (!config.testFaults)
+      throw new CoordinatorError('COORD_INVALID_ARGUMENT', 'fault injection needs TEST_FAULTS=on');
+    fault = f;
+    log.warn({ fault: f }, 'TEST-ONLY fault injection switched');
+  };
+  registerRoutes(http, { store, chain });
+  if (config.testFaults) registerFaultRoutes(http, { getFault: () => fault, setFault });
 
   let grpcServer: GrpcServerHandle | undefined;
-  let workers: Array<Worker<ElectionCheckJob> | Worker<RoundJob> | Worker<BatchJob>> = [];
+  let workers: Array<Worker<ElectionCheckJob> | Worker<RoundJob>> = [];
   const workerConnections: Redis[] = [];
 
   return {
@@ -257,16 +240,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
     chain,
     follower,
     roundsQueue: queue,
-    batchQueue,
     grpcPort: () => grpcServer?.port ?? 0,
     setPeerAddress(keeperId, address) {
       addresses[keeperId] = address;
     },
     checkElection: (block) => checkElection(block, electionDeps),
     fault: () => fault,
-    setFault: (f) => {
-      fault = f;
-    },
+    setFault,
     async start() {
       await chain.chainId();
       grpcServer = await listenGrpc(
@@ -279,7 +259,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
               replay: new ReplayGuard(),
               chain,
               follower,
-              batchFollower,
               records,
               log,
               rejected: metrics.rejected,
@@ -304,20 +283,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
           deps: leaderDeps,
         }),
       ];
-      if (config.batch) {
-        const c3 = redis.duplicate({ maxRetriesPerRequest: null });
-        workerConnections.push(c3);
-        workers.push(
-          batchRoundsWorker(c3, queuePrefixOf(config), {
-            lockMs: config.roundLockMs,
-            concurrency: config.roundConcurrency,
-            store,
-            metrics,
-            log,
-            deps: batchLeaderDeps,
-          }),
-        );
-      }
       for (const w of workers) {
         w.on('error', (err) => log.warn({ err }, 'worker error'));
         void w.run();
@@ -329,10 +294,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
       payments.stop();
       await grpcServer?.stop(1_000);
       peers.close();
-      if (!deps.st) st.close();
+      if (!deps.st) realSt.close();
       if (deps.records === undefined) records?.close();
       await queue.close();
-      await batchQueue.close();
       bullConnection.disconnect();
       for (const c of workerConnections) c.disconnect();
       await http.close();
@@ -353,7 +317,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       }
       grpcServer?.server.forceShutdown();
       peers.close();
-      if (!deps.st) st.close();
+      if (!deps.st) realSt.close();
       if (deps.records === undefined) records?.close();
       await http.close();
     },

@@ -1,7 +1,11 @@
 import { ConfigError } from '@whitepay/base';
+import { MAX_ROUND_ENTRIES } from '@whitepay/core';
+import { bytesToHex, stringToBytes } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, namespaceOf, queuePrefixOf, redisPrefixOf } from './config.js';
-import { applyDelayFault, applyStFault, formatFault, parseFault } from './faults.js';
+import { faultySigner, faultySt, formatFault, parseFault } from './faults.js';
+import type { PaymentSigner } from './round/driver.js';
+import type { StSource } from './st.js';
 
 const base = {
   CONSENSUS_COORDINATOR_KEEPER_ID: '4',
@@ -27,25 +31,86 @@ describe('coordinator config', () => {
     expect(() => loadConfig({ ...base, CONSENSUS_COORDINATOR_FAULT: 'lie' })).toThrow(/FAULT/);
     expect(() => loadConfig({ ...base, CONSENSUS_COORDINATOR_UPKEEPINGS: '0x1' })).toThrow(/UPKEEPINGS/);
   });
-  it('applies test-only faults exactly', () => {
-    expect(applyStFault(parseFault('lie-st:2.5'), 1000n)).toBe(2500n);
-    expect(applyStFault(parseFault('lie-st:0.001'), 1_000_000n)).toBe(1000n);
-    expect(applyStFault(parseFault('garbage-sig'), 7n)).toBe(7n);
+  it('takes every fault value the grammar names at boot (slow:<ms> too), with TEST_FAULTS off by default', () => {
+    for (const f of ['none', 'garbage-sig', 'lie-st:3', 'lie-st:0.997', 'slow:6500'])
+      expect(loadConfig({ ...base, CONSENSUS_COORDINATOR_FAULT: f }).fault).toBe(f);
+    expect(() => loadConfig({ ...base, CONSENSUS_COORDINATOR_FAULT: 'slow:600001' })).toThrow(/FAULT/);
+    expect(loadConfig(base).testFaults).toBe(false);
+    expect(loadConfig({ ...base, CONSENSUS_COORDINATOR_TEST_FAULTS: 'on' }).testFaults).toBe(true);
+  });
+  it('caps BATCH_MAX at core`s MAX_ROUND_ENTRIES', () => {
+    expect(loadConfig(base).batchMax).toBe(500);
+    expect(loadConfig({ ...base, CONSENSUS_COORDINATOR_BATCH_MAX: String(MAX_ROUND_ENTRIES) }).batchMax).toBe(
+      MAX_ROUND_ENTRIES,
+    );
+    expect(() =>
+      loadConfig({ ...base, CONSENSUS_COORDINATOR_BATCH_MAX: String(MAX_ROUND_ENTRIES + 1) }),
+    ).toThrow(/BATCH_MAX/);
+  });
+  it('parses and formats fault values with one grammar', () => {
     expect(formatFault(parseFault('lie-st:2.50'))).toBe('lie-st:2.50');
     expect(formatFault(parseFault('lie-st:3'))).toBe('lie-st:3');
     expect(() => parseFault('lie-st:x')).toThrow(/unknown fault/);
     expect(parseFault('slow:6500')).toEqual({ kind: 'slow', ms: 6500 });
     expect(formatFault(parseFault('slow:6500'))).toBe('slow:6500');
-    expect(applyStFault(parseFault('slow:10'), 7n)).toBe(7n);
     expect(() => parseFault('slow:600001')).toThrow(/unknown fault/);
     expect(() => parseFault('slow:-1')).toThrow(/unknown fault/);
   });
-  it('slow:<ms> delays by that long; other faults do not delay', async () => {
+});
+
+describe('test faults are wrappers around the st source and the signer', () => {
+  const source = (values: bigint[]): StSource => ({
+    computeStBatch: async () => values,
+    ready: async () => {},
+    close: () => {},
+  });
+  const q = { user: base.CONSENSUS_COORDINATOR_RPC_URL as never, entries: [], includePeers: false };
+
+  it('lie-st scales every value exactly; other faults pass the truth', async () => {
+    let fault = parseFault('lie-st:2.5');
+    const st = faultySt(source([1000n, 4n]), () => fault, { delays: true });
+    expect(await st.computeStBatch(q)).toEqual([2500n, 10n]);
+    fault = parseFault('lie-st:0.001');
+    expect(await faultySt(source([1_000_000n]), () => fault, { delays: true }).computeStBatch(q)).toEqual([
+      1000n,
+    ]);
+    for (const f of ['none', 'garbage-sig', 'slow:1']) {
+      fault = parseFault(f);
+      expect(await st.computeStBatch(q)).toEqual([1000n, 4n]);
+    }
+  });
+
+  it('slow:<ms> delays the st by that long; other faults do not delay', async () => {
+    let fault = parseFault('none');
+    const st = faultySt(source([1n]), () => fault, { delays: true });
     const t0 = performance.now();
-    await applyDelayFault(parseFault('none'));
-    await applyDelayFault(parseFault('lie-st:2'));
+    await st.computeStBatch(q);
+    fault = parseFault('lie-st:2');
+    await st.computeStBatch(q);
     const fast = performance.now() - t0;
-    await applyDelayFault(parseFault('slow:50'));
+    fault = parseFault('slow:50');
+    await st.computeStBatch(q);
     expect(performance.now() - t0 - fast).toBeGreaterThanOrEqual(45);
+    // The leader's own source lies but is not delayed.
+    const own = faultySt(source([1n]), () => fault, { delays: false });
+    const t1 = performance.now();
+    await own.computeStBatch(q);
+    expect(performance.now() - t1).toBeLessThan(45);
+  });
+
+  it('garbage-sig signs other bytes; other faults sign the message', () => {
+    const seen: string[] = [];
+    const signer: PaymentSigner = {
+      sign: (m) => {
+        seen.push(bytesToHex(m));
+        return '0x01';
+      },
+    };
+    let fault = parseFault('garbage-sig');
+    const s = faultySigner(signer, () => fault);
+    s.sign(new Uint8Array([1, 2]));
+    fault = parseFault('lie-st:2');
+    s.sign(new Uint8Array([1, 2]));
+    expect(seen).toEqual([bytesToHex(stringToBytes('garbage')), '0x0102']);
   });
 });

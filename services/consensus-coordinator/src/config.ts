@@ -9,8 +9,10 @@ import {
 } from '@whitepay/base';
 import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
 import { chainConfigSchema } from '@whitepay/chain';
+import { MAX_ROUND_ENTRIES } from '@whitepay/core';
 import { redisConfigSchema } from '@whitepay/redis';
 import { z } from 'zod';
+import { FAULT_GRAMMAR, isFault } from './faults.js';
 
 export const SERVICE = 'consensus-coordinator';
 export const PREFIX = 'CONSENSUS_COORDINATOR';
@@ -61,19 +63,15 @@ const addressList = z
 
 /**
  * Test-only fault injection (the local network and the cross-keeper suite):
- * `none`; `lie-st:<factor>` multiplies this keeper's own st by a decimal
- * factor; `garbage-sig` answers approvals with a signature that does not
- * verify. Never set it in production.
+ * the value is checked at boot with the one grammar of `faults.ts`
+ * (`parseFault`); it takes effect only with `testFaults` on. Never set either
+ * in production.
  */
 export const faultSchema = z
   .string()
   .default('none')
-  .refine((v) => v === 'none' || v === 'garbage-sig' || /^lie-st:\d+(\.\d{1,6})?$/.test(v), {
-    message: 'expected none, garbage-sig or lie-st:<factor>',
-  })
-  .describe(
-    'TEST ONLY fault injection: none, lie-st:<factor>, garbage-sig or slow:<ms> (also PUT /v1/admin/fault)',
-  );
+  .refine(isFault, { message: `expected ${FAULT_GRAMMAR}` })
+  .describe(`TEST ONLY, with TEST_FAULTS=on: the fault injected from boot — ${FAULT_GRAMMAR}`);
 
 /**
  * Every variable the coordinator reads (prefix `CONSENSUS_COORDINATOR_`): the
@@ -147,7 +145,7 @@ export const configShape = {
     .max(4)
     .default(2)
     .describe(
-      'attempt n of a round waits PEER_DEADLINE_MS (+ the per-entry allowance of a batch) × growth^(n−1) for its followers, at most PEER_DEADLINE_MAX_MS: a round retried because followers were slow waits longer, as consensus timeouts grow per round; 1 keeps it fixed',
+      'attempt n of a round waits PEER_DEADLINE_MS (+ the per-entry allowance) × growth^(n−1) for its followers, at most PEER_DEADLINE_MAX_MS: a round retried because followers were slow waits longer, as consensus timeouts grow per round; 1 keeps it fixed',
     ),
   peerDeadlineMaxMs: z.coerce
     .number()
@@ -162,7 +160,7 @@ export const configShape = {
     .max(1_000)
     .default(10)
     .describe(
-      'added to the peer deadline per entry of a batch round (ms): followers compute every entry`s st before answering (500 entries: +5 s)',
+      'added to the peer deadline per entry of a round (ms): followers compute every entry`s st before answering (500 entries: +5 s)',
     ),
   syncDeadlineMs: z.coerce
     .number()
@@ -182,7 +180,7 @@ export const configShape = {
     .min(1)
     .max(1_024)
     .default(16)
-    .describe('st-calculator calls in flight per replica (a batch round asks for every entry at once)'),
+    .describe('st-calculator calls in flight per replica (a round asks for every entry at once)'),
   submitTimeoutMs: z.coerce
     .number()
     .int()
@@ -197,21 +195,14 @@ export const configShape = {
     .describe('BullMQ lock of a running round job; a crashed replica`s round is resumed after it'),
   roundConcurrency: z.coerce.number().int().min(1).default(16).describe('rounds run at once per replica'),
   roundsKept: z.coerce.number().int().min(1).default(1_000).describe('rounds listed by GET /v1/rounds'),
-  batch: z
-    .enum(['off', 'on'])
-    .default('off')
-    .transform((v) => v === 'on')
-    .describe(
-      'on: lead batch rounds — per block, every provider this keeper leads goes into one round and one payBatch per position (queue batch-rounds)',
-    ),
   batchMax: z.coerce
     .number()
     .int()
     .min(1)
-    .max(1_000)
+    .max(MAX_ROUND_ENTRIES)
     .default(500)
     .describe(
-      'most entries in one batch round (one payBatch); more due providers are split into several batches. ~25k gas per entry: 500 ≈ 12.5M gas',
+      `most entries in one round (one payBatch), at most ${MAX_ROUND_ENTRIES} (core's MAX_ROUND_ENTRIES, what every member accepts); more due providers at one position are split into several rounds. ~25k gas per entry: 500 ≈ 12.5M gas`,
     ),
   forwardRecords: z
     .enum(['true', 'false'])
@@ -245,6 +236,13 @@ export const configShape = {
     .min(1)
     .default(100)
     .describe('deliveries of a record before it is left to the full sync (peers unreachable all along)'),
+  testFaults: z
+    .enum(['off', 'on'])
+    .default('off')
+    .transform((v) => v === 'on')
+    .describe(
+      'TEST ONLY: on wraps the st source and the BLS signer with the fault injection of FAULT and registers PUT /v1/admin/fault; off (production) has neither',
+    ),
   fault: faultSchema,
 };
 

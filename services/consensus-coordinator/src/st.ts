@@ -5,15 +5,9 @@ import { type Address, hexToBytes } from 'viem';
 import { CoordinatorError } from './errors.js';
 
 /** This keeper's own st (SPEC 4) — the st-calculator's answer. */
+/** This keeper's own st (SPEC 4) — the st-calculator's answer — for every entry of a round. */
 export interface StSource {
-  computeSt(q: {
-    user: Address;
-    pid: Address;
-    ts: bigint;
-    te: bigint;
-    includePeers: boolean;
-  }): Promise<bigint>;
-  /** `computeSt` of every entry (one user's batch), in order; all or nothing. */
+  /** The st of every entry (one user's round), in order; all or nothing. */
   computeStBatch(q: {
     user: Address;
     entries: readonly { pid: Address; ts: bigint; te: bigint }[];
@@ -57,37 +51,6 @@ export class GrpcStSource implements StSource {
   ) {
     this.client = new stV1.StCalculatorServiceClient(address, insecure());
     this.limit = pLimit(concurrency);
-  }
-
-  computeSt(q: { user: Address; pid: Address; ts: bigint; te: bigint; includePeers: boolean }) {
-    return this.limit(() => this.computeNow(q));
-  }
-
-  private async computeNow(q: {
-    user: Address;
-    pid: Address;
-    ts: bigint;
-    te: bigint;
-    includePeers: boolean;
-  }) {
-    try {
-      const res = await call(
-        this.client,
-        this.client.computeSt,
-        {
-          account: { user: hexToBytes(q.user), pid: hexToBytes(q.pid) },
-          ts: q.ts,
-          te: q.te,
-          includePeers: q.includePeers,
-        },
-        { deadlineMs: this.deadlineMs, name: 'ComputeSt' },
-      );
-      return decimal(res.st);
-    } catch (err) {
-      throw new CoordinatorError('COORD_ST_UNAVAILABLE', `st-calculator: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
   }
 
   /**

@@ -4,14 +4,12 @@ import type { FastifyInstance } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import type { ChainView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
-import { type Fault, formatFault, parseFault } from '../faults.js';
+import { FAULT_GRAMMAR, type Fault, formatFault, parseFault } from '../faults.js';
 import type { RoundRecord, RoundStore } from '../round/store.js';
 
 export interface RouteDeps {
   store: RoundStore;
   chain: ChainView;
-  getFault: () => Fault;
-  setFault: (f: Fault) => void;
 }
 
 /** bigints as decimal strings, for JSON answers. */
@@ -24,20 +22,20 @@ function summary(r: RoundRecord) {
     tid: r.info.tid,
     upkeeping: r.info.upkeeping,
     user: r.info.user,
-    pid: r.info.pid,
-    ts: r.info.ts,
-    te: r.info.te,
     leaderId: r.info.leaderId,
     r: r.info.r,
+    items: r.state.config.items,
     phase: r.state.phase,
     attempt: r.state.attempt,
     proposal: r.state.proposal,
-    st: r.state.proposedSt,
+    sts: r.state.proposedSts,
     synced: r.synced,
     outcome: r.outcome,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt ?? null,
     txHash: r.txHash ?? null,
+    amount: r.amount ?? null,
+    entries: r.entries ?? null,
     error: r.error ?? null,
   });
 }
@@ -47,54 +45,21 @@ function address(v: string, field: string): Address {
   return getAddress(v);
 }
 
-/** Operator read endpoints and the test-only fault switch. */
+/** Operator read endpoints. */
 export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get<{ Querystring: { limit?: string } }>(
     '/v1/rounds',
     {
       onRequest: app.requireRead,
       schema: {
-        summary: 'Recent rounds this keeper led, newest first, with phase and outcome',
+        summary:
+          'Recent rounds this keeper led, newest first: entries, phase, outcome, every entry paid or skipped',
         querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^\\d+$' } } },
       },
     },
     async (req) => {
       const limit = Math.min(Number(req.query.limit ?? 100), 1000);
       return { rounds: (await d.store.recent(limit)).map(summary) };
-    },
-  );
-
-  app.get<{ Querystring: { limit?: string } }>(
-    '/v1/batches',
-    {
-      onRequest: app.requireRead,
-      schema: {
-        summary:
-          'Recent batch rounds this keeper led, newest first: phase, outcome, every entry paid or skipped',
-        querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^\\d+$' } } },
-      },
-    },
-    async (req) => {
-      const limit = Math.min(Number(req.query.limit ?? 100), 1000);
-      const batches = await d.store.recentBatches(limit);
-      return {
-        batches: batches.map((b) => ({
-          ...b.info,
-          items: b.state.config.items.map((it) => ({ pid: it.pid, ts: String(it.ts), te: String(it.te) })),
-          phase: b.state.phase,
-          attempt: b.state.attempt,
-          proposal: b.state.proposal,
-          sts: b.state.proposedSts?.map(String) ?? null,
-          synced: b.synced,
-          outcome: b.outcome,
-          startedAt: b.startedAt,
-          finishedAt: b.finishedAt ?? null,
-          txHash: b.txHash ?? null,
-          amount: b.amount ?? null,
-          entries: b.entries ?? null,
-          error: b.error ?? null,
-        })),
-      };
     },
   );
 
@@ -151,7 +116,13 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       });
     },
   );
+}
 
+/** TEST ONLY, registered only with `CONSENSUS_COORDINATOR_TEST_FAULTS=on`: read and switch the injected fault. */
+export function registerFaultRoutes(
+  app: FastifyInstance,
+  d: { getFault: () => Fault; setFault: (f: Fault) => void },
+): void {
   app.get('/v1/fault', { onRequest: app.requireRead, schema: { hide: true } }, async () => ({
     fault: formatFault(d.getFault()),
   }));
@@ -161,7 +132,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     {
       onRequest: app.requireAdmin,
       schema: {
-        summary: 'TEST ONLY: switch fault injection (none | lie-st:<factor> | garbage-sig | slow:<ms>)',
+        summary: `TEST ONLY: switch fault injection (${FAULT_GRAMMAR})`,
         body: { type: 'object', required: ['fault'], properties: { fault: { type: 'string' } } },
       },
     },

@@ -1,17 +1,16 @@
 import type { Logger } from '@whitepay/base';
-import { leaderAt, tid as tidOf } from '@whitepay/core';
+import { groupByLeader, leaderAt, roundId } from '@whitepay/core';
 import { type Job, type Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { encodeAbiParameters, type Hex, keccak256 } from 'viem';
 import type { ChainView } from '../chain/view.js';
 import type { Metrics } from '../metrics.js';
-import type { BatchJob } from '../round/batch.js';
-import type { RoundJob } from '../round/leader.js';
+import type { RoundJob } from '../round/driver.js';
 import type { RoundStore } from '../round/store.js';
-import { checkBatchElection } from './batch.js';
 
 /** The queue the chain-submitter fills: one job per confirmed block, jobId `block-<number>`. */
 export const ELECTION_QUEUE = 'election-check';
-/** The queue of rounds this keeper leads: jobId = tid, so replicas never run one round twice. */
+/** The queue of rounds this keeper leads: jobId = round id, so replicas never run one round twice. */
 export const ROUNDS_QUEUE = 'rounds';
 
 export interface ElectionCheckJob {
@@ -24,69 +23,93 @@ export interface ElectionDeps {
   chain: ChainView;
   store: RoundStore;
   rounds: Queue<RoundJob>;
+  /** Most entries per round (`CONSENSUS_COORDINATOR_BATCH_MAX`, at most core's `MAX_ROUND_ENTRIES`): more are split. */
+  batchMax: number;
   metrics: Metrics;
   log: Logger;
-  /** Set with `CONSENSUS_COORDINATOR_BATCH=on`: the election queues batch rounds instead (see `checkBatchElection`). */
-  batches?: Queue<BatchJob> | undefined;
-  /** Most entries per batch round (`CONSENSUS_COORDINATOR_BATCH_MAX`). */
-  batchMax?: number | undefined;
+}
+
+/** The value of the window claims of one round: `keccak256(upkeeping, block, position)`. */
+export function roundClaimOf(upkeeping: Hex, block: bigint, position: number): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'address' }, { type: 'uint64' }, { type: 'uint8' }],
+      [upkeeping, block, position],
+    ),
+  );
 }
 
 /**
  * SPEC 5 "on every new block, a job checks for each (user, pid) whether this
- * keeper leads now": for each served Upkeeping (read at the block) and each
- * active provider, `leaderAt(..., te = block)`; when this keeper leads and
- * has not yet claimed this window (one round per window, a failed one
- * releases its claim), it adds a `rounds` job with jobId = tid. Returns the
- * tids started.
+ * keeper leads now": for each served Upkeeping (read at the block), every
+ * active provider this keeper leads at `te = block` (core's `groupByLeader`)
+ * goes into one round per leader position — a list of `k >= 1` entries,
+ * split into rounds of at most `batchMax`; each entry's window is claimed
+ * (one round per window, entries whose window already has a round are left
+ * out; a failed round releases its claims), and each round is queued with
+ * jobId = its round id. One due provider is a round of one. Returns the
+ * round ids started.
  */
 export async function checkElection(block: bigint, d: ElectionDeps): Promise<string[]> {
-  if (d.batches) return checkBatchElection(block, { ...d, batches: d.batches, batchMax: d.batchMax ?? 500 });
   const started: string[] = [];
+  let head: bigint | null = null;
   for (const view of await d.chain.served(block)) {
     const keepers = view.members.map((m) => m.keeperId);
-    for (const p of view.providers) {
-      if (block < p.ts + view.H) continue; // no leader before ts + H (SPEC 5)
-      const slot = leaderAt({ user: view.user, pid: p.pid, ts: p.ts, keepers, H: view.H, T: view.T }, block);
-      if (!slot || slot.keeperId !== d.keeperId || block <= p.ts) continue;
-      // A late job (this replica was down) for a block whose ts has since been paid: nothing to lead.
-      if (block + 1n < (await d.chain.headBlock(250))) {
-        const now = await d.chain.current(view.upkeeping, true);
-        if (now.providers.find((q) => q.pid === p.pid)?.ts !== p.ts) continue;
-      }
-      const job: RoundJob = {
-        upkeeping: view.upkeeping,
-        user: view.user,
-        pid: p.pid,
-        ts: p.ts.toString(),
-        te: block.toString(),
-        leaderId: d.keeperId,
-        r: slot.position,
-        cycle: slot.cycle.toString(),
-      };
-      const tid = tidOf({
-        user: view.user,
-        pid: p.pid,
-        ts: p.ts,
-        te: block,
-        leaderId: d.keeperId,
-        r: slot.position,
-      });
-      const claim = {
-        upkeeping: view.upkeeping,
-        pid: p.pid,
-        ts: p.ts,
-        cycle: slot.cycle,
-        position: slot.position,
-      };
-      if (!(await d.store.claimLead(claim, tid))) continue;
-      await d.rounds.add('round', job, { jobId: tid });
-      d.metrics.roundsStarted.inc();
-      d.log.info(
-        { tid, pid: p.pid, ts: String(p.ts), te: String(block), r: slot.position },
-        'leading: round queued',
+    const schedule = { user: view.user, keepers, H: view.H, T: view.T };
+    // Only providers with a leader at this block (te >= ts + H): the ranking hashes are left for those.
+    const candidates = view.providers
+      .filter((p) => block >= p.ts + view.H && block > p.ts)
+      .map((p) => ({ pid: p.pid, ts: p.ts, st: 0n }));
+    if (candidates.length === 0) continue;
+    const mine = groupByLeader(schedule, block, candidates).find((b) => b.leaderId === d.keeperId);
+    if (!mine) continue;
+    // A late job (this replica was down): entries whose ts has since been paid are not led any more.
+    head ??= await d.chain.headBlock(250);
+    let entries = mine.entries;
+    if (block + 1n < head) {
+      const now = new Map((await d.chain.current(view.upkeeping, true)).providers.map((q) => [q.pid, q.ts]));
+      entries = entries.filter((e) => now.get(e.pid) === e.ts);
+    }
+    const byPosition = new Map<number, Array<{ pid: Hex; ts: bigint; cycle: bigint }>>();
+    for (const e of entries) {
+      const slot = leaderAt({ ...schedule, pid: e.pid, ts: e.ts }, block)!;
+      const list = byPosition.get(slot.position) ?? [];
+      list.push({ pid: e.pid, ts: e.ts, cycle: slot.cycle });
+      byPosition.set(slot.position, list);
+    }
+    for (const [position, list] of byPosition) {
+      const claim = roundClaimOf(view.upkeeping, block, position);
+      const won = await d.store.claimLeads(
+        list.map((e) => ({ upkeeping: view.upkeeping, pid: e.pid, ts: e.ts, cycle: e.cycle, position })),
+        claim,
       );
-      started.push(tid);
+      const claimedAll = list.filter((_, i) => won[i]);
+      for (let from = 0; from < claimedAll.length; from += d.batchMax) {
+        const claimed = claimedAll.slice(from, from + d.batchMax);
+        const job: RoundJob = {
+          upkeeping: view.upkeeping,
+          user: view.user,
+          leaderId: d.keeperId,
+          r: position,
+          items: claimed.map((e) => ({
+            pid: e.pid,
+            ts: e.ts.toString(),
+            te: block.toString(),
+            cycle: e.cycle.toString(),
+          })),
+          claim,
+        };
+        const tid = roundId({
+          user: view.user,
+          leaderId: d.keeperId,
+          r: position,
+          items: claimed.map((e) => ({ pid: e.pid, ts: e.ts, te: block })),
+        });
+        await d.rounds.add('round', job, { jobId: tid });
+        d.metrics.roundsStarted.inc();
+        d.log.info({ tid, te: String(block), r: position, entries: claimed.length }, 'leading: round queued');
+        started.push(tid);
+      }
     }
   }
   return started;

@@ -2,7 +2,7 @@ import type { Logger } from '@whitepay/base';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../metrics.js';
-import { type LeaderDeps, type RoundJob, roundInfoOfJob, runLeaderRound } from '../round/leader.js';
+import { type LeaderDeps, type RoundJob, runLeaderRound } from '../round/driver.js';
 import type { RoundStore } from '../round/store.js';
 import { ROUNDS_QUEUE } from './election.js';
 
@@ -23,7 +23,8 @@ export function roundsQueue(connection: Redis, prefix: string): Queue<RoundJob> 
  * The BullMQ worker of `rounds`: runs a round as its leader. The job's lock
  * (`lockMs`) is renewed while it runs; when a replica crashes, BullMQ's
  * stalled-job check hands the job to another replica, which resumes the
- * round from its persisted state. A failed round releases its window claim.
+ * round from its persisted state. A failed or rejected round releases every
+ * entry's window claim, so a later block of the window may try again.
  */
 export function roundsWorker(
   connection: Redis,
@@ -44,19 +45,20 @@ export function roundsWorker(
       try {
         const rec = await runLeaderRound(job.data, o.deps());
         if (rec.outcome === 'failed' || rec.outcome === 'rejected') {
-          const info = roundInfoOfJob(job.data);
-          await o.store.releaseLead(
-            {
-              upkeeping: info.upkeeping,
-              pid: info.pid,
-              ts: info.ts,
-              cycle: BigInt(job.data.cycle),
-              position: info.r,
-            },
-            info.tid,
-          );
+          for (const it of job.data.items) {
+            await o.store.releaseLead(
+              {
+                upkeeping: job.data.upkeeping,
+                pid: it.pid,
+                ts: BigInt(it.ts),
+                cycle: BigInt(it.cycle),
+                position: job.data.r,
+              },
+              job.data.claim,
+            );
+          }
         }
-        return { outcome: rec.outcome, txHash: rec.txHash ?? null };
+        return { outcome: rec.outcome, txHash: rec.txHash ?? null, entries: rec.entries ?? null };
       } catch (err) {
         o.log.warn({ err, tid: job.id }, 'round job failed; BullMQ retries it from the persisted state');
         throw err;

@@ -1,10 +1,12 @@
-import type {
-  CommitReply,
-  CommitRequest,
-  LeaderMessage,
-  Proposal,
-  RevealReply,
-  SyncRequest,
+import {
+  type CommitReply,
+  type CommitRequest,
+  type LeaderMessage,
+  MAX_ROUND_ENTRIES,
+  type Proposal,
+  type RevealReply,
+  type RoundItem,
+  type SyncRequest,
 } from '@whitepay/core';
 import type { keeperV1 } from '@whitepay/proto';
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes } from 'viem';
@@ -12,19 +14,19 @@ import { CoordinatorError } from '../errors.js';
 
 /**
  * Glue between `@whitepay/core`'s round messages and the protobuf
- * `PeerMessage` bodies of `keeper.proto`. Pure: no I/O, no clock. Everything
- * decoded from the wire is checked here (sizes, decimal strings) and refused
- * with a typed `ROUND_MALFORMED`; protocol checks stay in core's reducer.
+ * `PeerMessage` bodies of `keeper.proto` (one family for every round, a list
+ * of `k >= 1` entries). Pure: no I/O, no clock. Everything decoded from the
+ * wire is checked here for shape (sizes, decimal strings, at most core's
+ * `MAX_ROUND_ENTRIES` entries) and refused with a typed `ROUND_MALFORMED`;
+ * protocol checks stay in core's reducer.
  */
 
-/** What identifies a round on the wire besides the attempt. */
+/** What identifies a round on the wire besides the attempt (the entries travel in the commit request). */
 export interface RoundInfo {
   readonly upkeeping: Address;
+  /** core's `roundId` of (user, leaderId, r, items). */
   readonly tid: Hex;
   readonly user: Address;
-  readonly pid: Address;
-  readonly ts: bigint;
-  readonly te: bigint;
   readonly leaderId: number;
   /** The leader's 1-based position. */
   readonly r: number;
@@ -38,10 +40,6 @@ function malformed(what: string): CoordinatorError {
   return new CoordinatorError('ROUND_MALFORMED', `malformed round message: ${what}`);
 }
 
-function bytesOf(hex: Hex): Uint8Array {
-  return hexToBytes(hex);
-}
-
 function hexOf(bytes: Uint8Array, size: number, what: string): Hex {
   if (!(bytes instanceof Uint8Array) || bytes.length !== size)
     throw malformed(`${what} must be ${size} bytes`);
@@ -52,24 +50,26 @@ function addressOf(bytes: Uint8Array, what: string): Address {
   return getAddress(hexOf(bytes, 20, what));
 }
 
-function stOf(text: string, what: string): bigint {
-  if (typeof text !== 'string' || !UINT_DEC.test(text)) throw malformed(`${what} must be a decimal uint256`);
-  const v = BigInt(text);
-  if (v >= 1n << 256n) throw malformed(`${what} must be a decimal uint256`);
-  return v;
+function stsOf(texts: readonly string[], what: string): bigint[] {
+  if (!Array.isArray(texts) || texts.length === 0 || texts.length > MAX_ROUND_ENTRIES) {
+    throw malformed(`${what} must hold 1..${MAX_ROUND_ENTRIES} values`);
+  }
+  return texts.map((t) => {
+    if (typeof t !== 'string' || !UINT_DEC.test(t)) throw malformed(`${what} must be decimal uint256s`);
+    const v = BigInt(t);
+    if (v >= 1n << 256n) throw malformed(`${what} must be decimal uint256s`);
+    return v;
+  });
 }
 
 export function roundIdOf(info: RoundInfo, attempt: number): keeperV1.RoundId {
   return {
-    tid: bytesOf(info.tid),
-    user: bytesOf(info.user),
-    pid: bytesOf(info.pid),
-    ts: info.ts,
-    te: info.te,
+    tid: hexToBytes(info.tid),
+    user: hexToBytes(info.user),
     leaderId: info.leaderId,
     position: info.r,
     attempt,
-    upkeeping: bytesOf(info.upkeeping),
+    upkeeping: hexToBytes(info.upkeeping),
   };
 }
 
@@ -78,15 +78,11 @@ export function roundInfoOf(id: keeperV1.RoundId | undefined): { info: RoundInfo
   if (!id) throw malformed('missing round id');
   if (id.position < 1 || id.position > 255) throw malformed('position must be 1..255');
   if (id.attempt < 1) throw malformed('attempt must be >= 1');
-  if (id.te <= id.ts) throw malformed('te must be after ts');
   return {
     info: {
       upkeeping: addressOf(id.upkeeping, 'upkeeping'),
       tid: hexOf(id.tid, 32, 'tid'),
       user: addressOf(id.user, 'user'),
-      pid: addressOf(id.pid, 'pid'),
-      ts: id.ts,
-      te: id.te,
       leaderId: id.leaderId,
       r: id.position,
     },
@@ -94,16 +90,33 @@ export function roundInfoOf(id: keeperV1.RoundId | undefined): { info: RoundInfo
   };
 }
 
+function itemsOf(items: readonly keeperV1.RoundItem[]): RoundItem[] {
+  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_ROUND_ENTRIES) {
+    throw malformed(`items must hold 1..${MAX_ROUND_ENTRIES} entries`);
+  }
+  return items.map((it, i) => {
+    if (it.te <= it.ts) throw malformed(`items[${i}]: te must be after ts`);
+    return { pid: addressOf(it.pid, `items[${i}].pid`), ts: it.ts, te: it.te };
+  });
+}
+
 /** A leader broadcast as a wire body. `includePeers` marks commit requests after a full sync. */
 export function leaderMessageToBody(msg: LeaderMessage, info: RoundInfo, includePeers = false): Body {
   const round = roundIdOf(info, msg.attempt);
   switch (msg.kind) {
     case 'commit_request':
-      return { $case: 'commitRequest', value: { round, includePeers } };
+      return {
+        $case: 'commitRequest',
+        value: {
+          round,
+          items: msg.items.map((it) => ({ pid: hexToBytes(it.pid), ts: it.ts, te: it.te })),
+          includePeers,
+        },
+      };
     case 'propose':
       return {
         $case: 'proposeRequest',
-        value: { round, st: msg.st.toString(), median: msg.median, proposal: msg.proposal },
+        value: { round, sts: msg.sts.map(String), median: msg.median, proposal: msg.proposal },
       };
     case 'sync_request':
       return { $case: 'syncRequest', value: { round, reason: 'no_quorum' } };
@@ -125,11 +138,9 @@ export function bodyToLeaderMessage(body: Body | undefined): DecodedLeaderMessag
         tid: info.tid,
         attempt,
         user: info.user,
-        pid: info.pid,
-        ts: info.ts,
-        te: info.te,
         leaderId: info.leaderId,
         r: info.r,
+        items: itemsOf(body.value.items),
       };
       return { info, msg, includePeers: body.value.includePeers };
     }
@@ -142,7 +153,7 @@ export function bodyToLeaderMessage(body: Body | undefined): DecodedLeaderMessag
         tid: info.tid,
         attempt,
         proposal,
-        st: stOf(body.value.st, 'st'),
+        sts: stsOf(body.value.sts, 'sts'),
         median: body.value.median,
       };
       return { info, msg };
@@ -162,7 +173,7 @@ export function bodyToLeaderMessage(body: Body | undefined): DecodedLeaderMessag
 export function commitReplyToBody(reply: CommitReply, info: RoundInfo): Body {
   return {
     $case: 'commitReply',
-    value: { round: roundIdOf(info, reply.attempt), commitment: bytesOf(reply.commitment) },
+    value: { round: roundIdOf(info, reply.attempt), commitment: hexToBytes(reply.commitment) },
   };
 }
 
@@ -172,10 +183,10 @@ export function revealToBody(reveal: RevealReply, info: RoundInfo): Body {
     $case: 'proposeReply',
     value: {
       round: roundIdOf(info, reveal.attempt),
-      st: reveal.st.toString(),
-      nonce: bytesOf(reveal.nonce),
+      sts: reveal.sts.map(String),
+      nonce: hexToBytes(reveal.nonce),
       approve: reveal.approve,
-      blsSignature: reveal.signature === undefined ? new Uint8Array() : bytesOf(reveal.signature),
+      blsSignature: reveal.signature === undefined ? new Uint8Array() : hexToBytes(reveal.signature),
       proposal: reveal.proposal,
     },
   };
@@ -218,7 +229,7 @@ export function bodyToReply(body: Body | undefined): DecodedReply {
         tid: info.tid,
         attempt,
         proposal: v.proposal,
-        st: stOf(v.st, 'st'),
+        sts: stsOf(v.sts, 'sts'),
         nonce: hexOf(v.nonce, 32, 'nonce'),
         approve: v.approve,
       } as const;
@@ -247,9 +258,6 @@ export function sameRound(a: RoundInfo, b: RoundInfo): boolean {
     a.tid.toLowerCase() === b.tid.toLowerCase() &&
     a.upkeeping.toLowerCase() === b.upkeeping.toLowerCase() &&
     a.user.toLowerCase() === b.user.toLowerCase() &&
-    a.pid.toLowerCase() === b.pid.toLowerCase() &&
-    a.ts === b.ts &&
-    a.te === b.te &&
     a.leaderId === b.leaderId &&
     a.r === b.r
   );

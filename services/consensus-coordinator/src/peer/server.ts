@@ -14,15 +14,7 @@ import { bytesToHex, getAddress, isAddress } from 'viem';
 import type { ChainView, UpkeepingView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
 import type { RecordStore } from '../records.js';
-import type { BatchFollower } from '../round/batch.js';
-import type { Follower } from '../round/follower.js';
-import {
-  batchCommitReplyToBody,
-  batchRevealToBody,
-  batchSyncReplyToBody,
-  bodyToBatchLeaderMessage,
-  isBatchLeaderBody,
-} from './batch-messages.js';
+import type { Follower } from '../round/driver.js';
 import {
   type Body,
   bodyToLeaderMessage,
@@ -37,9 +29,8 @@ export interface PeerServerDeps {
   /** Guards requests from peers (one per process). */
   replay: ReplayGuard;
   chain: ChainView;
+  /** Answers every round (a list of k >= 1 entries). */
   follower: Follower;
-  /** Answers batch rounds (always on: `CONSENSUS_COORDINATOR_BATCH` only decides whether this keeper leads them). */
-  batchFollower?: BatchFollower;
   /** Where pushed peer records go (the challenge-store); null refuses pushes. */
   records: RecordStore | null;
   log: Logger;
@@ -80,28 +71,6 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
   return {
     round: unary<keeperV1.RoundRequest, keeperV1.RoundResponse>('Round', h, async (req) => {
       const { opened, view } = await openFrom(d, req.envelope);
-      if (d.batchFollower && isBatchLeaderBody(opened.message.body)) {
-        const b = bodyToBatchLeaderMessage(opened.message.body);
-        if (b.info.upkeeping.toLowerCase() !== view.upkeeping.toLowerCase()) {
-          throw new CoordinatorError('ROUND_MISMATCH', 'the batch names another Upkeeping than its envelope');
-        }
-        const from = opened.senderId;
-        switch (b.msg.kind) {
-          case 'batch_commit_request': {
-            const includePeers = 'includePeers' in b && b.includePeers;
-            const reply = await d.batchFollower.commit(from, b.info, b.msg, includePeers, view);
-            return seal(view.upkeeping, batchCommitReplyToBody(reply, b.info));
-          }
-          case 'batch_propose': {
-            const reply = await d.batchFollower.reveal(from, b.info, b.msg);
-            return seal(view.upkeeping, batchRevealToBody(reply, b.info));
-          }
-          case 'batch_sync_request': {
-            const accepted = await d.batchFollower.sync(from, b.info, b.msg.attempt, view);
-            return seal(view.upkeeping, batchSyncReplyToBody(b.info, b.msg.attempt, accepted));
-          }
-        }
-      }
       const decoded = bodyToLeaderMessage(opened.message.body);
       const { info } = decoded;
       if (info.upkeeping.toLowerCase() !== view.upkeeping.toLowerCase()) {
@@ -119,7 +88,7 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
           return seal(view.upkeeping, revealToBody(reply, info));
         }
         case 'sync_request': {
-          const accepted = await d.follower.sync(from, info, view);
+          const accepted = await d.follower.sync(from, info, decoded.msg.attempt, view);
           return seal(view.upkeeping, syncReplyToBody(info, decoded.msg.attempt, accepted));
         }
       }

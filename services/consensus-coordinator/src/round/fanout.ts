@@ -48,7 +48,7 @@ export function attemptDeadlineMs(firstMs: number, attempt: number, growth: numb
 
 /**
  * Asks every member (`self` through `local`, the others through `remote`),
- * hands each commit and reveal (`DecodedReply` / `DecodedBatchReply`) to
+ * hands each commit and reveal (`DecodedReply`) to
  * `answer`, counts every answer, refusal and missing answer
  * (`whitepay_round_replies_total`, by `phase`) and logs the last two;
  * resolves when every call has ended (answered, refused or past its

@@ -4,8 +4,8 @@ import { type Hex, hexToBytes } from 'viem';
 /**
  * The leader's check of its followers' approval shares, in batches.
  *
- * The reducers (core's `leaderReducer` / `batchLeaderReducer`) take one
- * answer at a time and ask `verifySignature` about each approval. Answers to
+ * The reducer (core's `leaderReducer`) takes one
+ * answer at a time and asks `verifySignature` about each approval. Answers to
  * a proposal arrive together, so before an approval is fed in, the leader
  * hands it and every approval still queued behind it to `prepare`: one
  * `verifyShares` call (one blinded check of all of them; per-share checks

@@ -1,15 +1,6 @@
-import {
-  type BatchItem,
-  type BatchLeaderState,
-  deserializeBatchRoundState,
-  deserializeRoundState,
-  type LeaderState,
-  serializeBatchRoundState,
-  serializeRoundState,
-} from '@whitepay/core';
+import { deserializeRoundState, type LeaderState, type RoundItem, serializeRoundState } from '@whitepay/core';
 import type { Redis } from 'ioredis';
 import type { Address, Hex } from 'viem';
-import type { BatchInfo } from '../peer/batch-messages.js';
 import type { RoundInfo } from '../peer/messages.js';
 import type { BatchEntryOutcome } from './submit.js';
 
@@ -17,7 +8,7 @@ import type { BatchEntryOutcome } from './submit.js';
 export type RoundOutcome = 'running' | 'submitting' | 'confirmed' | 'reverted' | 'rejected' | 'failed';
 export const FINAL_OUTCOMES: readonly RoundOutcome[] = ['confirmed', 'reverted', 'rejected', 'failed'];
 
-/** The leader's persisted round: core's state plus what the service adds around it. */
+/** The leader's persisted round (key `round:<tid>`): core's state plus what the service adds around it. */
 export interface RoundRecord {
   readonly info: RoundInfo;
   readonly state: LeaderState;
@@ -30,63 +21,35 @@ export interface RoundRecord {
   readonly txHash?: Hex;
   readonly amount?: string;
   readonly error?: { code: string; message: string };
-}
-
-/** A follower's commitment for one attempt, kept until it has revealed (SPEC 6.1). */
-export interface StoredCommit {
-  readonly info: RoundInfo;
-  readonly st: bigint;
-  readonly nonce: Hex;
-  readonly includePeers: boolean;
-}
-
-/** The leader's persisted batch round (key `batch:<bid>`), like {@link RoundRecord}. */
-export interface BatchRecord {
-  readonly info: BatchInfo;
-  readonly state: BatchLeaderState;
-  readonly synced: boolean;
-  readonly outcome: RoundOutcome;
-  readonly startedAt: number;
-  readonly updatedAt: number;
-  readonly finishedAt?: number;
-  readonly txHash?: Hex;
-  readonly amount?: string;
-  readonly error?: { code: string; message: string };
   /** Once confirmed: every entry paid or skipped (with the contract's reason). */
   readonly entries?: BatchEntryOutcome[];
 }
 
-/** A follower's commitment to its vector for one attempt of a batch (key `bcommit:<bid>:<attempt>`). */
-export interface StoredBatchCommit {
-  readonly info: BatchInfo;
-  readonly items: readonly BatchItem[];
+/** A follower's commitment to its vector for one attempt (key `commit:<tid>:<attempt>`), kept until it has revealed (SPEC 6.1). */
+export interface StoredCommit {
+  readonly info: RoundInfo;
+  readonly items: readonly RoundItem[];
   readonly sts: readonly bigint[];
   readonly nonce: Hex;
   readonly includePeers: boolean;
 }
 
-function encodeItems(items: readonly BatchItem[]) {
+function encodeItems(items: readonly RoundItem[]) {
   return items.map((it) => ({ pid: it.pid, ts: it.ts.toString(), te: it.te.toString() }));
 }
-function decodeItems(raw: ReturnType<typeof encodeItems>): BatchItem[] {
+function decodeItems(raw: ReturnType<typeof encodeItems>): RoundItem[] {
   return raw.map((it) => ({ pid: it.pid, ts: BigInt(it.ts), te: BigInt(it.te) }));
 }
 
 const DAY_S = 24 * 3600;
 
-function encodeInfo(i: RoundInfo) {
-  return { ...i, ts: i.ts.toString(), te: i.te.toString() };
-}
-function decodeInfo(raw: ReturnType<typeof encodeInfo>): RoundInfo {
-  return { ...raw, ts: BigInt(raw.ts), te: BigInt(raw.te) } as RoundInfo;
-}
-
 /**
- * Round persistence in Redis (keys under the coordinator's prefix):
- * `round:<tid>` the leader's record (written after every reducer event, so a
- * crashed replica's job resumes it), `rounds` a sorted set of recent tids,
- * `commit:<tid>:<attempt>` a follower's (st, nonce) written before it answers
- * the commit request, `lead:<upkeeping>:<pid>:<ts>:<cycle>:<position>` the
+ * Round persistence in Redis (keys under the coordinator's prefix), one
+ * layout for every round (a list of `k >= 1` entries; tid = core's
+ * `roundId`): `round:<tid>` the leader's record (written after every reducer
+ * event, so a crashed replica's job resumes it), `rounds` a sorted set of
+ * recent tids, `commit:<tid>:<attempt>` a follower's (items, st vector,
+ * nonce) written before it answers the commit request, `lead:<upkeeping>:<pid>:<ts>:<cycle>:<position>` the
  * claim that one round runs per leader window.
  */
 export class RoundStore {
@@ -103,20 +66,16 @@ export class RoundStore {
   async getRound(tid: Hex): Promise<RoundRecord | null> {
     const raw = await this.redis.get(this.roundKey(tid));
     if (raw === null) return null;
-    const o = JSON.parse(raw) as Omit<RoundRecord, 'info' | 'state'> & {
-      info: ReturnType<typeof encodeInfo>;
-      state: string;
-    };
-    return { ...o, info: decodeInfo(o.info), state: deserializeRoundState(o.state) };
+    const o = JSON.parse(raw) as Omit<RoundRecord, 'state'> & { state: string };
+    return { ...o, state: deserializeRoundState(o.state) };
   }
 
   async putRound(r: RoundRecord): Promise<void> {
-    const json = JSON.stringify({ ...r, info: encodeInfo(r.info), state: serializeRoundState(r.state) });
-    const tid = r.info.tid.toLowerCase();
+    const json = JSON.stringify({ ...r, state: serializeRoundState(r.state) });
     await this.redis
       .multi()
       .set(this.roundKey(r.info.tid), json, 'EX', 7 * DAY_S)
-      .zadd(`${this.prefix}:rounds`, r.startedAt, tid)
+      .zadd(`${this.prefix}:rounds`, r.startedAt, r.info.tid.toLowerCase())
       .zremrangebyrank(`${this.prefix}:rounds`, 0, -this.kept - 1)
       .exec();
   }
@@ -140,63 +99,7 @@ export class RoundStore {
     const raw = await this.redis.get(this.commitKey(tid, attempt));
     if (raw === null) return null;
     const o = JSON.parse(raw) as {
-      info: ReturnType<typeof encodeInfo>;
-      st: string;
-      nonce: Hex;
-      includePeers: boolean;
-    };
-    return { info: decodeInfo(o.info), st: BigInt(o.st), nonce: o.nonce, includePeers: o.includePeers };
-  }
-
-  /** Stores the commitment unless one exists for (tid, attempt); returns the one that is stored. */
-  async putCommit(c: StoredCommit, attempt: number): Promise<StoredCommit> {
-    const json = JSON.stringify({ ...c, info: encodeInfo(c.info), st: c.st.toString() });
-    const ok = await this.redis.set(this.commitKey(c.info.tid, attempt), json, 'EX', 2 * DAY_S, 'NX');
-    if (ok === 'OK') return c;
-    return (await this.getCommit(c.info.tid, attempt)) ?? c;
-  }
-
-  private batchKey(bid: Hex): string {
-    return `${this.prefix}:batch:${bid.toLowerCase()}`;
-  }
-
-  async getBatch(bid: Hex): Promise<BatchRecord | null> {
-    const raw = await this.redis.get(this.batchKey(bid));
-    if (raw === null) return null;
-    const o = JSON.parse(raw) as Omit<BatchRecord, 'state'> & { state: string };
-    return { ...o, state: deserializeBatchRoundState(o.state) };
-  }
-
-  async putBatch(r: BatchRecord): Promise<void> {
-    const json = JSON.stringify({ ...r, state: serializeBatchRoundState(r.state) });
-    await this.redis
-      .multi()
-      .set(this.batchKey(r.info.bid), json, 'EX', 7 * DAY_S)
-      .zadd(`${this.prefix}:batches`, r.startedAt, r.info.bid.toLowerCase())
-      .zremrangebyrank(`${this.prefix}:batches`, 0, -this.kept - 1)
-      .exec();
-  }
-
-  /** The most recent batch rounds, newest first. */
-  async recentBatches(limit: number): Promise<BatchRecord[]> {
-    const bids = await this.redis.zrevrange(`${this.prefix}:batches`, 0, limit - 1);
-    const out: BatchRecord[] = [];
-    for (const bid of bids) {
-      const r = await this.getBatch(bid as Hex);
-      if (r) out.push(r);
-    }
-    return out;
-  }
-
-  private batchCommitKey(bid: Hex, attempt: number): string {
-    return `${this.prefix}:bcommit:${bid.toLowerCase()}:${attempt}`;
-  }
-
-  async getBatchCommit(bid: Hex, attempt: number): Promise<StoredBatchCommit | null> {
-    const raw = await this.redis.get(this.batchCommitKey(bid, attempt));
-    if (raw === null) return null;
-    const o = JSON.parse(raw) as {
-      info: BatchInfo;
+      info: RoundInfo;
       items: ReturnType<typeof encodeItems>;
       sts: string[];
       nonce: Hex;
@@ -211,37 +114,23 @@ export class RoundStore {
     };
   }
 
-  /** Stores the batch commitment unless one exists for (bid, attempt); returns the one that is stored. */
-  async putBatchCommit(c: StoredBatchCommit, attempt: number): Promise<StoredBatchCommit> {
+  /** Stores the commitment unless one exists for (tid, attempt); returns the one that is stored. */
+  async putCommit(c: StoredCommit, attempt: number): Promise<StoredCommit> {
     const json = JSON.stringify({ ...c, items: encodeItems(c.items), sts: c.sts.map(String) });
-    const ok = await this.redis.set(this.batchCommitKey(c.info.bid, attempt), json, 'EX', 2 * DAY_S, 'NX');
+    const ok = await this.redis.set(this.commitKey(c.info.tid, attempt), json, 'EX', 2 * DAY_S, 'NX');
     if (ok === 'OK') return c;
-    return (await this.getBatchCommit(c.info.bid, attempt)) ?? c;
+    return (await this.getCommit(c.info.tid, attempt)) ?? c;
   }
 
   private leadKey(upkeeping: Address, pid: Address, ts: bigint, cycle: bigint, position: number): string {
     return `${this.prefix}:lead:${upkeeping.toLowerCase()}:${pid.toLowerCase()}:${ts}:${cycle}:${position}`;
   }
 
-  /** Claims the leader window for `tid`; false when a round of this window already runs or ran. */
-  async claimLead(
-    k: { upkeeping: Address; pid: Address; ts: bigint; cycle: bigint; position: number },
-    tid: Hex,
-  ): Promise<boolean> {
-    const ok = await this.redis.set(
-      this.leadKey(k.upkeeping, k.pid, k.ts, k.cycle, k.position),
-      tid,
-      'EX',
-      DAY_S,
-      'NX',
-    );
-    return ok === 'OK';
-  }
-
   /**
-   * {@link claimLead} for many windows in one round trip (a pipeline): which
-   * of `keys` this call claimed, in order. A batch election claims hundreds
-   * of windows per block.
+   * Claims the leader windows of a round's entries in one round trip (a
+   * pipeline; one round per window, so two replicas never lead the same
+   * window twice): which of `keys` this call claimed, in order. An election
+   * claims hundreds of windows per block.
    */
   async claimLeads(
     keys: ReadonlyArray<{ upkeeping: Address; pid: Address; ts: bigint; cycle: bigint; position: number }>,

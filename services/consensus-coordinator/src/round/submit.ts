@@ -5,38 +5,31 @@ import type { NatsConnection, Subscription } from 'nats';
 import type { Address, Hex } from 'viem';
 import { CoordinatorError } from '../errors.js';
 
-/** `pay`'s arguments as the chain-submitter's `<ns>.submit` takes them (integers as decimal strings). */
+/**
+ * The one request the coordinator sends on `<ns>.submit`: a round's list as
+ * `payBatch` takes it (a round of one too; the single `pay` request is gone).
+ * The field names are the chain-submitter's batch request of today; `kind`
+ * stays `"batch"` until the chain-submitter knows no other kind.
+ */
 export interface SubmitRequest {
+  kind: 'batch';
   upkeeping: Address;
-  pid: Address;
-  ts: string;
-  te: string;
-  st: string;
+  /** Packed entries (core's `encodeBatchEntries`), 68 bytes each, k >= 1. */
+  entries: Hex;
   leaderId: number;
+  /** The leader's 1-based position shared by every entry. */
   r: number;
+  /** The group as the contract encodes it. */
   group: Hex;
   /** Strictly increasing member indices. */
   signers: number[];
-  /** EIP-2537 G2 aggregate (256 bytes). */
+  /** EIP-2537 G2 aggregate (256 bytes) over the list's payment message. */
   signature: Hex;
+  /** The round id (core's `roundId`): the chain-submitter queues the payment exactly once per tid. */
   tid: Hex;
 }
 
-/** `payBatch`'s arguments as `<ns>.submit` takes them (`kind: "batch"`; `tid` is the batch id). */
-export interface BatchSubmitRequest {
-  kind: 'batch';
-  upkeeping: Address;
-  /** Packed entries (core's `encodeBatchEntries`). */
-  entries: Hex;
-  leaderId: number;
-  r: number;
-  group: Hex;
-  signers: number[];
-  signature: Hex;
-  tid: Hex;
-}
-
-/** One entry of a confirmed batch, as the chain-submitter reports it. */
+/** One entry of a confirmed round, as the chain-submitter reports it. */
 export type BatchEntryOutcome = BatchEntryJson;
 
 export interface PaymentOutcome {
@@ -44,7 +37,7 @@ export interface PaymentOutcome {
   txHash: Hex | null;
   amount: string | null;
   errorCode: string | null;
-  /** Batches: every entry's outcome, once confirmed (absent when only the submit reply was seen). */
+  /** Every entry's outcome, once confirmed (absent when only the submit reply was seen). */
   entries?: BatchEntryOutcome[];
 }
 
@@ -117,7 +110,7 @@ export class PaymentClient {
     this.waiters.clear();
   }
 
-  private async request(req: SubmitRequest | BatchSubmitRequest): Promise<SubmitReplyJson> {
+  private async request(req: SubmitRequest): Promise<SubmitReplyJson> {
     try {
       const m = await this.nc.request(this.s.submit, enc.encode(JSON.stringify(req)), { timeout: 10_000 });
       return JSON.parse(dec.decode(m.data)) as SubmitReplyJson;
@@ -129,7 +122,7 @@ export class PaymentClient {
   }
 
   /** Submits and waits for the final result (or `timeoutMs`). */
-  async submitAndWait(req: SubmitRequest | BatchSubmitRequest): Promise<PaymentOutcome> {
+  async submitAndWait(req: SubmitRequest): Promise<PaymentOutcome> {
     const key = req.tid.toLowerCase();
     let resolve!: (r: PaymentOutcome) => void;
     const published = new Promise<PaymentOutcome>((r) => {

@@ -60,12 +60,28 @@ export interface SignedEnvelope {
   signature: Uint8Array;
 }
 
-export interface RoundId {
-  tid: Uint8Array;
-  user: Uint8Array;
+/**
+ * Rounds (SPEC 6): one family of messages for every payment. A round settles
+ * a list of k >= 1 entries (user, pid, ts, te) sharing a leader and a
+ * position, and is paid by one `payBatch`; a single payment is a list of one.
+ * Every step runs over the vector of st values (one per entry, in order);
+ * members approve by signing the payment message of the list
+ * (docs/encoding.md) only when every entry is within tolerance. The field
+ * numbers are those of the former Batch* messages (the wire bytes of a batch
+ * round are unchanged); the single-payment messages (fields 10..15 of
+ * PeerMessage) are gone, nothing runs them (docs/encoding.md).
+ */
+export interface RoundItem {
+  /** 20 bytes. */
   pid: Uint8Array;
   ts: bigint;
   te: bigint;
+}
+
+export interface RoundId {
+  /** 32 bytes: @whitepay/core's roundId(user, leader_id, position, items). */
+  tid: Uint8Array;
+  user: Uint8Array;
   leaderId: number;
   position: number;
   /**
@@ -77,44 +93,48 @@ export interface RoundId {
   upkeeping: Uint8Array;
 }
 
-/** Leader → followers: commit to your st (step 1). */
+/**
+ * Leader → followers: commit to your st vector (step 1). At most
+ * @whitepay/core's MAX_ROUND_ENTRIES items.
+ */
 export interface CommitRequest {
-  round:
-    | RoundId
-    | undefined;
+  round: RoundId | undefined;
+  items: RoundItem[];
   /** True after a full sync of this round: compute st over own and peer records. */
   includePeers: boolean;
 }
 
-/** Follower → leader: hash(st || nonce). */
+/** Follower → leader: keccak256(st_0 ‖ … ‖ st_k-1 ‖ nonce). */
 export interface CommitReply {
   round: RoundId | undefined;
   commitment: Uint8Array;
 }
 
-/** Leader → followers: the proposed st (steps 2 and 3). */
+/** Leader → followers: the proposed vector (decimal uint256, one per item; steps 2 and 3). */
 export interface ProposeRequest {
   round: RoundId | undefined;
-  st: string;
-  /** True for the median re-proposal of step 3. */
+  sts: string[];
+  /** True for the per-entry median re-proposal of step 3. */
   median: boolean;
-  /** 1 = the leader's own value, 2 = the median re-proposal. */
+  /** 1 = the leader's own vector, 2 = the median re-proposal. */
   proposal: number;
 }
 
-/** Follower → leader: reveal and, if within tolerance, a BLS signature on the payment message. */
+/**
+ * Follower → leader: reveal and, if every entry is within tolerance, a BLS
+ * signature (compressed G2, 96 bytes) over the payment message; empty unless approve.
+ */
 export interface ProposeReply {
   round: RoundId | undefined;
-  st: string;
+  sts: string[];
   nonce: Uint8Array;
   approve: boolean;
-  /** Compressed G2 (96 bytes) over the payment message of the proposed st; empty unless approve. */
   blsSignature: Uint8Array;
   /** The proposal answered (ProposeRequest.proposal). */
   proposal: number;
 }
 
-/** Leader → followers: no quorum, exchange full records (step 4). */
+/** Leader → followers: no quorum, exchange full records of every item (step 4). */
 export interface SyncRequest {
   round: RoundId | undefined;
   reason: string;
@@ -161,99 +181,21 @@ export interface PeerError {
   message: string;
 }
 
-/**
- * Batch rounds (the "Scale" issue): one round and one `payBatch` transaction
- * for many providers of one user, led by one keeper at one position. The same
- * steps as a single round, over a vector of st values (one per entry, in
- * order); members approve by signing the batch payment message
- * (docs/encoding.md) only when every entry is within tolerance.
- */
-export interface BatchItem {
-  /** 20 bytes. */
-  pid: Uint8Array;
-  ts: bigint;
-  te: bigint;
-}
-
-export interface BatchRoundId {
-  /** 32 bytes: @whitepay/core's batchId(user, leader_id, position, items). */
-  bid: Uint8Array;
-  user: Uint8Array;
-  leaderId: number;
-  position: number;
-  /** 1-based, as for RoundId.attempt. */
-  attempt: number;
-  /** The Upkeeping contract (the group) the batch pays from, 20 bytes. */
-  upkeeping: Uint8Array;
-}
-
-/** Leader → followers: commit to your st vector (step 1). */
-export interface BatchCommitRequest {
-  round: BatchRoundId | undefined;
-  items: BatchItem[];
-  /** True after a full sync of this batch: compute st over own and peer records. */
-  includePeers: boolean;
-}
-
-/** Follower → leader: keccak256(st_0 ‖ … ‖ st_k-1 ‖ nonce). */
-export interface BatchCommitReply {
-  round: BatchRoundId | undefined;
-  commitment: Uint8Array;
-}
-
-/** Leader → followers: the proposed vector (decimal uint256, one per item). */
-export interface BatchProposeRequest {
-  round: BatchRoundId | undefined;
-  sts: string[];
-  median: boolean;
-  proposal: number;
-}
-
-/**
- * Follower → leader: reveal and, if every entry is within tolerance, a BLS
- * signature (compressed G2) over the batch payment message.
- */
-export interface BatchProposeReply {
-  round: BatchRoundId | undefined;
-  sts: string[];
-  nonce: Uint8Array;
-  approve: boolean;
-  blsSignature: Uint8Array;
-  proposal: number;
-}
-
-/** Leader → followers: no quorum, exchange full records of every item (step 4). */
-export interface BatchSyncRequest {
-  round: BatchRoundId | undefined;
-  reason: string;
-}
-
-export interface BatchSyncReply {
-  round: BatchRoundId | undefined;
-  accepted: number;
-}
-
 export interface PeerMessage {
   /** Strictly increasing per (sender, receiver) stream; replays are dropped. */
   sequence: bigint;
   body:
+    | { $case: "recordsPush"; value: RecordsPush }
+    | { $case: "recordsPull"; value: RecordsPull }
+    | { $case: "recordsReply"; value: RecordsReply }
+    | { $case: "ack"; value: Ack }
+    | { $case: "error"; value: PeerError }
     | { $case: "commitRequest"; value: CommitRequest }
     | { $case: "commitReply"; value: CommitReply }
     | { $case: "proposeRequest"; value: ProposeRequest }
     | { $case: "proposeReply"; value: ProposeReply }
     | { $case: "syncRequest"; value: SyncRequest }
     | { $case: "syncReply"; value: SyncReply }
-    | { $case: "recordsPush"; value: RecordsPush }
-    | { $case: "recordsPull"; value: RecordsPull }
-    | { $case: "recordsReply"; value: RecordsReply }
-    | { $case: "ack"; value: Ack }
-    | { $case: "error"; value: PeerError }
-    | { $case: "batchCommitRequest"; value: BatchCommitRequest }
-    | { $case: "batchCommitReply"; value: BatchCommitReply }
-    | { $case: "batchProposeRequest"; value: BatchProposeRequest }
-    | { $case: "batchProposeReply"; value: BatchProposeReply }
-    | { $case: "batchSyncRequest"; value: BatchSyncRequest }
-    | { $case: "batchSyncReply"; value: BatchSyncReply }
     | undefined;
 }
 
@@ -792,13 +734,117 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
   },
 };
 
+function createBaseRoundItem(): RoundItem {
+  return { pid: new Uint8Array(0), ts: 0n, te: 0n };
+}
+
+export const RoundItem: MessageFns<RoundItem> = {
+  encode(message: RoundItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid.length !== 0) {
+      writer.uint32(10).bytes(message.pid);
+    }
+    if (message.ts !== 0n) {
+      if (BigInt.asUintN(64, message.ts) !== message.ts) {
+        throw new globalThis.Error("value provided for field message.ts of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.ts);
+    }
+    if (message.te !== 0n) {
+      if (BigInt.asUintN(64, message.te) !== message.te) {
+        throw new globalThis.Error("value provided for field message.te of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.te);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoundItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoundItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pid = reader.bytes();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ts = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.te = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoundItem {
+    return {
+      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
+      ts: isSet(object.ts) ? BigInt(object.ts) : 0n,
+      te: isSet(object.te) ? BigInt(object.te) : 0n,
+    };
+  },
+
+  toJSON(message: RoundItem): unknown {
+    const obj: any = {};
+    if (message.pid.length !== 0) {
+      obj.pid = base64FromBytes(message.pid);
+    }
+    if (message.ts !== 0n) {
+      obj.ts = message.ts.toString();
+    }
+    if (message.te !== 0n) {
+      obj.te = message.te.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RoundItem>): RoundItem {
+    return RoundItem.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RoundItem>): RoundItem {
+    const message = createBaseRoundItem();
+    message.pid = object.pid ?? new Uint8Array(0);
+    message.ts = (object.ts !== undefined && object.ts !== null) ? BigInt(object.ts) : 0n;
+    message.te = (object.te !== undefined && object.te !== null) ? BigInt(object.te) : 0n;
+    return message;
+  },
+};
+
 function createBaseRoundId(): RoundId {
   return {
     tid: new Uint8Array(0),
     user: new Uint8Array(0),
-    pid: new Uint8Array(0),
-    ts: 0n,
-    te: 0n,
     leaderId: 0,
     position: 0,
     attempt: 0,
@@ -814,32 +860,17 @@ export const RoundId: MessageFns<RoundId> = {
     if (message.user.length !== 0) {
       writer.uint32(18).bytes(message.user);
     }
-    if (message.pid.length !== 0) {
-      writer.uint32(26).bytes(message.pid);
-    }
-    if (message.ts !== 0n) {
-      if (BigInt.asUintN(64, message.ts) !== message.ts) {
-        throw new globalThis.Error("value provided for field message.ts of type uint64 too large");
-      }
-      writer.uint32(32).uint64(message.ts);
-    }
-    if (message.te !== 0n) {
-      if (BigInt.asUintN(64, message.te) !== message.te) {
-        throw new globalThis.Error("value provided for field message.te of type uint64 too large");
-      }
-      writer.uint32(40).uint64(message.te);
-    }
     if (message.leaderId !== 0) {
-      writer.uint32(48).uint32(message.leaderId);
+      writer.uint32(24).uint32(message.leaderId);
     }
     if (message.position !== 0) {
-      writer.uint32(56).uint32(message.position);
+      writer.uint32(32).uint32(message.position);
     }
     if (message.attempt !== 0) {
-      writer.uint32(64).uint32(message.attempt);
+      writer.uint32(40).uint32(message.attempt);
     }
     if (message.upkeeping.length !== 0) {
-      writer.uint32(74).bytes(message.upkeeping);
+      writer.uint32(50).bytes(message.upkeeping);
     }
     return writer;
   },
@@ -874,11 +905,11 @@ export const RoundId: MessageFns<RoundId> = {
             continue;
           }
           case 3: {
-            if (tag !== 26) {
+            if (tag !== 24) {
               break;
             }
 
-            message.pid = reader.bytes();
+            message.leaderId = reader.uint32();
             continue;
           }
           case 4: {
@@ -886,7 +917,7 @@ export const RoundId: MessageFns<RoundId> = {
               break;
             }
 
-            message.ts = reader.uint64() as bigint;
+            message.position = reader.uint32();
             continue;
           }
           case 5: {
@@ -894,35 +925,11 @@ export const RoundId: MessageFns<RoundId> = {
               break;
             }
 
-            message.te = reader.uint64() as bigint;
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.leaderId = reader.uint32();
-            continue;
-          }
-          case 7: {
-            if (tag !== 56) {
-              break;
-            }
-
-            message.position = reader.uint32();
-            continue;
-          }
-          case 8: {
-            if (tag !== 64) {
-              break;
-            }
-
             message.attempt = reader.uint32();
             continue;
           }
-          case 9: {
-            if (tag !== 74) {
+          case 6: {
+            if (tag !== 50) {
               break;
             }
 
@@ -945,9 +952,6 @@ export const RoundId: MessageFns<RoundId> = {
     return {
       tid: isSet(object.tid) ? bytesFromBase64(object.tid) : new Uint8Array(0),
       user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
-      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
-      ts: isSet(object.ts) ? BigInt(object.ts) : 0n,
-      te: isSet(object.te) ? BigInt(object.te) : 0n,
       leaderId: isSet(object.leaderId)
         ? globalThis.Number(object.leaderId)
         : isSet(object.leader_id)
@@ -966,15 +970,6 @@ export const RoundId: MessageFns<RoundId> = {
     }
     if (message.user.length !== 0) {
       obj.user = base64FromBytes(message.user);
-    }
-    if (message.pid.length !== 0) {
-      obj.pid = base64FromBytes(message.pid);
-    }
-    if (message.ts !== 0n) {
-      obj.ts = message.ts.toString();
-    }
-    if (message.te !== 0n) {
-      obj.te = message.te.toString();
     }
     if (message.leaderId !== 0) {
       obj.leaderId = Math.round(message.leaderId);
@@ -998,9 +993,6 @@ export const RoundId: MessageFns<RoundId> = {
     const message = createBaseRoundId();
     message.tid = object.tid ?? new Uint8Array(0);
     message.user = object.user ?? new Uint8Array(0);
-    message.pid = object.pid ?? new Uint8Array(0);
-    message.ts = (object.ts !== undefined && object.ts !== null) ? BigInt(object.ts) : 0n;
-    message.te = (object.te !== undefined && object.te !== null) ? BigInt(object.te) : 0n;
     message.leaderId = object.leaderId ?? 0;
     message.position = object.position ?? 0;
     message.attempt = object.attempt ?? 0;
@@ -1010,7 +1002,7 @@ export const RoundId: MessageFns<RoundId> = {
 };
 
 function createBaseCommitRequest(): CommitRequest {
-  return { round: undefined, includePeers: false };
+  return { round: undefined, items: [], includePeers: false };
 }
 
 export const CommitRequest: MessageFns<CommitRequest> = {
@@ -1018,8 +1010,11 @@ export const CommitRequest: MessageFns<CommitRequest> = {
     if (message.round !== undefined) {
       RoundId.encode(message.round, writer.uint32(10).fork()).join();
     }
+    for (const v of message.items) {
+      RoundItem.encode(v!, writer.uint32(18).fork()).join();
+    }
     if (message.includePeers !== false) {
-      writer.uint32(16).bool(message.includePeers);
+      writer.uint32(24).bool(message.includePeers);
     }
     return writer;
   },
@@ -1046,7 +1041,15 @@ export const CommitRequest: MessageFns<CommitRequest> = {
             continue;
           }
           case 2: {
-            if (tag !== 16) {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.items.push(RoundItem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
               break;
             }
 
@@ -1068,6 +1071,7 @@ export const CommitRequest: MessageFns<CommitRequest> = {
   fromJSON(object: any): CommitRequest {
     return {
       round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined,
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => RoundItem.fromJSON(e)) : [],
       includePeers: isSet(object.includePeers)
         ? globalThis.Boolean(object.includePeers)
         : isSet(object.include_peers)
@@ -1080,6 +1084,9 @@ export const CommitRequest: MessageFns<CommitRequest> = {
     const obj: any = {};
     if (message.round !== undefined) {
       obj.round = RoundId.toJSON(message.round);
+    }
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => RoundItem.toJSON(e));
     }
     if (message.includePeers !== false) {
       obj.includePeers = message.includePeers;
@@ -1095,6 +1102,7 @@ export const CommitRequest: MessageFns<CommitRequest> = {
     message.round = (object.round !== undefined && object.round !== null)
       ? RoundId.fromPartial(object.round)
       : undefined;
+    message.items = object.items?.map((e) => RoundItem.fromPartial(e)) || [];
     message.includePeers = object.includePeers ?? false;
     return message;
   },
@@ -1188,7 +1196,7 @@ export const CommitReply: MessageFns<CommitReply> = {
 };
 
 function createBaseProposeRequest(): ProposeRequest {
-  return { round: undefined, st: "", median: false, proposal: 0 };
+  return { round: undefined, sts: [], median: false, proposal: 0 };
 }
 
 export const ProposeRequest: MessageFns<ProposeRequest> = {
@@ -1196,8 +1204,8 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     if (message.round !== undefined) {
       RoundId.encode(message.round, writer.uint32(10).fork()).join();
     }
-    if (message.st !== "") {
-      writer.uint32(18).string(message.st);
+    for (const v of message.sts) {
+      writer.uint32(18).string(v!);
     }
     if (message.median !== false) {
       writer.uint32(24).bool(message.median);
@@ -1234,7 +1242,7 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
               break;
             }
 
-            message.st = reader.string();
+            message.sts.push(reader.string());
             continue;
           }
           case 3: {
@@ -1268,7 +1276,7 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
   fromJSON(object: any): ProposeRequest {
     return {
       round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined,
-      st: isSet(object.st) ? globalThis.String(object.st) : "",
+      sts: globalThis.Array.isArray(object?.sts) ? object.sts.map((e: any) => globalThis.String(e)) : [],
       median: isSet(object.median) ? globalThis.Boolean(object.median) : false,
       proposal: isSet(object.proposal) ? globalThis.Number(object.proposal) : 0,
     };
@@ -1279,8 +1287,8 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     if (message.round !== undefined) {
       obj.round = RoundId.toJSON(message.round);
     }
-    if (message.st !== "") {
-      obj.st = message.st;
+    if (message.sts?.length) {
+      obj.sts = message.sts;
     }
     if (message.median !== false) {
       obj.median = message.median;
@@ -1299,7 +1307,7 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     message.round = (object.round !== undefined && object.round !== null)
       ? RoundId.fromPartial(object.round)
       : undefined;
-    message.st = object.st ?? "";
+    message.sts = object.sts?.map((e) => e) || [];
     message.median = object.median ?? false;
     message.proposal = object.proposal ?? 0;
     return message;
@@ -1309,7 +1317,7 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
 function createBaseProposeReply(): ProposeReply {
   return {
     round: undefined,
-    st: "",
+    sts: [],
     nonce: new Uint8Array(0),
     approve: false,
     blsSignature: new Uint8Array(0),
@@ -1322,8 +1330,8 @@ export const ProposeReply: MessageFns<ProposeReply> = {
     if (message.round !== undefined) {
       RoundId.encode(message.round, writer.uint32(10).fork()).join();
     }
-    if (message.st !== "") {
-      writer.uint32(18).string(message.st);
+    for (const v of message.sts) {
+      writer.uint32(18).string(v!);
     }
     if (message.nonce.length !== 0) {
       writer.uint32(26).bytes(message.nonce);
@@ -1366,7 +1374,7 @@ export const ProposeReply: MessageFns<ProposeReply> = {
               break;
             }
 
-            message.st = reader.string();
+            message.sts.push(reader.string());
             continue;
           }
           case 3: {
@@ -1416,7 +1424,7 @@ export const ProposeReply: MessageFns<ProposeReply> = {
   fromJSON(object: any): ProposeReply {
     return {
       round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined,
-      st: isSet(object.st) ? globalThis.String(object.st) : "",
+      sts: globalThis.Array.isArray(object?.sts) ? object.sts.map((e: any) => globalThis.String(e)) : [],
       nonce: isSet(object.nonce) ? bytesFromBase64(object.nonce) : new Uint8Array(0),
       approve: isSet(object.approve) ? globalThis.Boolean(object.approve) : false,
       blsSignature: isSet(object.blsSignature)
@@ -1433,8 +1441,8 @@ export const ProposeReply: MessageFns<ProposeReply> = {
     if (message.round !== undefined) {
       obj.round = RoundId.toJSON(message.round);
     }
-    if (message.st !== "") {
-      obj.st = message.st;
+    if (message.sts?.length) {
+      obj.sts = message.sts;
     }
     if (message.nonce.length !== 0) {
       obj.nonce = base64FromBytes(message.nonce);
@@ -1459,7 +1467,7 @@ export const ProposeReply: MessageFns<ProposeReply> = {
     message.round = (object.round !== undefined && object.round !== null)
       ? RoundId.fromPartial(object.round)
       : undefined;
-    message.st = object.st ?? "";
+    message.sts = object.sts?.map((e) => e) || [];
     message.nonce = object.nonce ?? new Uint8Array(0);
     message.approve = object.approve ?? false;
     message.blsSignature = object.blsSignature ?? new Uint8Array(0);
@@ -2107,922 +2115,6 @@ export const PeerError: MessageFns<PeerError> = {
   },
 };
 
-function createBaseBatchItem(): BatchItem {
-  return { pid: new Uint8Array(0), ts: 0n, te: 0n };
-}
-
-export const BatchItem: MessageFns<BatchItem> = {
-  encode(message: BatchItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.pid.length !== 0) {
-      writer.uint32(10).bytes(message.pid);
-    }
-    if (message.ts !== 0n) {
-      if (BigInt.asUintN(64, message.ts) !== message.ts) {
-        throw new globalThis.Error("value provided for field message.ts of type uint64 too large");
-      }
-      writer.uint32(16).uint64(message.ts);
-    }
-    if (message.te !== 0n) {
-      if (BigInt.asUintN(64, message.te) !== message.te) {
-        throw new globalThis.Error("value provided for field message.te of type uint64 too large");
-      }
-      writer.uint32(24).uint64(message.te);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchItem {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchItem();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.pid = reader.bytes();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.ts = reader.uint64() as bigint;
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.te = reader.uint64() as bigint;
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BatchItem {
-    return {
-      pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
-      ts: isSet(object.ts) ? BigInt(object.ts) : 0n,
-      te: isSet(object.te) ? BigInt(object.te) : 0n,
-    };
-  },
-
-  toJSON(message: BatchItem): unknown {
-    const obj: any = {};
-    if (message.pid.length !== 0) {
-      obj.pid = base64FromBytes(message.pid);
-    }
-    if (message.ts !== 0n) {
-      obj.ts = message.ts.toString();
-    }
-    if (message.te !== 0n) {
-      obj.te = message.te.toString();
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<BatchItem>): BatchItem {
-    return BatchItem.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<BatchItem>): BatchItem {
-    const message = createBaseBatchItem();
-    message.pid = object.pid ?? new Uint8Array(0);
-    message.ts = (object.ts !== undefined && object.ts !== null) ? BigInt(object.ts) : 0n;
-    message.te = (object.te !== undefined && object.te !== null) ? BigInt(object.te) : 0n;
-    return message;
-  },
-};
-
-function createBaseBatchRoundId(): BatchRoundId {
-  return {
-    bid: new Uint8Array(0),
-    user: new Uint8Array(0),
-    leaderId: 0,
-    position: 0,
-    attempt: 0,
-    upkeeping: new Uint8Array(0),
-  };
-}
-
-export const BatchRoundId: MessageFns<BatchRoundId> = {
-  encode(message: BatchRoundId, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.bid.length !== 0) {
-      writer.uint32(10).bytes(message.bid);
-    }
-    if (message.user.length !== 0) {
-      writer.uint32(18).bytes(message.user);
-    }
-    if (message.leaderId !== 0) {
-      writer.uint32(24).uint32(message.leaderId);
-    }
-    if (message.position !== 0) {
-      writer.uint32(32).uint32(message.position);
-    }
-    if (message.attempt !== 0) {
-      writer.uint32(40).uint32(message.attempt);
-    }
-    if (message.upkeeping.length !== 0) {
-      writer.uint32(50).bytes(message.upkeeping);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchRoundId {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchRoundId();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.bid = reader.bytes();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.user = reader.bytes();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.leaderId = reader.uint32();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.position = reader.uint32();
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.attempt = reader.uint32();
-            continue;
-          }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-
-            message.upkeeping = reader.bytes();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BatchRoundId {
-    return {
-      bid: isSet(object.bid) ? bytesFromBase64(object.bid) : new Uint8Array(0),
-      user: isSet(object.user) ? bytesFromBase64(object.user) : new Uint8Array(0),
-      leaderId: isSet(object.leaderId)
-        ? globalThis.Number(object.leaderId)
-        : isSet(object.leader_id)
-        ? globalThis.Number(object.leader_id)
-        : 0,
-      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      upkeeping: isSet(object.upkeeping) ? bytesFromBase64(object.upkeeping) : new Uint8Array(0),
-    };
-  },
-
-  toJSON(message: BatchRoundId): unknown {
-    const obj: any = {};
-    if (message.bid.length !== 0) {
-      obj.bid = base64FromBytes(message.bid);
-    }
-    if (message.user.length !== 0) {
-      obj.user = base64FromBytes(message.user);
-    }
-    if (message.leaderId !== 0) {
-      obj.leaderId = Math.round(message.leaderId);
-    }
-    if (message.position !== 0) {
-      obj.position = Math.round(message.position);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.upkeeping.length !== 0) {
-      obj.upkeeping = base64FromBytes(message.upkeeping);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<BatchRoundId>): BatchRoundId {
-    return BatchRoundId.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<BatchRoundId>): BatchRoundId {
-    const message = createBaseBatchRoundId();
-    message.bid = object.bid ?? new Uint8Array(0);
-    message.user = object.user ?? new Uint8Array(0);
-    message.leaderId = object.leaderId ?? 0;
-    message.position = object.position ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.upkeeping = object.upkeeping ?? new Uint8Array(0);
-    return message;
-  },
-};
-
-function createBaseBatchCommitRequest(): BatchCommitRequest {
-  return { round: undefined, items: [], includePeers: false };
-}
-
-export const BatchCommitRequest: MessageFns<BatchCommitRequest> = {
-  encode(message: BatchCommitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.round !== undefined) {
-      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
-    }
-    for (const v of message.items) {
-      BatchItem.encode(v!, writer.uint32(18).fork()).join();
-    }
-    if (message.includePeers !== false) {
-      writer.uint32(24).bool(message.includePeers);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchCommitRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchCommitRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.round = BatchRoundId.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.items.push(BatchItem.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.includePeers = reader.bool();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BatchCommitRequest {
-    return {
-      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
-      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => BatchItem.fromJSON(e)) : [],
-      includePeers: isSet(object.includePeers)
-        ? globalThis.Boolean(object.includePeers)
-        : isSet(object.include_peers)
-        ? globalThis.Boolean(object.include_peers)
-        : false,
-    };
-  },
-
-  toJSON(message: BatchCommitRequest): unknown {
-    const obj: any = {};
-    if (message.round !== undefined) {
-      obj.round = BatchRoundId.toJSON(message.round);
-    }
-    if (message.items?.length) {
-      obj.items = message.items.map((e) => BatchItem.toJSON(e));
-    }
-    if (message.includePeers !== false) {
-      obj.includePeers = message.includePeers;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<BatchCommitRequest>): BatchCommitRequest {
-    return BatchCommitRequest.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<BatchCommitRequest>): BatchCommitRequest {
-    const message = createBaseBatchCommitRequest();
-    message.round = (object.round !== undefined && object.round !== null)
-      ? BatchRoundId.fromPartial(object.round)
-      : undefined;
-    message.items = object.items?.map((e) => BatchItem.fromPartial(e)) || [];
-    message.includePeers = object.includePeers ?? false;
-    return message;
-  },
-};
-
-function createBaseBatchCommitReply(): BatchCommitReply {
-  return { round: undefined, commitment: new Uint8Array(0) };
-}
-
-export const BatchCommitReply: MessageFns<BatchCommitReply> = {
-  encode(message: BatchCommitReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.round !== undefined) {
-      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
-    }
-    if (message.commitment.length !== 0) {
-      writer.uint32(18).bytes(message.commitment);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchCommitReply {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchCommitReply();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.round = BatchRoundId.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.commitment = reader.bytes();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BatchCommitReply {
-    return {
-      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
-      commitment: isSet(object.commitment) ? bytesFromBase64(object.commitment) : new Uint8Array(0),
-    };
-  },
-
-  toJSON(message: BatchCommitReply): unknown {
-    const obj: any = {};
-    if (message.round !== undefined) {
-      obj.round = BatchRoundId.toJSON(message.round);
-    }
-    if (message.commitment.length !== 0) {
-      obj.commitment = base64FromBytes(message.commitment);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<BatchCommitReply>): BatchCommitReply {
-    return BatchCommitReply.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<BatchCommitReply>): BatchCommitReply {
-    const message = createBaseBatchCommitReply();
-    message.round = (object.round !== undefined && object.round !== null)
-      ? BatchRoundId.fromPartial(object.round)
-      : undefined;
-    message.commitment = object.commitment ?? new Uint8Array(0);
-    return message;
-  },
-};
-
-function createBaseBatchProposeRequest(): BatchProposeRequest {
-  return { round: undefined, sts: [], median: false, proposal: 0 };
-}
-
-export const BatchProposeRequest: MessageFns<BatchProposeRequest> = {
-  encode(message: BatchProposeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.round !== undefined) {
-      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
-    }
-    for (const v of message.sts) {
-      writer.uint32(18).string(v!);
-    }
-    if (message.median !== false) {
-      writer.uint32(24).bool(message.median);
-    }
-    if (message.proposal !== 0) {
-      writer.uint32(32).uint32(message.proposal);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchProposeRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchProposeRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.round = BatchRoundId.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.sts.push(reader.string());
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.median = reader.bool();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.proposal = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BatchProposeRequest {
-    return {
-      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
-      sts: globalThis.Array.isArray(object?.sts) ? object.sts.map((e: any) => globalThis.String(e)) : [],
-      median: isSet(object.median) ? globalThis.Boolean(object.median) : false,
-      proposal: isSet(object.proposal) ? globalThis.Number(object.proposal) : 0,
-    };
-  },
-
-  toJSON(message: BatchProposeRequest): unknown {
-    const obj: any = {};
-    if (message.round !== undefined) {
-      obj.round = BatchRoundId.toJSON(message.round);
-    }
-    if (message.sts?.length) {
-      obj.sts = message.sts;
-    }
-    if (message.median !== false) {
-      obj.median = message.median;
-    }
-    if (message.proposal !== 0) {
-      obj.proposal = Math.round(message.proposal);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<BatchProposeRequest>): BatchProposeRequest {
-    return BatchProposeRequest.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<BatchProposeRequest>): BatchProposeRequest {
-    const message = createBaseBatchProposeRequest();
-    message.round = (object.round !== undefined && object.round !== null)
-      ? BatchRoundId.fromPartial(object.round)
-      : undefined;
-    message.sts = object.sts?.map((e) => e) || [];
-    message.median = object.median ?? false;
-    message.proposal = object.proposal ?? 0;
-    return message;
-  },
-};
-
-function createBaseBatchProposeReply(): BatchProposeReply {
-  return {
-    round: undefined,
-    sts: [],
-    nonce: new Uint8Array(0),
-    approve: false,
-    blsSignature: new Uint8Array(0),
-    proposal: 0,
-  };
-}
-
-export const BatchProposeReply: MessageFns<BatchProposeReply> = {
-  encode(message: BatchProposeReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.round !== undefined) {
-      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
-    }
-    for (const v of message.sts) {
-      writer.uint32(18).string(v!);
-    }
-    if (message.nonce.length !== 0) {
-      writer.uint32(26).bytes(message.nonce);
-    }
-    if (message.approve !== false) {
-      writer.uint32(32).bool(message.approve);
-    }
-    if (message.blsSignature.length !== 0) {
-      writer.uint32(42).bytes(message.blsSignature);
-    }
-    if (message.proposal !== 0) {
-      writer.uint32(48).uint32(message.proposal);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchProposeReply {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchProposeReply();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.round = BatchRoundId.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.sts.push(reader.string());
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.nonce = reader.bytes();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.approve = reader.bool();
-            continue;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-
-            message.blsSignature = reader.bytes();
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.proposal = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BatchProposeReply {
-    return {
-      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
-      sts: globalThis.Array.isArray(object?.sts) ? object.sts.map((e: any) => globalThis.String(e)) : [],
-      nonce: isSet(object.nonce) ? bytesFromBase64(object.nonce) : new Uint8Array(0),
-      approve: isSet(object.approve) ? globalThis.Boolean(object.approve) : false,
-      blsSignature: isSet(object.blsSignature)
-        ? bytesFromBase64(object.blsSignature)
-        : isSet(object.bls_signature)
-        ? bytesFromBase64(object.bls_signature)
-        : new Uint8Array(0),
-      proposal: isSet(object.proposal) ? globalThis.Number(object.proposal) : 0,
-    };
-  },
-
-  toJSON(message: BatchProposeReply): unknown {
-    const obj: any = {};
-    if (message.round !== undefined) {
-      obj.round = BatchRoundId.toJSON(message.round);
-    }
-    if (message.sts?.length) {
-      obj.sts = message.sts;
-    }
-    if (message.nonce.length !== 0) {
-      obj.nonce = base64FromBytes(message.nonce);
-    }
-    if (message.approve !== false) {
-      obj.approve = message.approve;
-    }
-    if (message.blsSignature.length !== 0) {
-      obj.blsSignature = base64FromBytes(message.blsSignature);
-    }
-    if (message.proposal !== 0) {
-      obj.proposal = Math.round(message.proposal);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<BatchProposeReply>): BatchProposeReply {
-    return BatchProposeReply.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<BatchProposeReply>): BatchProposeReply {
-    const message = createBaseBatchProposeReply();
-    message.round = (object.round !== undefined && object.round !== null)
-      ? BatchRoundId.fromPartial(object.round)
-      : undefined;
-    message.sts = object.sts?.map((e) => e) || [];
-    message.nonce = object.nonce ?? new Uint8Array(0);
-    message.approve = object.approve ?? false;
-    message.blsSignature = object.blsSignature ?? new Uint8Array(0);
-    message.proposal = object.proposal ?? 0;
-    return message;
-  },
-};
-
-function createBaseBatchSyncRequest(): BatchSyncRequest {
-  return { round: undefined, reason: "" };
-}
-
-export const BatchSyncRequest: MessageFns<BatchSyncRequest> = {
-  encode(message: BatchSyncRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.round !== undefined) {
-      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
-    }
-    if (message.reason !== "") {
-      writer.uint32(18).string(message.reason);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchSyncRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchSyncRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.round = BatchRoundId.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.reason = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BatchSyncRequest {
-    return {
-      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: BatchSyncRequest): unknown {
-    const obj: any = {};
-    if (message.round !== undefined) {
-      obj.round = BatchRoundId.toJSON(message.round);
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<BatchSyncRequest>): BatchSyncRequest {
-    return BatchSyncRequest.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<BatchSyncRequest>): BatchSyncRequest {
-    const message = createBaseBatchSyncRequest();
-    message.round = (object.round !== undefined && object.round !== null)
-      ? BatchRoundId.fromPartial(object.round)
-      : undefined;
-    message.reason = object.reason ?? "";
-    return message;
-  },
-};
-
-function createBaseBatchSyncReply(): BatchSyncReply {
-  return { round: undefined, accepted: 0 };
-}
-
-export const BatchSyncReply: MessageFns<BatchSyncReply> = {
-  encode(message: BatchSyncReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.round !== undefined) {
-      BatchRoundId.encode(message.round, writer.uint32(10).fork()).join();
-    }
-    if (message.accepted !== 0) {
-      writer.uint32(16).uint32(message.accepted);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchSyncReply {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchSyncReply();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.round = BatchRoundId.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.accepted = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BatchSyncReply {
-    return {
-      round: isSet(object.round) ? BatchRoundId.fromJSON(object.round) : undefined,
-      accepted: isSet(object.accepted) ? globalThis.Number(object.accepted) : 0,
-    };
-  },
-
-  toJSON(message: BatchSyncReply): unknown {
-    const obj: any = {};
-    if (message.round !== undefined) {
-      obj.round = BatchRoundId.toJSON(message.round);
-    }
-    if (message.accepted !== 0) {
-      obj.accepted = Math.round(message.accepted);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<BatchSyncReply>): BatchSyncReply {
-    return BatchSyncReply.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<BatchSyncReply>): BatchSyncReply {
-    const message = createBaseBatchSyncReply();
-    message.round = (object.round !== undefined && object.round !== null)
-      ? BatchRoundId.fromPartial(object.round)
-      : undefined;
-    message.accepted = object.accepted ?? 0;
-    return message;
-  },
-};
-
 function createBasePeerMessage(): PeerMessage {
   return { sequence: 0n, body: undefined };
 }
@@ -3036,24 +2128,6 @@ export const PeerMessage: MessageFns<PeerMessage> = {
       writer.uint32(8).uint64(message.sequence);
     }
     switch (message.body?.$case) {
-      case "commitRequest":
-        CommitRequest.encode(message.body.value, writer.uint32(82).fork()).join();
-        break;
-      case "commitReply":
-        CommitReply.encode(message.body.value, writer.uint32(90).fork()).join();
-        break;
-      case "proposeRequest":
-        ProposeRequest.encode(message.body.value, writer.uint32(98).fork()).join();
-        break;
-      case "proposeReply":
-        ProposeReply.encode(message.body.value, writer.uint32(106).fork()).join();
-        break;
-      case "syncRequest":
-        SyncRequest.encode(message.body.value, writer.uint32(114).fork()).join();
-        break;
-      case "syncReply":
-        SyncReply.encode(message.body.value, writer.uint32(122).fork()).join();
-        break;
       case "recordsPush":
         RecordsPush.encode(message.body.value, writer.uint32(130).fork()).join();
         break;
@@ -3069,23 +2143,23 @@ export const PeerMessage: MessageFns<PeerMessage> = {
       case "error":
         PeerError.encode(message.body.value, writer.uint32(162).fork()).join();
         break;
-      case "batchCommitRequest":
-        BatchCommitRequest.encode(message.body.value, writer.uint32(170).fork()).join();
+      case "commitRequest":
+        CommitRequest.encode(message.body.value, writer.uint32(170).fork()).join();
         break;
-      case "batchCommitReply":
-        BatchCommitReply.encode(message.body.value, writer.uint32(178).fork()).join();
+      case "commitReply":
+        CommitReply.encode(message.body.value, writer.uint32(178).fork()).join();
         break;
-      case "batchProposeRequest":
-        BatchProposeRequest.encode(message.body.value, writer.uint32(186).fork()).join();
+      case "proposeRequest":
+        ProposeRequest.encode(message.body.value, writer.uint32(186).fork()).join();
         break;
-      case "batchProposeReply":
-        BatchProposeReply.encode(message.body.value, writer.uint32(194).fork()).join();
+      case "proposeReply":
+        ProposeReply.encode(message.body.value, writer.uint32(194).fork()).join();
         break;
-      case "batchSyncRequest":
-        BatchSyncRequest.encode(message.body.value, writer.uint32(202).fork()).join();
+      case "syncRequest":
+        SyncRequest.encode(message.body.value, writer.uint32(202).fork()).join();
         break;
-      case "batchSyncReply":
-        BatchSyncReply.encode(message.body.value, writer.uint32(210).fork()).join();
+      case "syncReply":
+        SyncReply.encode(message.body.value, writer.uint32(210).fork()).join();
         break;
     }
     return writer;
@@ -3110,54 +2184,6 @@ export const PeerMessage: MessageFns<PeerMessage> = {
             }
 
             message.sequence = reader.uint64() as bigint;
-            continue;
-          }
-          case 10: {
-            if (tag !== 82) {
-              break;
-            }
-
-            message.body = { $case: "commitRequest", value: CommitRequest.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 11: {
-            if (tag !== 90) {
-              break;
-            }
-
-            message.body = { $case: "commitReply", value: CommitReply.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 12: {
-            if (tag !== 98) {
-              break;
-            }
-
-            message.body = { $case: "proposeRequest", value: ProposeRequest.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 13: {
-            if (tag !== 106) {
-              break;
-            }
-
-            message.body = { $case: "proposeReply", value: ProposeReply.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 14: {
-            if (tag !== 114) {
-              break;
-            }
-
-            message.body = { $case: "syncRequest", value: SyncRequest.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 15: {
-            if (tag !== 122) {
-              break;
-            }
-
-            message.body = { $case: "syncReply", value: SyncReply.decode(reader, reader.uint32()) };
             continue;
           }
           case 16: {
@@ -3205,7 +2231,7 @@ export const PeerMessage: MessageFns<PeerMessage> = {
               break;
             }
 
-            message.body = { $case: "batchCommitRequest", value: BatchCommitRequest.decode(reader, reader.uint32()) };
+            message.body = { $case: "commitRequest", value: CommitRequest.decode(reader, reader.uint32()) };
             continue;
           }
           case 22: {
@@ -3213,7 +2239,7 @@ export const PeerMessage: MessageFns<PeerMessage> = {
               break;
             }
 
-            message.body = { $case: "batchCommitReply", value: BatchCommitReply.decode(reader, reader.uint32()) };
+            message.body = { $case: "commitReply", value: CommitReply.decode(reader, reader.uint32()) };
             continue;
           }
           case 23: {
@@ -3221,7 +2247,7 @@ export const PeerMessage: MessageFns<PeerMessage> = {
               break;
             }
 
-            message.body = { $case: "batchProposeRequest", value: BatchProposeRequest.decode(reader, reader.uint32()) };
+            message.body = { $case: "proposeRequest", value: ProposeRequest.decode(reader, reader.uint32()) };
             continue;
           }
           case 24: {
@@ -3229,7 +2255,7 @@ export const PeerMessage: MessageFns<PeerMessage> = {
               break;
             }
 
-            message.body = { $case: "batchProposeReply", value: BatchProposeReply.decode(reader, reader.uint32()) };
+            message.body = { $case: "proposeReply", value: ProposeReply.decode(reader, reader.uint32()) };
             continue;
           }
           case 25: {
@@ -3237,7 +2263,7 @@ export const PeerMessage: MessageFns<PeerMessage> = {
               break;
             }
 
-            message.body = { $case: "batchSyncRequest", value: BatchSyncRequest.decode(reader, reader.uint32()) };
+            message.body = { $case: "syncRequest", value: SyncRequest.decode(reader, reader.uint32()) };
             continue;
           }
           case 26: {
@@ -3245,7 +2271,7 @@ export const PeerMessage: MessageFns<PeerMessage> = {
               break;
             }
 
-            message.body = { $case: "batchSyncReply", value: BatchSyncReply.decode(reader, reader.uint32()) };
+            message.body = { $case: "syncReply", value: SyncReply.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -3263,7 +2289,23 @@ export const PeerMessage: MessageFns<PeerMessage> = {
   fromJSON(object: any): PeerMessage {
     return {
       sequence: isSet(object.sequence) ? BigInt(object.sequence) : 0n,
-      body: isSet(object.commitRequest)
+      body: isSet(object.recordsPush)
+        ? { $case: "recordsPush", value: RecordsPush.fromJSON(object.recordsPush) }
+        : isSet(object.records_push)
+        ? { $case: "recordsPush", value: RecordsPush.fromJSON(object.records_push) }
+        : isSet(object.recordsPull)
+        ? { $case: "recordsPull", value: RecordsPull.fromJSON(object.recordsPull) }
+        : isSet(object.records_pull)
+        ? { $case: "recordsPull", value: RecordsPull.fromJSON(object.records_pull) }
+        : isSet(object.recordsReply)
+        ? { $case: "recordsReply", value: RecordsReply.fromJSON(object.recordsReply) }
+        : isSet(object.records_reply)
+        ? { $case: "recordsReply", value: RecordsReply.fromJSON(object.records_reply) }
+        : isSet(object.ack)
+        ? { $case: "ack", value: Ack.fromJSON(object.ack) }
+        : isSet(object.error)
+        ? { $case: "error", value: PeerError.fromJSON(object.error) }
+        : isSet(object.commitRequest)
         ? { $case: "commitRequest", value: CommitRequest.fromJSON(object.commitRequest) }
         : isSet(object.commit_request)
         ? { $case: "commitRequest", value: CommitRequest.fromJSON(object.commit_request) }
@@ -3287,46 +2329,6 @@ export const PeerMessage: MessageFns<PeerMessage> = {
         ? { $case: "syncReply", value: SyncReply.fromJSON(object.syncReply) }
         : isSet(object.sync_reply)
         ? { $case: "syncReply", value: SyncReply.fromJSON(object.sync_reply) }
-        : isSet(object.recordsPush)
-        ? { $case: "recordsPush", value: RecordsPush.fromJSON(object.recordsPush) }
-        : isSet(object.records_push)
-        ? { $case: "recordsPush", value: RecordsPush.fromJSON(object.records_push) }
-        : isSet(object.recordsPull)
-        ? { $case: "recordsPull", value: RecordsPull.fromJSON(object.recordsPull) }
-        : isSet(object.records_pull)
-        ? { $case: "recordsPull", value: RecordsPull.fromJSON(object.records_pull) }
-        : isSet(object.recordsReply)
-        ? { $case: "recordsReply", value: RecordsReply.fromJSON(object.recordsReply) }
-        : isSet(object.records_reply)
-        ? { $case: "recordsReply", value: RecordsReply.fromJSON(object.records_reply) }
-        : isSet(object.ack)
-        ? { $case: "ack", value: Ack.fromJSON(object.ack) }
-        : isSet(object.error)
-        ? { $case: "error", value: PeerError.fromJSON(object.error) }
-        : isSet(object.batchCommitRequest)
-        ? { $case: "batchCommitRequest", value: BatchCommitRequest.fromJSON(object.batchCommitRequest) }
-        : isSet(object.batch_commit_request)
-        ? { $case: "batchCommitRequest", value: BatchCommitRequest.fromJSON(object.batch_commit_request) }
-        : isSet(object.batchCommitReply)
-        ? { $case: "batchCommitReply", value: BatchCommitReply.fromJSON(object.batchCommitReply) }
-        : isSet(object.batch_commit_reply)
-        ? { $case: "batchCommitReply", value: BatchCommitReply.fromJSON(object.batch_commit_reply) }
-        : isSet(object.batchProposeRequest)
-        ? { $case: "batchProposeRequest", value: BatchProposeRequest.fromJSON(object.batchProposeRequest) }
-        : isSet(object.batch_propose_request)
-        ? { $case: "batchProposeRequest", value: BatchProposeRequest.fromJSON(object.batch_propose_request) }
-        : isSet(object.batchProposeReply)
-        ? { $case: "batchProposeReply", value: BatchProposeReply.fromJSON(object.batchProposeReply) }
-        : isSet(object.batch_propose_reply)
-        ? { $case: "batchProposeReply", value: BatchProposeReply.fromJSON(object.batch_propose_reply) }
-        : isSet(object.batchSyncRequest)
-        ? { $case: "batchSyncRequest", value: BatchSyncRequest.fromJSON(object.batchSyncRequest) }
-        : isSet(object.batch_sync_request)
-        ? { $case: "batchSyncRequest", value: BatchSyncRequest.fromJSON(object.batch_sync_request) }
-        : isSet(object.batchSyncReply)
-        ? { $case: "batchSyncReply", value: BatchSyncReply.fromJSON(object.batchSyncReply) }
-        : isSet(object.batch_sync_reply)
-        ? { $case: "batchSyncReply", value: BatchSyncReply.fromJSON(object.batch_sync_reply) }
         : undefined,
     };
   },
@@ -3336,7 +2338,17 @@ export const PeerMessage: MessageFns<PeerMessage> = {
     if (message.sequence !== 0n) {
       obj.sequence = message.sequence.toString();
     }
-    if (message.body?.$case === "commitRequest") {
+    if (message.body?.$case === "recordsPush") {
+      obj.recordsPush = RecordsPush.toJSON(message.body.value);
+    } else if (message.body?.$case === "recordsPull") {
+      obj.recordsPull = RecordsPull.toJSON(message.body.value);
+    } else if (message.body?.$case === "recordsReply") {
+      obj.recordsReply = RecordsReply.toJSON(message.body.value);
+    } else if (message.body?.$case === "ack") {
+      obj.ack = Ack.toJSON(message.body.value);
+    } else if (message.body?.$case === "error") {
+      obj.error = PeerError.toJSON(message.body.value);
+    } else if (message.body?.$case === "commitRequest") {
       obj.commitRequest = CommitRequest.toJSON(message.body.value);
     } else if (message.body?.$case === "commitReply") {
       obj.commitReply = CommitReply.toJSON(message.body.value);
@@ -3348,28 +2360,6 @@ export const PeerMessage: MessageFns<PeerMessage> = {
       obj.syncRequest = SyncRequest.toJSON(message.body.value);
     } else if (message.body?.$case === "syncReply") {
       obj.syncReply = SyncReply.toJSON(message.body.value);
-    } else if (message.body?.$case === "recordsPush") {
-      obj.recordsPush = RecordsPush.toJSON(message.body.value);
-    } else if (message.body?.$case === "recordsPull") {
-      obj.recordsPull = RecordsPull.toJSON(message.body.value);
-    } else if (message.body?.$case === "recordsReply") {
-      obj.recordsReply = RecordsReply.toJSON(message.body.value);
-    } else if (message.body?.$case === "ack") {
-      obj.ack = Ack.toJSON(message.body.value);
-    } else if (message.body?.$case === "error") {
-      obj.error = PeerError.toJSON(message.body.value);
-    } else if (message.body?.$case === "batchCommitRequest") {
-      obj.batchCommitRequest = BatchCommitRequest.toJSON(message.body.value);
-    } else if (message.body?.$case === "batchCommitReply") {
-      obj.batchCommitReply = BatchCommitReply.toJSON(message.body.value);
-    } else if (message.body?.$case === "batchProposeRequest") {
-      obj.batchProposeRequest = BatchProposeRequest.toJSON(message.body.value);
-    } else if (message.body?.$case === "batchProposeReply") {
-      obj.batchProposeReply = BatchProposeReply.toJSON(message.body.value);
-    } else if (message.body?.$case === "batchSyncRequest") {
-      obj.batchSyncRequest = BatchSyncRequest.toJSON(message.body.value);
-    } else if (message.body?.$case === "batchSyncReply") {
-      obj.batchSyncReply = BatchSyncReply.toJSON(message.body.value);
     }
     return obj;
   },
@@ -3381,6 +2371,36 @@ export const PeerMessage: MessageFns<PeerMessage> = {
     const message = createBasePeerMessage();
     message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
     switch (object.body?.$case) {
+      case "recordsPush": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "recordsPush", value: RecordsPush.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "recordsPull": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "recordsPull", value: RecordsPull.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "recordsReply": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "recordsReply", value: RecordsReply.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "ack": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "ack", value: Ack.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "error", value: PeerError.fromPartial(object.body.value) };
+        }
+        break;
+      }
       case "commitRequest": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "commitRequest", value: CommitRequest.fromPartial(object.body.value) };
@@ -3414,72 +2434,6 @@ export const PeerMessage: MessageFns<PeerMessage> = {
       case "syncReply": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "syncReply", value: SyncReply.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "recordsPush": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "recordsPush", value: RecordsPush.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "recordsPull": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "recordsPull", value: RecordsPull.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "recordsReply": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "recordsReply", value: RecordsReply.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "ack": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "ack", value: Ack.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "error": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "error", value: PeerError.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "batchCommitRequest": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "batchCommitRequest", value: BatchCommitRequest.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "batchCommitReply": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "batchCommitReply", value: BatchCommitReply.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "batchProposeRequest": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "batchProposeRequest", value: BatchProposeRequest.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "batchProposeReply": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "batchProposeReply", value: BatchProposeReply.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "batchSyncRequest": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "batchSyncRequest", value: BatchSyncRequest.fromPartial(object.body.value) };
-        }
-        break;
-      }
-      case "batchSyncReply": {
-        if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "batchSyncReply", value: BatchSyncReply.fromPartial(object.body.value) };
         }
         break;
       }

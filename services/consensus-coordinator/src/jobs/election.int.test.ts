@@ -7,11 +7,12 @@ import { type Address, getAddress, keccak256, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChainView, UpkeepingView } from '../chain/view.js';
 import { createMetrics } from '../metrics.js';
-import type { BatchJob } from '../round/batch.js';
+import type { RoundJob } from '../round/driver.js';
 import { RoundStore } from '../round/store.js';
-import { BATCH_ROUNDS_QUEUE, batchRoundsWorker, checkBatchElection } from './batch.js';
+import { checkElection, ROUNDS_QUEUE } from './election.js';
+import { roundsWorker } from './rounds.js';
 
-// The batch election against a real Redis (claims, BullMQ queue). The chain is
+// The election against a real Redis (claims, BullMQ queue). The chain is
 // a fixed view: what is under test is which entries go into which batches.
 
 const H = 10n;
@@ -21,10 +22,10 @@ const UPKEEPING = getAddress('0x00000000000000000000000000000000000000aa');
 const USER = getAddress('0x00000000000000000000000000000000000000bb');
 const pidOf = (i: number) => getAddress(keccak256(toHex(`pid-${i}`)).slice(0, 42) as Address);
 
-describe('checkBatchElection', () => {
+describe('checkElection', () => {
   let redis: RedisServer;
   let conn: Redis;
-  const queues: Queue<BatchJob>[] = [];
+  const queues: Queue<RoundJob>[] = [];
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -57,14 +58,14 @@ describe('checkBatchElection', () => {
       viewAt: async () => view,
       chainId: async () => 31_337,
     } as unknown as ChainView;
-    const batches = new Queue<BatchJob>(BATCH_ROUNDS_QUEUE, { connection: conn, prefix });
+    const batches = new Queue<RoundJob>(ROUNDS_QUEUE, { connection: conn, prefix });
     queues.push(batches);
     const store = new RoundStore(conn, prefix, 100);
     const deps = (keeperId: number, batchMax: number) => ({
       keeperId,
       chain,
       store,
-      batches,
+      rounds: batches,
       batchMax,
       metrics: createMetrics(createRegistry('test')),
       log: createLogger({ service: 'test', level: 'silent' }),
@@ -89,7 +90,7 @@ describe('checkBatchElection', () => {
     expect(expected.reduce((n, b) => n + b.entries.length, 0)).toBe(40);
 
     for (const { leaderId, entries } of expected) {
-      const started = await checkBatchElection(20n, deps(leaderId, 3));
+      const started = await checkElection(20n, deps(leaderId, 3));
       expect(started).toHaveLength(Math.ceil(entries.length / 3));
       const jobs = await Promise.all(started.map((id) => batches.getJob(id)));
       const items = jobs.flatMap((j) => {
@@ -107,11 +108,26 @@ describe('checkBatchElection', () => {
         }
       }
       // A second check of the same block (another replica, a retried job) starts nothing: the windows are claimed.
-      expect(await checkBatchElection(20n, deps(leaderId, 3))).toEqual([]);
+      expect(await checkElection(20n, deps(leaderId, 3))).toEqual([]);
     }
     // Before ts + H nobody leads.
     const early = setup('early', later, 20n);
-    for (const k of KEEPERS) expect(await checkBatchElection(20n, early.deps(k, 3))).toEqual([]);
+    for (const k of KEEPERS) expect(await checkElection(20n, early.deps(k, 3))).toEqual([]);
+  });
+
+  it('queues a round of one when a single entry is due', async () => {
+    const due = [{ pid: pidOf(400), ts: 10n }];
+    const { batches, deps } = setup('one', due, 20n);
+    const slot = leaderAt({ user: USER, keepers: KEEPERS, H, T, pid: due[0]!.pid, ts: 10n }, 20n)!;
+    const started = await checkElection(20n, deps(slot.keeperId, 500));
+    expect(started).toHaveLength(1);
+    expect((await batches.getJob(started[0]!))!.data).toMatchObject({
+      leaderId: slot.keeperId,
+      r: slot.position,
+      items: [{ pid: due[0]!.pid, ts: '10', te: '20', cycle: String(slot.cycle) }],
+    });
+    for (const k of KEEPERS.filter((k) => k !== slot.keeperId))
+      expect(await checkElection(20n, deps(k, 500))).toEqual([]);
   });
 
   it('keeps a batch whole when it fits batchMax', async () => {
@@ -122,7 +138,7 @@ describe('checkBatchElection', () => {
       20n,
       due.map((p) => ({ ...p, st: 0n })),
     );
-    const started = await checkBatchElection(20n, deps(first!.leaderId, 500));
+    const started = await checkElection(20n, deps(first!.leaderId, 500));
     expect(started).toHaveLength(1);
     expect((await batches.getJob(started[0]!))!.data.items).toHaveLength(first!.entries.length);
   });
@@ -138,7 +154,7 @@ describe('checkBatchElection', () => {
     ).sort((a, b) => b.entries.length - a.entries.length);
     expect(first!.entries.length).toBeGreaterThan(1);
     const d = deps(first!.leaderId, 500);
-    const [bid] = await checkBatchElection(20n, d);
+    const [bid] = await checkElection(20n, d);
     const job = (await batches.getJob(bid!))!;
     // Another position's payment of one entry lands before the round starts.
     const paid = job.data.items[0]!.pid;
@@ -151,7 +167,7 @@ describe('checkBatchElection', () => {
         },
       },
     );
-    const worker = batchRoundsWorker(conn, 'stale', {
+    const worker = roundsWorker(conn, 'stale', {
       lockMs: 30_000,
       concurrency: 1,
       store,
@@ -164,13 +180,13 @@ describe('checkBatchElection', () => {
       await vi.waitFor(async () => expect(await batches.getJobState(bid!)).toBe('completed'), {
         timeout: 10_000,
       });
-      const rec = await store.getBatch(bid as Address);
+      const rec = await store.getRound(bid as Address);
       expect(rec).toMatchObject({ outcome: 'rejected', error: { code: 'ROUND_STALE_TS' } });
       expect(await d.metrics.rounds.get()).toMatchObject({
         values: [{ labels: { outcome: 'rejected', phase: 'start' }, value: 1 }],
       });
       // The claims were released: the next block's election batches every entry still due, and only those.
-      const [again] = await checkBatchElection(21n, d);
+      const [again] = await checkElection(21n, d);
       const items = (await batches.getJob(again!))!.data.items.map((it) => it.pid).sort();
       expect(items).toEqual(
         job.data.items
