@@ -1,3 +1,4 @@
 export * from './connect.js';
 export * from './publish.js';
+export * from './queues.js';
 export * from './subjects.js';

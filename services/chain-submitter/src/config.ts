@@ -1,5 +1,5 @@
 import { common, parseConfig, secret } from '@whitepay/base';
-import { keeperNamespace } from '@whitepay/bus';
+import { keeperNamespace, queuePrefix } from '@whitepay/bus';
 import { z } from 'zod';
 
 export const CONFIG_PREFIX = 'CHAIN_SUBMITTER';
@@ -144,5 +144,5 @@ export function redisPrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | '
 
 /** BullMQ prefix: per keeper namespace, so keepers sharing one Redis (the local network) keep apart queues. */
 export function queuePrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'queuePrefix'>): string {
-  return cfg.queuePrefix ?? `whitepay:${namespaceOf(cfg)}:bull`;
+  return queuePrefix(namespaceOf(cfg), cfg.queuePrefix);
 }

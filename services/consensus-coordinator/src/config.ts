@@ -1,5 +1,5 @@
 import { common, parseConfig, secret } from '@whitepay/base';
-import { keeperNamespace } from '@whitepay/bus';
+import { keeperNamespace, queuePrefix } from '@whitepay/bus';
 import { z } from 'zod';
 
 export const PREFIX = 'CONSENSUS_COORDINATOR';
@@ -271,5 +271,5 @@ export function redisPrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | '
 }
 
 export function queuePrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'queuePrefix'>): string {
-  return cfg.queuePrefix ?? `whitepay:${namespaceOf(cfg)}:bull`;
+  return queuePrefix(namespaceOf(cfg), cfg.queuePrefix);
 }
