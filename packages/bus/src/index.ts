@@ -2,3 +2,4 @@ export * from './connect.js';
 export * from './publish.js';
 export * from './queues.js';
 export * from './subjects.js';
+export * from './submit.js';

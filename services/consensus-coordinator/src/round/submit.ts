@@ -1,33 +1,24 @@
 import type { Logger } from '@whitepay/base';
-import type { Subjects } from '@whitepay/bus';
+import type { Subjects, SubmitRequest } from '@whitepay/bus';
 import type { BatchEntryJson } from '@whitepay/contracts';
 import type { NatsConnection, Subscription } from 'nats';
 import type { Address, Hex } from 'viem';
 import { CoordinatorError } from '../errors.js';
 
-/** `pay`'s arguments as the chain-submitter's `<ns>.submit` takes them (integers as decimal strings). */
-export interface SubmitRequest {
+/** The `<ns>.submit` request, defined once in packages/bus: a batch (a single payment is a batch of one). */
+export type { SubmitRequest };
+
+/**
+ * @deprecated The single `pay` request of round/leader.ts. The chain-submitter takes batches only
+ * (issue 15, one submit kind) and answers this with SUBMIT_INVALID_REQUEST; it goes with the single
+ * round path.
+ */
+export interface SinglePayRequest {
   upkeeping: Address;
   pid: Address;
   ts: string;
   te: string;
   st: string;
-  leaderId: number;
-  r: number;
-  group: Hex;
-  /** Strictly increasing member indices. */
-  signers: number[];
-  /** EIP-2537 G2 aggregate (256 bytes). */
-  signature: Hex;
-  tid: Hex;
-}
-
-/** `payBatch`'s arguments as `<ns>.submit` takes them (`kind: "batch"`; `tid` is the batch id). */
-export interface BatchSubmitRequest {
-  kind: 'batch';
-  upkeeping: Address;
-  /** Packed entries (core's `encodeBatchEntries`). */
-  entries: Hex;
   leaderId: number;
   r: number;
   group: Hex;
@@ -117,7 +108,7 @@ export class PaymentClient {
     this.waiters.clear();
   }
 
-  private async request(req: SubmitRequest | BatchSubmitRequest): Promise<SubmitReplyJson> {
+  private async request(req: SubmitRequest | SinglePayRequest): Promise<SubmitReplyJson> {
     try {
       const m = await this.nc.request(this.s.submit, enc.encode(JSON.stringify(req)), { timeout: 10_000 });
       return JSON.parse(dec.decode(m.data)) as SubmitReplyJson;
@@ -129,7 +120,7 @@ export class PaymentClient {
   }
 
   /** Submits and waits for the final result (or `timeoutMs`). */
-  async submitAndWait(req: SubmitRequest | BatchSubmitRequest): Promise<PaymentOutcome> {
+  async submitAndWait(req: SubmitRequest | SinglePayRequest): Promise<PaymentOutcome> {
     const key = req.tid.toLowerCase();
     let resolve!: (r: PaymentOutcome) => void;
     const published = new Promise<PaymentOutcome>((r) => {
