@@ -300,6 +300,42 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     }
   });
 
+  it('a nonce used with no receipt of ours: the batch settled on chain is found by its BatchSettled, confirmed with every entry', async () => {
+    // The node never serves our transaction's receipt by hash (as if another of our transactions took the
+    // nonce); only the logs lead to it.
+    let hidden = true;
+    let settledLookups = 0;
+    const h = await startApp(srv, env('x7'), {
+      wrapPublicClient: (c) =>
+        ({
+          ...c,
+          getTransactionReceipt: (args: Parameters<PublicClient['getTransactionReceipt']>[0]) =>
+            hidden
+              ? Promise.reject(new TransactionReceiptNotFoundError({ hash: args.hash }))
+              : c.getTransactionReceipt(args),
+          getContractEvents: (async (args: Parameters<PublicClient['getContractEvents']>[0]) => {
+            const logs = await c.getContractEvents(args);
+            if (args.eventName === 'BatchSettled' && logs.length > 0) {
+              settledLookups++;
+              hidden = false;
+            }
+            return logs;
+          }) as PublicClient['getContractEvents'],
+        }) as PublicClient,
+    });
+    stops.push(h.close);
+    await waitFor('holder', async () => h.app.submitter.isHolder());
+    const req = await signedPayment(u, leader, (await lastPayment()).te);
+    const r = await h.app.submitter.submit(req);
+    const result = await finalResult(h, r.tid);
+    const sent = (await h.app.outbox.get(r.tid))!.txs[0]!;
+    expect(settledLookups).toBe(1);
+    expect(result).toMatchObject({ status: 'confirmed', txHash: sent.hash, amount: req.st });
+    expect(result.entries).toEqual([
+      expect.objectContaining({ pid: u.pid, status: 'paid', ts: req.ts, te: req.te, amount: req.st }),
+    ]);
+  });
+
   it('a nonce used by a transaction it does not know: failed (SUBMIT_NONCE_CONSUMED) once two more blocks are out', async () => {
     const tc = testClient(srv.anvil);
     const h = await startApp(srv, env('x6'));

@@ -182,13 +182,13 @@ export async function signedBatch(
   };
 }
 
-/** A single payment, i.e. a batch of one (see {@link signedBatch}), with its `te` and `st` as decimal strings. */
+/** A single payment, i.e. a batch of one (see {@link signedBatch}), with its `ts`, `te` and `st` as decimal strings. */
 export async function signedPayment(
   u: TestUpkeeping,
   leader: TestKeeper,
   ts: bigint,
   st = 1_000_000n,
-): Promise<SubmitRequest & { te: string; st: string; tid: Hex }> {
+): Promise<SubmitRequest & { ts: string; te: string; st: string; tid: Hex }> {
   const b = await signedBatch(u, leader, ts, [], st);
-  return { ...b, te: b.te.toString(), st: st.toString() };
+  return { ...b, ts: ts.toString(), te: b.te.toString(), st: st.toString() };
 }
