@@ -47,7 +47,6 @@ describe('JSON-RPC calls per payment on real anvil (issue 18)', () => {
     );
     stops.push(h.close);
     await waitFor('holder', async () => h.app.submitter.isHolder());
-    await new Promise((r) => setTimeout(r, 300)); // the first tick ends; the loop sleeps until kicked
     // Warm the per-contract cache (user()) with a first payment, then count the second.
     const pay = async (ts: bigint) => {
       const { te, ...req } = await signedBatch(u, leader, ts);

@@ -31,6 +31,7 @@ export class Sender {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private kicked = false;
   private holding = false;
   private chainId: number | undefined;
   /** bid → the head at which its nonce was first seen used with neither a receipt nor its settlement found. */
@@ -65,17 +66,20 @@ export class Sender {
   }
 
   kick(): void {
+    this.kicked = true;
     this.wake?.();
   }
 
   private async run(): Promise<void> {
     while (this.running) {
+      this.kicked = false;
       try {
         await this.tick();
       } catch (err) {
         this.log.warn({ err }, 'sender tick failed');
       }
       if (!this.running) break;
+      if (this.kicked) continue; // kicked during the tick (a batch queued meanwhile): again at once
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.o.pollIntervalMs);
         this.wake = () => {
