@@ -1,4 +1,6 @@
 export * from './config.js';
 export * from './connect.js';
 export * from './publish.js';
+export * from './queues.js';
 export * from './subjects.js';
+export * from './submit.js';

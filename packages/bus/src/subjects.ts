@@ -13,7 +13,8 @@ import { type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig 
  * | `<ns>.blocks` | chain-submitter | block header JSON `{number, hash, parentHash, timestamp}` |
  * | `<ns>.payments` | chain-submitter | payment result JSON |
  * | `<ns>.reorgs` | chain-submitter | reorg notice JSON `{ancestor, removed, depth, head}` |
- * | `<ns>.submit` | consensus-coordinator → chain-submitter | request/reply (core NATS, queue group): submit a payment |
+ * | `<ns>.submit` | consensus-coordinator → chain-submitter | request/reply (core NATS, queue group): submit a batch ({@link submitRequestSchema}) |
+ * | `<ns>.peer-out` | challenger → consensus-coordinator | SignedRecord (protobuf) for the peers; stream `<NS>_PEER_OUT`, created by the challenger |
  */
 export interface Subjects {
   ns: string;
@@ -26,7 +27,9 @@ export interface Subjects {
   reorgs: string;
   /** Request/reply subject of the chain-submitter's submit API (not a stream). */
   submit: string;
-  streams: { records: string; blocks: string; payments: string; reorgs: string };
+  /** This keeper's signed records for its peers (the challenger publishes, the coordinator's forwarder reads). */
+  peerOut: string;
+  streams: { records: string; blocks: string; payments: string; reorgs: string; peerOut: string };
 }
 
 /** A keeper's NATS namespace: the configured one, else `k<keeperId>` (the default every service shares). */
@@ -45,11 +48,13 @@ export function subjects(ns: string): Subjects {
     payments: `${ns}.payments`,
     reorgs: `${ns}.reorgs`,
     submit: `${ns}.submit`,
+    peerOut: `${ns}.peer-out`,
     streams: {
       records: `${ns.toUpperCase()}_RECORDS`,
       blocks: `${ns.toUpperCase()}_BLOCKS`,
       payments: `${ns.toUpperCase()}_PAYMENTS`,
       reorgs: `${ns.toUpperCase()}_REORGS`,
+      peerOut: `${ns.toUpperCase()}_PEER_OUT`,
     },
   };
 }

@@ -35,7 +35,7 @@ export interface AppDeps {
   /** Distinguishes replicas in the sender lock (default: random). */
   replicaId?: string;
   /** Test seam, see `SubmitterOptions.afterBroadcast`. */
-  afterBroadcast?: (tid: Hex, hash: Hex) => Promise<void>;
+  afterBroadcast?: (bid: Hex, hash: Hex) => Promise<void>;
 }
 
 export interface App {
@@ -149,6 +149,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         if (id !== config.chainId) throw new Error(`chain id ${id} != configured ${config.chainId}`);
       }
       await ensureStreams(await nc.jetstreamManager(), s);
+      await outbox.checkLayout(); // refuses a Redis with pending payments of an older layout
       await follower.start();
       submitter.start();
       submitSub = serveSubmit(nc, s, submitter, log);

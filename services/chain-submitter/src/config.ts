@@ -7,7 +7,7 @@ import {
   serviceConfigSchema,
   serviceLogger,
 } from '@whitepay/base';
-import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
+import { keeperNamespace, natsConfigSchema, queuePrefix } from '@whitepay/bus';
 import { chainConfigSchema } from '@whitepay/chain';
 import { redisConfigSchema } from '@whitepay/redis';
 import { z } from 'zod';
@@ -137,5 +137,5 @@ export function redisPrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | '
 
 /** BullMQ prefix: per keeper namespace, so keepers sharing one Redis (the local network) keep apart queues. */
 export function queuePrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'queuePrefix'>): string {
-  return cfg.queuePrefix ?? `whitepay:${namespaceOf(cfg)}:bull`;
+  return queuePrefix(namespaceOf(cfg), cfg.queuePrefix);
 }

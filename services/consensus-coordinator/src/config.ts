@@ -7,7 +7,7 @@ import {
   serviceConfigSchema,
   serviceLogger,
 } from '@whitepay/base';
-import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
+import { keeperNamespace, natsConfigSchema, queuePrefix } from '@whitepay/bus';
 import { chainConfigSchema } from '@whitepay/chain';
 import { MAX_ROUND_ENTRIES } from '@whitepay/core';
 import { redisConfigSchema } from '@whitepay/redis';
@@ -269,5 +269,5 @@ export function redisPrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | '
 }
 
 export function queuePrefixOf(cfg: Pick<Config, 'natsNamespace' | 'keeperId' | 'queuePrefix'>): string {
-  return cfg.queuePrefix ?? `whitepay:${namespaceOf(cfg)}:bull`;
+  return queuePrefix(namespaceOf(cfg), cfg.queuePrefix);
 }

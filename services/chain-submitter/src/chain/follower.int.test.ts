@@ -1,4 +1,4 @@
-import { subjects } from '@whitepay/bus';
+import { ELECTION_QUEUE, queuePrefix, subjects } from '@whitepay/bus';
 import { startAnvil, startNats, startRedis, waitFor } from '@whitepay/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -21,7 +21,7 @@ describe('chain follower on real anvil, NATS and Redis', () => {
 
   async function jobIds(): Promise<string[]> {
     const conn = new Redis(srv.redis.url, { maxRetriesPerRequest: null });
-    const q = new Queue('election-check', { connection: conn, prefix: 'whitepay:k1:bull' });
+    const q = new Queue(ELECTION_QUEUE, { connection: conn, prefix: queuePrefix('k1') });
     const jobs = await q.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
     await q.close();
     conn.disconnect();
@@ -120,7 +120,7 @@ describe('chain follower through a reorganisation', () => {
     expect(republished[0]!.data.parentHash).toBe(old[3]!.data.hash);
 
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const q = new Queue('election-check', { connection: conn, prefix: 'whitepay:k1:bull' });
+    const q = new Queue(ELECTION_QUEUE, { connection: conn, prefix: queuePrefix('k1') });
     const jobs = await q.getJobs(['waiting', 'completed', 'active', 'delayed', 'prioritized']);
     expect(jobs.map((j) => j.id).sort()).toEqual([...Array(8).keys()].map((n) => `block-${n}`).sort());
     // Still waiting (no coordinator yet): the jobs carry the canonical hash.

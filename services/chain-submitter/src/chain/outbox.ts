@@ -1,26 +1,29 @@
 import type { BatchEntryJson } from '@whitepay/contracts';
 import type { Redis } from 'ioredis';
 import type { Address, Hex } from 'viem';
-import { FencedError } from '../errors.js';
+import { FencedError, OutboxLayoutError } from '../errors.js';
 
-/** A ready payment: `pay()`'s arguments as contracts/ defines them, plus the leader position `r`. */
-export interface PaymentRequest {
-  upkeeping: Address;
+/** One entry of a batch as `payBatch` takes it (integers as decimal strings). */
+export interface PaymentEntry {
   pid: Address;
   ts: string;
   te: string;
   st: string;
+}
+
+/**
+ * A ready batch: `payBatch`'s arguments, the entries as a list, plus the
+ * leader position `r` common to every entry. A single payment is a list of one.
+ */
+export interface BatchRequest {
+  upkeeping: Address;
+  /** In the order signed (the packed bytes are `encodeBatchEntries` of this list). */
+  entries: PaymentEntry[];
   leaderId: number;
   r: number;
   group: Hex;
   signers: number[];
   signature: Hex;
-  /**
-   * A batch (`payBatch`): the packed entries (docs/encoding.md). `pid`, `ts`,
-   * `te` are then the first entry's and `st` the sum of the entries'; the
-   * entry's tid is the batch id (core's `batchId`).
-   */
-  entries?: Hex;
 }
 
 /** One entry of a confirmed batch: paid (its `PaymentMade`) or skipped (its `PaymentSkipped` reason). */
@@ -44,30 +47,33 @@ export interface SentTx {
 export type OutboxState = 'queued' | 'signing' | 'sent' | 'confirmed' | 'reverted' | 'failed';
 export const FINAL_STATES: readonly OutboxState[] = ['confirmed', 'reverted', 'failed'];
 
+/** One outbox entry: a batch, keyed by its batch id (core's `batchId`). */
 export interface OutboxEntry {
-  tid: Hex;
+  /** The batch id (the `tid` of the submit request and of the result). */
+  bid: Hex;
   user: Address;
   state: OutboxState;
-  request: PaymentRequest;
+  request: BatchRequest;
   nonce: number | null;
-  gas: string;
+  /** Gas limit (the estimate plus margin), set with the nonce; null while queued. */
+  gas: string | null;
   txs: SentTx[];
   createdAt: number;
   updatedAt: number;
   error?: { code: string; message: string };
 }
 
-// KEYS[1] entry, KEYS[2] pending zset; ARGV: tid, json, createdAt
+// KEYS[1] entry, KEYS[2] pending zset; ARGV: bid, json, createdAt
 const CREATE = `
 local st = redis.call('HGET', KEYS[1], 'state')
 if st and st ~= 'failed' and st ~= 'reverted' then return st end
-redis.call('HDEL', KEYS[1], 'nonce')
+redis.call('HDEL', KEYS[1], 'nonce', 'gas')
 redis.call('HSET', KEYS[1], 'state', 'queued', 'entry', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 'created'
 `;
 
-// KEYS[1] lock, KEYS[2] entry, KEYS[3] pending zset; ARGV: lockValue, expectedState, newState, json, tid, nonce
+// KEYS[1] lock, KEYS[2] entry, KEYS[3] pending zset; ARGV: lockValue, expectedState, newState, json, bid, nonce
 const TRANSITION = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
 if redis.call('HGET', KEYS[2], 'state') ~= ARGV[2] then return 'conflict' end
@@ -79,8 +85,8 @@ end
 return 'ok'
 `;
 
-// KEYS[1] lock, KEYS[2] entry, KEYS[3] nonce; ARGV: lockValue, chainPendingNonce.
-// The fields `state` and `nonce` of the entry hash override the JSON (readers merge them).
+// KEYS[1] lock, KEYS[2] entry, KEYS[3] nonce; ARGV: lockValue, chainPendingNonce, gas.
+// The fields `state`, `nonce` and `gas` of the entry hash override the JSON (readers merge them).
 const ASSIGN_NONCE = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -2 end
 if redis.call('HGET', KEYS[2], 'state') ~= 'queued' then return -1 end
@@ -89,7 +95,7 @@ local chain = tonumber(ARGV[2])
 local n = stored
 if chain > n then n = chain end
 redis.call('SET', KEYS[3], n + 1)
-redis.call('HSET', KEYS[2], 'state', 'signing', 'nonce', n)
+redis.call('HSET', KEYS[2], 'state', 'signing', 'nonce', n, 'gas', ARGV[3])
 return n
 `;
 
@@ -100,23 +106,39 @@ redis.call('SET', KEYS[2], ARGV[2])
 return 1
 `;
 
-function merge(state: string | null, entry: string | null, nonce: string | null): OutboxEntry | null {
-  if (entry === null) return null;
+const FIELDS = ['state', 'entry', 'nonce', 'gas'] as const;
+
+function merge(v: ReadonlyArray<string | null | undefined>): OutboxEntry | null {
+  const [state, entry, nonce, gas] = v;
+  if (entry === null || entry === undefined) return null;
   const e = JSON.parse(entry) as OutboxEntry;
-  if (state !== null) e.state = state as OutboxState;
-  if (nonce !== null) e.nonce = Number(nonce);
+  if (state) e.state = state as OutboxState;
+  if (nonce) e.nonce = Number(nonce);
+  if (gas) e.gas = gas;
   return e;
 }
 
 /**
- * The persistent outbox in Redis, keyed by tid. Any replica may add an entry
- * (after its simulation passed); only the lock holder moves entries forward,
- * and every such write is fenced by the lock value in the same Lua script.
+ * The version of the keys below. Layout 1 (before issue 15) kept one entry
+ * per payment or batch under `<prefix>:outbox:<tid>` with "the first entry's"
+ * pid/ts/te standing in for a batch; layout 2 keeps one shape, a batch with
+ * its list of entries, under `<prefix>:outbox:v2:<bid>`. The nonce counter is
+ * the same in both.
+ */
+export const OUTBOX_LAYOUT = 2;
+
+/**
+ * The persistent outbox in Redis, keyed by batch id. Any replica may add an
+ * entry (after its revert check passed); only the lock holder moves entries
+ * forward, and every such write is fenced by the lock value in the same Lua
+ * script.
  */
 export class Outbox {
   private readonly pendingKey: string;
   private readonly nonceKey: string;
   private readonly paymentsKey: string;
+  private readonly layoutKey: string;
+  private readonly legacyPendingKey: string;
 
   constructor(
     private readonly redis: Redis,
@@ -124,18 +146,45 @@ export class Outbox {
     account: string,
     private readonly paymentsKept: number,
   ) {
-    this.pendingKey = `${prefix}:outbox:pending`;
+    this.pendingKey = `${prefix}:outbox:v2:pending`;
     this.nonceKey = `${prefix}:nonce:${account.toLowerCase()}`;
-    this.paymentsKey = `${prefix}:payments`;
+    this.paymentsKey = `${prefix}:payments:v2`;
+    this.layoutKey = `${prefix}:outbox:layout`;
+    this.legacyPendingKey = `${prefix}:outbox:pending`;
   }
 
-  private key(tid: string): string {
-    return `${this.prefix}:outbox:${tid.toLowerCase()}`;
+  private key(bid: string): string {
+    return `${this.prefix}:outbox:v2:${bid.toLowerCase()}`;
   }
 
-  async get(tid: Hex): Promise<OutboxEntry | null> {
-    const [state, entry, nonce] = await this.redis.hmget(this.key(tid), 'state', 'entry', 'nonce');
-    return merge(state ?? null, entry ?? null, nonce ?? null);
+  /**
+   * Refuses a Redis that still holds pending entries of layout 1 (they would
+   * never be sent, and their payments would be silently dropped), then
+   * records the layout. Run before the sender starts.
+   *
+   * @throws OutboxLayoutError listing the pending legacy ids.
+   */
+  async checkLayout(): Promise<void> {
+    const legacy = await this.redis.zrange(this.legacyPendingKey, '0', '-1');
+    if (legacy.length > 0) {
+      throw new OutboxLayoutError(
+        `${legacy.length} payment(s) pending in the outbox layout 1 (${this.legacyPendingKey}); ` +
+          'let the previous release finish them (GET /v1/outbox empty) before upgrading',
+        { key: this.legacyPendingKey, pending: legacy },
+      );
+    }
+    const layout = await this.redis.get(this.layoutKey);
+    if (layout !== null && Number(layout) > OUTBOX_LAYOUT) {
+      throw new OutboxLayoutError(`outbox layout ${layout} is newer than this release's ${OUTBOX_LAYOUT}`, {
+        key: this.layoutKey,
+        layout: Number(layout),
+      });
+    }
+    if (layout === null) await this.redis.set(this.layoutKey, String(OUTBOX_LAYOUT));
+  }
+
+  async get(bid: Hex): Promise<OutboxEntry | null> {
+    return merge(await this.redis.hmget(this.key(bid), ...FIELDS));
   }
 
   /** Adds a queued entry unless one is in flight or done; returns `created` or the existing state. */
@@ -143,25 +192,22 @@ export class Outbox {
     return (await this.redis.eval(
       CREATE,
       2,
-      this.key(e.tid),
+      this.key(e.bid),
       this.pendingKey,
-      e.tid.toLowerCase(),
+      e.bid.toLowerCase(),
       JSON.stringify(e),
       String(e.createdAt),
     )) as 'created' | OutboxState;
   }
 
   async pending(): Promise<OutboxEntry[]> {
-    const tids = await this.redis.zrange(this.pendingKey, '0', '-1');
-    if (tids.length === 0) return [];
+    const bids = await this.redis.zrange(this.pendingKey, '0', '-1');
+    if (bids.length === 0) return [];
     const m = this.redis.multi();
-    for (const t of tids) m.hmget(this.key(t), 'state', 'entry', 'nonce');
+    for (const b of bids) m.hmget(this.key(b), ...FIELDS);
     const res = (await m.exec()) ?? [];
     return res
-      .map(([, v]) => {
-        const [state, entry, nonce] = (v ?? []) as Array<string | null>;
-        return merge(state ?? null, entry ?? null, nonce ?? null);
-      })
+      .map(([, v]) => merge((v ?? []) as Array<string | null>))
       .filter((e): e is OutboxEntry => e !== null);
   }
 
@@ -172,39 +218,41 @@ export class Outbox {
       TRANSITION,
       3,
       lockKey,
-      this.key(e.tid),
+      this.key(e.bid),
       this.pendingKey,
       lockValue,
       from,
       e.state,
       JSON.stringify(e),
-      e.tid.toLowerCase(),
+      e.bid.toLowerCase(),
       e.nonce === null ? '' : String(e.nonce),
     );
     if (r === 'fenced') throw new FencedError('sender lock lost before an outbox write');
-    if (r !== 'ok') throw new FencedError(`outbox entry ${e.tid} is no longer ${from}`);
+    if (r !== 'ok') throw new FencedError(`outbox entry ${e.bid} is no longer ${from}`);
   }
 
-  /** Binds the next nonce to a queued entry for good (fenced); returns the nonce. */
+  /** Binds the next nonce and the gas limit to a queued entry for good (fenced); returns the nonce. */
   async assignNonce(
     lockKey: string,
     lockValue: string,
-    tid: Hex,
+    bid: Hex,
     chainPendingNonce: number,
+    gas: bigint,
   ): Promise<number> {
     const r = Number(
       await this.redis.eval(
         ASSIGN_NONCE,
         3,
         lockKey,
-        this.key(tid),
+        this.key(bid),
         this.nonceKey,
         lockValue,
         chainPendingNonce,
+        gas.toString(),
       ),
     );
     if (r === -2) throw new FencedError('sender lock lost before assigning a nonce');
-    if (r === -1) throw new FencedError(`outbox entry ${tid} is no longer queued`);
+    if (r === -1) throw new FencedError(`outbox entry ${bid} is no longer queued`);
     return r;
   }
 
@@ -231,16 +279,20 @@ export class Outbox {
   }
 }
 
-/** Published on `<ns>.payments` (JSON) and kept for `GET /v1/payments`. */
+/**
+ * The final result of a batch: published on `<ns>.payments` (JSON,
+ * Nats-Msg-Id `payment:<tid>:<status>:…`) and kept for `GET /v1/payments`.
+ */
 export interface PaymentResult {
+  /** The batch id. */
   tid: Hex;
   upkeeping: Address;
   user: Address;
-  pid: Address;
-  ts: string;
-  te: string;
-  st: string;
-  /** Wei paid by the contract (from `PaymentMade`), decimal; null unless confirmed. */
+  leaderId: number;
+  r: number;
+  /** Entries in the batch. */
+  size: number;
+  /** Wei paid by the contract in total (its `BatchSettled`), decimal; null unless confirmed. */
   amount: string | null;
   txHash: Hex | null;
   block: number | null;
@@ -248,7 +300,6 @@ export interface PaymentResult {
   errorCode: string | null;
   errorMessage?: string;
   at: number;
-  /** Batches only: `batch`, and once confirmed the outcome of every entry in order. */
-  kind?: 'batch';
+  /** Once confirmed: the outcome of every entry (paid, or skipped with the contract's reason), paid first. */
   entries?: BatchEntryResult[];
 }

@@ -1,6 +1,7 @@
 import { subjects } from '@whitepay/bus';
-import { UpkeepingError, upkeepingAbi } from '@whitepay/contracts';
+import { upkeepingAbi } from '@whitepay/contracts';
 import { startAnvil, startNats, startRedis, waitFor } from '@whitepay/testkit';
+import { Redis } from 'ioredis';
 import {
   createWalletClient,
   getAddress,
@@ -12,6 +13,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContractRevertError, OutboxLayoutError } from '../errors.js';
 import {
   anvilKey,
   type Harness,
@@ -73,11 +75,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     return found!;
   };
 
-  it('rejects a payment that would revert with the decoded error and sends nothing; discovers the contract', async () => {
+  it('rejects a batch that would revert with the decoded error and sends nothing; refuses the old single kind; discovers the contract', async () => {
     const h = await startApp(srv, env('r1'));
     stops.push(h.close);
     const good = await signedPayment(u, leader, u.ts0);
-    const bad = { ...good, ts: String(u.ts0 + 1n) };
+    // Two of the three signers: enough of them, but not the keys that made the aggregate.
+    const bad = { ...good, signers: [0, 1] };
     const before = await nonce();
 
     // Through the NATS request/reply entry the coordinator uses.
@@ -87,27 +90,44 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const body = JSON.parse(dec.decode(reply.data));
     expect(body).toMatchObject({
       ok: false,
-      error: { code: 'UpkeepingIntervalNotContiguous', kind: 'conflict' },
+      error: { code: 'UpkeepingInvalidSignature', kind: 'unauthenticated', details: { args: [] } },
     });
-    // Through the internal API: a typed error.
+    // Through the internal API: a typed error, decoded through the ABI.
     const err = await h.app.submitter.submit({ ...good, signers: [0] }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UpkeepingError);
-    expect((err as UpkeepingError).code).toBe('UpkeepingTooFewSigners');
+    expect(err).toBeInstanceOf(ContractRevertError);
+    expect(err).toMatchObject({ code: 'UpkeepingTooFewSigners', errorName: 'UpkeepingTooFewSigners' });
+    expect((err as ContractRevertError).args).toHaveLength(2);
     const invalid = await h.nc.request(subjects('r1').submit, enc.encode('{"upkeeping":"0x12"}'));
     expect(JSON.parse(dec.decode(invalid.data))).toMatchObject({
       ok: false,
       error: { code: 'SUBMIT_INVALID_REQUEST' },
     });
+    // The single `pay` kind is gone: its body is refused.
+    const single = {
+      upkeeping: u.upkeeping,
+      pid: u.pid,
+      ts: '1',
+      te: '2',
+      st: '3',
+      leaderId: leader.keeperId,
+      r: 1,
+      group: u.group,
+      signers: [0, 1, 2],
+      signature: good.signature,
+    };
+    expect(await h.app.submitter.submit(single).catch((e: unknown) => e)).toMatchObject({
+      code: 'SUBMIT_INVALID_REQUEST',
+    });
 
     expect(await nonce()).toBe(before);
     const results = await readStream<PaymentResult>(h.nc, subjects('r1').streams.payments);
-    expect(results.map((r) => [r.data.status, r.data.errorCode])).toEqual([
-      ['rejected', 'UpkeepingIntervalNotContiguous'],
-      ['rejected', 'UpkeepingTooFewSigners'],
+    expect(results.map((r) => [r.data.status, r.data.errorCode, r.data.size])).toEqual([
+      ['rejected', 'UpkeepingInvalidSignature', 1],
+      ['rejected', 'UpkeepingTooFewSigners', 1],
     ]);
     const metrics = (await h.app.http.inject('/metrics')).body;
     expect(metrics).toMatch(
-      /whitepay_rejected_messages_total\{[^}]*reason="UpkeepingIntervalNotContiguous"[^}]*\} 1/,
+      /whitepay_rejected_messages_total\{[^}]*reason="UpkeepingInvalidSignature"[^}]*\} 1/,
     );
     expect(metrics).toMatch(/whitepay_payments_total\{[^}]*status="rejected"[^}]*\} 2/);
 
@@ -159,7 +179,7 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(await nonce()).toBe(before + 1);
     const block = await u.public.getBlock({ blockNumber: BigInt(result.block!) });
     expect(block.transactions).toEqual([sent.txs[0]!.hash]);
-    expect((await lastPayment()).tid).toBe(queued.tid);
+    expect((await lastPayment()).te).toBe(BigInt(req.te));
     const published = await readStream<PaymentResult>(b.nc, subjects('x1').streams.payments);
     expect(published.filter((m) => m.data.tid === queued.tid).map((m) => m.data.status)).toEqual([
       'confirmed',
@@ -202,7 +222,7 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const res2 = await finalResult(standby, r2.tid);
     expect(res2.status).toBe('confirmed');
     expect(await nonce()).toBe(before + 2);
-    expect((await lastPayment()).tid).toBe(r2.tid);
+    expect((await lastPayment()).te).toBe(BigInt(req2.te));
   });
 
   it('replaces a stuck transaction with the same nonce and higher fees', async () => {
@@ -239,7 +259,7 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(mined.nonce).toBe(before);
     expect(await nonce()).toBe(before + 1);
     expect(BigInt(last.maxFeePerGas)).toBeGreaterThan(BigInt(first.maxFeePerGas));
-    expect((await lastPayment()).tid).toBe(r.tid);
+    expect((await lastPayment()).te).toBe(BigInt(req.te));
   });
 
   it('a nonce the node counts before it serves the receipt (lagging or load-balanced): confirmed, not failed', async () => {
@@ -273,11 +293,47 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
       lagging = false;
       const result = await finalResult(h, r.tid);
       expect(result).toMatchObject({ status: 'confirmed', txHash: sent.hash, errorCode: null });
-      expect((await lastPayment()).tid).toBe(r.tid);
+      expect((await lastPayment()).te).toBe(BigInt(req.te));
     } finally {
       lagging = false;
       await tc.setAutomine(true);
     }
+  });
+
+  it('a nonce used with no receipt of ours: the batch settled on chain is found by its BatchSettled, confirmed with every entry', async () => {
+    // The node never serves our transaction's receipt by hash (as if another of our transactions took the
+    // nonce); only the logs lead to it.
+    let hidden = true;
+    let settledLookups = 0;
+    const h = await startApp(srv, env('x7'), {
+      wrapPublicClient: (c) =>
+        ({
+          ...c,
+          getTransactionReceipt: (args: Parameters<PublicClient['getTransactionReceipt']>[0]) =>
+            hidden
+              ? Promise.reject(new TransactionReceiptNotFoundError({ hash: args.hash }))
+              : c.getTransactionReceipt(args),
+          getContractEvents: (async (args: Parameters<PublicClient['getContractEvents']>[0]) => {
+            const logs = await c.getContractEvents(args);
+            if (args.eventName === 'BatchSettled' && logs.length > 0) {
+              settledLookups++;
+              hidden = false;
+            }
+            return logs;
+          }) as PublicClient['getContractEvents'],
+        }) as PublicClient,
+    });
+    stops.push(h.close);
+    await waitFor('holder', async () => h.app.submitter.isHolder());
+    const req = await signedPayment(u, leader, (await lastPayment()).te);
+    const r = await h.app.submitter.submit(req);
+    const result = await finalResult(h, r.tid);
+    const sent = (await h.app.outbox.get(r.tid))!.txs[0]!;
+    expect(settledLookups).toBe(1);
+    expect(result).toMatchObject({ status: 'confirmed', txHash: sent.hash, amount: req.st });
+    expect(result.entries).toEqual([
+      expect.objectContaining({ pid: u.pid, status: 'paid', ts: req.ts, te: req.te, amount: req.st }),
+    ]);
   });
 
   it('a nonce used by a transaction it does not know: failed (SUBMIT_NONCE_CONSUMED) once two more blocks are out', async () => {
@@ -333,7 +389,7 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(body).toMatchObject({ ok: true, result: { tid: req.tid, status: 'queued', duplicate: false } });
     expect(await h.app.submitter.submit(req)).toMatchObject({ tid: req.tid, duplicate: true });
     const result = await finalResult(h, req.tid as Hex);
-    expect(result).toMatchObject({ kind: 'batch', status: 'confirmed' });
+    expect(result).toMatchObject({ status: 'confirmed', size: 2, leaderId: leader.keeperId });
     expect(result.entries).toEqual([
       expect.objectContaining({ pid: u.pid, status: 'paid', te: te.toString() }),
       expect.objectContaining({
@@ -351,6 +407,27 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
       .submit({ ...req, tid: `0x${'00'.repeat(32)}` })
       .catch((e: unknown) => e);
     expect((wrong as { code: string }).code).toBe('SUBMIT_INVALID_REQUEST');
+    // What coordinators sent while a second kind existed (`kind: "batch"`) is still taken.
+    expect(await h.app.submitter.submit({ ...req, kind: 'batch' })).toMatchObject({ duplicate: true });
     expect(await nonce()).toBe(before + 1);
+  });
+
+  it('refuses to start while Redis holds pending payments of the outbox layout 1', async () => {
+    const conn = new Redis(srv.redis.url);
+    try {
+      const legacy = `0x${'ab'.repeat(32)}`;
+      await conn.zadd('whitepay:lg1:chain:outbox:pending', 1, legacy);
+      const err = await startApp(srv, env('lg1')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OutboxLayoutError);
+      expect(err).toMatchObject({ code: 'SUBMIT_OUTBOX_LEGACY', details: { pending: [legacy] } });
+      expect(await conn.zcard('whitepay:lg1:chain:outbox:pending')).toBe(1); // nothing dropped
+      // Once the previous release has finished them, it starts and records its layout.
+      await conn.del('whitepay:lg1:chain:outbox:pending');
+      const h = await startApp(srv, env('lg1'));
+      expect(await conn.get('whitepay:lg1:chain:outbox:layout')).toBe('2');
+      await h.close();
+    } finally {
+      conn.disconnect();
+    }
   });
 });

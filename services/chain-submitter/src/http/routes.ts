@@ -15,16 +15,41 @@ const header = {
   required: ['number', 'hash', 'parentHash', 'timestamp'],
 } as const;
 
-const payment = {
+const entry = {
   type: 'object',
   properties: {
-    tid: { type: 'string' },
-    upkeeping: { type: 'string' },
-    user: { type: 'string' },
     pid: { type: 'string' },
     ts: { type: 'string' },
     te: { type: 'string' },
     st: { type: 'string' },
+  },
+  required: ['pid', 'ts', 'te', 'st'],
+} as const;
+
+const outcome = {
+  type: 'object',
+  properties: {
+    pid: { type: 'string' },
+    ts: { type: 'string' },
+    te: { type: 'string' },
+    st: { type: 'string' },
+    status: { type: 'string', enum: ['paid', 'skipped'] },
+    tid: { type: 'string' },
+    amount: { type: 'string' },
+    reason: { type: 'string' },
+  },
+  required: ['pid', 'ts', 'te', 'status'],
+} as const;
+
+const payment = {
+  type: 'object',
+  properties: {
+    tid: { type: 'string', description: 'the batch id' },
+    upkeeping: { type: 'string' },
+    user: { type: 'string' },
+    leaderId: { type: 'integer' },
+    r: { type: 'integer' },
+    size: { type: 'integer', description: 'entries in the batch' },
     amount: { type: ['string', 'null'] },
     txHash: { type: ['string', 'null'] },
     block: { type: ['integer', 'null'] },
@@ -32,8 +57,9 @@ const payment = {
     errorCode: { type: ['string', 'null'] },
     errorMessage: { type: 'string' },
     at: { type: 'integer' },
+    entries: { type: 'array', items: outcome, description: 'once confirmed: every entry, paid or skipped' },
   },
-  required: ['tid', 'upkeeping', 'pid', 'ts', 'te', 'st', 'status'],
+  required: ['tid', 'upkeeping', 'size', 'status'],
 } as const;
 
 export interface RouteDeps {
@@ -168,13 +194,12 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
                 items: {
                   type: 'object',
                   properties: {
-                    tid: { type: 'string' },
+                    tid: { type: 'string', description: 'the batch id' },
                     user: { type: 'string' },
                     upkeeping: { type: 'string' },
-                    pid: { type: 'string' },
-                    ts: { type: 'string' },
-                    te: { type: 'string' },
-                    st: { type: 'string' },
+                    leaderId: { type: 'integer' },
+                    r: { type: 'integer' },
+                    entries: { type: 'array', items: entry },
                     state: { type: 'string' },
                     nonce: { type: ['integer', 'null'] },
                     txHashes: { type: 'array', items: { type: 'string' } },
@@ -194,13 +219,12 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
         account: d.submitter.account,
         holder: d.submitter.isHolder(),
         pending: pending.map((e) => ({
-          tid: e.tid,
+          tid: e.bid,
           user: e.user,
           upkeeping: e.request.upkeeping,
-          pid: e.request.pid,
-          ts: e.request.ts,
-          te: e.request.te,
-          st: e.request.st,
+          leaderId: e.request.leaderId,
+          r: e.request.r,
+          entries: e.request.entries,
           state: e.state,
           nonce: e.nonce,
           txHashes: e.txs.map((t) => t.hash),

@@ -1,24 +1,14 @@
 import type { Logger } from '@whitepay/base';
+import { ELECTION_QUEUE, type ElectionCheckJob, electionJobId } from '@whitepay/bus';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BlockHeader } from '../chain/window.js';
 
-export const ELECTION_QUEUE = 'election-check';
-
-/** Data of an `election-check` job: the consensus-coordinator checks, for this block, which rounds it leads. */
-export interface ElectionCheckJob {
-  number: number;
-  hash: string;
-}
-
-export const electionJobId = (n: number) => `block-${n}`;
-
 /**
- * Producer of the BullMQ queue `election-check` (SPEC 5 "on every new block,
- * a job checks ..."): one job per confirmed block, jobId `block-<number>`,
- * so a block enqueued twice (a restart, another replica, a re-publish after
- * a reorganisation) is one job. After a reorganisation a job still waiting
- * gets the new canonical hash.
+ * Producer of the BullMQ queue `election-check` (packages/bus's
+ * `ELECTION_QUEUE`, which the consensus-coordinator works): one job per
+ * confirmed block, jobId `block-<number>`. After a reorganisation a job still
+ * waiting gets the new canonical hash.
  */
 export class ElectionQueue {
   readonly queue: Queue<ElectionCheckJob>;

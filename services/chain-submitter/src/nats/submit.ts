@@ -12,12 +12,12 @@ const dec = new TextDecoder();
 /**
  * The coordinator's entry: NATS request/reply on `<ns>.submit` (queue group
  * `chain-submitter`, so one replica answers). Request: the JSON of
- * `submitRequestSchema` (one `pay`), or of `batchSubmitRequestSchema`
- * (`kind: "batch"`, one `payBatch`, keyed by its batch id; the final result
- * carries every entry's outcome, paid or skipped with its reason); reply: `{ ok: true, result: { tid, status,
- * duplicate, txHash? } }` or `{ ok: false, error: { code, kind, message,
- * details } }`. The reply says the payment is queued (or why it is not); the
- * final result arrives on `<ns>.payments`. Re-sending the same request is safe.
+ * packages/bus's `submitRequestSchema`, one `payBatch` keyed by its batch id
+ * (a single payment is a batch of one); reply: packages/bus's `SubmitReply`
+ * as `{ ok: true, result }`, or `{ ok: false, error: { code, kind, message,
+ * details } }`. The reply says the batch is queued (or why it is not); the
+ * final result, with every entry's outcome (paid, or skipped with its
+ * reason), arrives on `<ns>.payments`. Re-sending the same request is safe.
  */
 export function serveSubmit(
   nc: NatsConnection,

@@ -11,6 +11,7 @@ import {
   http,
   type PublicClient,
   type TestClient,
+  type Transport,
 } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { type App, type AppDeps, createApp } from '../app.js';
@@ -45,9 +46,11 @@ export async function startApp(
   env: Record<string, string>,
   extra: Pick<AppDeps, 'replicaId' | 'afterBroadcast'> & {
     wrapPublicClient?: (client: PublicClient) => PublicClient;
+    /** Sees every JSON-RPC request the app makes (public and wallet client), before it is sent. */
+    onRpc?: (method: string) => void;
   } = {},
 ): Promise<Harness> {
-  const { wrapPublicClient, ...deps } = extra;
+  const { wrapPublicClient, onRpc, ...deps } = extra;
   const config = loadConfig({
     CHAIN_SUBMITTER_KEEPER_ID: '1',
     CHAIN_SUBMITTER_RPC_URL: srv.anvil.rpcUrl,
@@ -60,7 +63,19 @@ export async function startApp(
     ...env,
   });
   const log = silentLogger();
-  const transport = http(srv.anvil.rpcUrl, { retryCount: 0 });
+  const node_ = http(srv.anvil.rpcUrl, { retryCount: 0 });
+  const transport: Transport = onRpc
+    ? (opts) => {
+        const t = node_(opts);
+        return {
+          ...t,
+          request: ((args: { method: string }, o?: unknown) => {
+            onRpc(args.method);
+            return (t.request as (a: unknown, o?: unknown) => Promise<unknown>)(args, o);
+          }) as typeof t.request,
+        };
+      }
+    : node_;
   const node = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
   const publicClient = wrapPublicClient ? wrapPublicClient(node) : node;
   const walletClient = createWalletClient({
@@ -79,7 +94,14 @@ export async function startApp(
     redis,
     ...deps,
   });
-  await app.start();
+  try {
+    await app.start();
+  } catch (err) {
+    await app.stop();
+    await nc.close();
+    redis.disconnect();
+    throw err;
+  }
   return {
     app,
     nc,

@@ -8,6 +8,7 @@ import {
   sign,
   toHex,
 } from '@whitepay/bls';
+import type { SubmitRequest } from '@whitepay/bus';
 import {
   addKeeper,
   addProvider,
@@ -17,13 +18,7 @@ import {
   readGroup,
   type UpkeepingClient,
 } from '@whitepay/contracts';
-import {
-  batchId,
-  batchPaymentMessage,
-  encodeBatchEntries,
-  nextWindowFor,
-  paymentMessage,
-} from '@whitepay/core';
+import { batchId, batchPaymentMessage, encodeBatchEntries, nextWindowFor } from '@whitepay/core';
 import { ANVIL_MNEMONIC, type AnvilServer } from '@whitepay/testkit';
 import {
   type Address,
@@ -38,7 +33,6 @@ import {
   type TestClient,
 } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
-import type { BatchSubmitRequestInput, SubmitRequestInput } from '../chain/submitter.js';
 
 export interface TestKeeper {
   keeperId: number;
@@ -125,15 +119,14 @@ export async function deployUpkeeping(anvil: AnvilServer, n = 4): Promise<TestUp
 }
 
 /**
- * A correctly signed payment led by `leader` for the interval starting at `ts`:
- * `te` is the start of the leader's next window; mines until `te` is in the past.
+ * The leader's next window for the interval starting at `ts`: `te` is its
+ * start (mined until it is in the past), `r` the leader's position there.
  */
-export async function signedPayment(
+async function leaderWindow(
   u: TestUpkeeping,
   leader: TestKeeper,
   ts: bigint,
-  st = 1_000_000n,
-): Promise<SubmitRequestInput & { te: string }> {
+): Promise<{ te: bigint; r: number }> {
   const w = nextWindowFor(
     {
       user: u.user.account.address,
@@ -149,37 +142,14 @@ export async function signedPayment(
   const te = w.start;
   const now = await u.public.getBlockNumber({ cacheTime: 0 });
   if (now < te) await u.test.mine({ blocks: Number(te - now) });
-  const message = paymentMessage({
-    chainId: BigInt(u.chainId),
-    upkeeping: u.upkeeping,
-    user: u.user.account.address,
-    pid: u.pid,
-    ts,
-    te,
-    st,
-    leaderId: leader.keeperId,
-    r: w.position,
-  });
-  const signers = [0, 1, 2]; // threshold f + 1 = 2 for n = 4
-  const sigs = signers.map((i) => sign(u.keepers[i]!.sk, hexToBytes(message)));
-  return {
-    upkeeping: u.upkeeping,
-    pid: u.pid,
-    ts: ts.toString(),
-    te: te.toString(),
-    st: st.toString(),
-    leaderId: leader.keeperId,
-    r: w.position,
-    group: u.group,
-    signers,
-    signature: toHex(g2ToEip2537(aggregateSignatures(sigs))),
-  };
+  return { te, r: w.position };
 }
 
 /**
  * A correctly signed batch led by `leader`: the provider's interval from `ts`
  * to the start of the leader's next window (mined), plus `extra` entries with
  * the same `te` (e.g. an unknown provider, which the contract skips).
+ * `signers` sign (threshold f + 1 = 2 for n = 4).
  */
 export async function signedBatch(
   u: TestUpkeeping,
@@ -187,9 +157,9 @@ export async function signedBatch(
   ts: bigint,
   extra: Address[] = [],
   st = 1_000_000n,
-): Promise<BatchSubmitRequestInput & { te: bigint }> {
-  const single = await signedPayment(u, leader, ts, st);
-  const te = BigInt(single.te);
+  signers = [0, 1, 2],
+): Promise<SubmitRequest & { te: bigint; tid: Hex }> {
+  const { te, r } = await leaderWindow(u, leader, ts);
   const entries = [u.pid, ...extra].map((pid) => ({ pid, ts, te, st }));
   const message = batchPaymentMessage({
     chainId: BigInt(u.chainId),
@@ -198,18 +168,27 @@ export async function signedBatch(
     leaderId: leader.keeperId,
     entries,
   });
-  const signers = [0, 1, 2];
   const sigs = signers.map((i) => sign(u.keepers[i]!.sk, hexToBytes(message)));
   return {
-    kind: 'batch',
     upkeeping: u.upkeeping,
     entries: encodeBatchEntries(entries),
     leaderId: leader.keeperId,
-    r: single.r,
+    r,
     group: u.group,
     signers,
     signature: toHex(g2ToEip2537(aggregateSignatures(sigs))),
-    tid: batchId({ user: u.user.account.address, leaderId: leader.keeperId, r: single.r, items: entries }),
+    tid: batchId({ user: u.user.account.address, leaderId: leader.keeperId, r, items: entries }),
     te,
   };
+}
+
+/** A single payment, i.e. a batch of one (see {@link signedBatch}), with its `ts`, `te` and `st` as decimal strings. */
+export async function signedPayment(
+  u: TestUpkeeping,
+  leader: TestKeeper,
+  ts: bigint,
+  st = 1_000_000n,
+): Promise<SubmitRequest & { ts: string; te: string; st: string; tid: Hex }> {
+  const b = await signedBatch(u, leader, ts, [], st);
+  return { ...b, ts: ts.toString(), te: b.te.toString(), st: st.toString() };
 }

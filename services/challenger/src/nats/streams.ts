@@ -15,7 +15,7 @@ import {
  * | subject | stream | payload |
  * | --- | --- | --- |
  * | `<ns>.challenge-tasks.<user>.<pid>` | `<NS>_CHALLENGE_TASKS` (work queue) | task JSON `{block, user, pid}`, Nats-Msg-Id `<block>:<user>:<pid>` |
- * | `<ns>.peer-out` | `<NS>_PEER_OUT` | SignedRecord (protobuf), for the keeper-to-keeper transport |
+ * | `<ns>.peer-out` | `<NS>_PEER_OUT` | SignedRecord (protobuf), for the keeper-to-keeper transport (names from packages/bus, which the coordinator reads too) |
  *
  * Durable consumers, shared by every replica: `challenger` on the blocks
  * stream (each block to one replica, which fans it out) and `challenger` on
@@ -34,8 +34,8 @@ export function challengerSubjects(s: Subjects): ChallengerSubjects {
   return {
     tasks: `${s.ns}.challenge-tasks.>`,
     taskFor: (user, pid) => `${s.ns}.challenge-tasks.${user.toLowerCase()}.${pid.toLowerCase()}`,
-    peerOut: `${s.ns}.peer-out`,
-    streams: { tasks: `${NS}_CHALLENGE_TASKS`, peerOut: `${NS}_PEER_OUT` },
+    peerOut: s.peerOut,
+    streams: { tasks: `${NS}_CHALLENGE_TASKS`, peerOut: s.streams.peerOut },
     consumers: { blocks: 'challenger', tasks: 'challenger' },
   };
 }

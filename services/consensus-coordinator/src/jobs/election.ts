@@ -1,4 +1,5 @@
 import type { Logger } from '@whitepay/base';
+import { ELECTION_QUEUE, type ElectionCheckJob } from '@whitepay/bus';
 import { groupByLeader, leaderAt, roundId } from '@whitepay/core';
 import { type Job, type Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -8,15 +9,10 @@ import type { Metrics } from '../metrics.js';
 import type { RoundJob } from '../round/driver.js';
 import type { RoundStore } from '../round/store.js';
 
-/** The queue the chain-submitter fills: one job per confirmed block, jobId `block-<number>`. */
-export const ELECTION_QUEUE = 'election-check';
+/** The queue the chain-submitter fills (named in packages/bus): one job per confirmed block. */
+export { ELECTION_QUEUE, type ElectionCheckJob };
 /** The queue of rounds this keeper leads: jobId = round id, so replicas never run one round twice. */
 export const ROUNDS_QUEUE = 'rounds';
-
-export interface ElectionCheckJob {
-  number: number;
-  hash: string;
-}
 
 export interface ElectionDeps {
   keeperId: number;

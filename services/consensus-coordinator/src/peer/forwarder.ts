@@ -1,4 +1,5 @@
 import type { Counter, Logger } from '@whitepay/base';
+import { subjects } from '@whitepay/bus';
 import type { Group } from '@whitepay/peer';
 import { challengeV1 } from '@whitepay/proto';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
@@ -8,12 +9,13 @@ import type { PeerClients } from './client.js';
 
 /**
  * Where the challenger hands signed records for the peers (its
- * `PeerBroadcaster` seam, services/challenger/src/nats/streams.ts):
- * subject `<ns>.peer-out`, stream `<NS>_PEER_OUT`. The challenger creates the
+ * `PeerBroadcaster` seam): subject `<ns>.peer-out`, stream `<NS>_PEER_OUT`,
+ * both named by packages/bus's `subjects`. The challenger creates the
  * stream; the forwarder only reads it.
  */
 export function peerOutOf(ns: string): { subject: string; stream: string } {
-  return { subject: `${ns}.peer-out`, stream: `${ns.toUpperCase()}_PEER_OUT` };
+  const s = subjects(ns);
+  return { subject: s.peerOut, stream: s.streams.peerOut };
 }
 
 export const FORWARDER_CONSUMER = 'consensus-coordinator-forward';

@@ -188,8 +188,8 @@ describe.each([1, 3])('runLeaderRound over %i entries: approval shares', (k) => 
         agg,
       ),
     ).toBe(true);
-    // One submit kind: the list (payBatch), k entries packed, the round id as tid.
-    expect(submitted[0]!.kind).toBe('batch');
+    // One submit kind: the list (payBatch), k entries packed, the round id as tid; no `kind` is sent.
+    expect(submitted[0]!.kind).toBeUndefined();
     expect(submitted[0]!.tid).toBe(info.tid);
     expect(decodeBatchEntries(submitted[0]!.entries).map((e) => e.st)).toEqual(STS);
   });

@@ -559,7 +559,6 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
   rec = { ...rec, outcome: 'submitting', updatedAt: Date.now() };
   await d.store.putRound(rec);
   let result = await d.payments.submitAndWait({
-    kind: 'batch',
     upkeeping: info.upkeeping,
     entries: encodeBatchEntries(roundEntriesOf(items, rec.state.proposedSts!)),
     leaderId: info.leaderId,

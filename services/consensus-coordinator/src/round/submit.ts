@@ -1,33 +1,12 @@
 import type { Logger } from '@whitepay/base';
-import type { Subjects } from '@whitepay/bus';
+import type { Subjects, SubmitRequest } from '@whitepay/bus';
 import type { BatchEntryJson } from '@whitepay/contracts';
 import type { NatsConnection, Subscription } from 'nats';
-import type { Address, Hex } from 'viem';
+import type { Hex } from 'viem';
 import { CoordinatorError } from '../errors.js';
 
-/**
- * The one request the coordinator sends on `<ns>.submit`: a round's list as
- * `payBatch` takes it (a round of one too; the single `pay` request is gone).
- * The field names are the chain-submitter's batch request of today; `kind`
- * stays `"batch"` until the chain-submitter knows no other kind.
- */
-export interface SubmitRequest {
-  kind: 'batch';
-  upkeeping: Address;
-  /** Packed entries (core's `encodeBatchEntries`), 68 bytes each, k >= 1. */
-  entries: Hex;
-  leaderId: number;
-  /** The leader's 1-based position shared by every entry. */
-  r: number;
-  /** The group as the contract encodes it. */
-  group: Hex;
-  /** Strictly increasing member indices. */
-  signers: number[];
-  /** EIP-2537 G2 aggregate (256 bytes) over the list's payment message. */
-  signature: Hex;
-  /** The round id (core's `roundId`): the chain-submitter queues the payment exactly once per tid. */
-  tid: Hex;
-}
+/** The `<ns>.submit` request, defined once in packages/bus: a round's list as `payBatch` takes it (a round of one too). */
+export type { SubmitRequest };
 
 /** One entry of a confirmed round, as the chain-submitter reports it. */
 export type BatchEntryOutcome = BatchEntryJson;
