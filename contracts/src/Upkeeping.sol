@@ -29,8 +29,6 @@ contract Upkeeping is Initializable {
     bytes public constant SIGNATURE_DST = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
     /// @notice Domain separation tag of proofs of possession.
     bytes public constant POP_DST = "BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
-    /// @notice The first field of every payment message (docs/encoding.md).
-    string public constant MESSAGE_TAG = "WhitePay/v1";
     /// @notice Largest group: signer sets are stored as a 128-bit bitmap of member indices.
     uint256 public constant MAX_KEEPERS = 128;
     /// @dev Non-zero filler written into slots before their first real value (see {ProviderRecord}).
@@ -98,16 +96,18 @@ contract Upkeeping is Initializable {
         uint8 lastPosition; // 1-based; 0 = no payment since it was (re-)added
         bool active;
         // slot 1
-        uint128 lastSt; // {pay} refuses st >= 2^128 (UpkeepingSpaceTimeTooLarge)
+        uint128 lastSt; // payments refuse st >= 2^128 (reason SpaceTimeTooLarge)
         uint128 lastAmount;
         // slot 2
         uint128 lastSigners;
         uint128 credit; // the provider's unwithdrawn credits (its share and the pool remainders)
     }
 
-    /// @notice Why {payBatch} skipped an entry; each mirrors the error {pay} reverts with in that case.
+    /// @notice Why an entry cannot be paid: the one list of reasons of every payment. {payBatch} skips the
+    /// entry with {PaymentSkipped} and this reason; {pay} (a list of one) reverts with
+    /// {UpkeepingPaymentRefused} and the same reason. Values are part of the ABI (docs/encoding.md).
     enum PaymentSkipReason {
-        /// @dev Not (or no longer) a registered provider (`UpkeepingUnknownProvider`).
+        /// @dev Not (or no longer) a registered provider.
         UnknownProvider,
         /// @dev `ts` is not the provider's last `te`: replayed, or already paid earlier in the batch.
         IntervalNotContiguous,
@@ -119,7 +119,8 @@ contract Upkeeping is Initializable {
         NotLeaderWindow,
         /// @dev `st >= 2^128`.
         SpaceTimeTooLarge,
-        /// @dev The unreserved balance left after the entries before it does not cover the amount.
+        /// @dev The unreserved balance left after the entries before it does not cover the amount (also when
+        /// `st * price` overflows 256 bits: such an amount exceeds any balance).
         InsufficientFunds
     }
 
@@ -232,12 +233,6 @@ contract Upkeeping is Initializable {
     error UpkeepingUnauthorized(address caller);
     /// @notice A parameter is out of range (`window` zero, shares above 100%).
     error UpkeepingInvalidConfig();
-    /// @notice `ts` is not the end of the provider's last payment (also what a replayed payment hits).
-    error UpkeepingIntervalNotContiguous(uint64 expectedTs, uint64 ts);
-    /// @notice `te <= ts`.
-    error UpkeepingIntervalEmpty(uint64 ts, uint64 te);
-    /// @notice `te` is after the current block.
-    error UpkeepingIntervalInFuture(uint64 te, uint256 blockNumber);
     /// @notice The provider is not (or no longer) registered.
     error UpkeepingUnknownProvider(address pid);
     /// @notice The provider is already registered.
@@ -248,19 +243,18 @@ contract Upkeeping is Initializable {
     error UpkeepingUnknownKeeper(uint32 keeperId);
     /// @notice The sender is not the account of the keeper named as leader.
     error UpkeepingSenderNotLeader(address sender, address leader);
-    /// @notice The leader's rank is not the position whose window contains `te` (0 = before `ts + H`).
-    error UpkeepingNotLeaderWindow(uint256 rank, uint256 expectedPosition);
     /// @notice Fewer signers than the threshold.
     error UpkeepingTooFewSigners(uint256 signers, uint256 threshold);
     /// @notice Signer indices must be strictly increasing: this one repeats (or goes back).
     error UpkeepingDuplicateSigner(uint256 index);
     /// @notice A signer index is not a member index.
     error UpkeepingUnknownSigner(uint256 index);
-    /// @notice `st` does not fit the 128 bits the provider record keeps (2^128 byte·blocks: never reached).
-    error UpkeepingSpaceTimeTooLarge(uint256 st);
     /// @notice The aggregate signature does not verify (or is not a valid G2 point).
     error UpkeepingInvalidSignature();
-    /// @notice The unreserved balance does not cover the amount.
+    /// @notice {pay} cannot pay its entry, for the `reason` {payBatch} would skip it with (the same enum
+    /// names both; see {PaymentSkipReason}).
+    error UpkeepingPaymentRefused(address pid, uint64 ts, uint64 te, PaymentSkipReason reason);
+    /// @notice The unreserved balance does not cover the amount ({defund}).
     error UpkeepingInsufficientFunds(uint256 available, uint256 amount);
     /// @notice The proof of possession does not verify for this key (or the key is not a valid G1 point).
     error UpkeepingInvalidProofOfPossession(uint32 keeperId);
@@ -417,7 +411,10 @@ contract Upkeeping is Initializable {
     // ────────────────────────────────────────────── payment ──────────────────────────────────────────────
 
     /**
-     * @notice Pays provider `pid` for `st` byte·blocks over `[ts, te)`.
+     * @notice Pays provider `pid` for `st` byte·blocks over `[ts, te)`: a {payBatch} of this one entry. It
+     * verifies the same signed message (the batch message over `abi.encodePacked(pid, ts, te, st)`), runs the
+     * same entry checks, split and records, and emits the same events ({PaymentMade}, then {BatchSettled});
+     * where {payBatch} would skip the entry it reverts with {UpkeepingPaymentRefused} and the same reason.
      * @param pid the provider (its payout address).
      * @param ts start of the interval: must be the end of the provider's last payment.
      * @param te end of the interval, `ts < te <= block.number`.
@@ -427,7 +424,8 @@ contract Upkeeping is Initializable {
      * @param group_ the registered group, as returned by {group} (checked against the stored commitment).
      * @param signers strictly increasing member indices (into `group`) of the keepers that signed.
      * @param signature the aggregate BLS signature (G2, EIP-2537 form, 256 bytes) of the signers over the
-     * payment message `abi.encode("WhitePay/v1", chainid, this, user, pid, ts, te, st, leaderId, position)`.
+     * batch message of the one entry, `abi.encode("WhitePay/batch/v1", chainid, this, user, leaderId,
+     * keccak256(abi.encodePacked(pid, ts, te, st)))`.
      */
     function pay(
         address pid,
@@ -439,99 +437,20 @@ contract Upkeeping is Initializable {
         uint8[] calldata signers,
         bytes calldata signature
     ) external {
-        ProviderRecord storage rec = _providers[pid];
-        if (!rec.active) revert UpkeepingUnknownProvider(pid);
-        if (ts != rec.lastTe) revert UpkeepingIntervalNotContiguous(rec.lastTe, ts);
-        if (te <= ts) revert UpkeepingIntervalEmpty(ts, te);
-        if (te > block.number) revert UpkeepingIntervalInFuture(te, block.number);
-        if (st > type(uint128).max) revert UpkeepingSpaceTimeTooLarge(st);
-
-        bytes32 commitment = keccak256(group_);
-        if (commitment != _groupCommitment) revert UpkeepingGroupMismatch(commitment, _groupCommitment);
-
-        Params memory params = _params;
-        address u = _user;
-        uint256 n = params.keeperCount;
-
-        // Leader: its hash, then its rank = 1 + the number of members hashing below it.
-        address leaderAccount = _findMember(group_, n, leaderId);
-        if (msg.sender != leaderAccount) revert UpkeepingSenderNotLeader(msg.sender, leaderAccount);
-        uint256 leaderHash = _rankHash(u, pid, ts, leaderId);
-        uint256 excluded = 0;
-        for (uint256 i = 0; i < n; ++i) {
-            if (_rankHash(u, pid, ts, _memberId(group_, i)) < leaderHash) ++excluded;
-        }
-        uint256 position = _windowPosition(ts, te, params.period, params.window, n);
-        if (excluded + 1 != position) revert UpkeepingNotLeaderWindow(excluded + 1, position);
-
-        uint256 signerBits = _checkSigners(signers, n, _effectiveThreshold(params.threshold, n));
-
-        // Funds: the unreserved balance must cover the amount.
-        uint256 amount = st * _price / 1e18;
-        uint256 available = address(this).balance - _reserved;
-        if (amount > available) revert UpkeepingInsufficientFunds(available, amount);
-
-        // Signature over the message rebuilt from the arguments and this contract's state.
-        bytes memory message = abi.encode(
-            MESSAGE_TAG, block.chainid, address(this), u, pid, ts, te, st, leaderId, uint8(position)
-        );
-        if (!_verifyAggregate(group_, signers, message, signature)) revert UpkeepingInvalidSignature();
-
-        // Split (docs/encoding.md): provider share, leader bonus, equal pool for the non-excluded keepers,
-        // pool remainder to the provider. providerBps + leaderBonusBps <= BPS (enforced in _setConfig), so
-        // neither subtraction underflows; `n - excluded >= 1` since the leader itself is not excluded.
-        uint256 providerAmount = amount * params.providerBps / BPS;
-        uint256 bonus = amount * params.leaderBonusBps / BPS;
-        uint256 pool = amount - providerAmount - bonus;
-        uint256 share = pool / (n - excluded);
-        providerAmount += pool % (n - excluded);
-
-        // Credits sum to at most `_reserved` (uint128, checked below), so providerAmount fits in uint128.
-        rec.credit += uint128(providerAmount);
-        if (bonus != 0) _balances[leaderAccount] += bonus;
-        if (share != 0) {
-            // amount <= this contract's balance, which is far below 2^128 wei, so the uint128 casts hold.
-            _poolPerKeeper += uint128(share);
-            if (excluded != 0) _excludeAhead(group_, n, u, pid, ts, leaderHash, uint128(share));
-        }
-        _reserved += uint128(amount);
-
-        bytes32 tid = _tid(ts, te, pid, u, leaderId, position);
-        // Record the payment. amount fits in uint128 (see above), st was checked to; signerBits < 2^128
-        // since n <= MAX_KEEPERS.
-        rec.lastTs = ts;
-        rec.lastTe = te;
-        rec.lastLeaderId = leaderId;
-        rec.lastPosition = uint8(position);
-        rec.lastAmount = uint128(amount);
-        rec.lastSigners = uint128(signerBits);
-        rec.lastSt = uint128(st);
-
-        emit PaymentMade(
-            pid,
-            leaderId,
-            tid,
-            ts,
-            te,
-            st,
-            amount,
-            providerAmount,
-            bonus,
-            share,
-            uint8(position),
-            uint8(excluded),
-            signerBits
-        );
+        bytes32 entriesHash = keccak256(abi.encodePacked(pid, ts, te, st));
+        Batch memory b = _openBatch(group_, leaderId, signers, signature, entriesHash);
+        (bool ok, PaymentSkipReason reason) = _settleEntry(b, pid, ts, te, st);
+        if (!ok) revert UpkeepingPaymentRefused(pid, ts, te, reason);
+        _closeBatch(b, entriesHash, 1);
     }
-
 
     /**
      * @notice Pays many providers in one transaction, under one aggregate signature (the "Scale" batch).
-     * Every entry is checked on its own like a {pay} — provider active, `ts` its last `te`,
-     * `ts < te <= block.number`, `st < 2^128`, the leader's rank for `(user, pid, ts)` equal to the position
-     * of the window holding `te`, the amount covered by what is left of the unreserved balance — and an
-     * entry that fails a check is skipped with {PaymentSkipped} and its reason, not reverted on. Each paid
-     * entry is split and recorded exactly as {pay} does (the keepers ranked ahead of the leader for that
+     * Every entry is checked on its own — provider active, `ts` its last `te`, `ts < te <= block.number`,
+     * `st < 2^128`, the leader's rank for `(user, pid, ts)` equal to the position of the window holding `te`,
+     * the amount covered by what is left of the unreserved balance — and an entry that fails a check is
+     * skipped with {PaymentSkipped} and its reason, not reverted on ({pay}, a list of one, reverts with that
+     * reason instead). Each paid entry is split and recorded (the keepers ranked ahead of the leader for that
      * entry are excluded from its pool) and emits {PaymentMade}; the batch ends with {BatchSettled}.
      *
      * Reverts only for the batch as a whole: malformed `entries`, a group that is not the registered one, an
@@ -557,36 +476,14 @@ contract Upkeeping is Initializable {
     ) external returns (uint256 paid) {
         uint256 count = entries.length / BATCH_ENTRY_BYTES;
         if (count == 0 || entries.length % BATCH_ENTRY_BYTES != 0) revert UpkeepingInvalidBatch(entries.length);
-
-        bytes32 commitment = keccak256(group_);
-        if (commitment != _groupCommitment) revert UpkeepingGroupMismatch(commitment, _groupCommitment);
-        Batch memory b = _startBatch(group_, leaderId, signers);
-
         bytes32 entriesHash = keccak256(entries);
-        bytes memory message =
-            abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), b.user, leaderId, entriesHash);
-        if (!_verifyAggregate(group_, signers, message, signature)) revert UpkeepingInvalidSignature();
-
+        Batch memory b = _openBatch(group_, leaderId, signers, signature, entriesHash);
         for (uint256 i = 0; i < count; ++i) {
-            _settleEntry(b, entries, i * BATCH_ENTRY_BYTES);
+            (address pid, uint64 ts, uint64 te, uint256 st) = _entryAt(entries, i * BATCH_ENTRY_BYTES);
+            (bool ok, PaymentSkipReason reason) = _settleEntry(b, pid, ts, te, st);
+            if (!ok) emit PaymentSkipped(pid, ts, te, reason);
         }
-
-        // Batch-wide bookkeeping, written once. All sums are bounded by `available`, i.e. by this
-        // contract's balance, far below 2^128 wei, so the uint128 casts hold; an excluded keeper's sum is at
-        // most `totalShare`, so its baseline stays at most the accumulator.
-        if (b.totalShare != 0) {
-            _poolPerKeeper += uint128(b.totalShare);
-            for (uint256 i = 0; i < b.n; ++i) {
-                uint256 excludedShare = b.excludedShares[i];
-                if (excludedShare != 0) _keepers[b.ids[i]].baseline += uint128(excludedShare);
-            }
-        }
-        if (b.totalBonus != 0) _balances[msg.sender] += b.totalBonus;
-        if (b.total != 0) _reserved += uint128(b.total);
-
-        paid = b.paid;
-        // paid <= count: every entry is either paid or skipped.
-        emit BatchSettled(leaderId, entriesHash, paid, count - paid, b.total);
+        paid = _closeBatch(b, entriesHash, count);
     }
 
     // ───────────────────────────────────────────── withdrawal ────────────────────────────────────────────
@@ -774,15 +671,6 @@ contract Upkeeping is Initializable {
         return _windowPosition(ts, te, p.period, p.window, p.keeperCount);
     }
 
-    /// @notice The payment message {pay} verifies (docs/encoding.md), for signers and tests.
-    function paymentMessage(address pid, uint64 ts, uint64 te, uint256 st, uint32 leaderId, uint8 position)
-        external
-        view
-        returns (bytes memory)
-    {
-        return abi.encode(MESSAGE_TAG, block.chainid, address(this), _user, pid, ts, te, st, leaderId, position);
-    }
-
     /// @notice The batch message {payBatch} verifies for `entries` led by `leaderId` (docs/encoding.md).
     function batchMessage(uint32 leaderId, bytes calldata entries) external view returns (bytes memory) {
         return abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), _user, leaderId, keccak256(entries));
@@ -790,18 +678,29 @@ contract Upkeeping is Initializable {
 
     // ───────────────────────────────────────────── internals ─────────────────────────────────────────────
 
-    /// @dev Checks the batch's leader, sender and signers and loads what every entry needs.
-    function _startBatch(bytes calldata g, uint32 leaderId, uint8[] calldata signers)
-        private
-        view
-        returns (Batch memory b)
-    {
+    /**
+     * @dev Opens a payment of the entries hashing to `entriesHash`: checks the group against the commitment,
+     * the leader, the sender and the signer list, verifies the aggregate signature over the batch message,
+     * and loads what every entry needs. Every failure here reverts: it concerns the whole list.
+     */
+    function _openBatch(
+        bytes calldata g,
+        uint32 leaderId,
+        uint8[] calldata signers,
+        bytes calldata signature,
+        bytes32 entriesHash
+    ) private view returns (Batch memory b) {
+        bytes32 commitment = keccak256(g);
+        if (commitment != _groupCommitment) revert UpkeepingGroupMismatch(commitment, _groupCommitment);
         Params memory params = _params;
         uint256 n = params.keeperCount;
         address leaderAccount = _findMember(g, n, leaderId);
         if (msg.sender != leaderAccount) revert UpkeepingSenderNotLeader(msg.sender, leaderAccount);
         b.signerBits = _checkSigners(signers, n, _effectiveThreshold(params.threshold, n));
         b.user = _user;
+        bytes memory message =
+            abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), b.user, leaderId, entriesHash);
+        if (!_verifyAggregate(g, signers, message, signature)) revert UpkeepingInvalidSignature();
         b.leaderId = leaderId;
         b.n = n;
         b.period = params.period;
@@ -817,12 +716,34 @@ contract Upkeeping is Initializable {
         }
     }
 
-    /// @dev Checks, splits and records the entry at byte `offset` of `entries`, or skips it with its reason.
-    function _settleEntry(Batch memory b, bytes calldata entries, uint256 offset) private {
-        address pid;
-        uint64 ts;
-        uint64 te;
-        uint256 st;
+    /**
+     * @dev Writes what the paid entries of `b` owe, once for the list: the keepers' accumulator, excluded
+     * keepers' baselines, the leader's bonus and the reserve; emits {BatchSettled} for `count` entries.
+     * All sums are bounded by `available`, i.e. by this contract's balance, far below 2^128 wei, so the
+     * uint128 casts hold; an excluded keeper's sum is at most `totalShare`, so its baseline stays at most the
+     * accumulator.
+     */
+    function _closeBatch(Batch memory b, bytes32 entriesHash, uint256 count) private returns (uint256 paid) {
+        if (b.totalShare != 0) {
+            _poolPerKeeper += uint128(b.totalShare);
+            for (uint256 i = 0; i < b.n; ++i) {
+                uint256 excludedShare = b.excludedShares[i];
+                if (excludedShare != 0) _keepers[b.ids[i]].baseline += uint128(excludedShare);
+            }
+        }
+        if (b.totalBonus != 0) _balances[msg.sender] += b.totalBonus;
+        if (b.total != 0) _reserved += uint128(b.total);
+        paid = b.paid;
+        // paid <= count: every entry is either paid or refused.
+        emit BatchSettled(b.leaderId, entriesHash, paid, count - paid, b.total);
+    }
+
+    /// @dev The entry at byte `offset` of packed `entries` (`address ‖ uint64 ‖ uint64 ‖ uint256`).
+    function _entryAt(bytes calldata entries, uint256 offset)
+        private
+        pure
+        returns (address pid, uint64 ts, uint64 te, uint256 st)
+    {
         assembly ("memory-safe") {
             let p := add(entries.offset, offset)
             pid := shr(96, calldataload(p))
@@ -830,25 +751,36 @@ contract Upkeeping is Initializable {
             te := shr(192, calldataload(add(p, 28)))
             st := calldataload(add(p, 36))
         }
+    }
+
+    /**
+     * @dev The one entry checker of every payment. Checks the entry, and when it passes splits and records it
+     * and emits {PaymentMade} (`ok`); else returns the reason it cannot be paid and changes nothing. The
+     * caller skips ({payBatch}) or reverts ({pay}) with that reason.
+     */
+    function _settleEntry(Batch memory b, address pid, uint64 ts, uint64 te, uint256 st)
+        private
+        returns (bool ok, PaymentSkipReason reason)
+    {
         ProviderRecord storage rec = _providers[pid];
-        if (!rec.active) return _skip(pid, ts, te, PaymentSkipReason.UnknownProvider);
-        if (ts != rec.lastTe) return _skip(pid, ts, te, PaymentSkipReason.IntervalNotContiguous);
-        if (te <= ts) return _skip(pid, ts, te, PaymentSkipReason.IntervalEmpty);
-        if (te > block.number) return _skip(pid, ts, te, PaymentSkipReason.IntervalInFuture);
-        if (st > type(uint128).max) return _skip(pid, ts, te, PaymentSkipReason.SpaceTimeTooLarge);
+        if (!rec.active) return (false, PaymentSkipReason.UnknownProvider);
+        if (ts != rec.lastTe) return (false, PaymentSkipReason.IntervalNotContiguous);
+        if (te <= ts) return (false, PaymentSkipReason.IntervalEmpty);
+        if (te > block.number) return (false, PaymentSkipReason.IntervalInFuture);
+        if (st > type(uint128).max) return (false, PaymentSkipReason.SpaceTimeTooLarge);
 
         // The leader's rank for this entry: 1 + the members hashing below it; they are the excluded ones.
         (, uint256 excluded) = _rankOf(b, pid, ts, 0);
         uint256 position = _windowPosition(ts, te, b.period, b.window, b.n);
-        if (excluded + 1 != position) return _skip(pid, ts, te, PaymentSkipReason.NotLeaderWindow);
+        if (excluded + 1 != position) return (false, PaymentSkipReason.NotLeaderWindow);
 
         // st < 2^128, so st * price only overflows for a price of 2^128 or more, and then the amount
         // would exceed any balance: skip it as unfunded rather than revert the batch.
         if (b.price != 0 && st > type(uint256).max / b.price) {
-            return _skip(pid, ts, te, PaymentSkipReason.InsufficientFunds);
+            return (false, PaymentSkipReason.InsufficientFunds);
         }
         uint256 amount = st * b.price / 1e18;
-        if (amount > b.available) return _skip(pid, ts, te, PaymentSkipReason.InsufficientFunds);
+        if (amount > b.available) return (false, PaymentSkipReason.InsufficientFunds);
 
         // Split as in {pay}: shares sum to at most BPS (_setConfig), and `n - excluded >= 1` (the leader
         // itself is not excluded), so nothing underflows or divides by zero.
@@ -885,6 +817,7 @@ contract Upkeeping is Initializable {
             uint8(excluded),
             b.signerBits
         );
+        ok = true;
     }
 
     /**
@@ -965,10 +898,6 @@ contract Upkeeping is Initializable {
         }
     }
 
-    function _skip(address pid, uint64 ts, uint64 te, PaymentSkipReason reason) private {
-        emit PaymentSkipped(pid, ts, te, reason);
-    }
-
     function _setConfig(Config calldata c) private {
         if (c.window == 0 || uint256(c.providerBps) + c.leaderBonusBps > BPS || c.threshold > MAX_KEEPERS) {
             revert UpkeepingInvalidConfig();
@@ -1047,23 +976,6 @@ contract Upkeeping is Initializable {
             }
         }
         revert UpkeepingUnknownKeeper(keeperId);
-    }
-
-    /// @dev Raises the baseline of each member ranked ahead of the leader by `share`, so that it is not
-    /// owed this payment's pool share.
-    function _excludeAhead(
-        bytes calldata g,
-        uint256 n,
-        address u,
-        address pid,
-        uint64 ts,
-        uint256 leaderHash,
-        uint128 share
-    ) private {
-        for (uint256 i = 0; i < n; ++i) {
-            uint32 id = _memberId(g, i);
-            if (_rankHash(u, pid, ts, id) < leaderHash) _keepers[id].baseline += share;
-        }
     }
 
     /// @dev Checks the signer list (strictly increasing, in range, at least `minSigners`) and returns its

@@ -1,4 +1,4 @@
-import { type BatchEntry, rankKeepers, splitReward, tid } from '@whitepay/core';
+import { type BatchEntry, paymentMessage, rankKeepers, splitReward, tid } from '@whitepay/core';
 import type { Address, Hex } from 'viem';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { upkeepingAbi } from '../generated/index.js';
@@ -95,13 +95,14 @@ function viewMessage(packed: Hex, leaderId = leader.keeperId): Promise<Hex> {
   });
 }
 
-async function expectRevert(promise: Promise<unknown>, code: string): Promise<void> {
+async function expectRevert(promise: Promise<unknown>, code: string): Promise<UpkeepingError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(UpkeepingError);
   expect((err as UpkeepingError).code).toBe(code);
+  return err as UpkeepingError;
 }
 
 const balance = (account: Address) => balanceOf(s.user, { upkeeping: s.upkeeping, account });
@@ -310,10 +311,24 @@ describe('Upkeeping.payBatch', () => {
         'UpkeepingInvalidSignature',
       );
     }
-    // A single-payment signature is not a batch signature.
-    const single = messageFor(s, { ts, te, st: stOf(0), leaderId: leader.keeperId, position: 1 });
+    // A signature over the retired single-payment message ("WhitePay/v1") verifies nowhere.
+    const single = paymentMessage({
+      chainId: BigInt(s.chain.anvil.chainId),
+      upkeeping: s.upkeeping,
+      user: s.user.account.address,
+      pid: entries[0]!.pid,
+      ts,
+      te,
+      st: stOf(0),
+      leaderId: leader.keeperId,
+      r: 1,
+    });
     await expectRevert(
       payBatch(leader.client, batchArgs([entries[0]!], { message: single })),
+      'UpkeepingInvalidSignature',
+    );
+    await expectRevert(
+      pay(leader.client, { ...batchArgs([entries[0]!], { message: single }), ...entries[0]! }),
       'UpkeepingInvalidSignature',
     );
     // Nothing was paid; the genuine batch still goes through.
@@ -351,7 +366,7 @@ describe('Upkeeping.payBatch', () => {
     const ts0 = s.ts0;
     const p1 = leaderFor(s, ts0, 1);
     await mineTo(chain, p1.te);
-    const m1 = messageFor(s, { ts: ts0, te: p1.te, st: 500n, leaderId: p1.leader.keeperId, position: 1 });
+    const m1 = messageFor(s, { ts: ts0, te: p1.te, st: 500n, leaderId: p1.leader.keeperId });
     const single = {
       upkeeping: s.upkeeping,
       pid: s.pid,
@@ -372,14 +387,15 @@ describe('Upkeeping.payBatch', () => {
     const batch = batchArgs(entries, { leaderId: p2.leader.keeperId });
     expect(batchOutcome(await payBatch(p2.leader.client, batch), s.upkeeping).paid).toHaveLength(1);
     // The single payment cannot be replayed, nor the batch.
-    await expectRevert(pay(p1.leader.client, single), 'UpkeepingIntervalNotContiguous');
+    const refused = await expectRevert(pay(p1.leader.client, single), 'UpkeepingPaymentRefused');
+    expect(refused.reason).toBe('IntervalNotContiguous');
     const replay = batchOutcome(await payBatch(p2.leader.client, batch), s.upkeeping);
     expect(replay.skipped.map((x) => x.reason)).toEqual(['IntervalNotContiguous']);
 
     // 3. Single pay from the batch's te.
     const p3 = leaderFor(s, p2.te, 1);
     await mineTo(chain, p3.te);
-    const m3 = messageFor(s, { ts: p2.te, te: p3.te, st: 900n, leaderId: p3.leader.keeperId, position: 1 });
+    const m3 = messageFor(s, { ts: p2.te, te: p3.te, st: 900n, leaderId: p3.leader.keeperId });
     await pay(p3.leader.client, {
       ...single,
       ts: p2.te,

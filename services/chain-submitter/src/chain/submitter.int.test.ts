@@ -77,7 +77,7 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const h = await startApp(srv, env('r1'));
     stops.push(h.close);
     const good = await signedPayment(u, leader, u.ts0);
-    const bad = { ...good, ts: String(u.ts0 + 1n) };
+    const bad = { ...good, ts: String(u.ts0 + 1n) }; // not what the keepers signed
     const before = await nonce();
 
     // Through the NATS request/reply entry the coordinator uses.
@@ -87,7 +87,7 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const body = JSON.parse(dec.decode(reply.data));
     expect(body).toMatchObject({
       ok: false,
-      error: { code: 'UpkeepingIntervalNotContiguous', kind: 'conflict' },
+      error: { code: 'UpkeepingInvalidSignature', kind: 'unauthenticated' },
     });
     // Through the internal API: a typed error.
     const err = await h.app.submitter.submit({ ...good, signers: [0] }).catch((e: unknown) => e);
@@ -102,12 +102,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(await nonce()).toBe(before);
     const results = await readStream<PaymentResult>(h.nc, subjects('r1').streams.payments);
     expect(results.map((r) => [r.data.status, r.data.errorCode])).toEqual([
-      ['rejected', 'UpkeepingIntervalNotContiguous'],
+      ['rejected', 'UpkeepingInvalidSignature'],
       ['rejected', 'UpkeepingTooFewSigners'],
     ]);
     const metrics = (await h.app.http.inject('/metrics')).body;
     expect(metrics).toMatch(
-      /whitepay_rejected_messages_total\{[^}]*reason="UpkeepingIntervalNotContiguous"[^}]*\} 1/,
+      /whitepay_rejected_messages_total\{[^}]*reason="UpkeepingInvalidSignature"[^}]*\} 1/,
     );
     expect(metrics).toMatch(/whitepay_payments_total\{[^}]*status="rejected"[^}]*\} 2/);
 

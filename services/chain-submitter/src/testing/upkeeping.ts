@@ -17,13 +17,7 @@ import {
   readGroup,
   type UpkeepingClient,
 } from '@whitepay/contracts';
-import {
-  batchId,
-  batchPaymentMessage,
-  encodeBatchEntries,
-  nextWindowFor,
-  paymentMessage,
-} from '@whitepay/core';
+import { batchId, batchPaymentMessage, encodeBatchEntries, nextWindowFor } from '@whitepay/core';
 import { ANVIL_MNEMONIC, type AnvilServer } from '@whitepay/testkit';
 import {
   type Address,
@@ -149,16 +143,13 @@ export async function signedPayment(
   const te = w.start;
   const now = await u.public.getBlockNumber({ cacheTime: 0 });
   if (now < te) await u.test.mine({ blocks: Number(te - now) });
-  const message = paymentMessage({
+  // `pay` verifies the batch message over its one entry (a payment of one is a list of one).
+  const message = batchPaymentMessage({
     chainId: BigInt(u.chainId),
     upkeeping: u.upkeeping,
     user: u.user.account.address,
-    pid: u.pid,
-    ts,
-    te,
-    st,
     leaderId: leader.keeperId,
-    r: w.position,
+    entries: [{ pid: u.pid, ts, te, st }],
   });
   const signers = [0, 1, 2]; // threshold f + 1 = 2 for n = 4
   const sigs = signers.map((i) => sign(u.keepers[i]!.sk, hexToBytes(message)));
