@@ -175,7 +175,7 @@ export const upkeepingAbi = [
         "type": "uint64"
       },
       {
-        "internalType": "enum Upkeeping.PaymentSkipReason",
+        "internalType": "enum IUpkeeping.PaymentSkipReason",
         "name": "reason",
         "type": "uint8"
       }
@@ -563,7 +563,7 @@ export const upkeepingAbi = [
       },
       {
         "indexed": false,
-        "internalType": "enum Upkeeping.PaymentSkipReason",
+        "internalType": "enum IUpkeeping.PaymentSkipReason",
         "name": "reason",
         "type": "uint8"
       }
@@ -834,7 +834,7 @@ export const upkeepingAbi = [
             "type": "uint16"
           }
         ],
-        "internalType": "struct Upkeeping.Config",
+        "internalType": "struct IUpkeeping.Config",
         "name": "",
         "type": "tuple"
       }
@@ -928,7 +928,7 @@ export const upkeepingAbi = [
             "type": "uint16"
           }
         ],
-        "internalType": "struct Upkeeping.Config",
+        "internalType": "struct IUpkeeping.Config",
         "name": "initialConfig",
         "type": "tuple"
       }
@@ -991,7 +991,7 @@ export const upkeepingAbi = [
             "type": "uint256"
           }
         ],
-        "internalType": "struct Upkeeping.Payment",
+        "internalType": "struct IUpkeeping.Payment",
         "name": "payment",
         "type": "tuple"
       }
@@ -1302,7 +1302,7 @@ export const upkeepingAbi = [
             "type": "uint16"
           }
         ],
-        "internalType": "struct Upkeeping.Config",
+        "internalType": "struct IUpkeeping.Config",
         "name": "newConfig",
         "type": "tuple"
       }
@@ -1465,7 +1465,7 @@ export const upkeepingFactoryAbi = [
             "type": "uint16"
           }
         ],
-        "internalType": "struct Upkeeping.Config",
+        "internalType": "struct IUpkeeping.Config",
         "name": "config",
         "type": "tuple"
       }

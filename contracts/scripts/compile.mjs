@@ -1,4 +1,4 @@
-// Compiles contracts/src/*.sol with solcjs (npm `solc`, no network) and writes contracts/generated/:
+// Compiles contracts/src/**/*.sol with solcjs (npm `solc`, no network) and writes contracts/generated/:
 // one JSON per deployable contract (abi, bytecode, deployedBytecode) and index.ts with typed ABIs and
 // bytecode constants. Output is deterministic: same sources and compiler → byte-identical files.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,8 +15,10 @@ const outDir = join(root, 'generated');
 /** Contracts whose artifacts are emitted (libraries with only internal functions are inlined). */
 const DEPLOYABLE = ['Upkeeping', 'UpkeepingFactory'];
 
+// Every .sol under src/, subfolders included (interfaces/, modules/), keyed by its path from contracts/.
 const sources = {};
-for (const f of readdirSync(srcDir)
+for (const f of readdirSync(srcDir, { recursive: true })
+  .map(String)
   .filter((f) => f.endsWith('.sol'))
   .sort()) {
   sources[`src/${f}`] = { content: readFileSync(join(srcDir, f), 'utf8') };
