@@ -37,6 +37,8 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         /// @dev Member ids in group order, and per member the pool shares it was excluded from in this batch.
         uint32[] ids;
         uint256[] excludedShares;
+        /// @dev Whether some entry excluded a member with a non-zero share (else `excludedShares` is all zero).
+        bool anyExcluded;
     }
 
     /// @inheritdoc IUpkeeping
@@ -108,11 +110,16 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         b.leaderBonusBps = params.leaderBonusBps;
         b.price = _price;
         b.available = address(this).balance - _reserved;
-        b.ids = new uint32[](n);
-        b.excludedShares = new uint256[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            b.ids[i] = _memberId(g, i);
+        uint32[] memory ids = new uint32[](n);
+        // ids[i] = _memberId(g, i) for every member: `ids` has n words, and `g` holds n members (its hash is
+        // the registered group's, checked above).
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(add(add(ids, 0x20), shl(5, i)), shr(224, calldataload(add(g.offset, mul(i, MEMBER_BYTES)))))
+            }
         }
+        b.ids = ids;
+        b.excludedShares = new uint256[](n);
     }
 
     /**
@@ -123,8 +130,8 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
      * accumulator.
      */
     function _closeBatch(Batch memory b, bytes32 entriesHash, uint256 count) private returns (uint256 paid) {
-        if (b.totalShare != 0) {
-            _poolPerKeeper += uint128(b.totalShare);
+        if (b.totalShare != 0) _poolPerKeeper += uint128(b.totalShare);
+        if (b.anyExcluded) {
             for (uint256 i = 0; i < b.n; ++i) {
                 uint256 excludedShare = b.excludedShares[i];
                 if (excludedShare != 0) _keepers[b.ids[i]].baseline += uint128(excludedShare);
@@ -197,7 +204,10 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
             b.totalBonus += bonus;
             ++b.paid;
         }
-        if (excluded != 0 && share != 0) _rankOf(b, pid, ts, share);
+        if (excluded != 0 && share != 0) {
+            _rankOf(b, pid, ts, share);
+            b.anyExcluded = true;
+        }
 
         _recordEntry(rec, ts, te, b.leaderId, position, st, amount, b.signerBits, providerAmount);
 
