@@ -97,8 +97,9 @@ interface IUpkeeping {
     );
     /// @notice {payBatch} skipped one entry (nothing was paid or recorded for it) for `reason`.
     event PaymentSkipped(address indexed pid, uint64 ts, uint64 te, PaymentSkipReason reason);
-    /// @notice One {payBatch} by `leaderId` over the entries hashing to `entriesHash`: `paid` entries paid
-    /// (each with its own {PaymentMade}) for `amount` in all, `skipped` skipped (each with {PaymentSkipped}).
+    /// @notice One payment list by `leaderId` over the entries hashing to `entriesHash` ({payBatch}, or {pay}
+    /// with `paid` 1 and `skipped` 0): `paid` entries paid (each with its own {PaymentMade}) for `amount` in
+    /// all, `skipped` skipped (each with {PaymentSkipped}).
     event BatchSettled(
         uint32 indexed leaderId, bytes32 indexed entriesHash, uint256 paid, uint256 skipped, uint256 amount
     );
@@ -195,9 +196,9 @@ interface IUpkeeping {
     /**
      * @notice Adds a provider: its first payment interval starts at the current block.
      * @dev Also creates the provider's two payment slots with a non-zero placeholder (~44k gas here, once),
-     * so that its first payment, like every later one, only updates them: the first `pay` with 7 keepers
-     * costs ~255k gas instead of ~328k. Re-adding a removed provider keeps its credit
-     * and clears its last payment (`lastPayment` is empty until it is paid again).
+     * so that its first payment, like every later one, only updates them (a first payment of one with 7
+     * keepers costs ~258k gas instead of ~332k). Re-adding a removed provider keeps its credit and clears its
+     * last payment (`lastPayment` is empty until it is paid again).
      */
     function addProvider(address pid) external;
 
@@ -279,7 +280,7 @@ interface IUpkeeping {
     /// @notice The members in index order: ids, accounts, G1 keys (EIP-2537 form).
     function members() external view returns (uint32[] memory ids, address[] memory accounts, bytes[] memory keys);
 
-    /// @notice The group as {pay} takes it: per member `uint32 id ‖ address ‖ key (128 bytes)`, index order.
+    /// @notice The group as {pay} and {payBatch} take it: per member `uint32 id ‖ address ‖ key (128 bytes)`, index order.
     function group() external view returns (bytes memory out);
 
     /// @notice keccak256 of {group}.
@@ -319,6 +320,7 @@ interface IUpkeeping {
     /// @notice The position (1-based) allowed to lead a payment `[ts, te)`, 0 while `te < ts + H`.
     function leaderPosition(uint64 ts, uint64 te) external view returns (uint256);
 
-    /// @notice The batch message {payBatch} verifies for `entries` led by `leaderId` (docs/encoding.md).
+    /// @notice The message every payment verifies for `entries` led by `leaderId` (docs/encoding.md): {payBatch}
+    /// over its entries, {pay} over `abi.encodePacked(pid, ts, te, st)`.
     function batchMessage(uint32 leaderId, bytes calldata entries) external view returns (bytes memory);
 }
