@@ -50,6 +50,24 @@ const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
 for (const e of output.errors ?? []) process.stderr.write(`${e.formattedMessage}\n`);
 if (errors.length > 0) process.exit(1);
 
+// IUpkeeping is the external surface: every function, event and error of Upkeeping's ABI must be declared
+// there, except the public constants' getters (upper-case names), `receive`, and what Initializable and
+// the BLS12381 library declare.
+const signature = (item) =>
+  `${item.type} ${item.name ?? ''}(${(item.inputs ?? []).map((i) => i.type).join(',')})`;
+const declared = new Set(output.contracts['src/interfaces/IUpkeeping.sol'].IUpkeeping.abi.map(signature));
+const elsewhere = ['InvalidInitialization', 'NotInitializing', 'BLS12381PrecompileFailed', 'Initialized'];
+const undeclared = output.contracts['src/Upkeeping.sol'].Upkeeping.abi
+  .filter((item) => item.type !== 'receive' && item.type !== 'constructor')
+  .filter((item) => !(item.type === 'function' && /^[A-Z_]+$/.test(item.name)))
+  .filter((item) => !elsewhere.includes(item.name))
+  .map(signature)
+  .filter((sig) => !declared.has(sig));
+if (undeclared.length > 0) {
+  process.stderr.write(`Upkeeping exposes what IUpkeeping does not declare:\n  ${undeclared.join('\n  ')}\n`);
+  process.exit(1);
+}
+
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 
