@@ -1,4 +1,4 @@
-// Compiles contracts/src/*.sol with solcjs (npm `solc`, no network) and writes contracts/generated/:
+// Compiles contracts/src/**/*.sol with solcjs (npm `solc`, no network) and writes contracts/generated/:
 // one JSON per deployable contract (abi, bytecode, deployedBytecode) and index.ts with typed ABIs and
 // bytecode constants. Output is deterministic: same sources and compiler → byte-identical files.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,8 +15,10 @@ const outDir = join(root, 'generated');
 /** Contracts whose artifacts are emitted (libraries with only internal functions are inlined). */
 const DEPLOYABLE = ['Upkeeping', 'UpkeepingFactory'];
 
+// Every .sol under src/, subfolders included (interfaces/, modules/), keyed by its path from contracts/.
 const sources = {};
-for (const f of readdirSync(srcDir)
+for (const f of readdirSync(srcDir, { recursive: true })
+  .map(String)
   .filter((f) => f.endsWith('.sol'))
   .sort()) {
   sources[`src/${f}`] = { content: readFileSync(join(srcDir, f), 'utf8') };
@@ -47,6 +49,24 @@ const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImpo
 const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
 for (const e of output.errors ?? []) process.stderr.write(`${e.formattedMessage}\n`);
 if (errors.length > 0) process.exit(1);
+
+// IUpkeeping is the external surface: every function, event and error of Upkeeping's ABI must be declared
+// there, except the public constants' getters (upper-case names), `receive`, and what Initializable and
+// the BLS12381 library declare.
+const signature = (item) =>
+  `${item.type} ${item.name ?? ''}(${(item.inputs ?? []).map((i) => i.type).join(',')})`;
+const declared = new Set(output.contracts['src/interfaces/IUpkeeping.sol'].IUpkeeping.abi.map(signature));
+const elsewhere = ['InvalidInitialization', 'NotInitializing', 'BLS12381PrecompileFailed', 'Initialized'];
+const undeclared = output.contracts['src/Upkeeping.sol'].Upkeeping.abi
+  .filter((item) => item.type !== 'receive' && item.type !== 'constructor')
+  .filter((item) => !(item.type === 'function' && /^[A-Z_]+$/.test(item.name)))
+  .filter((item) => !elsewhere.includes(item.name))
+  .map(signature)
+  .filter((sig) => !declared.has(sig));
+if (undeclared.length > 0) {
+  process.stderr.write(`Upkeeping exposes what IUpkeeping does not declare:\n  ${undeclared.join('\n  ')}\n`);
+  process.exit(1);
+}
 
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });

@@ -10,6 +10,7 @@ import {
 } from 'viem';
 import { writeContract } from 'viem/actions';
 import { upkeepingAbi } from '../generated/index.js';
+import { PAYMENT_SKIP_REASONS, type PaymentSkipReason } from './reasons.js';
 import { call } from './tx.js';
 import type { UpkeepingClient } from './upkeeping.js';
 
@@ -23,22 +24,6 @@ export interface PayBatchEntry {
   readonly te: bigint;
   readonly st: bigint;
 }
-
-/**
- * Why `payBatch` skipped an entry: the contract's `PaymentSkipReason`, by value. Each name is the
- * `Upkeeping…` error `pay` reverts with in the same case, without the prefix.
- */
-export const PAYMENT_SKIP_REASONS = [
-  'UnknownProvider',
-  'IntervalNotContiguous',
-  'IntervalEmpty',
-  'IntervalInFuture',
-  'NotLeaderWindow',
-  'SpaceTimeTooLarge',
-  'InsufficientFunds',
-] as const;
-
-export type PaymentSkipReason = (typeof PAYMENT_SKIP_REASONS)[number];
 
 function invalid(message: string): WhitePayError {
   return new WhitePayError('BATCH_INVALID_ENTRY', message, { kind: 'invalid_argument' });

@@ -1,26 +1,24 @@
 import { type ErrorKind, WhitePayError } from '@whitepay/base';
 import { BaseError, ContractFunctionRevertedError, decodeErrorResult, type Hex } from 'viem';
 import { upkeepingAbi, upkeepingFactoryAbi } from '../generated/index.js';
+import { PAYMENT_SKIP_REASONS, type PaymentSkipReason } from './reasons.js';
 
 /** The custom errors of Upkeeping and UpkeepingFactory, by Solidity name, with the kind each maps to. */
 export const UPKEEPING_ERROR_KINDS = {
   UpkeepingUnauthorized: 'permission_denied',
   UpkeepingInvalidConfig: 'invalid_argument',
-  UpkeepingIntervalNotContiguous: 'conflict',
-  UpkeepingIntervalEmpty: 'invalid_argument',
-  UpkeepingIntervalInFuture: 'failed_precondition',
   UpkeepingUnknownProvider: 'not_found',
   UpkeepingDuplicateProvider: 'conflict',
   UpkeepingGroupMismatch: 'failed_precondition',
   UpkeepingUnknownKeeper: 'not_found',
   UpkeepingSenderNotLeader: 'permission_denied',
-  UpkeepingNotLeaderWindow: 'failed_precondition',
   UpkeepingTooFewSigners: 'failed_precondition',
   UpkeepingDuplicateSigner: 'invalid_argument',
   UpkeepingUnknownSigner: 'invalid_argument',
-  UpkeepingSpaceTimeTooLarge: 'invalid_argument',
   UpkeepingInvalidSignature: 'unauthenticated',
   UpkeepingInsufficientFunds: 'failed_precondition',
+  /** `pay`'s entry cannot be paid; the kind of the error is its reason's ({@link PAYMENT_REASON_KINDS}). */
+  UpkeepingPaymentRefused: 'failed_precondition',
   UpkeepingInvalidProofOfPossession: 'unauthenticated',
   UpkeepingDuplicateKeeperId: 'conflict',
   UpkeepingDuplicateKey: 'conflict',
@@ -39,22 +37,46 @@ export type UpkeepingErrorName = keyof typeof UPKEEPING_ERROR_KINDS;
 
 /**
  * A revert of an Upkeeping or UpkeepingFactory call. `code` is the Solidity error name
- * (`UpkeepingIntervalNotContiguous`, …), `args` its decoded arguments.
+ * (`UpkeepingGroupMismatch`, …), `args` its decoded arguments. For `UpkeepingPaymentRefused(pid, ts, te,
+ * reason)` the kind is the reason's and `reason` its name (the `PaymentSkipped` reason of `payBatch`).
  */
 export class UpkeepingError extends WhitePayError {
   override readonly name = 'UpkeepingError';
   override readonly code: UpkeepingErrorName;
   readonly args: readonly unknown[];
+  /** Why the entry of `pay` was refused (`UpkeepingPaymentRefused` only). */
+  readonly reason?: PaymentSkipReason;
 
   constructor(code: UpkeepingErrorName, args: readonly unknown[], cause?: unknown) {
-    super(code, `${code}(${args.map(String).join(', ')})`, {
-      kind: UPKEEPING_ERROR_KINDS[code],
+    const reason = code === 'UpkeepingPaymentRefused' ? refusalReason(args[3]) : undefined;
+    const shown = reason === undefined ? args : [...args.slice(0, 3), reason];
+    super(code, `${code}(${shown.map(String).join(', ')})`, {
+      kind: reason === undefined ? UPKEEPING_ERROR_KINDS[code] : PAYMENT_REASON_KINDS[reason],
       details: { args: args.map((a) => (typeof a === 'bigint' ? a.toString() : a)) },
       cause,
     });
     this.code = code;
     this.args = args;
+    if (reason !== undefined) this.reason = reason;
   }
+}
+
+/**
+ * The kind of a refused entry, by reason: what the single-payment errors of the reasons carried before a
+ * payment of one became a list of one (issue 15).
+ */
+export const PAYMENT_REASON_KINDS = {
+  UnknownProvider: 'not_found',
+  IntervalNotContiguous: 'conflict',
+  IntervalEmpty: 'invalid_argument',
+  IntervalInFuture: 'failed_precondition',
+  NotLeaderWindow: 'failed_precondition',
+  SpaceTimeTooLarge: 'invalid_argument',
+  InsufficientFunds: 'failed_precondition',
+} as const satisfies Record<PaymentSkipReason, ErrorKind>;
+
+function refusalReason(value: unknown): PaymentSkipReason | undefined {
+  return typeof value === 'number' ? PAYMENT_SKIP_REASONS[value] : undefined;
 }
 
 const errorAbi = [...upkeepingAbi, ...upkeepingFactoryAbi].filter((item) => item.type === 'error');

@@ -176,13 +176,20 @@ export interface PayArgs {
   readonly group: Hex;
   /** Strictly increasing member indices of the signers. */
   readonly signers: readonly number[];
-  /** Aggregate signature, EIP-2537 G2 form (256 bytes). */
+  /**
+   * Aggregate signature, EIP-2537 G2 form (256 bytes), over the batch message of this one entry
+   * (`@whitepay/core`'s `batchPaymentMessage` with `entries: [{ pid, ts, te, st }]`).
+   */
   readonly signature: Hex;
   /** Gas limit; when given, no estimate is made (the transaction is sent even if it would revert). */
   readonly gas?: bigint;
 }
 
-/** Submits a payment (the sender must be the leader's account). Reverts surface as `UpkeepingError`. */
+/**
+ * Submits a payment of one entry: a `payBatch` of one (same message, checks, split and events) that reverts
+ * where the batch would skip, with `UpkeepingPaymentRefused` and the reason (`UpkeepingError.reason`). The
+ * sender must be the leader's account. Reverts surface as `UpkeepingError`.
+ */
 export function pay(client: UpkeepingClient, args: PayArgs): Promise<TransactionReceipt> {
   return call(client, () =>
     writeContract(client, {

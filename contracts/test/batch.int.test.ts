@@ -1,5 +1,5 @@
 import { type BatchEntry, rankKeepers, splitReward, tid } from '@whitepay/core';
-import type { Address, Hex } from 'viem';
+import { type Address, encodeAbiParameters, type Hex } from 'viem';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { upkeepingAbi } from '../generated/index.js';
 import {
@@ -95,13 +95,14 @@ function viewMessage(packed: Hex, leaderId = leader.keeperId): Promise<Hex> {
   });
 }
 
-async function expectRevert(promise: Promise<unknown>, code: string): Promise<void> {
+async function expectRevert(promise: Promise<unknown>, code: string): Promise<UpkeepingError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(UpkeepingError);
   expect((err as UpkeepingError).code).toBe(code);
+  return err as UpkeepingError;
 }
 
 const balance = (account: Address) => balanceOf(s.user, { upkeeping: s.upkeeping, account });
@@ -310,10 +311,39 @@ describe('Upkeeping.payBatch', () => {
         'UpkeepingInvalidSignature',
       );
     }
-    // A single-payment signature is not a batch signature.
-    const single = messageFor(s, { ts, te, st: stOf(0), leaderId: leader.keeperId, position: 1 });
+    // A signature over the retired single-payment message ("WhitePay/v1") verifies nowhere.
+    const single = encodeAbiParameters(
+      [
+        { type: 'string' },
+        { type: 'uint256' },
+        { type: 'address' },
+        { type: 'address' },
+        { type: 'address' },
+        { type: 'uint64' },
+        { type: 'uint64' },
+        { type: 'uint256' },
+        { type: 'uint32' },
+        { type: 'uint8' },
+      ],
+      [
+        'WhitePay/v1',
+        BigInt(s.chain.anvil.chainId),
+        s.upkeeping,
+        s.user.account.address,
+        entries[0]!.pid,
+        ts,
+        te,
+        stOf(0),
+        leader.keeperId,
+        1,
+      ],
+    );
     await expectRevert(
       payBatch(leader.client, batchArgs([entries[0]!], { message: single })),
+      'UpkeepingInvalidSignature',
+    );
+    await expectRevert(
+      pay(leader.client, { ...batchArgs([entries[0]!], { message: single }), ...entries[0]! }),
       'UpkeepingInvalidSignature',
     );
     // Nothing was paid; the genuine batch still goes through.
@@ -351,7 +381,7 @@ describe('Upkeeping.payBatch', () => {
     const ts0 = s.ts0;
     const p1 = leaderFor(s, ts0, 1);
     await mineTo(chain, p1.te);
-    const m1 = messageFor(s, { ts: ts0, te: p1.te, st: 500n, leaderId: p1.leader.keeperId, position: 1 });
+    const m1 = messageFor(s, { ts: ts0, te: p1.te, st: 500n, leaderId: p1.leader.keeperId });
     const single = {
       upkeeping: s.upkeeping,
       pid: s.pid,
@@ -372,14 +402,15 @@ describe('Upkeeping.payBatch', () => {
     const batch = batchArgs(entries, { leaderId: p2.leader.keeperId });
     expect(batchOutcome(await payBatch(p2.leader.client, batch), s.upkeeping).paid).toHaveLength(1);
     // The single payment cannot be replayed, nor the batch.
-    await expectRevert(pay(p1.leader.client, single), 'UpkeepingIntervalNotContiguous');
+    const refused = await expectRevert(pay(p1.leader.client, single), 'UpkeepingPaymentRefused');
+    expect(refused.reason).toBe('IntervalNotContiguous');
     const replay = batchOutcome(await payBatch(p2.leader.client, batch), s.upkeeping);
     expect(replay.skipped.map((x) => x.reason)).toEqual(['IntervalNotContiguous']);
 
     // 3. Single pay from the batch's te.
     const p3 = leaderFor(s, p2.te, 1);
     await mineTo(chain, p3.te);
-    const m3 = messageFor(s, { ts: p2.te, te: p3.te, st: 900n, leaderId: p3.leader.keeperId, position: 1 });
+    const m3 = messageFor(s, { ts: p2.te, te: p3.te, st: 900n, leaderId: p3.leader.keeperId });
     await pay(p3.leader.client, {
       ...single,
       ts: p2.te,

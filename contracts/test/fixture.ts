@@ -13,7 +13,7 @@ import {
   sign,
   toHex,
 } from '@whitepay/bls';
-import { type BatchEntry, batchPaymentMessage, leaderAt, paymentMessage, rankKeepers } from '@whitepay/core';
+import { type BatchEntry, batchPaymentMessage, leaderAt, rankKeepers } from '@whitepay/core';
 import { ANVIL_MNEMONIC, type AnvilServer, startAnvil } from '@whitepay/testkit';
 import {
   type Address,
@@ -197,22 +197,15 @@ export function leaderFor(s: Setup, ts: bigint, position: number) {
   return { te, leader, excluded: slot.excluded, position };
 }
 
-/** The payment message bytes (from @whitepay/core) for the setup. */
+/**
+ * The message `pay` verifies for the setup's provider: the batch message (from @whitepay/core) over the one
+ * entry `(pid, ts, te, st)` — a payment of one is a list of one. `pid` defaults to the setup's provider.
+ */
 export function messageFor(
   s: Setup,
-  p: { ts: bigint; te: bigint; st: bigint; leaderId: number; position: number },
+  p: { ts: bigint; te: bigint; st: bigint; leaderId: number; pid?: Address },
 ): Hex {
-  return paymentMessage({
-    chainId: BigInt(s.chain.anvil.chainId),
-    upkeeping: s.upkeeping,
-    user: s.user.account.address,
-    pid: s.pid,
-    ts: p.ts,
-    te: p.te,
-    st: p.st,
-    leaderId: p.leaderId,
-    r: p.position,
-  });
+  return batchMessageFor(s, p.leaderId, [{ pid: p.pid ?? s.pid, ts: p.ts, te: p.te, st: p.st }]);
 }
 
 /** Aggregate signature (EIP-2537 G2 hex) of `signers` (member indices) over `message`. */

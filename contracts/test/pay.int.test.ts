@@ -1,12 +1,16 @@
 import { splitReward, tid } from '@whitepay/core';
-import { hexToBytes } from 'viem';
+import { type Address, hexToBytes } from 'viem';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { upkeepingAbi } from '../generated/index.js';
 import {
   addProvider,
   balanceOf,
+  batchOutcome,
+  encodeBatchEntries,
   type PayArgs,
+  type PaymentSkipReason,
   pay,
+  payBatch,
   removeProvider,
   setConfig,
   UpkeepingError,
@@ -51,7 +55,7 @@ async function validPayment(opts: { position?: number; st?: bigint; signers?: nu
   await mineTo(chain, te);
   const st = opts.st ?? 123_456_789n;
   const signers = opts.signers ?? firstSigners(3); // default threshold for n = 7 is f + 1 = 3
-  const message = messageFor(s, { ts, te, st, leaderId: leader.keeperId, position });
+  const message = messageFor(s, { ts, te, st, leaderId: leader.keeperId });
   const args: PayArgs = {
     upkeeping: s.upkeeping,
     pid: s.pid,
@@ -65,6 +69,30 @@ async function validPayment(opts: { position?: number; st?: bigint; signers?: nu
   };
   return { args, leader, excluded, position, message };
 }
+
+/**
+ * `args` signed anew (by its signers) over the message of its own entry and leader, read from the contract's
+ * `batchMessage` view (core's `batchPaymentMessage` refuses to encode an empty interval).
+ */
+async function resigned(args: PayArgs): Promise<PayArgs> {
+  const message = await chain.public.readContract({
+    address: s.upkeeping,
+    abi: upkeepingAbi,
+    functionName: 'batchMessage',
+    args: [args.leaderId, encodeBatchEntries([args])],
+  });
+  return { ...args, signature: aggregate(s, args.signers, message) };
+}
+
+/** Expects `UpkeepingPaymentRefused(pid, ts, te, reason)` for the entry of `args`. */
+async function expectRefused(args: PayArgs, client: PayClient, reason: PaymentSkipReason) {
+  const err = await expectRevert(pay(client, args), 'UpkeepingPaymentRefused');
+  expect(err.reason).toBe(reason);
+  expect(err.args.slice(0, 3)).toEqual([args.pid, args.ts, args.te]);
+  return err;
+}
+
+type PayClient = Parameters<typeof pay>[0];
 
 async function expectRevert(promise: Promise<unknown>, code: string): Promise<UpkeepingError> {
   const err = await promise.then(
@@ -80,13 +108,13 @@ const balances = (accounts: readonly `0x${string}`[]) =>
   Promise.all(accounts.map((account) => balanceOf(s.user, { upkeeping: s.upkeeping, account })));
 
 describe('Upkeeping.pay', () => {
-  it('rebuilds exactly the payment message of @whitepay/core', async () => {
-    const { args, position, message } = await validPayment();
+  it('verifies the batch message of @whitepay/core over its one entry', async () => {
+    const { args, message } = await validPayment();
     const onChain = await chain.public.readContract({
       address: s.upkeeping,
       abi: upkeepingAbi,
-      functionName: 'paymentMessage',
-      args: [args.pid, args.ts, args.te, args.st, args.leaderId, position],
+      functionName: 'batchMessage',
+      args: [args.leaderId, encodeBatchEntries([args])],
     });
     expect(onChain).toBe(message);
   });
@@ -170,11 +198,11 @@ describe('Upkeeping.pay', () => {
     await pay(first.leader.client, first.args);
     // Second interval [te1, te2): the leader of position 1 for the new ts.
     const ts = first.args.te;
-    const { te, leader, position } = leaderFor(s, ts, 1);
+    const { te, leader } = leaderFor(s, ts, 1);
     await mineTo(chain, te);
     const st = 777n;
     const signers = firstSigners(3);
-    const message = messageFor(s, { ts, te, st, leaderId: leader.keeperId, position });
+    const message = messageFor(s, { ts, te, st, leaderId: leader.keeperId });
     await pay(leader.client, {
       ...first.args,
       ts,
@@ -202,26 +230,30 @@ describe('Upkeeping.pay', () => {
     expect(pAfter - pBefore + r2.gasUsed * r2.effectiveGasPrice).toBe(pCredit);
   });
 
-  it('rejects a replayed payment', async () => {
+  it('refuses a replayed payment (IntervalNotContiguous)', async () => {
     const { args, leader } = await validPayment();
     await pay(leader.client, args);
-    await expectRevert(pay(leader.client, args), 'UpkeepingIntervalNotContiguous');
+    await expectRefused(args, leader.client, 'IntervalNotContiguous');
   });
 
-  it('rejects a wrong ts', async () => {
+  it('refuses a wrong ts (IntervalNotContiguous)', async () => {
     const { args, leader } = await validPayment();
-    await expectRevert(pay(leader.client, { ...args, ts: args.ts + 1n }), 'UpkeepingIntervalNotContiguous');
+    await expectRefused(
+      await resigned({ ...args, ts: args.ts + 1n }),
+      leader.client,
+      'IntervalNotContiguous',
+    );
   });
 
-  it('rejects te <= ts', async () => {
+  it('refuses te <= ts (IntervalEmpty)', async () => {
     const { args, leader } = await validPayment();
-    await expectRevert(pay(leader.client, { ...args, te: args.ts }), 'UpkeepingIntervalEmpty');
+    await expectRefused(await resigned({ ...args, te: args.ts }), leader.client, 'IntervalEmpty');
   });
 
-  it('rejects te in the future', async () => {
+  it('refuses te in the future (IntervalInFuture)', async () => {
     const { args, leader } = await validPayment();
     const now = await chain.public.getBlockNumber({ cacheTime: 0 });
-    await expectRevert(pay(leader.client, { ...args, te: now + 5n }), 'UpkeepingIntervalInFuture');
+    await expectRefused(await resigned({ ...args, te: now + 5n }), leader.client, 'IntervalInFuture');
   });
 
   it('rejects a sender that is not the named leader', async () => {
@@ -230,19 +262,21 @@ describe('Upkeeping.pay', () => {
     await expectRevert(pay(other.client, args), 'UpkeepingSenderNotLeader');
   });
 
-  it('rejects a leader outside its window', async () => {
+  it('refuses a leader outside its window (NotLeaderWindow)', async () => {
     // The rank-2 keeper paying in the rank-1 window.
     const { args } = await validPayment({ position: 1 });
     const second = leaderFor(s, args.ts, 2).leader;
-    await expectRevert(
-      pay(second.client, { ...args, leaderId: second.keeperId }),
-      'UpkeepingNotLeaderWindow',
+    await expectRefused(
+      await resigned({ ...args, leaderId: second.keeperId }),
+      second.client,
+      'NotLeaderWindow',
     );
     // Before ts + H nobody leads.
     const early = await validPayment();
-    await expectRevert(
-      pay(early.leader.client, { ...early.args, te: early.args.ts + 1n }),
-      'UpkeepingNotLeaderWindow',
+    await expectRefused(
+      await resigned({ ...early.args, te: early.args.ts + 1n }),
+      early.leader.client,
+      'NotLeaderWindow',
     );
   });
 
@@ -288,13 +322,7 @@ describe('Upkeeping.pay', () => {
       'UpkeepingInvalidSignature',
     );
     // Signed over another st.
-    const other = messageFor(s, {
-      ts: args.ts,
-      te: args.te,
-      st: args.st + 1n,
-      leaderId: args.leaderId,
-      position: 1,
-    });
+    const other = messageFor(s, { ts: args.ts, te: args.te, st: args.st + 1n, leaderId: args.leaderId });
     await expectRevert(
       pay(leader.client, { ...args, signature: aggregate(s, args.signers, other) }),
       'UpkeepingInvalidSignature',
@@ -340,16 +368,73 @@ describe('Upkeeping.pay', () => {
     expect(await balanceOf(s.user, { upkeeping: s.upkeeping, account: s.pid })).toBe(0n);
   });
 
-  it('rejects st of 2^128 or more (the record keeps 128 bits)', async () => {
+  it('refuses st of 2^128 or more (SpaceTimeTooLarge: the record keeps 128 bits)', async () => {
     const { args, leader } = await validPayment({ st: 1n << 128n });
-    await expectRevert(pay(leader.client, args), 'UpkeepingSpaceTimeTooLarge');
+    await expectRefused(args, leader.client, 'SpaceTimeTooLarge');
   });
 
-  it('rejects a payment the unreserved balance does not cover', async () => {
-    const { args, leader, message } = await validPayment({ st: 10n ** 18n + 1n });
-    await expectRevert(
-      pay(leader.client, { ...args, signature: aggregate(s, args.signers, message) }),
-      'UpkeepingInsufficientFunds',
-    );
+  it('refuses a payment the unreserved balance does not cover (InsufficientFunds)', async () => {
+    const { args, leader } = await validPayment({ st: 10n ** 18n + 1n });
+    const err = await expectRefused(args, leader.client, 'InsufficientFunds');
+    expect(err.kind).toBe('failed_precondition');
+  });
+
+  it('refuses an amount st * price that overflows 256 bits as unfunded, as payBatch skips it', async () => {
+    // Before issue 15 `pay` panicked here (0x11) while `payBatch` skipped the entry.
+    await setConfig(s.user, { upkeeping: s.upkeeping, config: { ...s.config, price: 1n << 200n } });
+    const { args, leader } = await validPayment({ st: 1n << 100n });
+    await expectRefused(args, leader.client, 'InsufficientFunds');
+    const outcome = batchOutcome(await payBatch(leader.client, { ...args, entries: [args] }), s.upkeeping);
+    expect(outcome.skipped.map((x) => x.reason)).toEqual(['InsufficientFunds']);
+  });
+});
+
+describe('Upkeeping.pay is payBatch of one entry', () => {
+  const stranger = '0x000000000000000000000000000000000000dEaD' as Address;
+
+  /** Each reason an entry can be refused for, and how to provoke it from a valid payment. */
+  const cases: { reason: PaymentSkipReason; provoke: (a: PayArgs, now: bigint) => PayArgs }[] = [
+    { reason: 'UnknownProvider', provoke: (a) => ({ ...a, pid: stranger }) },
+    {
+      reason: 'IntervalNotContiguous',
+      provoke: (a) => ({ ...a, ts: a.ts + 1n }),
+    },
+    { reason: 'IntervalEmpty', provoke: (a) => ({ ...a, te: a.ts }) },
+    { reason: 'IntervalInFuture', provoke: (a, now) => ({ ...a, te: now + 5n }) },
+    { reason: 'NotLeaderWindow', provoke: (a) => ({ ...a, te: a.ts + 1n }) },
+    { reason: 'SpaceTimeTooLarge', provoke: (a) => ({ ...a, st: 1n << 128n }) },
+    { reason: 'InsufficientFunds', provoke: (a) => ({ ...a, st: 10n ** 18n + 1n }) },
+  ];
+
+  for (const { reason, provoke } of cases) {
+    it(`reverts with the reason payBatch skips the same entry for: ${reason}`, async () => {
+      const { args, leader } = await validPayment();
+      const now = await chain.public.getBlockNumber({ cacheTime: 0 });
+      const bad = await resigned(provoke(args, now));
+      await expectRefused(bad, leader.client, reason);
+      // The same entry, under the same signature, as a list of one.
+      const receipt = await payBatch(leader.client, { ...bad, entries: [bad] });
+      const outcome = batchOutcome(receipt, s.upkeeping);
+      expect(outcome.paid).toHaveLength(0);
+      expect(outcome.skipped).toEqual([{ pid: bad.pid, ts: bad.ts, te: bad.te, reason }]);
+    });
+  }
+
+  it('emits exactly the events of payBatch of one (PaymentMade, then BatchSettled), with the same signature', async () => {
+    const { args, leader } = await validPayment({ position: 2 });
+    const before = await chain.test.snapshot();
+    const single = await pay(leader.client, args);
+    const singleState = await balances([s.pid, ...s.keepers.map((k) => k.account)]);
+    await chain.test.revert({ id: before });
+    const batch = await payBatch(leader.client, { ...args, entries: [args] });
+    const batchState = await balances([s.pid, ...s.keepers.map((k) => k.account)]);
+    const shape = (r: typeof single) =>
+      r.logs.map((l) => ({ address: l.address, topics: l.topics, data: l.data }));
+    expect(shape(single)).toHaveLength(2);
+    expect(shape(single)).toEqual(shape(batch));
+    expect(singleState).toEqual(batchState);
+    const outcome = batchOutcome(single, s.upkeeping);
+    expect(outcome.paid).toHaveLength(1);
+    expect(outcome.amount).toBe(args.st);
   });
 });

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aggregateSignatures, decryptSecretKey, g2ToEip2537, sign, toHex } from '@whitepay/bls';
 import { pay, readGroup, upkeepingOf } from '@whitepay/contracts';
-import { leaderAt, paymentMessage, rankKeepers, splitReward, tid } from '@whitepay/core';
+import { batchPaymentMessage, leaderAt, rankKeepers, splitReward, tid } from '@whitepay/core';
 import { ANVIL_MNEMONIC, type AnvilServer, freePort, startAnvil } from '@whitepay/testkit';
 import {
   type Address,
@@ -448,16 +448,13 @@ describe('whitepay: full flow on anvil', () => {
     const slot = leaderAt(input, te)!;
     expect(slot.position).toBe(2);
     const st = 1_000_003n;
-    const message = paymentMessage({
+    // A payment of one is a batch of one: `pay` verifies the batch message over its one entry.
+    const message = batchPaymentMessage({
       chainId: BigInt(anvil.chainId),
       upkeeping,
       user: user.address,
-      pid: provider.address,
-      ts: ts0,
-      te,
-      st,
       leaderId: slot.keeperId,
-      r: slot.position,
+      entries: [{ pid: provider.address, ts: ts0, te, st }],
     });
     const signerIds = [101, 103]; // member indices 0 and 2; threshold 2
     const sks = await Promise.all(

@@ -17,6 +17,16 @@ describe('toFailure', () => {
     }
   });
 
+  it('names the reason of a refused payment', () => {
+    const pid = '0x000000000000000000000000000000000000dEaD';
+    const f = toFailure(new UpkeepingError('UpkeepingPaymentRefused', [pid, 10n, 12n, 1]));
+    expect(f).toMatchObject({ exitCode: EXIT.rejected, code: 'UpkeepingPaymentRefused' });
+    expect(f.message).toBe(
+      `payment of ${pid} over [10, 12) refused: ts is not the end of the last payment (already paid, or a wrong ts)`,
+    );
+    expect(new UpkeepingError('UpkeepingPaymentRefused', [pid, 10n, 12n, 1]).kind).toBe('conflict');
+  });
+
   it('keeps the arguments in the message', () => {
     const f = toFailure(new UpkeepingError('UpkeepingInsufficientFunds', [5n, 7n]));
     expect(f.message).toBe('not enough funds: 5 wei available, 7 wei needed');

@@ -1,5 +1,10 @@
 import { WhitePayError } from '@whitepay/base';
-import { decodeUpkeepingError, UpkeepingError } from '@whitepay/contracts';
+import {
+  decodeUpkeepingError,
+  PAYMENT_SKIP_REASONS,
+  type PaymentSkipReason,
+  UpkeepingError,
+} from '@whitepay/contracts';
 import { BaseError, ContractFunctionZeroDataError, HttpRequestError, TimeoutError } from 'viem';
 
 /**
@@ -49,6 +54,25 @@ const a = (args: Args, i: number): string => {
 };
 
 /**
+ * Why the contract refuses a payment's entry (`UpkeepingPaymentRefused`, the `PaymentSkipped` reason of a
+ * batch), by reason (the enum's value in the revert's arguments).
+ */
+export const PAYMENT_REFUSALS: Readonly<Record<PaymentSkipReason, string>> = {
+  UnknownProvider: 'the provider is not registered (or was removed)',
+  IntervalNotContiguous: 'ts is not the end of the last payment (already paid, or a wrong ts)',
+  IntervalEmpty: 'te is not after ts',
+  IntervalInFuture: 'te is after the current block',
+  NotLeaderWindow: "the window of te does not belong to the leader's position",
+  SpaceTimeTooLarge: 'st does not fit in 128 bits',
+  InsufficientFunds: 'the unreserved balance does not cover the amount',
+};
+
+function refusal(value: unknown): string {
+  const reason = typeof value === 'number' ? PAYMENT_SKIP_REASONS[value] : undefined;
+  return reason === undefined ? `reason ${String(value)}` : PAYMENT_REFUSALS[reason];
+}
+
+/**
  * One line per Solidity error of Upkeeping/UpkeepingFactory, for people, keyed by the error name
  * (`UpkeepingErrorName`; a plain string key so a name the contracts add later or have not yet released
  * type-checks either way). `errors.test.ts` checks that every name the contracts package knows has one; a
@@ -59,23 +83,18 @@ export const REVERT_MESSAGES: Readonly<Record<string, (args: Args) => string>> =
     `${a(x, 0)} is not the user who owns this Upkeeping (only the user may do this)`,
   UpkeepingInvalidConfig: () =>
     'invalid parameters: window must be at least 1, provider + leader bonus bps at most 10000, threshold at most 128',
-  UpkeepingIntervalNotContiguous: (x) =>
-    `ts must be ${a(x, 0)} (the end of the last payment), got ${a(x, 1)}`,
-  UpkeepingIntervalEmpty: (x) => `empty interval: te ${a(x, 1)} is not after ts ${a(x, 0)}`,
-  UpkeepingIntervalInFuture: (x) => `te ${a(x, 0)} is after the current block ${a(x, 1)}`,
   UpkeepingUnknownProvider: (x) => `provider ${a(x, 0)} is not registered (or was removed)`,
   UpkeepingDuplicateProvider: (x) => `provider ${a(x, 0)} is already registered`,
-  UpkeepingSpaceTimeTooLarge: (x) => `st ${a(x, 0)} does not fit in 128 bits`,
   UpkeepingGroupMismatch: () => 'the keeper group given is not the registered group',
   UpkeepingUnknownKeeper: (x) => `no keeper with id ${a(x, 0)} in this group`,
   UpkeepingSenderNotLeader: (x) => `sender ${a(x, 0)} is not the leader's account ${a(x, 1)}`,
-  UpkeepingNotLeaderWindow: (x) =>
-    `the leader has position ${a(x, 0)} but the window of te belongs to position ${a(x, 1)}`,
   UpkeepingTooFewSigners: (x) => `${a(x, 0)} signers, the threshold is ${a(x, 1)}`,
   UpkeepingDuplicateSigner: (x) => `signer index ${a(x, 0)} repeats or is out of order`,
   UpkeepingUnknownSigner: (x) => `signer index ${a(x, 0)} is not a member`,
   UpkeepingInvalidSignature: () => 'the aggregate BLS signature does not verify',
   UpkeepingInsufficientFunds: (x) => `not enough funds: ${a(x, 0)} wei available, ${a(x, 1)} wei needed`,
+  UpkeepingPaymentRefused: (x) =>
+    `payment of ${a(x, 0)} over [${a(x, 1)}, ${a(x, 2)}) refused: ${refusal(x[3])}`,
   UpkeepingInvalidProofOfPossession: (x) =>
     `the proof of possession does not verify for keeper ${a(x, 0)}'s public key (wrong key file or PoP)`,
   UpkeepingDuplicateKeeperId: (x) => `keeper id ${a(x, 0)} is already registered`,

@@ -1,10 +1,8 @@
 export { UINT8_MAX, UINT32_MAX, UINT64_MAX, UINT256_MAX } from './abi.js';
 export * from './batch.js';
 export * from './errors.js';
-export * from './message.js';
 export * from './round.js';
 /** @deprecated The round id of a list: {@link roundId}. Kept for services/chain-submitter until it moves to `roundId`. */
-export { roundId as batchId } from './round.js';
 export * from './schedule.js';
 export * from './spacetime.js';
 export * from './split.js';

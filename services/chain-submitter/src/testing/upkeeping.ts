@@ -18,7 +18,7 @@ import {
   readGroup,
   type UpkeepingClient,
 } from '@whitepay/contracts';
-import { batchId, batchPaymentMessage, encodeBatchEntries, nextWindowFor } from '@whitepay/core';
+import { batchPaymentMessage, encodeBatchEntries, nextWindowFor, roundId } from '@whitepay/core';
 import { ANVIL_MNEMONIC, type AnvilServer } from '@whitepay/testkit';
 import {
   type Address,
@@ -177,7 +177,7 @@ export async function signedBatch(
     group: u.group,
     signers,
     signature: toHex(g2ToEip2537(aggregateSignatures(sigs))),
-    tid: batchId({ user: u.user.account.address, leaderId: leader.keeperId, r, items: entries }),
+    tid: roundId({ user: u.user.account.address, leaderId: leader.keeperId, r, items: entries }),
     te,
   };
 }

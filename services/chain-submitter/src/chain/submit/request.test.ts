@@ -1,4 +1,4 @@
-import { batchId, encodeBatchEntries } from '@whitepay/core';
+import { encodeBatchEntries, roundId } from '@whitepay/core';
 import { getAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { SubmitRequestError } from '../../errors.js';
@@ -18,7 +18,7 @@ const body = {
   group: '0x01',
   signers: [0, 1],
   signature: '0x02',
-  tid: batchId({ user, leaderId: 101, r: 2, items: entries }),
+  tid: roundId({ user, leaderId: 101, r: 2, items: entries }),
 };
 
 describe('parseSubmit', () => {

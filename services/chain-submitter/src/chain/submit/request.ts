@@ -1,5 +1,5 @@
 import { submitRequestSchema } from '@whitepay/bus';
-import { batchId, decodeBatchEntries } from '@whitepay/core';
+import { decodeBatchEntries, roundId } from '@whitepay/core';
 import { type Address, getAddress, type Hex } from 'viem';
 import { SubmitRequestError } from '../../errors.js';
 import type { BatchRequest } from '../outbox.js';
@@ -50,14 +50,14 @@ export function parseSubmit(input: unknown): ParsedSubmit {
 }
 
 /**
- * The batch id of a request (core's `batchId` over `user`, the leader, `r`
+ * The batch id of a request (core's `roundId` over `user`, the leader, `r`
  * and the entries' `(pid, ts, te)`).
  *
  * @throws SubmitRequestError when the entries cannot form a batch (a provider twice, `te <= ts`, …).
  */
 export function batchIdOf(req: BatchRequest, user: Address): Hex {
   try {
-    return batchId({
+    return roundId({
       user,
       leaderId: req.leaderId,
       r: req.r,
