@@ -1,5 +1,6 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { waitFor } from '@whitepay/testkit';
+import { getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AVAILABLE_SERVICES,
@@ -229,6 +230,23 @@ describe('operator HTTP APIs of a running keeper', () => {
       }
     },
   );
+
+  it('coordinator: the schedule of a provider being paid, whatever the case of its addresses; limit=0 refused', async () => {
+    const base = keeper.urls['consensus-coordinator']!.http;
+    const lower = (a: string) => a.toLowerCase();
+    const upper = (a: string) => `0x${a.slice(2).toUpperCase()}`;
+    for (const form of [(a: string) => a, lower, upper]) {
+      const res = await fetch(`${base}/v1/schedule/${form(chain.user)}/${form(provider.pid)}`);
+      expect(res.status, `schedule with ${form(chain.user)}`).toBe(200);
+      const body = (await res.json()) as { user: string; pid: string; windows: unknown[] };
+      expect(body.user).toBe(getAddress(chain.user));
+      expect(body.pid).toBe(getAddress(provider.pid));
+      expect(body.windows).toHaveLength(1);
+    }
+    const zero = await fetch(`${base}/v1/rounds?limit=0`);
+    expect(zero.status).toBe(400);
+    expect(await zero.json()).toEqual({ ...ERROR_SHAPE, code: 'BAD_REQUEST', kind: 'invalid_argument' });
+  });
 
   it('admin endpoints refuse callers without the bearer token', async () => {
     for (const name of AVAILABLE_SERVICES) {

@@ -40,8 +40,40 @@ function summary(r: RoundRecord) {
   });
 }
 
+const hex = { type: 'string', pattern: '^0x[0-9a-fA-F]*$' } as const;
+const decimal = { type: 'string', pattern: '^[0-9]+$', description: 'decimal integer' } as const;
+/** A round as /v1/rounds lists it (bigints as decimal strings, addresses EIP-55). */
+const roundSummary = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['tid', 'upkeeping', 'user', 'leaderId', 'r', 'items', 'phase', 'outcome'],
+  properties: {
+    tid: { ...hex, description: 'round id (docs/encoding.md)' },
+    upkeeping: hex,
+    user: hex,
+    leaderId: { type: 'integer' },
+    r: { type: 'integer', description: "the leader's position" },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: true,
+        properties: { pid: hex, ts: decimal, te: decimal },
+      },
+    },
+    phase: { type: 'string' },
+    attempt: { type: 'integer' },
+    outcome: { type: 'string' },
+    startedAt: { type: 'integer', description: 'ms since the epoch' },
+    finishedAt: { type: ['integer', 'null'] },
+    txHash: { type: ['string', 'null'] },
+    amount: { type: ['string', 'null'] },
+  },
+} as const;
+
 function address(v: string, field: string): Address {
-  if (!isAddress(v)) throw new CoordinatorError('COORD_INVALID_ARGUMENT', `${field} must be an address`);
+  if (!isAddress(v, { strict: false }))
+    throw new CoordinatorError('COORD_INVALID_ARGUMENT', `${field} must be an address`);
   return getAddress(v);
 }
 
@@ -54,11 +86,22 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       schema: {
         summary:
           'Recent rounds this keeper led, newest first: entries, phase, outcome, every entry paid or skipped',
-        querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^\\d+$' } } },
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['rounds'],
+            properties: { rounds: { type: 'array', items: roundSummary } },
+          },
+        },
       },
     },
     async (req) => {
-      const limit = Math.min(Number(req.query.limit ?? 100), 1000);
+      // limit=0 used to answer every round: the schema now holds it to [1, 1000].
+      const limit = Number(req.query.limit ?? 100);
       return { rounds: (await d.store.recent(limit)).map(summary) };
     },
   );
@@ -67,7 +110,17 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     '/v1/rounds/:tid',
     {
       onRequest: app.requireRead,
-      schema: { summary: "One round: the leader reducer's whole state plus the outcome" },
+      schema: {
+        summary: "One round: the leader reducer's whole state plus the outcome",
+        params: { type: 'object', properties: { tid: hex } },
+        response: {
+          200: {
+            ...roundSummary,
+            required: [...roundSummary.required, 'state'],
+            properties: { ...roundSummary.properties, state: { type: 'object', additionalProperties: true } },
+          },
+        },
+      },
     },
     async (req) => {
       if (!/^0x[0-9a-fA-F]{64}$/.test(req.params.tid)) {
@@ -86,7 +139,36 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       schema: {
         summary:
           'Leader schedule of (user, pid) from ts (default: the next payment`s ts): ranking, windows, leader now',
-        querystring: { type: 'object', properties: { ts: { type: 'string', pattern: '^\\d+$' } } },
+        querystring: { type: 'object', properties: { ts: decimal } },
+        response: {
+          200: {
+            type: 'object',
+            required: ['upkeeping', 'user', 'pid', 'ts', 'H', 'T', 'head', 'leaderNow', 'windows'],
+            properties: {
+              upkeeping: hex,
+              user: hex,
+              pid: hex,
+              ts: decimal,
+              H: decimal,
+              T: decimal,
+              head: decimal,
+              leaderNow: { type: ['object', 'null'], additionalProperties: true },
+              windows: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: true,
+                  properties: {
+                    position: { type: 'integer' },
+                    keeperId: { type: 'integer' },
+                    start: decimal,
+                    end: decimal,
+                  },
+                },
+              },
+            },
+          },
+        },
       },
     },
     async (req) => {
@@ -94,9 +176,10 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       const pid = address(req.params.pid, 'pid');
       const head = await d.chain.headBlock(250);
       const views = await d.chain.served(head);
-      const view = views.find((v) => v.user === user);
+      // Addresses compare by value, whatever their case on the chain view or in the request.
+      const view = views.find((v) => v.user.toLowerCase() === user.toLowerCase());
       if (!view) throw new CoordinatorError('ROUND_NOT_FOUND', `no served Upkeeping of user ${user}`);
-      const provider = view.providers.find((p) => p.pid === pid);
+      const provider = view.providers.find((p) => p.pid.toLowerCase() === pid.toLowerCase());
       if (!provider && req.query.ts === undefined) {
         throw new CoordinatorError('ROUND_NOT_FOUND', `${pid} is not an active provider of ${user}`);
       }
@@ -134,6 +217,10 @@ export function registerFaultRoutes(
       schema: {
         summary: `TEST ONLY: switch fault injection (${FAULT_GRAMMAR})`,
         body: { type: 'object', required: ['fault'], properties: { fault: { type: 'string' } } },
+        security: [{ bearer: [] }],
+        response: {
+          200: { type: 'object', required: ['fault'], properties: { fault: { type: 'string' } } },
+        },
       },
     },
     async (req) => {
