@@ -273,7 +273,9 @@ smoke_env() { # target http-port grpc-port -> env lines
       echo "CONSENSUS_COORDINATOR_PRIVATE_KEY=$TEST_KEY"
       echo "CONSENSUS_COORDINATOR_BLS_SECRET_KEY=$TEST_BLS"
       echo "CONSENSUS_COORDINATOR_ST_CALCULATOR_URL=127.0.0.1:$ST_GRPC"
-      echo "CONSENSUS_COORDINATOR_CHALLENGE_STORE_URL=127.0.0.1:$STORE_GRPC" ;;
+      echo "CONSENSUS_COORDINATOR_CHALLENGE_STORE_URL=127.0.0.1:$STORE_GRPC"
+      # One keeper smoke test, no peers: plaintext peer gRPC.
+      echo "CONSENSUS_COORDINATOR_PEER_PLAINTEXT=true" ;;
     chain-submitter)
       echo "CHAIN_SUBMITTER_NATS_URL=nats://127.0.0.1:$NATS_PORT"
       echo "CHAIN_SUBMITTER_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"

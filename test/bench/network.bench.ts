@@ -22,6 +22,7 @@ import { upkeepingAbi } from '@whitepay/contracts';
 import { providerV1, storeV1 } from '@whitepay/proto';
 import { insecure } from '@whitepay/rpc';
 import {
+  createGroupPki,
   freePort,
   startAnvil,
   startNats,
@@ -235,15 +236,18 @@ try {
   const node = providerSpec(state, providerNode, join(work.path, 'provider'), LOG_LEVEL);
   delete node.env.PROVIDER_ADDRESS; // any pid: one node serves every provider
   supervisor.add({ ...node, name: 'provider' });
-  for (const k of keepers)
+  const pki = await createGroupPki(join(work.path, 'pki'));
+  for (const k of keepers) {
+    const peerTls = await pki.env('CONSENSUS_COORDINATOR', k.id, k.account);
     for (const s of SERVICES) {
-      const spec = keeperServiceSpec(state, k, s, endpoints, LOG_LEVEL);
+      const spec = keeperServiceSpec(state, k, s, endpoints, LOG_LEVEL, peerTls);
       const prof =
         PROF && (PROF_SERVICES.length === 0 || PROF_SERVICES.includes(s))
           ? [`--cpu-prof`, `--cpu-prof-dir=${join(PROF, procName(k, s))}`]
           : [];
       supervisor.add({ ...spec, args: [...prof, ...spec.args], env: { ...spec.env, ...patch[s](k) } });
     }
+  }
   const httpOf: Record<ServiceName, (k: KeeperState) => number> = {
     'challenge-store': (k) => k.ports.storeHttp,
     'st-calculator': (k) => k.ports.stHttp,

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AnvilServer,
+  createGroupPki,
   type NatsServer,
   type PostgresServer,
   postgresBinDir,
@@ -227,8 +228,13 @@ export async function startDevnet(options: DevnetOptions, progress: Progress = (
 
     for (const p of state.providers)
       supervisor.add(providerSpec(state, p, ensureDir(layout.provider(p.index)), options.logLevel));
-    for (const k of state.keepers)
-      for (const s of services) supervisor.add(keeperServiceSpec(state, k, s, endpoints, options.logLevel));
+    // Keepers peer over mTLS, as separate organisations do: a group CA, a certificate per keeper.
+    const pki = await createGroupPki(ensureDir(join(layout.root, 'pki')));
+    for (const k of state.keepers) {
+      const peerTls = await pki.env('CONSENSUS_COORDINATOR', k.id, k.account);
+      for (const s of services)
+        supervisor.add(keeperServiceSpec(state, k, s, endpoints, options.logLevel, peerTls));
+    }
     const keeperItems = (s: ServiceName) =>
       state.keepers.map((k) => ({ name: procName(k, s), url: `http://127.0.0.1:${httpPort(k, s)}/readyz` }));
 

@@ -58,6 +58,8 @@ export function keeperServiceSpec(
   s: ServiceName,
   ep: Endpoints,
   logLevel: string,
+  /** The coordinator's PEER_TLS_* variables (its certificate, the group CA). */
+  peerTls: Record<string, string>,
 ): ProcSpec {
   const dbUrl = `postgres://whitepay@127.0.0.1:${ep.postgresPort}/${k.database}`;
   const common = (prefix: string, port: number) => ({
@@ -138,6 +140,7 @@ export function keeperServiceSpec(
         CONSENSUS_COORDINATOR_BLS_SECRET_KEY: k.blsSecretKey,
         CONSENSUS_COORDINATOR_ST_CALCULATOR_URL: `127.0.0.1:${k.ports.stGrpc}`,
         CONSENSUS_COORDINATOR_CHALLENGE_STORE_URL: `127.0.0.1:${k.ports.storeGrpc}`,
+        ...peerTls,
         // The local network is a test network: its fault scenarios switch faults through the admin route.
         CONSENSUS_COORDINATOR_TEST_FAULTS: 'on',
       });

@@ -16,7 +16,7 @@ import { listenGrpc } from '@whitepay/rpc';
 import { createApp as createStCalculator } from '@whitepay/st-calculator/app';
 import { loadConfig as stConfig } from '@whitepay/st-calculator/config';
 import { closePool, createPool, migrate, readOnlyUrl } from '@whitepay/store';
-import type { PostgresServer } from '@whitepay/testkit';
+import { type PostgresServer, sharedGroupPki } from '@whitepay/testkit';
 import { Redis } from 'ioredis';
 import type { NatsConnection } from 'nats';
 import {
@@ -77,6 +77,11 @@ export interface KeeperOptions {
   infra: KeeperInfra;
   /** secp256k1 key of the keeper account: signs records for peers and sends its transactions. */
   accountKey: Hex;
+  /**
+   * Issue this keeper's peer certificate for another identity (a keeper holding someone else's
+   * certificate): its peers must refuse it. Default: its own identity.
+   */
+  peerIdentity?: { keeperId: number; account: string };
   /** BLS12-381 secret key (hex), for the consensus-coordinator. */
   blsSecretKey?: Hex;
   /** UpkeepingFactory to discover Upkeeping contracts from (chain-submitter). */
@@ -379,6 +384,10 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
           : {}),
         CONSENSUS_COORDINATOR_GRPC_HOST: '127.0.0.1',
         CONSENSUS_COORDINATOR_GRPC_PORT: String(grpcPort),
+        // Peers over mTLS, as across organisations: one group CA, a certificate per keeper.
+        ...(await (
+          await sharedGroupPki()
+        ).env('CONSENSUS_COORDINATOR', keeperId, account, opts.peerIdentity)),
         CONSENSUS_COORDINATOR_PEERS: peers
           .filter((p) => p.coordinatorUrl)
           .map((p) => `${p.keeperId}=${p.coordinatorUrl}`)

@@ -31,7 +31,7 @@ const env = { ...process.env, KUBECONFIG: '/dev/null' };
 /** What the default values leave to the operator (the chart refuses to render without it). */
 const REQUIRED = [
   '--set',
-  `nats.url=nats://nats:4222,redis.url=redis://redis:6379,postgres.url=postgres://wp@pg/wp,chain.rpcUrl=http://rpc:8545,keys.accountKey=0x${'11'.repeat(32)},keys.blsSecretKey=0x${'22'.repeat(32)}`,
+  `nats.url=nats://nats:4222,redis.url=redis://redis:6379,postgres.url=postgres://wp@pg/wp,chain.rpcUrl=http://rpc:8545,keys.accountKey=0x${'11'.repeat(32)},keys.blsSecretKey=0x${'22'.repeat(32)},peer.tls.existingSecret=peer-tls`,
 ];
 
 function render(...args: string[]): K8sObject[] {

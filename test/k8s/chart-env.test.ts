@@ -76,7 +76,7 @@ const GROUP = {
 /** What the default values leave to the operator (see the chart's "whitepay-keeper.validate"). */
 const REQUIRED = [
   '--set',
-  'nats.url=nats://nats:4222,redis.url=redis://redis:6379,postgres.existingSecret=db,chain.rpcUrl=http://rpc:8545,keys.existingSecret=keys',
+  'nats.url=nats://nats:4222,redis.url=redis://redis:6379,postgres.existingSecret=db,chain.rpcUrl=http://rpc:8545,keys.existingSecret=keys,peer.tls.existingSecret=peer-tls',
 ];
 
 interface Checked {

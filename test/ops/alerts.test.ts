@@ -73,7 +73,14 @@ describe('the chart alert rules, by promtool', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('renders nothing unless enabled', () => {
-    const objects = helmTemplate(['k', CHART, '-f', join(CHART, 'ci', 'production-values.yaml')]);
+    const objects = helmTemplate([
+      'k',
+      CHART,
+      '-f',
+      join(CHART, 'ci', 'production-values.yaml'),
+      '--set',
+      'metrics.alerts.enabled=false',
+    ]);
     expect(objects.filter((o) => o.kind === 'PrometheusRule')).toEqual([]);
   });
 

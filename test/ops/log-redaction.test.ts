@@ -64,6 +64,7 @@ const SERVICES: Record<string, Service> = {
       CHALLENGER_STORE_GRPC_URL: 'store:9090',
       CHALLENGER_KEEPER_PRIVATE_KEY: ACCOUNT_KEY,
       CHALLENGER_ADMIN_TOKEN: ADMIN_TOKEN,
+      CHALLENGER_INTERNAL_TOKEN: ADMIN_TOKEN,
     },
     log(d) {
       const config = challenger.loadConfig(this.env);
@@ -77,6 +78,7 @@ const SERVICES: Record<string, Service> = {
       CHALLENGE_STORE_DATABASE_URL: DATABASE_URL,
       CHALLENGE_STORE_NATS_URL: NATS_URL,
       CHALLENGE_STORE_ADMIN_TOKEN: ADMIN_TOKEN,
+      CHALLENGE_STORE_INTERNAL_TOKEN: ADMIN_TOKEN,
     },
     log(d) {
       const config = store.loadConfig(this.env);
@@ -89,6 +91,7 @@ const SERVICES: Record<string, Service> = {
       ST_CALCULATOR_KEEPER_ID: '1',
       ST_CALCULATOR_DATABASE_URL: DATABASE_URL,
       ST_CALCULATOR_ADMIN_TOKEN: ADMIN_TOKEN,
+      ST_CALCULATOR_INTERNAL_TOKEN: ADMIN_TOKEN,
     },
     log(d) {
       const config = st.loadConfig(this.env);

@@ -13,10 +13,11 @@ import { balanceOf, upkeepingAbi } from '@whitepay/contracts';
 import { rankKeepers } from '@whitepay/core';
 import { stV1 } from '@whitepay/proto';
 import { type GrpcServerHandle, listenGrpc, unary } from '@whitepay/rpc';
-import { startAnvil, startNats, startRedis, waitFor } from '@whitepay/testkit';
+import { sharedGroupPki, startAnvil, startNats, startRedis, waitFor } from '@whitepay/testkit';
 import { Redis } from 'ioredis';
 import type { NatsConnection } from 'nats';
 import { type Address, createPublicClient, http, type PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import {
   anvilKey,
   type Harness,
@@ -146,6 +147,10 @@ export async function startCluster(
       CONSENSUS_COORDINATOR_FACTORY_FROM_BLOCK: String(u.factoryBlock),
       CONSENSUS_COORDINATOR_GRPC_HOST: '127.0.0.1',
       CONSENSUS_COORDINATOR_GRPC_PORT: '0',
+      // Peers over mTLS: one group CA, a certificate naming each keeper and its account.
+      ...(await (
+        await sharedGroupPki()
+      ).env('CONSENSUS_COORDINATOR', k.id, privateKeyToAccount(anvilKey(k.key.index)).address)),
       CONSENSUS_COORDINATOR_PEER_DEADLINE_MS: '2000',
       CONSENSUS_COORDINATOR_ROUND_LOCK_MS: '5000',
       CONSENSUS_COORDINATOR_ADMIN_TOKEN: 'test-admin-token-0123456789',

@@ -4,8 +4,8 @@ import { upkeepingAbi } from '@whitepay/contracts';
 import { rankKeepers, roundId, type SpaceRecord, spaceTime, splitReward, tid as tidOf } from '@whitepay/core';
 import { SequenceClock, sealEnvelope } from '@whitepay/peer';
 import { type challengeV1, keeperV1 } from '@whitepay/proto';
-import { call, insecure } from '@whitepay/rpc';
-import { waitFor } from '@whitepay/testkit';
+import { call, channelCredentials, readTlsFiles } from '@whitepay/rpc';
+import { sharedGroupPki, waitFor } from '@whitepay/testkit';
 import { type Address, hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -499,10 +499,25 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
   it('replayed, out-of-group, forged and non-leader messages are rejected and counted', async () => {
     const target = keepers[0]!;
     const member = keepers[1]!;
-    const client = new keeperV1.KeeperPeerServiceClient(
-      target.urls['consensus-coordinator']!.grpc!,
-      insecure(),
-    );
+    // The member's own mTLS identity (the group CA every harness keeper trusts).
+    const pki = await sharedGroupPki();
+    const tlsOf = async (as?: { keeperId: number; account: string }) => {
+      const e = await pki.env('X', member.keeperId, privateKeyToAccount(keys[1]!.accountKey).address, as);
+      return readTlsFiles({
+        caFile: e.X_PEER_TLS_CA_FILE!,
+        certFile: e.X_PEER_TLS_CERT_FILE!,
+        keyFile: e.X_PEER_TLS_KEY_FILE!,
+      });
+    };
+    const peerClient = async (creds: ReturnType<typeof channelCredentials>) => {
+      const c = new keeperV1.KeeperPeerServiceClient(target.urls['consensus-coordinator']!.grpc!, creds);
+      return c;
+    };
+    const targetIdentity = {
+      keeperId: target.keeperId,
+      account: privateKeyToAccount(keys[0]!.accountKey).address,
+    };
+    const client = await peerClient(channelCredentials(await tlsOf(), targetIdentity));
     const clock = new SequenceClock();
     const ts = await nextTs();
     await miner.mine(2, 0);
@@ -537,6 +552,32 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     };
     const outsider = privateKeyToAccount(generatePrivateKey());
     const env = await sealEnvelope(memberSigner, chain.upkeeping, message());
+    // Over mTLS, but with a certificate of another keeper's identity: refused before anything else,
+    // even though the envelope is the member's own, properly signed (issue 16).
+    const impostor = await peerClient(
+      channelCredentials(
+        await tlsOf({
+          keeperId: keepers[2]!.keeperId,
+          account: privateKeyToAccount(keys[2]!.accountKey).address,
+        }),
+        targetIdentity,
+      ),
+    );
+    const viaImpostor = await call(
+      impostor,
+      impostor.round,
+      { envelope: await sealEnvelope(memberSigner, chain.upkeeping, message()) },
+      { deadlineMs: 5_000 },
+    ).catch((err: { code: string }) => err.code);
+    expect(viaImpostor).toBe('PEER_IDENTITY_MISMATCH');
+    impostor.close();
+    // Plaintext is not spoken at all.
+    const plain = await peerClient(channelCredentials(undefined));
+    const viaPlain = await call(plain, plain.round, { envelope: env }, { deadlineMs: 3_000 }).catch(
+      (err: { kind: string }) => err.kind,
+    );
+    expect(viaPlain).toBe('unavailable');
+    plain.close();
     expect(await send(env)).toBe('ROUND_NOT_LEADER');
     expect(await send(env)).toBe('PEER_REPLAY');
     expect(
@@ -574,6 +615,7 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
       'PEER_UNKNOWN_SENDER',
       'PEER_BAD_SIGNATURE',
       'ROUND_UNKNOWN_GROUP',
+      'PEER_IDENTITY_MISMATCH',
     ]) {
       expect(text).toMatch(
         new RegExp(

@@ -1,5 +1,6 @@
 export * from './anvil.js';
 export * from './nats.js';
+export * from './pki.js';
 export * from './ports.js';
 export * from './postgres.js';
 export * from './process.js';

@@ -5,7 +5,7 @@ import type { RoundItem } from '@whitepay/core';
 import { ReplayGuard, SequenceClock, type Signer } from '@whitepay/peer';
 import type { challengeV1 } from '@whitepay/proto';
 import { keeperV1 } from '@whitepay/proto';
-import { type GrpcServerHandle, listenGrpc } from '@whitepay/rpc';
+import { type GrpcServerHandle, listenGrpc, peerTlsOf, serverCredentials } from '@whitepay/rpc';
 import type { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -13,7 +13,7 @@ import type { NatsConnection } from 'nats';
 import { type Address, type Hex, hexToBytes, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ChainView, type UpkeepingView } from './chain/view.js';
-import { type Config, namespaceOf, queuePrefixOf, redisPrefixOf } from './config.js';
+import { type Config, namespaceOf, PREFIX, queuePrefixOf, redisPrefixOf } from './config.js';
 import { CoordinatorError } from './errors.js';
 import { type Fault, faultySigner, faultySt, parseFault } from './faults.js';
 import { registerFaultRoutes, registerRoutes } from './http/routes.js';
@@ -111,7 +111,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
         : null;
   const store = new RoundStore(redis, prefix, config.roundsKept);
   const addresses: Record<number, string> = { ...config.peers };
-  const peers = new PeerClients({ signer, addresses, clock, replay: new ReplayGuard() });
+  // Peers over mTLS (certificates bound to the keepers' on-chain identities); plaintext only when asked for.
+  const peerTls = peerTlsOf(config, PREFIX);
+  if (!peerTls) log.warn('peer gRPC is PLAINTEXT (PEER_PLAINTEXT=true): no peer identity, no encryption');
+  const peers = new PeerClients({ signer, addresses, clock, replay: new ReplayGuard(), tls: peerTls });
 
   const pullFromPeers = async (info: RoundInfo, item: RoundItem, view: UpkeepingView) => {
     const group = {
@@ -262,10 +265,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
               records,
               log,
               rejected: metrics.rejected,
+              requireIdentity: peerTls !== undefined,
             }),
           ),
         config.grpcHost,
         config.grpcPort,
+        {},
+        serverCredentials(peerTls),
       );
       payments.start();
       forwarder?.start();

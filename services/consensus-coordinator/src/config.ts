@@ -11,6 +11,7 @@ import { keeperNamespace, natsConfigSchema, queuePrefix } from '@whitepay/bus';
 import { chainConfigSchema } from '@whitepay/chain';
 import { MAX_ROUND_ENTRIES } from '@whitepay/core';
 import { redisConfigSchema } from '@whitepay/redis';
+import { peerTlsConfigSchema } from '@whitepay/rpc';
 import { z } from 'zod';
 import { FAULT_GRAMMAR, isFault } from './faults.js';
 
@@ -85,6 +86,7 @@ export const configShape = {
   ...redisConfigSchema,
   ...chainConfigSchema,
   grpcHost: z.string().default('0.0.0.0').describe('address of the keeper-to-keeper gRPC server'),
+  ...peerTlsConfigSchema,
   grpcPort: z.coerce
     .number()
     .int()

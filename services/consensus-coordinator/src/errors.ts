@@ -21,7 +21,9 @@ export type CoordinatorErrorCode =
   | 'COORD_SUBMIT_FAILED'
   | 'COORD_PEER_UNAVAILABLE'
   | 'COORD_RECORDS_DISABLED'
-  | 'COORD_INVALID_ARGUMENT';
+  | 'COORD_INVALID_ARGUMENT'
+  /** A peer whose mTLS certificate is not the identity of the keeper its envelope is signed by. */
+  | 'PEER_IDENTITY_MISMATCH';
 
 const KIND: Record<CoordinatorErrorCode, ErrorKind> = {
   ROUND_MALFORMED: 'invalid_argument',
@@ -40,6 +42,7 @@ const KIND: Record<CoordinatorErrorCode, ErrorKind> = {
   COORD_PEER_UNAVAILABLE: 'unavailable',
   COORD_RECORDS_DISABLED: 'failed_precondition',
   COORD_INVALID_ARGUMENT: 'invalid_argument',
+  PEER_IDENTITY_MISMATCH: 'permission_denied',
 };
 
 export class CoordinatorError extends WhitePayError {

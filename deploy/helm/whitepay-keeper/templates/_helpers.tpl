@@ -250,6 +250,15 @@ Call with (dict "ctx" $ "key" $valuesKey "c" $component "values" $serviceValues)
 {{- if and (ne (int64 .id) (int64 $v.keeperId)) .peerAddress }}{{ $peers = append $peers (printf "%d=%s" (int64 .id) .peerAddress) }}{{ end }}
 {{- end }}
 {{- with $peers }}{{ $_ := set $env "PEERS" (join "," .) }}{{ end }}
+{{- if $v.peer.plaintext }}
+{{- $_ := set $env "PEER_PLAINTEXT" "true" }}
+{{- else if $v.peer.tls.existingSecret }}
+{{- $_ := set $env "PEER_TLS_CA_FILE" "/etc/whitepay/peer-tls/ca.crt" }}
+{{- $_ := set $env "PEER_TLS_CERT_FILE" "/etc/whitepay/peer-tls/tls.crt" }}
+{{- $_ := set $env "PEER_TLS_KEY_FILE" "/etc/whitepay/peer-tls/tls.key" }}
+{{- else }}
+{{- fail "peer.tls.existingSecret is required: the Secret (ca.crt, tls.crt, tls.key) of this keeper's peer certificate, naming urn:whitepay:keeper:<id>:<account> (or peer.plaintext=true for a network on one machine)" }}
+{{- end }}
 {{- else if eq .key "chainSubmitter" }}
 {{- with $v.chain.chainId }}{{ $_ := set $env "CHAIN_ID" . }}{{ end }}
 {{- end }}

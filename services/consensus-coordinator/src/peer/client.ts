@@ -8,7 +8,7 @@ import {
   sealEnvelope,
 } from '@whitepay/peer';
 import { type challengeV1, keeperV1 } from '@whitepay/proto';
-import { call, insecure } from '@whitepay/rpc';
+import { call, channelCredentials, clientOptions, type TlsMaterial } from '@whitepay/rpc';
 import type { Address } from 'viem';
 import { CoordinatorError } from '../errors.js';
 import type { Body } from './messages.js';
@@ -20,6 +20,8 @@ export interface PeerClientsOptions {
   clock: SequenceClock;
   /** Guards the replies this keeper receives (one guard per process for replies). */
   replay: ReplayGuard;
+  /** mTLS material; undefined only with an explicit PEER_PLAINTEXT (a local network). */
+  tls: TlsMaterial | undefined;
 }
 
 /**
@@ -30,26 +32,46 @@ export interface PeerClientsOptions {
  * as an `RpcError` with the peer's code.
  */
 export class PeerClients {
-  private readonly clients = new Map<number, { address: string; client: keeperV1.KeeperPeerServiceClient }>();
+  private readonly clients = new Map<
+    number,
+    { address: string; account: string; client: keeperV1.KeeperPeerServiceClient }
+  >();
 
   constructor(private readonly o: PeerClientsOptions) {}
 
-  private client(keeperId: number): keeperV1.KeeperPeerServiceClient {
+  /**
+   * The channel to keeper `keeperId`, whose registered account is `account`:
+   * over mTLS its certificate must name exactly that keeper and account
+   * (`urn:whitepay:keeper:<id>:<account>`), whatever host the address names.
+   */
+  private client(keeperId: number, account: string): keeperV1.KeeperPeerServiceClient {
     const address = this.o.addresses[keeperId];
     if (!address) {
       throw new CoordinatorError('COORD_PEER_UNAVAILABLE', `no address configured for keeper ${keeperId}`);
     }
     const cached = this.clients.get(keeperId);
-    if (cached?.address === address) return cached.client;
+    if (cached?.address === address && cached.account === account.toLowerCase()) return cached.client;
     cached?.client.close();
     // A restarted peer must be reachable again within a round, not after
     // grpc-js's default reconnect backoff (up to 120 s).
-    const client = new keeperV1.KeeperPeerServiceClient(address, insecure(), {
-      'grpc.initial_reconnect_backoff_ms': 250,
-      'grpc.max_reconnect_backoff_ms': 2_000,
-    });
-    this.clients.set(keeperId, { address, client });
+    const client = new keeperV1.KeeperPeerServiceClient(
+      address,
+      channelCredentials(this.o.tls, { keeperId, account }),
+      {
+        ...clientOptions(),
+        'grpc.initial_reconnect_backoff_ms': 250,
+        'grpc.max_reconnect_backoff_ms': 2_000,
+      },
+    );
+    this.clients.set(keeperId, { address, account: account.toLowerCase(), client });
     return client;
+  }
+
+  private clientIn(group: Group, keeperId: number): keeperV1.KeeperPeerServiceClient {
+    const account = group.members.get(keeperId);
+    if (!account)
+      throw new CoordinatorError('COORD_PEER_UNAVAILABLE', `keeper ${keeperId} is not in the group`);
+    return this.client(keeperId, account);
   }
 
   private seal(upkeeping: Address, body: Body): Promise<keeperV1.SignedEnvelope> {
@@ -66,7 +88,7 @@ export class PeerClients {
 
   /** One round message to `to`; resolves with its reply body (possibly a `PeerError` body). */
   async round(to: number, group: Group, body: Body, deadlineMs: number): Promise<Body> {
-    const c = this.client(to);
+    const c = this.clientIn(group, to);
     const envelope = await this.seal(group.upkeeping, body);
     const res = await call(c, c.round, { envelope }, { deadlineMs, name: 'Round' });
     return this.open(res.envelope, group, to);
@@ -74,7 +96,7 @@ export class PeerClients {
 
   /** A peer's own records of an interval (full sync). */
   async pullRecords(to: number, group: Group, pull: keeperV1.RecordsPull, deadlineMs: number) {
-    const c = this.client(to);
+    const c = this.clientIn(group, to);
     const envelope = await this.seal(group.upkeeping, { $case: 'recordsPull', value: pull });
     const res = await call(c, c.pullRecords, { envelope }, { deadlineMs, name: 'PullRecords' });
     const body = await this.open(res.envelope, group, to);
@@ -91,7 +113,7 @@ export class PeerClients {
     records: challengeV1.SignedRecord[],
     deadlineMs: number,
   ): Promise<{ accepted: number; duplicates: number; rejected: number }> {
-    const c = this.client(to);
+    const c = this.clientIn(group, to);
     const envelope = await this.seal(group.upkeeping, { $case: 'recordsPush', value: { records } });
     const res = await call(c, c.pushRecords, { envelope }, { deadlineMs, name: 'PushRecords' });
     const body = await this.open(res.envelope, group, to);

@@ -9,7 +9,7 @@ import {
   sealEnvelope,
 } from '@whitepay/peer';
 import type { keeperV1 } from '@whitepay/proto';
-import { type grpc, unary } from '@whitepay/rpc';
+import { type CallSecurity, type grpc, type UnaryContext, unary } from '@whitepay/rpc';
 import { bytesToHex, getAddress, isAddress } from 'viem';
 import type { ChainView, UpkeepingView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
@@ -35,12 +35,18 @@ export interface PeerServerDeps {
   records: RecordStore | null;
   log: Logger;
   rejected: Counter<'boundary' | 'reason'>;
+  /**
+   * Peers must come over mTLS with a certificate naming the keeper that signs
+   * the envelope and its registered account (false only with PEER_PLAINTEXT).
+   */
+  requireIdentity: boolean;
 }
 
 /** Opens an incoming envelope against the group it names; a sender missing from a cached group triggers one fresh read. */
 async function openFrom(
   d: PeerServerDeps,
   env: keeperV1.SignedEnvelope | undefined,
+  ctx: UnaryContext,
 ): Promise<{ opened: Opened; view: UpkeepingView }> {
   if (!env) throw new PeerError('PEER_MALFORMED', 'missing envelope');
   const upkeeping = bytesToHex(env.upkeeping);
@@ -50,7 +56,46 @@ async function openFrom(
   let { group, view } = await d.chain.peerGroup(getAddress(upkeeping));
   if (!group.members.has(env.senderId))
     ({ group, view } = await d.chain.peerGroup(getAddress(upkeeping), true));
-  return { opened: await openEnvelope(env, group, d.replay), view };
+  const opened = await openEnvelope(env, group, d.replay);
+  if (d.requireIdentity)
+    checkIdentity(d, ctx.security, opened.senderId, group.members.get(opened.senderId)!, ctx.peer);
+  return { opened, view };
+}
+
+/**
+ * The transport identity must be the envelope's: a keeper whose certificate
+ * names another keeper (or another account than the one registered on chain)
+ * cannot take part, even with a certificate of a trusted CA.
+ */
+function checkIdentity(
+  d: PeerServerDeps,
+  sec: CallSecurity,
+  senderId: number,
+  account: string,
+  peer: string,
+): void {
+  const id = sec.identity;
+  const ok =
+    sec.transport === 'ssl' &&
+    id !== undefined &&
+    id.keeperId === senderId &&
+    id.account === account.toLowerCase();
+  if (ok) return;
+  const details = {
+    senderId,
+    registered: account,
+    certificate: id ? `${id.keeperId}:${id.account}` : null,
+    transport: sec.transport,
+    peer,
+  };
+  d.log.warn(details, 'peer refused: its certificate is not the identity of the keeper it signs as');
+  throw new CoordinatorError(
+    'PEER_IDENTITY_MISMATCH',
+    id
+      ? `the client certificate names keeper ${id.keeperId} (${id.account}); the envelope is keeper ${senderId}'s (${account})`
+      : 'the call carries no keeper certificate',
+    { details },
+  );
 }
 
 /**
@@ -69,8 +114,8 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
   });
 
   return {
-    round: unary<keeperV1.RoundRequest, keeperV1.RoundResponse>('Round', h, async (req) => {
-      const { opened, view } = await openFrom(d, req.envelope);
+    round: unary<keeperV1.RoundRequest, keeperV1.RoundResponse>('Round', h, async (req, ctx) => {
+      const { opened, view } = await openFrom(d, req.envelope, ctx);
       const decoded = bodyToLeaderMessage(opened.message.body);
       const { info } = decoded;
       if (info.upkeeping.toLowerCase() !== view.upkeeping.toLowerCase()) {
@@ -97,8 +142,8 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
     pushRecords: unary<keeperV1.PushRecordsRequest, keeperV1.PushRecordsResponse>(
       'PushRecords',
       h,
-      async (req) => {
-        const { opened, view } = await openFrom(d, req.envelope);
+      async (req, ctx) => {
+        const { opened, view } = await openFrom(d, req.envelope, ctx);
         const body = opened.message.body;
         if (body?.$case !== 'recordsPush') {
           throw new CoordinatorError(
@@ -144,8 +189,8 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
     pullRecords: unary<keeperV1.PullRecordsRequest, keeperV1.PullRecordsResponse>(
       'PullRecords',
       h,
-      async (req) => {
-        const { opened, view } = await openFrom(d, req.envelope);
+      async (req, ctx) => {
+        const { opened, view } = await openFrom(d, req.envelope, ctx);
         const body = opened.message.body;
         if (body?.$case !== 'recordsPull') {
           throw new CoordinatorError(
