@@ -124,6 +124,7 @@ const SERVICES: Record<string, Service> = {
       CHAIN_SUBMITTER_RPC_URL: RPC_URL,
       CHAIN_SUBMITTER_PRIVATE_KEY: ACCOUNT_KEY,
       CHAIN_SUBMITTER_ADMIN_TOKEN: ADMIN_TOKEN,
+      CHAIN_SUBMITTER_SIGNER_TOKEN: ADMIN_TOKEN,
     },
     log(d) {
       const config = submitter.loadConfig(this.env);

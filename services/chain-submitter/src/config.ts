@@ -9,13 +9,14 @@ import {
 } from '@whitepay/base';
 import { keeperNamespace, natsConfigSchema, queuePrefix } from '@whitepay/bus';
 import { chainConfigSchema } from '@whitepay/chain';
+import { accountKeyConfigSchema } from '@whitepay/ecdsa';
 import { redisConfigSchema } from '@whitepay/redis';
 import { z } from 'zod';
 
 export const SERVICE = 'chain-submitter';
 export const CONFIG_PREFIX = 'CHAIN_SUBMITTER';
 
-const hex32 = /^0x[0-9a-fA-F]{64}$/;
+const _hex32 = /^0x[0-9a-fA-F]{64}$/;
 const address = /^0x[0-9a-fA-F]{40}$/;
 
 /**
@@ -29,10 +30,21 @@ export const configShape = {
   ...natsConfigSchema,
   ...redisConfigSchema,
   ...chainConfigSchema,
-  privateKey: secret(
-    z.string().regex(hex32, 'expected a 0x-prefixed 32-byte hex key'),
-    'secp256k1 key of this keeper account (the only sender of its transactions)',
-  ),
+  // The transaction key: hex (env or _FILE), a V3 keystore, or a remote signer (exactly one; src/signer.ts).
+  ...accountKeyConfigSchema,
+  signerUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      'JSON-RPC endpoint of a remote signer holding the transaction key (eth_signTransaction, e.g. Web3Signer eth1 mode); instead of PRIVATE_KEY / KEYSTORE_FILE',
+    ),
+  signerAddress: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'expected an address')
+    .optional()
+    .describe('the account the remote signer signs for (every signature is checked against it)'),
+  signerToken: secret(z.string().min(1).optional(), 'bearer token of the remote signer, if it requires one'),
   confirmations: z.coerce
     .number()
     .int()

@@ -3,9 +3,9 @@ import { connectBus } from '@whitepay/bus';
 import { chainTransport } from '@whitepay/chain';
 import { createRedis } from '@whitepay/redis';
 import { createPublicClient, createWalletClient, type PublicClient } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { createApp } from './app.js';
 import { configShape, createLog, loadConfig, SERVICE } from './config.js';
+import { transactionAccount } from './signer.js';
 
 const config = loadServiceConfig(SERVICE, () => loadConfig());
 const log = createLog(config);
@@ -14,7 +14,7 @@ await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
   const registry = createRegistry(SERVICE, { keeper: String(config.keeperId) });
   const transport = chainTransport(config, { retryCount: 0, timeoutMs: 10_000 });
-  const account = privateKeyToAccount(config.privateKey as `0x${string}`);
+  const account = await transactionAccount(config);
   const publicClient = createPublicClient({ transport }) as PublicClient;
   const walletClient = createWalletClient({ account, transport });
   const redis = createRedis(config);

@@ -10,7 +10,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from 'nats';
-import { type Address, type Hex, hexToBytes, type PublicClient } from 'viem';
+import { type Address, hexToBytes, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ChainView, type UpkeepingView } from './chain/view.js';
 import { type Config, namespaceOf, PREFIX, queuePrefixOf, redisPrefixOf } from './config.js';
@@ -19,6 +19,7 @@ import { type Fault, faultySigner, faultySt, parseFault } from './faults.js';
 import { registerFaultRoutes, registerRoutes } from './http/routes.js';
 import { checkElection, type ElectionCheckJob, electionWorker } from './jobs/election.js';
 import { roundsQueue, roundsWorker } from './jobs/rounds.js';
+import { resolvedKeys } from './keys.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PeerClients } from './peer/client.js';
 import { RecordForwarder } from './peer/forwarder.js';
@@ -79,7 +80,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const metrics = createMetrics(registry);
   const ns = namespaceOf(config);
   const prefix = redisPrefixOf(config);
-  const account = privateKeyToAccount(config.privateKey as Hex);
+  const keys = resolvedKeys(config);
+  const account = privateKeyToAccount(keys.privateKey);
   const signer: Signer = { keeperId: config.keeperId, account };
   const clock = new SequenceClock();
   let fault: Fault = config.testFaults ? parseFault(config.fault) : { kind: 'none' };
@@ -97,7 +99,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   const realSt =
     deps.st ?? new GrpcStSource(config.stCalculatorUrl, config.stDeadlineMs, config.stConcurrency);
-  const realSigner = blsSigner(fromHex(config.blsSecretKey));
+  const realSigner = blsSigner(fromHex(keys.blsSecretKey));
   // Test faults are wrappers around what the driver reads and signs with, and only when asked for.
   // As a member this keeper's st may be late (`slow`); as a leader its own value is not delayed.
   const memberSt = config.testFaults ? faultySt(realSt, () => fault, { delays: true }) : realSt;
@@ -107,7 +109,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     deps.records !== undefined
       ? deps.records
       : config.challengeStoreUrl
-        ? new GrpcRecordStore(config.challengeStoreUrl, config.stDeadlineMs, config.privateKey as Hex)
+        ? new GrpcRecordStore(config.challengeStoreUrl, config.stDeadlineMs, keys.privateKey)
         : null;
   const store = new RoundStore(redis, prefix, config.roundsKept);
   const addresses: Record<number, string> = { ...config.peers };

@@ -3,13 +3,14 @@ import {
   type DestinationStream,
   type Logger,
   parseConfig,
-  secret,
   serviceConfigSchema,
   serviceLogger,
 } from '@whitepay/base';
+import { blsKeyConfigSchema } from '@whitepay/bls';
 import { keeperNamespace, natsConfigSchema, queuePrefix } from '@whitepay/bus';
 import { chainConfigSchema } from '@whitepay/chain';
 import { MAX_ROUND_ENTRIES } from '@whitepay/core';
+import { accountKeyConfigSchema } from '@whitepay/ecdsa';
 import { redisConfigSchema } from '@whitepay/redis';
 import { peerTlsConfigSchema } from '@whitepay/rpc';
 import { z } from 'zod';
@@ -18,7 +19,7 @@ import { FAULT_GRAMMAR, isFault } from './faults.js';
 export const SERVICE = 'consensus-coordinator';
 export const PREFIX = 'CONSENSUS_COORDINATOR';
 
-const HEX32 = /^0x[0-9a-fA-F]{64}$/;
+const _HEX32 = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const HOST_PORT = /^[^\s:,=]+:\d{1,5}$/;
 
@@ -107,14 +108,10 @@ export const configShape = {
     .default(0)
     .describe('block the factory was deployed at (discovery starts there)'),
   upkeepings: addressList,
-  privateKey: secret(
-    z.string().regex(HEX32, 'expected a 0x-prefixed 32-byte hex key'),
-    'secp256k1 key of this keeper account: signs every keeper-to-keeper envelope',
-  ),
-  blsSecretKey: secret(
-    z.string().regex(HEX32, 'expected a 0x-prefixed 32-byte hex key'),
-    'BLS12-381 secret key registered in the groups: signs payment messages',
-  ),
+  // The keeper account key (signs every envelope) and the BLS key (signs payment messages):
+  // each as hex (env or _FILE) or as a keystore with a passphrase file; resolved once at start (keys.ts).
+  ...accountKeyConfigSchema,
+  ...blsKeyConfigSchema,
   stCalculatorUrl: z.string().regex(HOST_PORT).describe('st-calculator gRPC address (host:port)'),
   challengeStoreUrl: z
     .string()

@@ -4,11 +4,13 @@ import { assertChainId, createChainClient } from '@whitepay/chain';
 import { createRedis } from '@whitepay/redis';
 import { createApp } from './app.js';
 import { configShape, createLog, loadConfig, SERVICE } from './config.js';
+import { withKeys } from './keys.js';
 
-const config = loadServiceConfig(SERVICE, () => loadConfig());
-const log = createLog(config);
+const parsed = loadServiceConfig(SERVICE, () => loadConfig());
+const log = createLog(parsed);
 
 await runService(log, async () => {
+  const config = await withKeys(parsed);
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
   const registry = createRegistry(SERVICE, { keeper: String(config.keeperId) });
   const publicClient = createChainClient(config, { retryCount: 2, timeoutMs: 10_000 });

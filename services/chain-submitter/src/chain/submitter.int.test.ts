@@ -1,6 +1,10 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { subjects } from '@whitepay/bus';
 import { upkeepingAbi } from '@whitepay/contracts';
-import { startAnvil, startNats, startRedis, waitFor } from '@whitepay/testkit';
+import { encryptPrivateKey } from '@whitepay/ecdsa';
+import { startAnvil, startNats, startRedis, startTxSigner, waitFor } from '@whitepay/testkit';
 import { Redis } from 'ioredis';
 import {
   createWalletClient,
@@ -429,5 +433,46 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     } finally {
       conn.disconnect();
     }
+  });
+
+  it('sends from the key however the operator keeps it: a V3 keystore with a passphrase file, or a remote signer process', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'submitter-keys-'));
+    const key = anvilKey(leader.index);
+    await writeFile(join(dir, 'account.json'), JSON.stringify(await encryptPrivateKey(key, 'pass phrase')));
+    await writeFile(join(dir, 'pass.txt'), 'pass phrase\n');
+    const { CHAIN_SUBMITTER_PRIVATE_KEY: _hex, ...withoutKey } = env('ks1');
+    const keystore = await startApp(srv, {
+      ...withoutKey,
+      CHAIN_SUBMITTER_KEYSTORE_FILE: join(dir, 'account.json'),
+      CHAIN_SUBMITTER_KEYSTORE_PASSWORD_FILE: join(dir, 'pass.txt'),
+    });
+    stops.push(keystore.close);
+    await waitFor('holder', async () => keystore.app.submitter.isHolder());
+    const first = await signedPayment(u, leader, (await lastPayment()).te);
+    const r1 = await keystore.app.submitter.submit(first);
+    expect(await finalResult(keystore, r1.tid)).toMatchObject({ status: 'confirmed', errorCode: null });
+    await keystore.close();
+
+    // The key held by a separate signer process (eth_signTransaction); this process never sees it.
+    const signer = await startTxSigner({ key, token: 'signer-token' });
+    stops.push(signer.stop);
+    const { CHAIN_SUBMITTER_NATS_NAMESPACE: _ns, ...rest } = withoutKey;
+    const remote = await startApp(srv, {
+      ...rest,
+      CHAIN_SUBMITTER_NATS_NAMESPACE: 'ks2',
+      CHAIN_SUBMITTER_SIGNER_URL: signer.url,
+      CHAIN_SUBMITTER_SIGNER_ADDRESS: leader.account,
+      CHAIN_SUBMITTER_SIGNER_TOKEN: 'signer-token',
+    });
+    stops.push(remote.close);
+    await waitFor('holder', async () => remote.app.submitter.isHolder());
+    const second = await signedPayment(u, leader, (await lastPayment()).te);
+    const r2 = await remote.app.submitter.submit(second);
+    const result = await finalResult(remote, r2.tid);
+    expect(result).toMatchObject({ status: 'confirmed', errorCode: null });
+    const tx = await u.public.getTransaction({ hash: result.txHash as `0x${string}` });
+    expect(tx.from.toLowerCase()).toBe(leader.account.toLowerCase());
+    expect((await lastPayment()).te).toBe(BigInt(second.te));
+    await remote.close();
   });
 });

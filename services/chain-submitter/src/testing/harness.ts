@@ -16,6 +16,7 @@ import {
 import { mnemonicToAccount } from 'viem/accounts';
 import { type App, type AppDeps, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
+import { transactionAccount } from '../signer.js';
 
 /** The private key of the standard anvil mnemonic's account `index`. */
 export function anvilKey(index: number): Hex {
@@ -56,7 +57,10 @@ export async function startApp(
     CHAIN_SUBMITTER_RPC_URL: srv.anvil.rpcUrl,
     CHAIN_SUBMITTER_NATS_URL: srv.nats.url,
     CHAIN_SUBMITTER_REDIS_URL: srv.redis.url,
-    CHAIN_SUBMITTER_PRIVATE_KEY: anvilKey(0),
+    // A default key unless the test keeps it another way (keystore, remote signer).
+    ...(env.CHAIN_SUBMITTER_KEYSTORE_FILE || env.CHAIN_SUBMITTER_SIGNER_URL
+      ? {}
+      : { CHAIN_SUBMITTER_PRIVATE_KEY: anvilKey(0) }),
     CHAIN_SUBMITTER_CONFIRMATIONS: '0',
     CHAIN_SUBMITTER_POLL_INTERVAL_MS: '50',
     CHAIN_SUBMITTER_LOG_LEVEL: 'silent',
@@ -79,7 +83,7 @@ export async function startApp(
   const node = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
   const publicClient = wrapPublicClient ? wrapPublicClient(node) : node;
   const walletClient = createWalletClient({
-    account: (await import('viem/accounts')).privateKeyToAccount(config.privateKey as Hex),
+    account: await transactionAccount(config),
     transport,
   });
   const redis = new Redis(srv.redis.url, { maxRetriesPerRequest: 3 });
