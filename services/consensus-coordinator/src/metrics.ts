@@ -30,6 +30,12 @@ export function createMetrics(registry: Registry) {
       help: 'Rounds claimed by the election (one per leader window)',
       registers,
     }),
+    providerOverdue: new Gauge({
+      name: 'whitepay_provider_overdue_blocks',
+      help: "Blocks a provider's running interval is past the end of its first cycle of leader slots (ts + H + n*T): every keeper's slot passed without a payment. A series exists only while it is overdue",
+      labelNames: ['upkeeping', 'pid'] as const,
+      registers,
+    }),
     roundsRunning: new Gauge({
       name: 'whitepay_rounds_running',
       help: 'Rounds running in this replica',

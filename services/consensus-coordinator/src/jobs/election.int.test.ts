@@ -130,6 +130,21 @@ describe('checkElection', () => {
       expect(await checkElection(20n, deps(k, 500))).toEqual([]);
   });
 
+  it('exports how far each provider is past its first cycle of slots (the ProviderUnpaid alert), and nothing once paid', async () => {
+    const cycleEnd = H + BigInt(KEEPERS.length) * T;
+    const late = { pid: pidOf(500), ts: 10n };
+    const fresh = { pid: pidOf(501), ts: 10n + cycleEnd };
+    const block = 10n + cycleEnd + 7n;
+    const { deps, setProviders } = setup('overdue', [late, fresh], block);
+    const d = deps(KEEPERS[0]!, 500);
+    await checkElection(block, d);
+    const series = (await d.metrics.providerOverdue.get()).values;
+    expect(series).toEqual([{ labels: { upkeeping: UPKEEPING, pid: late.pid }, value: 7 }]);
+    setProviders([{ pid: late.pid, ts: block - 1n }, fresh]); // paid
+    await checkElection(block + 1n, d);
+    expect((await d.metrics.providerOverdue.get()).values).toEqual([]);
+  });
+
   it('keeps a batch whole when it fits batchMax', async () => {
     const due = Array.from({ length: 12 }, (_, i) => ({ pid: pidOf(200 + i), ts: 10n }));
     const { batches, deps } = setup('whole', due, 20n);

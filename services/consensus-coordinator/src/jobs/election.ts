@@ -49,7 +49,19 @@ export function roundClaimOf(upkeeping: Hex, block: bigint, position: number): H
 export async function checkElection(block: bigint, d: ElectionDeps): Promise<string[]> {
   const started: string[] = [];
   let head: bigint | null = null;
-  for (const view of await d.chain.served(block)) {
+  const views = await d.chain.served(block);
+  // Overdue providers (the ProviderUnpaid alert): past ts + H + n*T, every keeper's first slot went by.
+  d.metrics.providerOverdue.reset();
+  for (const view of views) {
+    const cycleEnd = view.H + BigInt(view.members.length) * view.T;
+    for (const p of view.providers)
+      if (block > p.ts + cycleEnd)
+        d.metrics.providerOverdue.set(
+          { upkeeping: view.upkeeping, pid: p.pid },
+          Number(block - (p.ts + cycleEnd)),
+        );
+  }
+  for (const view of views) {
     const keepers = view.members.map((m) => m.keeperId);
     const schedule = { user: view.user, keepers, H: view.H, T: view.T };
     // Only providers with a leader at this block (te >= ts + H): the ranking hashes are left for those.
