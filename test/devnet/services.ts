@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './options.js';
@@ -11,6 +12,10 @@ export interface Endpoints {
   postgresPort: number;
   rpcUrl: string;
 }
+
+/** The network's internal service-to-service token, derived from its state (distinct from the admin token). */
+const internalToken = (state: DevnetState) =>
+  createHash('sha256').update(`internal:${state.adminToken}`).digest('hex');
 
 const serviceDir = (name: string) => join(REPO_ROOT, 'services', name);
 
@@ -76,6 +81,7 @@ export function keeperServiceSpec(
     case 'challenge-store':
       return nodeProc(name, group, s, {
         ...common('CHALLENGE_STORE', k.ports.storeHttp),
+        CHALLENGE_STORE_INTERNAL_TOKEN: internalToken(state),
         CHALLENGE_STORE_GRPC_HOST: '127.0.0.1',
         CHALLENGE_STORE_GRPC_PORT: String(k.ports.storeGrpc),
         CHALLENGE_STORE_DATABASE_URL: dbUrl,
@@ -87,6 +93,7 @@ export function keeperServiceSpec(
     case 'st-calculator':
       return nodeProc(name, group, s, {
         ...common('ST_CALCULATOR', k.ports.stHttp),
+        ST_CALCULATOR_INTERNAL_TOKEN: internalToken(state),
         ST_CALCULATOR_GRPC_HOST: '127.0.0.1',
         ST_CALCULATOR_GRPC_PORT: String(k.ports.stGrpc),
         ST_CALCULATOR_DATABASE_URL: dbUrl,
@@ -111,6 +118,7 @@ export function keeperServiceSpec(
     case 'challenger':
       return nodeProc(name, group, s, {
         ...common('CHALLENGER', k.ports.challengerHttp),
+        CHALLENGER_INTERNAL_TOKEN: internalToken(state),
         CHALLENGER_NATS_URL: ep.natsUrl,
         CHALLENGER_NATS_NAMESPACE: k.ns,
         CHALLENGER_STORE_GRPC_URL: `127.0.0.1:${k.ports.storeGrpc}`,
@@ -125,6 +133,7 @@ export function keeperServiceSpec(
     case 'consensus-coordinator':
       return nodeProc(name, group, s, {
         ...common('CONSENSUS_COORDINATOR', k.ports.coordinatorHttp),
+        CONSENSUS_COORDINATOR_INTERNAL_TOKEN: internalToken(state),
         CONSENSUS_COORDINATOR_GRPC_HOST: '127.0.0.1',
         CONSENSUS_COORDINATOR_GRPC_PORT: String(k.ports.coordinatorGrpc),
         CONSENSUS_COORDINATOR_PEERS: peers

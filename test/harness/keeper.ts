@@ -138,6 +138,9 @@ interface Running {
   kill?(): Promise<void>;
 }
 
+/** The release's internal token every harness keeper's services share (service-to-service gRPC). */
+export const HARNESS_INTERNAL_TOKEN = 'harness-internal-token-0123456789';
+
 /** The admin token every harness coordinator accepts (`PUT /v1/admin/fault`) unless the env overrides it. */
 export const HARNESS_ADMIN_TOKEN = 'harness-admin-token-0123456789';
 
@@ -190,6 +193,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       const config = storeConfig(
         env('challenge-store', {
           CHALLENGE_STORE_KEEPER_ID: String(keeperId),
+          CHALLENGE_STORE_INTERNAL_TOKEN: HARNESS_INTERNAL_TOKEN,
           CHALLENGE_STORE_DATABASE_URL: databaseUrl,
           CHALLENGE_STORE_DB_POOL_SIZE: '4',
           CHALLENGE_STORE_MIGRATE: 'false',
@@ -227,6 +231,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       const config = stConfig(
         env('st-calculator', {
           ST_CALCULATOR_KEEPER_ID: String(keeperId),
+          ST_CALCULATOR_INTERNAL_TOKEN: HARNESS_INTERNAL_TOKEN,
           ST_CALCULATOR_DATABASE_URL: databaseUrl,
           ST_CALCULATOR_DB_POOL_SIZE: '4',
           ST_CALCULATOR_GROUP_KEEPERS: group.map((k) => k.keeperId).join(','),
@@ -260,6 +265,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       const config = challengerConfig(
         env('challenger', {
           CHALLENGER_KEEPER_ID: String(keeperId),
+          CHALLENGER_INTERNAL_TOKEN: HARNESS_INTERNAL_TOKEN,
           CHALLENGER_NATS_URL: infra.natsUrl,
           CHALLENGER_NATS_NAMESPACE: namespace,
           CHALLENGER_STORE_GRPC_URL: storeGrpc,
@@ -368,6 +374,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
     const config = coordinatorConfig(
       env('consensus-coordinator', {
         CONSENSUS_COORDINATOR_KEEPER_ID: String(keeperId),
+        CONSENSUS_COORDINATOR_INTERNAL_TOKEN: HARNESS_INTERNAL_TOKEN,
         CONSENSUS_COORDINATOR_RPC_URL: infra.rpcUrl,
         CONSENSUS_COORDINATOR_NATS_URL: infra.natsUrl,
         CONSENSUS_COORDINATOR_NATS_NAMESPACE: namespace,

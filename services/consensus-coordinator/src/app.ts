@@ -98,7 +98,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     log,
   });
   const realSt =
-    deps.st ?? new GrpcStSource(config.stCalculatorUrl, config.stDeadlineMs, config.stConcurrency);
+    deps.st ??
+    new GrpcStSource(config.stCalculatorUrl, config.stDeadlineMs, config.stConcurrency, config.internalToken);
   const realSigner = blsSigner(fromHex(keys.blsSecretKey));
   // Test faults are wrappers around what the driver reads and signs with, and only when asked for.
   // As a member this keeper's st may be late (`slow`); as a leader its own value is not delayed.
@@ -109,7 +110,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
     deps.records !== undefined
       ? deps.records
       : config.challengeStoreUrl
-        ? new GrpcRecordStore(config.challengeStoreUrl, config.stDeadlineMs, keys.privateKey)
+        ? new GrpcRecordStore(
+            config.challengeStoreUrl,
+            config.stDeadlineMs,
+            keys.privateKey,
+            config.internalToken,
+          )
         : null;
   const store = new RoundStore(redis, prefix, config.roundsKept);
   const addresses: Record<number, string> = { ...config.peers };

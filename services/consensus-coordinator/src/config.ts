@@ -12,7 +12,7 @@ import { chainConfigSchema } from '@whitepay/chain';
 import { MAX_ROUND_ENTRIES } from '@whitepay/core';
 import { accountKeyConfigSchema } from '@whitepay/ecdsa';
 import { redisConfigSchema } from '@whitepay/redis';
-import { peerTlsConfigSchema } from '@whitepay/rpc';
+import { internalTokenConfigSchema, peerTlsConfigSchema } from '@whitepay/rpc';
 import { z } from 'zod';
 import { FAULT_GRAMMAR, isFault } from './faults.js';
 
@@ -88,6 +88,7 @@ export const configShape = {
   ...chainConfigSchema,
   grpcHost: z.string().default('0.0.0.0').describe('address of the keeper-to-keeper gRPC server'),
   ...peerTlsConfigSchema,
+  ...internalTokenConfigSchema,
   grpcPort: z.coerce
     .number()
     .int()

@@ -1,6 +1,6 @@
 import { signRecord } from '@whitepay/challenge';
 import { type challengeV1, storeV1 } from '@whitepay/proto';
-import { call, type grpc, insecure } from '@whitepay/rpc';
+import { call, clientOptions, type grpc, insecure } from '@whitepay/rpc';
 import { type Address, type Hex, hexToBytes } from 'viem';
 import { CoordinatorError } from './errors.js';
 
@@ -28,8 +28,10 @@ export class GrpcRecordStore implements RecordStore {
     address: string,
     private readonly deadlineMs: number,
     private readonly privateKey: Hex,
+    /** The release's internal token, when the challenge-store requires one. */
+    token?: string,
   ) {
-    this.client = new storeV1.ChallengeStoreServiceClient(address, insecure());
+    this.client = new storeV1.ChallengeStoreServiceClient(address, insecure(), clientOptions({ token }));
   }
 
   async ownSignedRecords(q: { user: Address; pid: Address; from: bigint; to: bigint }) {

@@ -1,5 +1,5 @@
 import { stV1 } from '@whitepay/proto';
-import { call, type grpc, insecure } from '@whitepay/rpc';
+import { call, clientOptions, type grpc, insecure } from '@whitepay/rpc';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { type Address, hexToBytes } from 'viem';
 import { CoordinatorError } from './errors.js';
@@ -48,8 +48,10 @@ export class GrpcStSource implements StSource {
     address: string,
     private readonly deadlineMs: number,
     concurrency = 16,
+    /** The release's internal token, when the st-calculator requires one. */
+    token?: string,
   ) {
-    this.client = new stV1.StCalculatorServiceClient(address, insecure());
+    this.client = new stV1.StCalculatorServiceClient(address, insecure(), clientOptions({ token }));
     this.limit = pLimit(concurrency);
   }
 

@@ -303,6 +303,15 @@ Secret environment of one service (EnvVar list). Call like configEnv.
       name: {{ include "whitepay-keeper.keysSecretName" $ctx }}
       key: admin-token
       optional: true
+{{- if ne $p "CHAIN_SUBMITTER" }}
+{{- /* The release's service-to-service gRPC token (optional key `internal-token` of the key Secret). */}}
+- name: {{ $p }}_INTERNAL_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "whitepay-keeper.keysSecretName" $ctx }}
+      key: internal-token
+      optional: true
+{{- end }}
 {{- end }}
 
 {{/*
