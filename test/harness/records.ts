@@ -1,8 +1,8 @@
 import type { challengeV1 } from '@whitepay/proto';
 import { storeV1 } from '@whitepay/proto';
-import { call, insecure } from '@whitepay/rpc';
+import { call, clientOptions, insecure } from '@whitepay/rpc';
 import { type Address, hexToBytes } from 'viem';
-import type { KeeperHandle } from './keeper.js';
+import { HARNESS_INTERNAL_TOKEN, type KeeperHandle } from './keeper.js';
 
 /**
  * Every record of (user, pid) in one keeper's store, through its
@@ -15,7 +15,11 @@ export async function storedRecords(
   pid: Address,
   source: 'own' | 'peer' = 'own',
 ): Promise<challengeV1.ChallengeRecord[]> {
-  const client = new storeV1.ChallengeStoreServiceClient(k.urls['challenge-store']!.grpc!, insecure());
+  const client = new storeV1.ChallengeStoreServiceClient(
+    k.urls['challenge-store']!.grpc!,
+    insecure(),
+    clientOptions({ token: HARNESS_INTERNAL_TOKEN }),
+  );
   try {
     const out: challengeV1.ChallengeRecord[] = [];
     let pageToken = '';

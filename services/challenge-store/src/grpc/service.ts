@@ -57,6 +57,8 @@ export function approximateBytes(value: unknown): number {
 /** The ChallengeStoreService handlers; every error crosses through `unary`'s mapper. */
 export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreServiceServer {
   const h = { log: deps.log.child({ component: 'grpc' }), rejected: deps.rejected, token: deps.token };
+  // The piece registry is the users' API (their own signature authorises each change): no internal token.
+  const user = { log: h.log, rejected: deps.rejected };
   const { pool } = deps;
   return {
     queryRecords: unary<storeV1.QueryRecordsRequest, storeV1.QueryRecordsResponse>(
@@ -138,7 +140,7 @@ export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreSe
     ),
     registerPieces: unary<storeV1.RegisterPiecesRequest, storeV1.RegisterPiecesResponse>(
       'RegisterPieces',
-      h,
+      user,
       async (req) => {
         const res = await registerPieces(pool, {
           request: {
@@ -159,7 +161,7 @@ export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreSe
     ),
     removePieces: unary<storeV1.RemovePiecesRequest, storeV1.RemovePiecesResponse>(
       'RemovePieces',
-      h,
+      user,
       async (req) => {
         const res = await removePieces(pool, {
           request: { ...account(req.account), nonce: req.nonce, block: req.block, pieceIds: req.pieceIds },
@@ -168,20 +170,24 @@ export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreSe
         return { removed: res.removed, notFound: res.notFound };
       },
     ),
-    listPieces: unary<storeV1.ListPiecesRequest, storeV1.ListPiecesResponse>('ListPieces', h, async (req) => {
-      const a = account(req.account);
-      const pieces = await listPieces(pool, a.user, a.pid, {
-        ...(req.atBlock !== undefined ? { atBlock: req.atBlock } : {}),
-        includeRemoved: req.includeRemoved,
-      });
-      return {
-        pieces: pieces.map((p) => ({
-          spec: { pieceId: p.pieceId, size: p.size, root: p.root, leafSize: p.leafSize },
-          addedBlock: p.addedBlock,
-          removedBlock: p.removedBlock ?? undefined,
-        })),
-      };
-    }),
+    listPieces: unary<storeV1.ListPiecesRequest, storeV1.ListPiecesResponse>(
+      'ListPieces',
+      user,
+      async (req) => {
+        const a = account(req.account);
+        const pieces = await listPieces(pool, a.user, a.pid, {
+          ...(req.atBlock !== undefined ? { atBlock: req.atBlock } : {}),
+          includeRemoved: req.includeRemoved,
+        });
+        return {
+          pieces: pieces.map((p) => ({
+            spec: { pieceId: p.pieceId, size: p.size, root: p.root, leafSize: p.leafSize },
+            addedBlock: p.addedBlock,
+            removedBlock: p.removedBlock ?? undefined,
+          })),
+        };
+      },
+    ),
     listPiecesBulk: unary<storeV1.ListPiecesBulkRequest, storeV1.ListPiecesBulkResponse>(
       'ListPiecesBulk',
       h,
