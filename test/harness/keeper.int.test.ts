@@ -1,12 +1,12 @@
 import { spaceTime } from '@whitepay/core';
 import { stV1 } from '@whitepay/proto';
-import { call, insecure } from '@whitepay/rpc';
+import { call, clientOptions, insecure } from '@whitepay/rpc';
 import { waitFor } from '@whitepay/testkit';
 import { type Address, hexToBytes } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anvilKey, type DeployedUpkeeping, deployUpkeeping, keeperKeys, registerPieces } from './chain.js';
 import { type Infra, startInfra } from './infra.js';
-import { AVAILABLE_SERVICES, type KeeperHandle, startKeeper } from './keeper.js';
+import { AVAILABLE_SERVICES, HARNESS_INTERNAL_TOKEN, type KeeperHandle, startKeeper } from './keeper.js';
 import { type ProviderHandle, startProviders } from './providers.js';
 import { storedRecords } from './records.js';
 
@@ -95,7 +95,11 @@ describe('keeper cluster harness: 2 keepers, 1 provider, anvil, a deployed Upkee
         te,
         maxStaleness: MAX_STALENESS,
       });
-      const client = new stV1.StCalculatorServiceClient(k.urls['st-calculator']!.grpc!, insecure());
+      const client = new stV1.StCalculatorServiceClient(
+        k.urls['st-calculator']!.grpc!,
+        insecure(),
+        clientOptions({ token: HARNESS_INTERNAL_TOKEN }),
+      );
       try {
         const res = await call(client, client.computeSt, {
           account: { user: hexToBytes(chain.user), pid: hexToBytes(provider.pid) },

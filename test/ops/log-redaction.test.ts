@@ -109,6 +109,7 @@ const SERVICES: Record<string, Service> = {
       CONSENSUS_COORDINATOR_BLS_SECRET_KEY: BLS_KEY,
       CONSENSUS_COORDINATOR_ST_CALCULATOR_URL: 'st:9090',
       CONSENSUS_COORDINATOR_ADMIN_TOKEN: ADMIN_TOKEN,
+      CONSENSUS_COORDINATOR_INTERNAL_TOKEN: ADMIN_TOKEN,
     },
     log(d) {
       const config = coordinator.loadConfig(this.env);
