@@ -56,9 +56,12 @@ async function openFrom(
   let { group, view } = await d.chain.peerGroup(getAddress(upkeeping));
   if (!group.members.has(env.senderId))
     ({ group, view } = await d.chain.peerGroup(getAddress(upkeeping), true));
+  // The transport identity first: an envelope carried by the wrong keeper is refused before the
+  // replay guard sees it, so it cannot spend the sequence of the keeper it names.
+  const account = group.members.get(env.senderId);
+  if (d.requireIdentity && account !== undefined)
+    checkIdentity(d, ctx.security, env.senderId, account, ctx.peer);
   const opened = await openEnvelope(env, group, d.replay);
-  if (d.requireIdentity)
-    checkIdentity(d, ctx.security, opened.senderId, group.members.get(opened.senderId)!, ctx.peer);
   return { opened, view };
 }
 
