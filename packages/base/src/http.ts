@@ -108,9 +108,15 @@ declare module 'fastify' {
   }
 }
 
+/** The token of an `Authorization: Bearer <token>` value (HTTP header or gRPC metadata); undefined otherwise. */
+export function bearerToken(authorization: unknown): string | undefined {
+  return typeof authorization === 'string' && authorization.startsWith('Bearer ')
+    ? authorization.slice(7)
+    : undefined;
+}
+
 function bearer(req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization;
-  return h?.startsWith('Bearer ') ? h.slice(7) : undefined;
+  return bearerToken(req.headers.authorization);
 }
 
 /** Compares a presented token with the configured one in constant time (both hashed to 32 bytes first). */

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   asWhitePayError,
+  bearerToken,
   type Counter,
   grpcStatusOf,
   type Logger,
@@ -58,10 +59,7 @@ export function unary<Req, Res>(
     };
     const authorized = async (): Promise<Res> => {
       if (deps.token !== undefined) {
-        const presented = call.metadata.get('authorization')[0];
-        const bearer =
-          typeof presented === 'string' && presented.startsWith('Bearer ') ? presented.slice(7) : undefined;
-        if (!tokenMatches(bearer, deps.token))
+        if (!tokenMatches(bearerToken(call.metadata.get('authorization')[0]), deps.token))
           throw new WhitePayError(
             'RPC_UNAUTHENTICATED',
             'this service needs the internal token of its release',
