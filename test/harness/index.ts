@@ -5,3 +5,4 @@ export * from './infra.js';
 export * from './keeper.js';
 export * from './providers.js';
 export * from './records.js';
+export * from './solo.js';

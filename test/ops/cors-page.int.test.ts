@@ -4,19 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { waitFor } from '@whitepay/testkit';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  anvilKey,
-  type DeployedUpkeeping,
-  deployUpkeeping,
-  type Infra,
-  type KeeperHandle,
-  keeperKeys,
-  type ProviderHandle,
-  registerPieces,
-  startInfra,
-  startKeeper,
-  startProviders,
-} from '../harness/index.js';
+import { type KeeperHandle, type SoloKeeper, startSoloKeeper } from '../harness/index.js';
 
 // Issue 16, "an API that dashboards can use": a static page opened from
 // file:// in headless Chromium reads two services' read endpoints — which
@@ -30,43 +18,18 @@ const SCREENSHOT = process.env.WHITEPAY_SCREENSHOT ?? join(root, '.tmp', 'status
 const CHROMIUM = process.env.WHITEPAY_CHROMIUM ?? '/usr/bin/chromium';
 
 describe('a dashboard page in a browser reads the services with CORS', () => {
-  let infra: Infra;
-  let chain: DeployedUpkeeping;
   let keeper: KeeperHandle;
-  let provider: ProviderHandle;
   let browser: Browser;
-  const keys = keeperKeys(1, anvilKey(1));
+  let solo: SoloKeeper | undefined;
 
   beforeAll(async () => {
-    infra = await startInfra({ blockTime: 1 });
-    [provider] = (await startProviders(1)) as [ProviderHandle];
-    chain = await deployUpkeeping({
-      rpcUrl: infra.anvil.rpcUrl,
-      chainId: infra.anvil.chainId,
-      userKey: anvilKey(0),
-      keepers: [keys],
-      providers: [provider.pid],
-    });
-    keeper = await startKeeper({
-      keeperId: keys.keeperId,
-      infra: infra.endpoints,
-      accountKey: keys.accountKey,
-      blsSecretKey: keys.blsSecretKey,
-      upkeeping: { factory: chain.factory, fromBlock: chain.factoryBlock },
-      providers: { [provider.pid]: provider.grpcAddress },
+    solo = await startSoloKeeper({
       env: {
         'challenge-store': { CHALLENGE_STORE_CORS_ORIGINS: 'null' },
         'chain-submitter': { CHAIN_SUBMITTER_CORS_ORIGINS: 'null' },
       },
     });
-    await registerPieces({
-      storeGrpc: keeper.urls['challenge-store']!.grpc!,
-      userKey: anvilKey(0),
-      pid: provider.pid,
-      pieces: await provider.put(chain.user, [8192]),
-      nonce: 1n,
-      block: chain.providersAddedAt[provider.pid]!,
-    });
+    ({ keeper } = solo);
     // A payment landed, so that the page has one to show.
     await waitFor(
       'a confirmed payment',
@@ -86,9 +49,7 @@ describe('a dashboard page in a browser reads the services with CORS', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await keeper?.stop();
-    await provider?.stop();
-    await infra?.stop();
+    await solo?.stop();
   });
 
   const open = async (store: string, submitter: string) => {

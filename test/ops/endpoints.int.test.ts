@@ -4,18 +4,12 @@ import { getAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AVAILABLE_SERVICES,
-  anvilKey,
   type DeployedUpkeeping,
-  deployUpkeeping,
-  type Infra,
   type KeeperHandle,
-  keeperKeys,
   type ProviderHandle,
-  registerPieces,
   type ServiceName,
-  startInfra,
-  startKeeper,
-  startProviders,
+  type SoloKeeper,
+  startSoloKeeper,
 } from '../harness/index.js';
 
 // Issue "Operations": a running keeper answers /healthz, /readyz, /metrics and
@@ -72,38 +66,14 @@ const ERROR_SHAPE = {
 };
 
 describe('operator HTTP APIs of a running keeper', () => {
-  let infra: Infra;
   let chain: DeployedUpkeeping;
   let keeper: KeeperHandle;
   let provider: ProviderHandle;
-  const keys = keeperKeys(1, anvilKey(1));
+  let solo: SoloKeeper | undefined;
 
   beforeAll(async () => {
-    infra = await startInfra({ blockTime: 1 });
-    [provider] = (await startProviders(1)) as [ProviderHandle];
-    chain = await deployUpkeeping({
-      rpcUrl: infra.anvil.rpcUrl,
-      chainId: infra.anvil.chainId,
-      userKey: anvilKey(0),
-      keepers: [keys],
-      providers: [provider.pid],
-    });
-    keeper = await startKeeper({
-      keeperId: keys.keeperId,
-      infra: infra.endpoints,
-      accountKey: keys.accountKey,
-      blsSecretKey: keys.blsSecretKey,
-      upkeeping: { factory: chain.factory, fromBlock: chain.factoryBlock },
-      providers: { [provider.pid]: provider.grpcAddress },
-    });
-    await registerPieces({
-      storeGrpc: keeper.urls['challenge-store']!.grpc!,
-      userKey: anvilKey(0),
-      pid: provider.pid,
-      pieces: await provider.put(chain.user, [8192]),
-      nonce: 1n,
-      block: chain.providersAddedAt[provider.pid]!,
-    });
+    solo = await startSoloKeeper();
+    ({ chain, keeper, provider } = solo);
     // Let a few blocks flow so that counters and the stores have content.
     await waitFor(
       'records ingested',
@@ -119,9 +89,7 @@ describe('operator HTTP APIs of a running keeper', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await keeper?.stop();
-    await provider?.stop();
-    await infra?.stop();
+    await solo?.stop();
   });
 
   const valueFor = (p: OpenApiParam): string => {

@@ -6,17 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
   AVAILABLE_SERVICES,
-  anvilKey,
-  type DeployedUpkeeping,
-  deployUpkeeping,
   type Infra,
   type KeeperHandle,
-  keeperKeys,
-  type ProviderHandle,
-  registerPieces,
-  startInfra,
-  startKeeper,
-  startProviders,
+  type SoloKeeper,
+  startSoloKeeper,
 } from '../harness/index.js';
 import { CHART, ensureHelm, helmTemplate } from '../k8s/chart.js';
 
@@ -83,40 +76,16 @@ function chartRules(keeperId: number): string {
 
 describe('a real Prometheus on a running keeper', () => {
   let infra: Infra;
-  let chain: DeployedUpkeeping;
   let keeper: KeeperHandle;
-  let provider: ProviderHandle;
   let prom: PrometheusServer;
   let nc: NatsConnection;
-  const keys = keeperKeys(1, anvilKey(1));
+  let keys: SoloKeeper['keys'];
+  let solo: SoloKeeper | undefined;
 
   beforeAll(async () => {
     ensureHelm();
-    infra = await startInfra({ blockTime: 1 });
-    [provider] = (await startProviders(1)) as [ProviderHandle];
-    chain = await deployUpkeeping({
-      rpcUrl: infra.anvil.rpcUrl,
-      chainId: infra.anvil.chainId,
-      userKey: anvilKey(0),
-      keepers: [keys],
-      providers: [provider.pid],
-    });
-    keeper = await startKeeper({
-      keeperId: keys.keeperId,
-      infra: infra.endpoints,
-      accountKey: keys.accountKey,
-      blsSecretKey: keys.blsSecretKey,
-      upkeeping: { factory: chain.factory, fromBlock: chain.factoryBlock },
-      providers: { [provider.pid]: provider.grpcAddress },
-    });
-    await registerPieces({
-      storeGrpc: keeper.urls['challenge-store']!.grpc!,
-      userKey: anvilKey(0),
-      pid: provider.pid,
-      pieces: await provider.put(chain.user, [8192]),
-      nonce: 1n,
-      block: chain.providersAddedAt[provider.pid]!,
-    });
+    solo = await startSoloKeeper();
+    ({ infra, keeper, keys } = solo);
     prom = await startPrometheus({
       jobs: AVAILABLE_SERVICES.map((s) => ({
         job: s,
@@ -133,9 +102,7 @@ describe('a real Prometheus on a running keeper', () => {
   afterAll(async () => {
     await nc?.close();
     await prom?.stop();
-    await keeper?.stop();
-    await provider?.stop();
-    await infra?.stop();
+    await solo?.stop();
   });
 
   it('scrapes every service and answers every dashboard query with data once the keeper has paid', async () => {
