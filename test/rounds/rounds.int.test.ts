@@ -1,10 +1,11 @@
 import { createWriteStream } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { createLogger } from '@whitepay/base';
 import { upkeepingAbi } from '@whitepay/contracts';
 import { rankKeepers, roundId, type SpaceRecord, spaceTime, splitReward, tid as tidOf } from '@whitepay/core';
 import { SequenceClock, sealEnvelope } from '@whitepay/peer';
-import { type challengeV1, keeperV1 } from '@whitepay/proto';
-import { call, channelCredentials, readTlsFiles } from '@whitepay/rpc';
+import { type challengeV1, keeperV1, storeV1, stV1 } from '@whitepay/proto';
+import { call, channelCredentials, clientOptions, insecure, readTlsFiles } from '@whitepay/rpc';
 import { sharedGroupPki, waitFor } from '@whitepay/testkit';
 import { type Address, hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -14,6 +15,7 @@ import {
   type DeployedUpkeeping,
   deployUpkeeping,
   HARNESS_ADMIN_TOKEN,
+  HARNESS_INTERNAL_TOKEN,
   type Infra,
   type KeeperHandle,
   type KeeperKeys,
@@ -627,4 +629,146 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
       /whitepay_rejected_messages_total\{[^}]*boundary="grpc:PushRecords"[^}]*reason="PEER_RECORD_NOT_SENDERS"[^}]*\} 1/,
     );
   });
+
+  it('an attacker inside the cluster at every cap: typed refusals, and the rounds keep paying in the rank-1 window', async () => {
+    // The attack of issue 16: a pod of the keeper's namespace (another IP: its connections leave from
+    // 127.0.0.2 through a relay) holding the release's internal token, running heavy calls on every
+    // keeper's st-calculator and challenge-store, as many at once as it can, for two whole intervals.
+    const relays = await Promise.all(
+      keepers.flatMap((k) => [
+        relayFrom('127.0.0.2', k.urls['st-calculator']!.grpc!),
+        relayFrom('127.0.0.2', k.urls['challenge-store']!.grpc!),
+      ]),
+    );
+    const opts = clientOptions({ token: HARNESS_INTERNAL_TOKEN });
+    const st = relays
+      .filter((_, i) => i % 2 === 0)
+      .map((r) => new stV1.StCalculatorServiceClient(r.address, insecure(), opts));
+    const store = relays
+      .filter((_, i) => i % 2 === 1)
+      .map((r) => new storeV1.ChallengeStoreServiceClient(r.address, insecure(), opts));
+    const account = { user: hexToBytes(chain.user), pid: hexToBytes(provider.pid) };
+    const head = await chain.publicClient.getBlockNumber();
+    // 2,000 whole-range entries: the call the issue saw take the store down for 90 s.
+    const entries = Array.from({ length: 2000 }, () => ({ account, ts: 0n, te: head }));
+    const reverts = async () => {
+      let n = 0;
+      for (const k of keepers)
+        n += metricSum(
+          await metrics(k.urls['chain-submitter']!.http),
+          /^whitepay_payments_total\{[^}]*status="reverted"/,
+        );
+      return n;
+    };
+    const revertsBefore = await reverts();
+    const outcomes = new Map<string, number>();
+    const count = (code: string) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1);
+    const attempt = async (p: Promise<unknown>) => {
+      try {
+        await p;
+        count('ok');
+      } catch (err) {
+        count((err as { code?: string }).code ?? 'unknown');
+      }
+    };
+    let attacking = true;
+    const attacker = async (i: number) => {
+      const c = st[i % st.length]!;
+      const s = store[i % store.length]!;
+      while (attacking) {
+        await attempt(call(c, c.computeStBatch, { entries, includePeers: true }, { deadlineMs: 30_000 }));
+        await attempt(
+          call(c, c.auditGroup, {
+            account,
+            range: { from: 0n, to: head },
+            keeperIds: Array.from({ length: 5000 }, (_, k) => k + 1),
+          }),
+        );
+        await attempt(
+          call(s, s.queryRecords, {
+            account,
+            range: { from: 0n, to: 1n << 62n },
+            source: storeV1.RecordSource.RECORD_SOURCE_PEER,
+            pageSize: 2 ** 32 - 1,
+            pageToken: '',
+            withoutProofs: false,
+          }),
+        );
+      }
+    };
+    // 24 callers per st-calculator: beyond what one client may run (4) and queue (16) there.
+    const attackers = Array.from({ length: 24 * st.length }, (_, i) => attacker(i));
+    try {
+      await waitFor('the attack under way', async () => (outcomes.get('RPC_BUSY') ?? 0) > 0, 60_000, 50);
+      for (let n = 0; n < 2; n++) {
+        const ts = await nextTs();
+        const leader = ranking(ts)[0]!;
+        const before = await balances();
+        miner.resume();
+        await waitPaid(ts, 90_000);
+        miner.pause();
+        const p = await lastPayment();
+        expect(p.ts).toBe(ts);
+        expect(p.leaderId).toBe(leader.keeperId); // no window lost to the attack
+        expect(p.te).toBeLessThan(ts + H + T);
+        expect(p.st).toBe(await ownSt(leader, ts, p.te));
+        expectSplit(before, await balances(), p, []);
+      }
+    } finally {
+      attacking = false;
+      await Promise.all(attackers);
+      for (const c of [...st, ...store]) c.close();
+      await Promise.all(relays.map((r) => r.close()));
+    }
+    console.log('attack outcomes', Object.fromEntries(outcomes));
+    // Every heavy call the attacker made was answered: run, or refused with a typed code.
+    expect(outcomes.get('ok') ?? 0).toBeGreaterThan(0);
+    expect(outcomes.get('RPC_BUSY') ?? 0).toBeGreaterThan(0);
+    expect(outcomes.get('ST_AUDIT_TOO_MANY_KEEPERS') ?? 0).toBeGreaterThan(0);
+    expect(outcomes.get('PAGE_SIZE_TOO_LARGE') ?? 0).toBeGreaterThan(0);
+    expect([...outcomes.keys()].sort()).toEqual(
+      ['ok', 'RPC_BUSY', 'ST_AUDIT_TOO_MANY_KEEPERS', 'PAGE_SIZE_TOO_LARGE'].sort(),
+    );
+    // No payment reverted, and the refusals are counted where they happened.
+    expect(await reverts()).toBe(revertsBefore);
+    expect(
+      metricSum(
+        await metrics(keepers[0]!.urls['st-calculator']!.http),
+        /^whitepay_st_queries_total\{[^}]*outcome="RPC_BUSY"/,
+      ),
+    ).toBeGreaterThan(0);
+  }, 300_000);
 });
+
+/** A TCP relay whose connections to `target` (`host:port`) leave from `localAddress`: another pod's IP, on loopback. */
+async function relayFrom(
+  localAddress: string,
+  target: string,
+): Promise<{ address: string; close(): Promise<void> }> {
+  const [host, port] = [
+    target.slice(0, target.lastIndexOf(':')),
+    Number(target.slice(target.lastIndexOf(':') + 1)),
+  ];
+  const sockets = new Set<Socket>();
+  const server = createServer((down) => {
+    const up = connect({ host, port, localAddress });
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on('error', () => {
+        down.destroy();
+        up.destroy();
+      });
+      s.on('close', () => sockets.delete(s));
+    }
+    down.pipe(up).pipe(down);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

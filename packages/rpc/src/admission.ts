@@ -2,46 +2,156 @@ import { WhitePayError } from '@whitepay/base';
 import type { UnaryContext } from './server.js';
 
 /**
- * Bounds the heavy calls a server runs at once, in total and per client, so
- * that one caller (a misbehaving peer, an attacker inside the cluster) cannot
- * take every database connection from the others: a call over either bound is
- * refused at once (`RPC_BUSY`, UNAVAILABLE: retry later), never queued.
+ * Bounds the heavy calls a server runs at once, in total and per client, and
+ * shares the total fairly, so that one caller (a misbehaving peer, an attacker
+ * inside the cluster) can neither take every database connection nor make the
+ * others wait behind its calls:
+ * - a client runs at most `perClient` calls; more wait in that client's own
+ *   queue (at most `queuePerClient`), and one more is refused at once
+ *   (`RPC_BUSY`, UNAVAILABLE: retry later);
+ * - at most `total` run in all (size it to the database pool: a call admitted
+ *   here never waits for a connection); a freed slot goes to the next waiting
+ *   client in turn (round robin), not to whoever queued most;
+ * - a call whose deadline passes while it waits ends with `DEADLINE_EXCEEDED`.
  */
 export interface Admission {
-  /** Runs `fn` when both bounds admit it, else throws `RPC_BUSY`. */
-  run<T>(client: string, fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` when the bounds admit it (after waiting in the client's queue), else throws `RPC_BUSY`. */
+  run<T>(client: string, fn: () => Promise<T>, deadline?: Date): Promise<T>;
   /** Calls running now, in total. */
   readonly running: number;
+  /** Calls waiting now, in total. */
+  readonly waiting: number;
 }
 
-export function createAdmission(opts: { name: string; total: number; perClient: number }): Admission {
-  const byClient = new Map<string, number>();
+export interface AdmissionOptions {
+  name: string;
+  total: number;
+  perClient: number;
+  /** Calls of one client that may wait for a slot (default 0: refuse at once). */
+  queuePerClient?: number;
+}
+
+interface Waiter {
+  start(): void;
+}
+
+interface ClientState {
+  running: number;
+  queue: Waiter[];
+  /** When this client last started a call (a counter of starts; 0: never). */
+  served: number;
+}
+
+export function createAdmission(opts: AdmissionOptions): Admission {
+  const queueMax = opts.queuePerClient ?? 0;
+  /** Clients with calls running or waiting. */
+  const clients = new Map<string, ClientState>();
   let running = 0;
+  let waiting = 0;
+  let starts = 0;
+
+  const busy = (client: string, st: ClientState, why: string) =>
+    new WhitePayError('RPC_BUSY', `${opts.name}: ${why}; retry later`, {
+      kind: 'unavailable',
+      details: {
+        running,
+        client,
+        clientRunning: st.running,
+        clientWaiting: st.queue.length,
+        total: opts.total,
+        perClient: opts.perClient,
+        queuePerClient: queueMax,
+      },
+    });
+
+  /**
+   * Hands free slots to waiting clients in turn: each goes to the eligible client served longest
+   * ago (a client never served first), so one that queued many calls cannot starve the others.
+   */
+  const dispatch = () => {
+    while (running < opts.total && waiting > 0) {
+      let next: ClientState | undefined;
+      for (const st of clients.values())
+        if (st.queue.length > 0 && st.running < opts.perClient && (!next || st.served < next.served))
+          next = st;
+      if (!next) return;
+      waiting--;
+      next.queue.shift()!.start();
+    }
+  };
+
   return {
     get running() {
       return running;
     },
-    async run(client, fn) {
-      const mine = byClient.get(client) ?? 0;
-      if (running >= opts.total || mine >= opts.perClient) {
-        throw new WhitePayError(
-          'RPC_BUSY',
-          `${opts.name}: ${running >= opts.total ? `${opts.total} calls run already` : `client ${client} runs ${mine} calls already`}; retry later`,
-          {
-            kind: 'unavailable',
-            details: { running, client, clientRunning: mine, total: opts.total, perClient: opts.perClient },
-          },
-        );
+    get waiting() {
+      return waiting;
+    },
+    async run(client, fn, deadline) {
+      let st = clients.get(client);
+      if (!st) {
+        st = { running: 0, queue: [], served: 0 };
+        clients.set(client, st);
       }
-      running++;
-      byClient.set(client, mine + 1);
+      const state = st;
+      const acquire = () => {
+        running++;
+        state.running++;
+        state.served = ++starts;
+      };
+      const free = running < opts.total && state.running < opts.perClient && state.queue.length === 0;
+      if (!free) {
+        if (state.queue.length >= queueMax) {
+          if (state.running === 0 && state.queue.length === 0) clients.delete(client);
+          throw busy(
+            client,
+            state,
+            state.running >= opts.perClient
+              ? `client ${client} runs ${state.running} calls and queues ${state.queue.length} already`
+              : `${running} of ${opts.total} calls run already`,
+          );
+        }
+        await new Promise<void>((resolve, reject) => {
+          let timer: NodeJS.Timeout | undefined;
+          const waiter: Waiter = {
+            start: () => {
+              if (timer) clearTimeout(timer);
+              acquire(); // before `dispatch` looks at `running` again
+              resolve();
+            },
+          };
+          state.queue.push(waiter);
+          waiting++;
+          const ms = deadline ? deadline.getTime() - Date.now() : undefined;
+          if (ms !== undefined)
+            timer = setTimeout(
+              () => {
+                const i = state.queue.indexOf(waiter);
+                if (i < 0) return;
+                state.queue.splice(i, 1);
+                waiting--;
+                if (state.running === 0 && state.queue.length === 0) clients.delete(client);
+                reject(
+                  new WhitePayError(
+                    'DEADLINE_EXCEEDED',
+                    `${opts.name}: the caller's deadline passed while queued`,
+                    {
+                      kind: 'deadline_exceeded',
+                    },
+                  ),
+                );
+              },
+              Math.max(0, ms),
+            );
+        });
+      } else acquire();
       try {
         return await fn();
       } finally {
         running--;
-        const left = (byClient.get(client) ?? 1) - 1;
-        if (left === 0) byClient.delete(client);
-        else byClient.set(client, left);
+        state.running--;
+        if (state.running === 0 && state.queue.length === 0) clients.delete(client);
+        dispatch();
       }
     },
   };

@@ -470,6 +470,7 @@ describe('st-calculator service on a real PostgreSQL', () => {
         MAX_INTERVAL_BLOCKS: '100000',
         MAX_CALL_BLOCKS: '1000000',
         MAX_CONCURRENT_PER_CLIENT: '1',
+        MAX_QUEUED_PER_CLIENT: '0',
       }),
       log: silentLogger(),
       registry,
@@ -499,8 +500,8 @@ describe('st-calculator service on a real PostgreSQL', () => {
         includePeers: true,
       }),
     ).rejects.toMatchObject({ code: 'ST_CALL_TOO_LARGE', kind: 'invalid_argument' });
-    // One client, one call at a time: while an own st waits for a record that never comes
-    // (te far past the last record), a second call of the same client is refused at once.
+    // One client, one call at a time and none queued: while an own st waits for a record that never
+    // comes (te far past the last record), a second call of the same client is refused at once.
     const waiting = call(c, c.computeSt, { account, ts: 9000n, te: 20_000n, includePeers: false });
     await new Promise((r) => setTimeout(r, 200));
     await expect(

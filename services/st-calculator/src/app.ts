@@ -53,6 +53,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       maxCallBlocks: config.maxCallBlocks,
       maxConcurrent: config.maxConcurrent,
       maxConcurrentPerClient: config.maxConcurrentPerClient,
+      maxQueuedPerClient: config.maxQueuedPerClient,
     },
   });
   const http = await buildHttpServer({

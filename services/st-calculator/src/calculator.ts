@@ -84,17 +84,23 @@ export interface Limits {
   maxIntervalBlocks: bigint;
   /** Most blocks one call covers, summed over its entries (ST_CALL_TOO_LARGE). */
   maxCallBlocks: bigint;
-  /** Calls that query the database at once, in total and per client (RPC_BUSY). */
+  /**
+   * Calls that query the database at once, in total (at most the pool: an admitted call never waits
+   * for a connection) and per client; a client's further calls wait in its own queue, up to
+   * `maxQueuedPerClient`, one more is refused (RPC_BUSY). Freed slots go to waiting clients in turn.
+   */
   maxConcurrent: number;
   maxConcurrentPerClient: number;
+  maxQueuedPerClient: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
   maxAuditKeepers: 256,
   maxIntervalBlocks: 1_000_000n,
   maxCallBlocks: 20_000_000n,
-  maxConcurrent: 32,
-  maxConcurrentPerClient: 16,
+  maxConcurrent: 10,
+  maxConcurrentPerClient: 5,
+  maxQueuedPerClient: 16,
 };
 
 /** Who asks, and until when (the gRPC deadline); both optional for in-process callers. */
@@ -207,9 +213,10 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
     name: 'st-calculator',
     total: limits.maxConcurrent,
     perClient: limits.maxConcurrentPerClient,
+    queuePerClient: limits.maxQueuedPerClient,
   });
   const admitted = <T>(call: CallInfo | undefined, fn: () => Promise<T>): Promise<T> =>
-    admission.run(call?.client ?? 'local', fn);
+    admission.run(call?.client ?? 'local', fn, call?.deadline);
   const integrate = (q: SpaceTimeQuery): Promise<SpaceTimeResult> =>
     engine === 'sql'
       ? spaceTimeSql(pool, { ...q, maxStaleness })

@@ -25,6 +25,22 @@ describe('config', () => {
     ).toMatchObject({ engine: 'core', maxStaleness: 9223372036854775807n, groupKeepers: [1, 2, 3] });
   });
 
+  it('holds the concurrent queries within the database pool', () => {
+    const base = { ST_CALCULATOR_KEEPER_ID: '1', ST_CALCULATOR_DATABASE_URL: 'postgres://x/y' };
+    expect(loadConfig(base)).toMatchObject({ maxConcurrent: 10, maxConcurrentPerClient: 5, dbPoolSize: 10 });
+    expect(loadConfig({ ...base, ST_CALCULATOR_DB_POOL_SIZE: '4' })).toMatchObject({
+      maxConcurrent: 4,
+      maxConcurrentPerClient: 2,
+    });
+    expect(() => loadConfig({ ...base, ST_CALCULATOR_MAX_CONCURRENT: '11' })).toThrow(
+      expect.objectContaining({ details: { problems: ['maxConcurrent'] } }),
+    );
+    expect(
+      loadConfig({ ...base, ST_CALCULATOR_MAX_CONCURRENT: '20', ST_CALCULATOR_DB_POOL_SIZE: '20' })
+        .maxConcurrent,
+    ).toBe(20);
+  });
+
   it('rejects bad values and names the variables', () => {
     for (const [k, v] of [
       ['MAX_STALENESS', '0'],

@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   common,
   type DestinationStream,
   type Logger,
@@ -100,24 +101,43 @@ export const configShape = {
     .number()
     .int()
     .min(1)
-    .default(32)
+    .optional()
     .describe(
-      'queries that run at once on this replica (beyond DB_POOL_SIZE they wait for a connection); one more is refused with RPC_BUSY',
+      "queries that run at once on this replica (default and most: DB_POOL_SIZE, so an admitted query never waits for a connection); beyond it calls wait in their client's queue and take free slots in turn",
     ),
   maxConcurrentPerClient: z.coerce
     .number()
     .int()
     .min(1)
+    .optional()
+    .describe(
+      'queries one client (the keeper its certificate names, else its IP address) runs at once (default: half of MAX_CONCURRENT, rounded up), so that one caller leaves slots to the others',
+    ),
+  maxQueuedPerClient: z.coerce
+    .number()
+    .int()
+    .min(0)
     .default(16)
     .describe(
-      "queries one client (the keeper its certificate names, else its IP address) runs at once; one more is refused with RPC_BUSY. At least the coordinator's ST_CONCURRENCY (16)",
+      "calls of one client that wait for a slot (until their deadline); one more is refused with RPC_BUSY. At least the coordinator's ST_CONCURRENCY (16) minus MAX_CONCURRENT_PER_CLIENT",
     ),
 };
 
 export type Config = ReturnType<typeof loadConfig>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  return parseConfig(configShape, CONFIG_PREFIX, env);
+  const cfg = parseConfig(configShape, CONFIG_PREFIX, env);
+  const maxConcurrent = cfg.maxConcurrent ?? cfg.dbPoolSize;
+  if (maxConcurrent > cfg.dbPoolSize)
+    throw new ConfigError(
+      `invalid configuration: ${CONFIG_PREFIX}_MAX_CONCURRENT (${maxConcurrent}) exceeds ${CONFIG_PREFIX}_DB_POOL_SIZE (${cfg.dbPoolSize}): admitted queries would wait for a connection`,
+      { problems: ['maxConcurrent'] },
+    );
+  return {
+    ...cfg,
+    maxConcurrent,
+    maxConcurrentPerClient: cfg.maxConcurrentPerClient ?? Math.ceil(maxConcurrent / 2),
+  };
 }
 
 /** The root logger of this service: its redaction comes from the `secret()` fields of `configShape`. */
