@@ -6,6 +6,7 @@ import { rankKeepers, roundId, type SpaceRecord, spaceTime, splitReward, tid as 
 import { SequenceClock, sealEnvelope } from '@whitepay/peer';
 import { type challengeV1, keeperV1, storeV1, stV1 } from '@whitepay/proto';
 import { call, channelCredentials, clientOptions, insecure, readTlsFiles } from '@whitepay/rpc';
+import { createCa, issueKeeperCertificate } from '@whitepay/rpc/pki';
 import { sharedGroupPki, waitFor } from '@whitepay/testkit';
 import { type Address, hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -573,6 +574,26 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     ).catch((err: { code: string }) => err.code);
     expect(viaImpostor).toBe('PEER_IDENTITY_MISMATCH');
     impostor.close();
+    // A certificate naming the member, from a CA outside the group's bundle: refused, typed and counted.
+    const rogueCa = await createCa('rogue');
+    const rogueCert = await issueKeeperCertificate(rogueCa, {
+      keeperId: member.keeperId,
+      account: privateKeyToAccount(keys[1]!.accountKey).address,
+    });
+    const rogue = await peerClient(
+      channelCredentials(
+        { ...(await tlsOf()), cert: Buffer.from(rogueCert.cert), key: Buffer.from(rogueCert.key) },
+        targetIdentity,
+      ),
+    );
+    const viaRogue = await call(
+      rogue,
+      rogue.round,
+      { envelope: await sealEnvelope(memberSigner, chain.upkeeping, message()) },
+      { deadlineMs: 5_000 },
+    ).catch((err: { code: string }) => err.code);
+    expect(viaRogue).toBe('RPC_CERTIFICATE_REQUIRED');
+    rogue.close();
     // Plaintext is not spoken at all.
     const plain = await peerClient(channelCredentials(undefined));
     const viaPlain = await call(plain, plain.round, { envelope: env }, { deadlineMs: 3_000 }).catch(
@@ -618,6 +639,7 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
       'PEER_BAD_SIGNATURE',
       'ROUND_UNKNOWN_GROUP',
       'PEER_IDENTITY_MISMATCH',
+      'RPC_CERTIFICATE_REQUIRED',
     ]) {
       expect(text).toMatch(
         new RegExp(

@@ -28,6 +28,11 @@ export interface HandlerDeps {
   token?: string | undefined;
   /** Counts rejected calls by reason (the error code); optional. */
   rejected?: Counter<'boundary' | 'reason'>;
+  /**
+   * Every call must come over TLS with a client certificate that chains to the CA bundle and names
+   * a keeper (`serverCredentials`): else `RPC_CERTIFICATE_REQUIRED`, logged at warn and counted.
+   */
+  requireCertificate?: boolean;
 }
 
 /** Turns a WhitePayError into the gRPC status the client sees (the one mapper of this boundary). */
@@ -58,6 +63,17 @@ export function unary<Req, Res>(
       security: callSecurity(call),
     };
     const authorized = async (): Promise<Res> => {
+      if (deps.requireCertificate && !ctx.security.identity) {
+        log.warn(
+          { peer: ctx.peer, transport: ctx.security.transport },
+          'call refused: no verified keeper certificate (missing, not from a trusted CA, or naming no keeper)',
+        );
+        throw new WhitePayError(
+          'RPC_CERTIFICATE_REQUIRED',
+          'this service needs a client certificate from the group CA bundle naming a keeper',
+          { kind: 'unauthenticated', details: { peer: ctx.peer } },
+        );
+      }
       if (deps.token !== undefined) {
         if (!tokenMatches(bearerToken(call.metadata.get('authorization')[0]), deps.token))
           throw new WhitePayError(

@@ -1,5 +1,6 @@
 import { silentLogger } from '@whitepay/base';
 import { stV1 } from '@whitepay/proto';
+import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CallSecurity,
@@ -58,6 +59,17 @@ describe('mutual TLS between keepers (real gRPC over loopback)', () => {
   let rogue: IssuedPem;
   let server: GrpcServerHandle;
   let seen: CallSecurity | undefined;
+  const registry = new Registry();
+  const rejected = new Counter({
+    name: 'rejected_total',
+    help: 'x',
+    labelNames: ['boundary', 'reason'] as const,
+    registers: [registry],
+  });
+  const refusals = async () =>
+    (await registry.getSingleMetric('rejected_total')!.get()).values
+      .filter((v) => v.labels.reason === 'RPC_CERTIFICATE_REQUIRED')
+      .reduce((a, v) => a + v.value, 0);
   const clients: Array<{ close(): void }> = [];
 
   beforeAll(async () => {
@@ -71,7 +83,7 @@ describe('mutual TLS between keepers (real gRPC over loopback)', () => {
         s.addService(stV1.StCalculatorServiceService, {
           computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>(
             'ComputeSt',
-            { log: silentLogger() },
+            { log: silentLogger(), rejected, requireCertificate: true },
             async (_req, ctx) => {
               seen = ctx.security;
               return { st: '1', recordsUsed: 0, carryBlock: undefined, maxStaleness: 0n };
@@ -108,17 +120,26 @@ describe('mutual TLS between keepers (real gRPC over loopback)', () => {
     expect(seen).toEqual({ transport: 'ssl', identity: { keeperId: 2, account: ACCOUNT_2 } });
   });
 
-  it('a client certificate from an untrusted CA is refused by the handshake', async () => {
+  it('a client certificate from an untrusted CA is refused, typed and counted', async () => {
+    const before = await refusals();
+    seen = undefined;
     const err = await ask(channelCredentials(material([caA, caB], rogue), { keeperId: 1 })).catch(
       (e: unknown) => e,
     );
-    expect(err).toMatchObject({ kind: 'unavailable' });
+    expect(err).toMatchObject({ code: 'RPC_CERTIFICATE_REQUIRED', kind: 'unauthenticated' });
+    expect(seen).toBeUndefined(); // the handler never ran
+    expect(await refusals()).toBe(before + 1);
   });
 
-  it('a client without a certificate, or speaking plaintext, is refused', async () => {
+  it('a client without a certificate is refused, typed and counted; plaintext is not spoken', async () => {
     const grpc = await import('@grpc/grpc-js');
-    const noCert = await ask(grpc.credentials.createSsl(Buffer.from(caA.cert))).catch((e: unknown) => e);
-    expect(noCert).toMatchObject({ kind: 'unavailable' });
+    const before = await refusals();
+    // Trusts the server (its certificate names 'localhost', not the address dialled), presents none.
+    const noCert = await ask(
+      grpc.credentials.createSsl(Buffer.from(caA.cert), null, null, { checkServerIdentity: () => undefined }),
+    ).catch((e: unknown) => e);
+    expect(noCert).toMatchObject({ code: 'RPC_CERTIFICATE_REQUIRED', kind: 'unauthenticated' });
+    expect(await refusals()).toBe(before + 1);
     const plain = await ask(channelCredentials(undefined)).catch((e: unknown) => e);
     expect(plain).toMatchObject({ kind: 'unavailable' });
   });

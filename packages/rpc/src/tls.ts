@@ -121,14 +121,30 @@ export function callSecurity(
 }
 
 /**
- * Server credentials: mutual TLS (client certificates required and checked
- * against the CA bundle) with material, plaintext only when the caller passes
- * none — which the service configs allow only behind an explicit
- * `*_PLAINTEXT=true` for local development.
+ * Server credentials: TLS that asks every client for its certificate, plaintext
+ * only when the caller passes no material — which the service configs allow
+ * only behind an explicit `*_PLAINTEXT=true` for local development.
+ *
+ * The handshake does not refuse a client whose certificate is missing or does
+ * not chain to the CA bundle: such a connection carries no verified peer
+ * (grpc-js gives its calls an empty auth context), and every handler built with
+ * `unary(…, { requireCertificate: true })` refuses each of its calls with
+ * `RPC_CERTIFICATE_REQUIRED` — typed, logged with the peer's address and
+ * counted — where a refused handshake would leave no trace but a closed socket.
+ * A server on these credentials must build every handler that way.
  */
 export function serverCredentials(tls: TlsMaterial | undefined): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
-  return grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
+  return new PeerServerCredentials(tls);
+}
+
+class PeerServerCredentials extends grpc.ServerCredentials {
+  constructor(tls: TlsMaterial) {
+    super({ requestCert: true, rejectUnauthorized: false }, { ca: tls.ca, cert: [tls.cert], key: [tls.key] });
+  }
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
 }
 
 /**

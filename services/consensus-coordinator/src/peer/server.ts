@@ -111,7 +111,11 @@ function checkIdentity(
  * nothing a peer sends can crash the service.
  */
 export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer {
-  const h = { log: d.log.child({ component: 'peer-server' }), rejected: d.rejected };
+  const h = {
+    log: d.log.child({ component: 'peer-server' }),
+    rejected: d.rejected,
+    requireCertificate: d.requireIdentity,
+  };
   const seal = async (upkeeping: `0x${string}`, body: Body) => ({
     envelope: await sealEnvelope(d.signer, upkeeping, { sequence: d.clock.next(), body }),
   });
