@@ -553,8 +553,9 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
       keeperId: member.keeperId,
       account: privateKeyToAccount(keys[1]!.accountKey),
     };
+    const toTarget = { upkeeping: chain.upkeeping, receiverId: target.keeperId };
     const outsider = privateKeyToAccount(generatePrivateKey());
-    const env = await sealEnvelope(memberSigner, chain.upkeeping, message());
+    const env = await sealEnvelope(memberSigner, toTarget, message());
     // Over mTLS, but with a certificate of another keeper's identity: refused before anything else,
     // even though the envelope is the member's own, properly signed (issue 16).
     const impostor = await peerClient(
@@ -569,7 +570,7 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     const viaImpostor = await call(
       impostor,
       impostor.round,
-      { envelope: await sealEnvelope(memberSigner, chain.upkeeping, message()) },
+      { envelope: await sealEnvelope(memberSigner, toTarget, message()) },
       { deadlineMs: 5_000 },
     ).catch((err: { code: string }) => err.code);
     expect(viaImpostor).toBe('PEER_IDENTITY_MISMATCH');
@@ -589,7 +590,7 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     const viaRogue = await call(
       rogue,
       rogue.round,
-      { envelope: await sealEnvelope(memberSigner, chain.upkeeping, message()) },
+      { envelope: await sealEnvelope(memberSigner, toTarget, message()) },
       { deadlineMs: 5_000 },
     ).catch((err: { code: string }) => err.code);
     expect(viaRogue).toBe('RPC_CERTIFICATE_REQUIRED');
@@ -603,23 +604,32 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     plain.close();
     expect(await send(env)).toBe('ROUND_NOT_LEADER');
     expect(await send(env)).toBe('PEER_REPLAY');
+    // The same request addressed to another keeper is refused by the target; an expired one too.
+    const forOther = await sealEnvelope(
+      memberSigner,
+      { ...toTarget, receiverId: keepers[2]!.keeperId },
+      message(),
+    );
+    expect(await send(forOther)).toBe('PEER_WRONG_RECEIVER');
+    const expired = await sealEnvelope(memberSigner, toTarget, message(), { nowMs: Date.now() - 3_600_000 });
+    expect(await send(expired)).toBe('PEER_EXPIRED');
+    expect(await send(await sealEnvelope({ keeperId: 999, account: outsider }, toTarget, message()))).toBe(
+      'PEER_UNKNOWN_SENDER',
+    );
     expect(
-      await send(await sealEnvelope({ keeperId: 999, account: outsider }, chain.upkeeping, message())),
-    ).toBe('PEER_UNKNOWN_SENDER');
-    expect(
-      await send(
-        await sealEnvelope({ keeperId: member.keeperId, account: outsider }, chain.upkeeping, message()),
-      ),
+      await send(await sealEnvelope({ keeperId: member.keeperId, account: outsider }, toTarget, message())),
     ).toBe('PEER_BAD_SIGNATURE');
     const otherGroup = '0x000000000000000000000000000000000000dEaD' as Address;
-    expect(await send(await sealEnvelope(memberSigner, otherGroup, message()))).toBe('ROUND_UNKNOWN_GROUP');
+    expect(
+      await send(await sealEnvelope(memberSigner, { ...toTarget, upkeeping: otherGroup }, message())),
+    ).toBe('ROUND_UNKNOWN_GROUP');
     // A pushed record that is not the sender's own is refused and counted.
     const [foreign] = await records(target, 'peer');
     const push = await call(
       client,
       client.pushRecords,
       {
-        envelope: await sealEnvelope(memberSigner, chain.upkeeping, {
+        envelope: await sealEnvelope(memberSigner, toTarget, {
           sequence: clock.next(),
           body: {
             $case: 'recordsPush',
@@ -635,6 +645,8 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     for (const reason of [
       'ROUND_NOT_LEADER',
       'PEER_REPLAY',
+      'PEER_WRONG_RECEIVER',
+      'PEER_EXPIRED',
       'PEER_UNKNOWN_SENDER',
       'PEER_BAD_SIGNATURE',
       'ROUND_UNKNOWN_GROUP',
@@ -650,6 +662,24 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     expect(text).toMatch(
       /whitepay_rejected_messages_total\{[^}]*boundary="grpc:PushRecords"[^}]*reason="PEER_RECORD_NOT_SENDERS"[^}]*\} 1/,
     );
+    // The seen set outlives the process (Redis): after a restart of the coordinator the replay is still refused.
+    await target.stopService('consensus-coordinator');
+    await target.startService('consensus-coordinator');
+    const again = await peerClient(channelCredentials(await tlsOf(), targetIdentity));
+    const resend = (e: keeperV1.SignedEnvelope) =>
+      call(again, again.round, { envelope: e }, { deadlineMs: 5_000 }).then(
+        () => 'accepted',
+        (err: { code: string }) => err.code,
+      );
+    await waitFor(
+      'the restarted coordinator answers',
+      async () =>
+        (await resend(await sealEnvelope(memberSigner, toTarget, message()))) === 'ROUND_NOT_LEADER',
+      30_000,
+      200,
+    );
+    expect(await resend(env)).toBe('PEER_REPLAY');
+    again.close();
   });
 
   it('an attacker inside the cluster at every cap: typed refusals, and the rounds keep paying in the rank-1 window', async () => {

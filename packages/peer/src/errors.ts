@@ -5,7 +5,10 @@ export type PeerErrorCode =
   | 'PEER_WRONG_GROUP'
   | 'PEER_UNKNOWN_SENDER'
   | 'PEER_BAD_SIGNATURE'
-  | 'PEER_REPLAY';
+  | 'PEER_REPLAY'
+  | 'PEER_WRONG_RECEIVER'
+  | 'PEER_FROM_SELF'
+  | 'PEER_EXPIRED';
 
 /** A keeper-to-keeper message that was rejected; `code` is the metric's reason label. */
 export class PeerError extends WhitePayError {

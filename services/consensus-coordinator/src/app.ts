@@ -22,6 +22,7 @@ import { roundsQueue, roundsWorker } from './jobs/rounds.js';
 import { resolvedKeys } from './keys.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PeerClients } from './peer/client.js';
+import { RedisSeenSet } from './peer/seen.js';
 import { RecordForwarder } from './peer/forwarder.js';
 import type { RoundInfo } from './peer/messages.js';
 import { peerService } from './peer/server.js';
@@ -122,7 +123,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // Peers over mTLS (certificates bound to the keepers' on-chain identities); plaintext only when asked for.
   const peerTls = peerTlsOf(config, PREFIX);
   if (!peerTls) log.warn('peer gRPC is PLAINTEXT (PEER_PLAINTEXT=true): no peer identity, no encryption');
-  const peers = new PeerClients({ signer, addresses, clock, replay: new ReplayGuard(), tls: peerTls });
+  // Envelopes accepted (requests and replies), remembered in Redis until they expire: across restarts and replicas.
+  const replay = new ReplayGuard(new RedisSeenSet(redis, prefix));
+  const peers = new PeerClients({ signer, addresses, clock, replay, tls: peerTls });
 
   const pullFromPeers = async (info: RoundInfo, item: RoundItem, view: UpkeepingView) => {
     const group = {
@@ -267,7 +270,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
             peerService({
               signer,
               clock,
-              replay: new ReplayGuard(),
+              replay,
               chain,
               follower,
               records,

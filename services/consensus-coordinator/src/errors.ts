@@ -22,6 +22,7 @@ export type CoordinatorErrorCode =
   | 'COORD_PEER_UNAVAILABLE'
   | 'COORD_RECORDS_DISABLED'
   | 'COORD_INVALID_ARGUMENT'
+  | 'COORD_REPLAY_STORE_UNAVAILABLE'
   /** A peer whose mTLS certificate is not the identity of the keeper its envelope is signed by. */
   | 'PEER_IDENTITY_MISMATCH';
 
@@ -42,6 +43,7 @@ const KIND: Record<CoordinatorErrorCode, ErrorKind> = {
   COORD_PEER_UNAVAILABLE: 'unavailable',
   COORD_RECORDS_DISABLED: 'failed_precondition',
   COORD_INVALID_ARGUMENT: 'invalid_argument',
+  COORD_REPLAY_STORE_UNAVAILABLE: 'unavailable',
   PEER_IDENTITY_MISMATCH: 'permission_denied',
 };
 

@@ -74,12 +74,17 @@ export class PeerClients {
     return this.client(keeperId, account);
   }
 
-  private seal(upkeeping: Address, body: Body): Promise<keeperV1.SignedEnvelope> {
-    return sealEnvelope(this.o.signer, upkeeping, { sequence: this.o.clock.next(), body });
+  /** A request for keeper `to` alone. */
+  private seal(upkeeping: Address, to: number, body: Body): Promise<keeperV1.SignedEnvelope> {
+    return sealEnvelope(
+      this.o.signer,
+      { upkeeping, receiverId: to },
+      { sequence: this.o.clock.next(), body },
+    );
   }
 
   private async open(env: keeperV1.SignedEnvelope | undefined, group: Group, from: number): Promise<Body> {
-    const opened = await openEnvelope(env, group, this.o.replay);
+    const opened = await openEnvelope(env, group, { self: this.o.signer.keeperId, replay: this.o.replay });
     if (opened.senderId !== from) {
       throw new PeerError('PEER_BAD_SIGNATURE', `reply signed by keeper ${opened.senderId}, called ${from}`);
     }
@@ -89,7 +94,7 @@ export class PeerClients {
   /** One round message to `to`; resolves with its reply body (possibly a `PeerError` body). */
   async round(to: number, group: Group, body: Body, deadlineMs: number): Promise<Body> {
     const c = this.clientIn(group, to);
-    const envelope = await this.seal(group.upkeeping, body);
+    const envelope = await this.seal(group.upkeeping, to, body);
     const res = await call(c, c.round, { envelope }, { deadlineMs, name: 'Round' });
     return this.open(res.envelope, group, to);
   }
@@ -97,7 +102,7 @@ export class PeerClients {
   /** A peer's own records of an interval (full sync). */
   async pullRecords(to: number, group: Group, pull: keeperV1.RecordsPull, deadlineMs: number) {
     const c = this.clientIn(group, to);
-    const envelope = await this.seal(group.upkeeping, { $case: 'recordsPull', value: pull });
+    const envelope = await this.seal(group.upkeeping, to, { $case: 'recordsPull', value: pull });
     const res = await call(c, c.pullRecords, { envelope }, { deadlineMs, name: 'PullRecords' });
     const body = await this.open(res.envelope, group, to);
     if (body.$case !== 'recordsReply') {
@@ -114,7 +119,7 @@ export class PeerClients {
     deadlineMs: number,
   ): Promise<{ accepted: number; duplicates: number; rejected: number }> {
     const c = this.clientIn(group, to);
-    const envelope = await this.seal(group.upkeeping, { $case: 'recordsPush', value: { records } });
+    const envelope = await this.seal(group.upkeeping, to, { $case: 'recordsPush', value: { records } });
     const res = await call(c, c.pushRecords, { envelope }, { deadlineMs, name: 'PushRecords' });
     const body = await this.open(res.envelope, group, to);
     if (body.$case !== 'recordsReply') {

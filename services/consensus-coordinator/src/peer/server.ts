@@ -61,7 +61,7 @@ async function openFrom(
   const account = group.members.get(env.senderId);
   if (d.requireIdentity && account !== undefined)
     checkIdentity(d, ctx.security, env.senderId, account, ctx.peer);
-  const opened = await openEnvelope(env, group, d.replay);
+  const opened = await openEnvelope(env, group, { self: d.signer.keeperId, replay: d.replay });
   return { opened, view };
 }
 
@@ -116,8 +116,13 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
     rejected: d.rejected,
     requireCertificate: d.requireIdentity,
   };
-  const seal = async (upkeeping: `0x${string}`, body: Body) => ({
-    envelope: await sealEnvelope(d.signer, upkeeping, { sequence: d.clock.next(), body }),
+  /** The reply to `opened`'s sender, for it alone. */
+  const seal = async (upkeeping: `0x${string}`, to: Opened, body: Body) => ({
+    envelope: await sealEnvelope(
+      d.signer,
+      { upkeeping, receiverId: to.senderId },
+      { sequence: d.clock.next(), body },
+    ),
   });
 
   return {
@@ -133,15 +138,15 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
         case 'commit_request': {
           const includePeers = 'includePeers' in decoded && decoded.includePeers;
           const reply = await d.follower.commit(from, info, decoded.msg, includePeers, view);
-          return seal(view.upkeeping, commitReplyToBody(reply, info));
+          return seal(view.upkeeping, opened, commitReplyToBody(reply, info));
         }
         case 'propose': {
           const reply = await d.follower.reveal(from, info, decoded.msg);
-          return seal(view.upkeeping, revealToBody(reply, info));
+          return seal(view.upkeeping, opened, revealToBody(reply, info));
         }
         case 'sync_request': {
           const accepted = await d.follower.sync(from, info, decoded.msg.attempt, view);
-          return seal(view.upkeeping, syncReplyToBody(info, decoded.msg.attempt, accepted));
+          return seal(view.upkeeping, opened, syncReplyToBody(info, decoded.msg.attempt, accepted));
         }
       }
     }),
@@ -181,7 +186,7 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
         if (res.rejected > 0) {
           d.rejected.inc({ boundary: 'grpc:PushRecords', reason: 'PEER_RECORD_UNVERIFIED' }, res.rejected);
         }
-        return seal(view.upkeeping, {
+        return seal(view.upkeeping, opened, {
           $case: 'recordsReply',
           value: {
             records: [],
@@ -216,7 +221,7 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
           throw new CoordinatorError('ROUND_MISMATCH', 'the user does not own this Upkeeping');
         }
         const records = await d.follower.ownRecords(pull);
-        return seal(view.upkeeping, {
+        return seal(view.upkeeping, opened, {
           $case: 'recordsReply',
           value: { records, accepted: 0, duplicates: 0, rejected: 0 },
         });

@@ -56,8 +56,18 @@ export interface SignedEnvelope {
   upkeeping: Uint8Array;
   /** Serialized payload (a PeerMessage). */
   payload: Uint8Array;
-  /** Signature (EIP-191) over keccak256("WhitePay/peer/v2" || upkeeping || uint32 sender_id || sha256(payload)). */
+  /**
+   * Signature (EIP-191) over keccak256("WhitePay/peer/v3" || upkeeping || uint32 sender_id ||
+   * uint32 receiver_id || uint64 expires_at_ms || sha256(payload)).
+   */
   signature: Uint8Array;
+  /** The one keeper that may open it: any other refuses it (PEER_WRONG_RECEIVER). */
+  receiverId: number;
+  /**
+   * Unix milliseconds after which it is void (PEER_EXPIRED); a receiver remembers an accepted
+   * envelope until then, and refuses one valid further ahead than it accepts.
+   */
+  expiresAtMs: bigint;
 }
 
 /**
@@ -182,7 +192,10 @@ export interface PeerError {
 }
 
 export interface PeerMessage {
-  /** Strictly increasing per (sender, receiver) stream; replays are dropped. */
+  /**
+   * Unique per sender (its clock in microseconds): an envelope carrying a (sender, sequence)
+   * already accepted is dropped as a replay while it is valid.
+   */
   sequence: bigint;
   body:
     | { $case: "recordsPush"; value: RecordsPush }
@@ -614,7 +627,14 @@ export const PullRecordsResponse: MessageFns<PullRecordsResponse> = {
 };
 
 function createBaseSignedEnvelope(): SignedEnvelope {
-  return { senderId: 0, upkeeping: new Uint8Array(0), payload: new Uint8Array(0), signature: new Uint8Array(0) };
+  return {
+    senderId: 0,
+    upkeeping: new Uint8Array(0),
+    payload: new Uint8Array(0),
+    signature: new Uint8Array(0),
+    receiverId: 0,
+    expiresAtMs: 0n,
+  };
 }
 
 export const SignedEnvelope: MessageFns<SignedEnvelope> = {
@@ -630,6 +650,15 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
     }
     if (message.signature.length !== 0) {
       writer.uint32(34).bytes(message.signature);
+    }
+    if (message.receiverId !== 0) {
+      writer.uint32(40).uint32(message.receiverId);
+    }
+    if (message.expiresAtMs !== 0n) {
+      if (BigInt.asUintN(64, message.expiresAtMs) !== message.expiresAtMs) {
+        throw new globalThis.Error("value provided for field message.expiresAtMs of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.expiresAtMs);
     }
     return writer;
   },
@@ -679,6 +708,22 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
             message.signature = reader.bytes();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.receiverId = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.expiresAtMs = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -701,6 +746,16 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
       upkeeping: isSet(object.upkeeping) ? bytesFromBase64(object.upkeeping) : new Uint8Array(0),
       payload: isSet(object.payload) ? bytesFromBase64(object.payload) : new Uint8Array(0),
       signature: isSet(object.signature) ? bytesFromBase64(object.signature) : new Uint8Array(0),
+      receiverId: isSet(object.receiverId)
+        ? globalThis.Number(object.receiverId)
+        : isSet(object.receiver_id)
+        ? globalThis.Number(object.receiver_id)
+        : 0,
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? BigInt(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? BigInt(object.expires_at_ms)
+        : 0n,
     };
   },
 
@@ -718,6 +773,12 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
     if (message.signature.length !== 0) {
       obj.signature = base64FromBytes(message.signature);
     }
+    if (message.receiverId !== 0) {
+      obj.receiverId = Math.round(message.receiverId);
+    }
+    if (message.expiresAtMs !== 0n) {
+      obj.expiresAtMs = message.expiresAtMs.toString();
+    }
     return obj;
   },
 
@@ -730,6 +791,10 @@ export const SignedEnvelope: MessageFns<SignedEnvelope> = {
     message.upkeeping = object.upkeeping ?? new Uint8Array(0);
     message.payload = object.payload ?? new Uint8Array(0);
     message.signature = object.signature ?? new Uint8Array(0);
+    message.receiverId = object.receiverId ?? 0;
+    message.expiresAtMs = (object.expiresAtMs !== undefined && object.expiresAtMs !== null)
+      ? BigInt(object.expiresAtMs)
+      : 0n;
     return message;
   },
 };
