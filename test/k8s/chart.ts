@@ -25,7 +25,8 @@ export function helmTemplate(args: readonly string[], cwd = REPO_ROOT): K8sObjec
     env: { ...process.env, KUBECONFIG: '/dev/null' },
     maxBuffer: 64 * 1024 * 1024,
   });
-  return parseAllDocuments(out)
+  // YAML 1.1, as Kubernetes reads manifests: `defaultMode: 0400` is octal.
+  return parseAllDocuments(out, { version: '1.1' })
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);
 }
