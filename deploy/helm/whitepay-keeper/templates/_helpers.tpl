@@ -396,12 +396,13 @@ after an existing Secret was rotated.
 
 {{/*
 Comma-separated names of the existing (not chart-made) Secrets one service
-reads, for the stakater/Reloader annotation. Call with (dict "ctx" $ "c" $component).
+reads (the key Secret only where files of it are mounted), for the
+stakater/Reloader annotation. Call with (dict "ctx" $ "c" $component).
 */}}
 {{- define "whitepay-keeper.existingSecrets" -}}
 {{- $v := .ctx.Values }}
 {{- $names := list }}
-{{- with $v.keys.existingSecret }}{{ $names = append $names . }}{{ end }}
+{{- if and $v.keys.existingSecret (include "whitepay-keeper.keyFiles" .) }}{{ $names = append $names $v.keys.existingSecret }}{{ end }}
 {{- if not $v.staging.enabled }}
 {{- if and (has "postgres" .c.uses) $v.postgres.existingSecret }}{{ $names = append $names $v.postgres.existingSecret }}{{ end }}
 {{- if and (has "redis" .c.uses) $v.redis.existingSecret }}{{ $names = append $names $v.redis.existingSecret }}{{ end }}
