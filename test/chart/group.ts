@@ -5,8 +5,11 @@
 // scripts/chart-podman.sh). The network plan's steps run as the commands
 // k8s/staging.sh runs (test/devnet/plan-cli.ts).
 import { execFile } from 'node:child_process';
-import { readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { encryptSecretKey, fromHex } from '@whitepay/bls';
+import { encryptPrivateKey } from '@whitepay/ecdsa';
+import { createGroupPki } from '@whitepay/testkit';
 import { parseAllDocuments } from 'yaml';
 import { readerFor } from '../devnet/chain.js';
 import { loadPlan } from '../devnet/plan.js';
@@ -72,7 +75,8 @@ export interface GroupResult {
 
 /**
  * The group as k8s/staging.sh brings it up, on the given runtime: the plan's chain (factory, Upkeeping,
- * keepers with proofs of possession), the group file, each keeper's keys; the README quick start per
+ * keepers with proofs of possession), the group file, each keeper's keys as keystores with their
+ * passphrase file and its peer certificate (mTLS between the keepers); the README quick start per
  * keeper, rendered; the migration Jobs, then every Deployment until each pod is ready; the provider's
  * pieces stored and registered, the providers added; then until every provider is paid `payments`
  * times. Checks the ledger: contiguous intervals, no tid twice, every balance exactly core's split.
@@ -122,24 +126,43 @@ export async function runChartGroup(o: GroupRun): Promise<GroupResult> {
 
   const objects: K8sObject[] = [];
   const secrets: Record<string, Record<string, string>> = {};
+  // The group's peer PKI: one CA, each keeper's certificate naming urn:whitepay:keeper:<id>:<account>.
+  const pki = await createGroupPki(join(work, 'pki'));
   for (const k of plan.keepers) {
     await planCli(
       ['keys', '--plan', planFile, '--keeper', String(k.id), '--out', join(work, `keeper-${k.id}.env`)],
       progress,
     );
     const keys = envFile(join(work, `keeper-${k.id}.env`));
+    // What the quick start's operator holds in its directory: the plan's registered keys as keystores
+    // under one passphrase (the files `whitepay keeper keygen --account` writes; PBKDF2 rather than its
+    // scrypt, so that sixteen decryptions at once cost seconds, not 256 MiB each), the group's CAs and
+    // its peer certificate.
+    const dir = join(work, `keeper-${k.id}`);
+    mkdirSync(dir, { recursive: true });
+    const passphrase = `passphrase of keeper ${k.id}`;
+    writeFileSync(join(dir, 'passphrase'), `${passphrase}\n`, { mode: 0o600 });
+    const account = await encryptPrivateKey(keys['account-key'] as `0x${string}`, passphrase, {
+      kdf: 'pbkdf2',
+    });
+    writeFileSync(join(dir, 'account-keystore.json'), JSON.stringify(account), { mode: 0o600 });
+    const bls = await encryptSecretKey(fromHex(keys['bls-secret-key'] ?? ''), passphrase, { kdf: 'pbkdf2' });
+    writeFileSync(join(dir, 'bls-keystore.json'), JSON.stringify(bls), { mode: 0o600 });
+    const tls = await pki.env('PEER', k.id, k.account);
+    copyFileSync(pki.caFile, join(dir, 'group-cas.pem'));
+    copyFileSync(tls.PEER_PEER_TLS_CERT_FILE!, join(dir, 'keeper.crt'));
+    copyFileSync(tls.PEER_PEER_TLS_KEY_FILE!, join(dir, 'keeper.key'));
     const run = followQuickStart(
       quickStart(),
       {
         KEEPER_ID: String(k.id),
-        ACCOUNT_KEY: keys['account-key'] ?? '',
-        BLS_SECRET_KEY: keys['bls-secret-key'] ?? '',
         DATABASE_URL: await o.databaseUrl(k.id),
         NATS_URL: o.natsUrl,
         REDIS_URL: o.redisUrl,
         RPC_URL: anvil.rpcUrl,
       },
       NAMESPACE,
+      dir,
     );
     Object.assign(secrets, run.secrets);
     for (const install of run.installs) objects.push(...helmTemplate(install.templateArgs, work));

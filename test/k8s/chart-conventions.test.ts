@@ -44,7 +44,8 @@ function render(...args: string[]): K8sObject[] {
       maxBuffer: 64 * 1024 * 1024,
     },
   );
-  return parseAllDocuments(out)
+  // YAML 1.1, as Kubernetes reads manifests: `defaultMode: 0400` is octal.
+  return parseAllDocuments(out, { version: '1.1' })
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);
 }
@@ -363,11 +364,20 @@ describe('existing Secrets roll the pods', () => {
       Object.fromEntries(Object.values(SERVICES).map((n) => [n, reloadOf(named(objs, 'Deployment', n))])),
     ).toEqual({
       challenger: 'k-keys',
-      'challenge-store': 'k-keys,k-pg',
-      'st-calculator': 'k-keys,k-pg',
+      // they read no file of the key Secret unless it holds a token (keys.existingSecretTokens)
+      'challenge-store': 'k-pg',
+      'st-calculator': 'k-pg',
       'consensus-coordinator': 'k-keys,k-redis',
       'chain-submitter': 'k-keys,k-redis',
     });
+    const tokens = render(
+      ...existing,
+      '--set',
+      'reloader.enabled=true',
+      '--set',
+      'keys.existingSecretTokens.adminToken=true',
+    );
+    expect(reloadOf(named(tokens, 'Deployment', 'st-calculator'))).toBe('k-keys,k-pg');
     // the chart's own Secrets roll through the checksum: no annotation without existing Secrets
     const own = render('--set', 'reloader.enabled=true', '--set', `keys.accountKey=0x${'11'.repeat(32)}`);
     expect(byKind(own, 'Deployment').map(reloadOf)).toEqual(Array(5).fill(undefined));
@@ -399,6 +409,23 @@ describe('ci/conventions-values.yaml', () => {
       expect(d.spec.template.spec.priorityClassName).toMatch(/^whitepay-/);
       expect(reloadOf(d)).toMatch(/^keeper-3-keys/);
       expect(d.spec.template.spec.topologySpreadConstraints).toHaveLength(2);
+    }
+  });
+
+  it('mounts every Secret of a service pod read-only, mode 0400, and puts none of the key Secret in env', () => {
+    const objs = render('-f', join(chart, 'ci', 'conventions-values.yaml'));
+    for (const d of byKind(objs, 'Deployment')) {
+      const pod = d.spec.template.spec;
+      const c = pod.containers[0];
+      for (const v of pod.volumes.filter((x: { secret?: unknown }) => x.secret)) {
+        expect(v.secret.defaultMode, `${d.metadata.name} ${v.name}`).toBe(0o400);
+        expect(c.volumeMounts.find((m: { name: string }) => m.name === v.name)?.readOnly).toBe(true);
+      }
+      expect(JSON.stringify(c.env ?? [])).not.toContain('keeper-3-keys');
+      expect(
+        (c.env ?? []).filter((e: { name: string }) => e.name.endsWith('_FILE')).length,
+        d.metadata.name,
+      ).toBeGreaterThan(0);
     }
   });
 });

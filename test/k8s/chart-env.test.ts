@@ -5,7 +5,16 @@
 // does not give, or a value the schema refuses fails here, naming it — as the
 // service itself would at start.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, type ConfigShape, parseConfig, unknownVariables } from '@whitepay/base';
@@ -18,7 +27,7 @@ import { CLI_PREFIX, cliConfigShape } from '@whitepay/store/cli-config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { CHART, ensureHelm, followQuickStart, helmTemplate, quickStart, REPO_ROOT } from './chart.js';
-import { containerEnv, type K8sObject } from './loopback-cluster.js';
+import { containerEnv, type K8sObject, mountedPath, podVolumes } from './loopback-cluster.js';
 
 interface Schema {
   prefix: string;
@@ -52,10 +61,34 @@ const SCHEMAS: Record<string, Schema> = {
 function operatorSecret(_name: string, key: string): string | undefined {
   if (key === 'account-key' || key === 'bls-secret-key') return `0x${'11'.repeat(32)}`;
   if (key === 'admin-token') return 'operator-admin-token-0123456789';
+  if (key === 'internal-token') return 'operator-internal-token-0123456789';
+  if (key.endsWith('-keystore.json')) return '{"version":3}';
+  if (key.endsWith('-keystore-password')) return 'a passphrase\n';
+  if (/^(ca|tls)\.(crt|key)$/.test(key)) return '-----BEGIN PEM-----\n';
   if (/url/.test(key))
     return _name.includes('redis') ? 'redis://redis.cache:6379/0' : 'postgres://wp:pw@pg:5432/wp';
   return undefined;
 }
+
+/** Every key an operator's Secret of that name may hold (a secret volume without `items` gets them all). */
+const OPERATOR_KEYS = [
+  'account-key',
+  'bls-secret-key',
+  'admin-token',
+  'internal-token',
+  'account-keystore.json',
+  'account-keystore-password',
+  'bls-keystore.json',
+  'bls-keystore-password',
+  'ca.crt',
+  'tls.crt',
+  'tls.key',
+  'url',
+];
+const secretOf = (external: typeof operatorSecret) => (name: string) =>
+  Object.fromEntries(
+    OPERATOR_KEYS.map((k) => [k, external(name, k)]).filter((e): e is [string, string] => e[1] !== undefined),
+  );
 
 const GROUP = {
   chain: {
@@ -95,7 +128,21 @@ function check(objects: K8sObject[], external: typeof operatorSecret, full: bool
     const schema = SCHEMAS[component];
     if (!schema) throw new Error(`${o.kind}/${o.metadata.name}: no schema for component ${component}`);
     for (const c of pod.spec.containers) {
-      const env = containerEnv(objects, external, o.metadata.name, c);
+      // The pod's volumes laid out as a kubelet would, so that a `*_FILE` names a file that is there.
+      const mounts = podVolumes(
+        objects,
+        secretOf(external),
+        o.metadata.name,
+        pod.spec,
+        c,
+        mkdtempSync(join(work, 'volumes-')),
+      );
+      const env = Object.fromEntries(
+        Object.entries(containerEnv(objects, external, o.metadata.name, c)).map(([k, v]) => [
+          k,
+          mountedPath(v, mounts),
+        ]),
+      );
       const problems = unknownVariables(schema.shape, schema.prefix, env).map(
         (u) => `${u.name}: unknown variable`,
       );
@@ -116,11 +163,19 @@ function check(objects: K8sObject[], external: typeof operatorSecret, full: bool
 const clean = (checked: Checked[]) => checked.filter((c) => c.problems.length > 0);
 
 let work: string;
+/** The files the quick start's operator holds (`--from-file`): keystores, passphrase, peer certificate. */
+let quickStartDir: string;
 beforeAll(() => {
   ensureHelm();
   work = mkdtempSync(join(tmpdir(), 'whitepay-chart-env-'));
   writeFileSync(join(work, 'group.yaml'), stringify(GROUP));
   symlinkSync(join(REPO_ROOT, 'deploy'), join(work, 'deploy'));
+  quickStartDir = join(work, 'operator');
+  mkdirSync(quickStartDir);
+  for (const f of ['account-keystore.json', 'bls-keystore.json'])
+    writeFileSync(join(quickStartDir, f), '{"version":3}');
+  for (const f of ['passphrase', 'group-cas.pem', 'keeper.crt', 'keeper.key'])
+    writeFileSync(join(quickStartDir, f), `${f}\n`);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -159,14 +214,13 @@ describe('the environment the chart renders is what each service reads', () => {
         quickStart(),
         {
           KEEPER_ID: String(id),
-          ACCOUNT_KEY: `0x${'22'.repeat(32)}`,
-          BLS_SECRET_KEY: `0x${'33'.repeat(32)}`,
           DATABASE_URL: 'postgres://wp:pw@pg:5432/wp',
           NATS_URL: 'nats://nats:4222',
           REDIS_URL: 'redis://redis:6379',
           RPC_URL: 'http://anvil:8545',
         },
         'whitepay',
+        quickStartDir,
       );
       const external = (name: string, key: string) => run.secrets[name]?.[key];
       for (const install of run.installs) {
@@ -183,13 +237,215 @@ describe('the environment the chart renders is what each service reads', () => {
     cpSync(CHART, broken, { recursive: true });
     const helpers = join(broken, 'templates', '_helpers.tpl');
     const tpl = readFileSync(helpers, 'utf8');
-    expect(tpl).toContain('KEEPER_PRIVATE_KEY: account-key');
-    writeFileSync(helpers, tpl.replace('KEEPER_PRIVATE_KEY: account-key', 'ACCOUNT_KEY: account-key'));
+    expect(tpl).toContain('KEEPER_PRIVATE_KEY_FILE: account-key');
+    writeFileSync(
+      helpers,
+      tpl.replace('KEEPER_PRIVATE_KEY_FILE: account-key', 'ACCOUNT_KEY_FILE: account-key'),
+    );
     const problems = clean(
       check(helmTemplate(['k', broken, '-f', join(work, 'group.yaml'), ...REQUIRED]), operatorSecret, true),
     );
     expect(problems.map((p) => p.component)).toEqual(['challenger']);
-    expect(problems[0]?.problems).toContain('CHALLENGER_ACCOUNT_KEY: unknown variable');
+    expect(problems[0]?.problems).toContain('CHALLENGER_ACCOUNT_KEY_FILE: unknown variable');
+  });
+});
+
+describe('the keys are files of the key Secret, never values in the environment', () => {
+  /** Each service's container, its `keys` volume and the variables naming files under /etc/whitepay/keys. */
+  const keyed = (objects: K8sObject[]) =>
+    Object.fromEntries(
+      objects
+        .filter((o) => o.kind === 'Deployment')
+        .map((o) => {
+          const pod = o.spec.template.spec;
+          const c = pod.containers[0];
+          const files = Object.fromEntries(
+            (c.env ?? [])
+              .filter((e: { value?: string }) => e.value?.startsWith('/etc/whitepay/keys/'))
+              .map((e: { name: string; value: string }) => [
+                e.name,
+                e.value.slice('/etc/whitepay/keys/'.length),
+              ]),
+          );
+          return [
+            o.spec.template.metadata.labels['app.kubernetes.io/component'] as string,
+            {
+              env: (c.env ?? []) as { name: string; value?: string; valueFrom?: unknown }[],
+              files,
+              mount: c.volumeMounts.find((m: { name: string }) => m.name === 'keys'),
+              volume: pod.volumes.find((v: { name: string }) => v.name === 'keys'),
+            },
+          ];
+        }),
+    );
+  const render = (...set: string[]) =>
+    helmTemplate([
+      'k',
+      CHART,
+      '-f',
+      join(work, 'group.yaml'),
+      ...REQUIRED,
+      ...set.flatMap((x) => ['--set', x]),
+    ]);
+
+  it('hex: the two keys mounted 0400 read-only, named by *_FILE; no key, token or secretKeyRef of them in env', () => {
+    const k = keyed(render());
+    expect(k.challenger?.files).toEqual({ CHALLENGER_KEEPER_PRIVATE_KEY_FILE: 'account-key' });
+    expect(k['consensus-coordinator']?.files).toEqual({
+      CONSENSUS_COORDINATOR_PRIVATE_KEY_FILE: 'account-key',
+      CONSENSUS_COORDINATOR_BLS_SECRET_KEY_FILE: 'bls-secret-key',
+    });
+    expect(k['chain-submitter']?.files).toEqual({ CHAIN_SUBMITTER_PRIVATE_KEY_FILE: 'account-key' });
+    expect(k['consensus-coordinator']?.volume).toEqual({
+      name: 'keys',
+      secret: {
+        secretName: 'keys',
+        defaultMode: 0o400,
+        items: [
+          { key: 'account-key', path: 'account-key' },
+          { key: 'bls-secret-key', path: 'bls-secret-key' },
+        ],
+      },
+    });
+    expect(k['consensus-coordinator']?.mount).toEqual({
+      name: 'keys',
+      mountPath: '/etc/whitepay/keys',
+      readOnly: true,
+    });
+    // No token in the Secret as far as the chart knows: the services that read no key mount nothing.
+    for (const svc of ['challenge-store', 'st-calculator']) {
+      expect(k[svc]?.files).toEqual({});
+      expect(k[svc]?.volume).toBeUndefined();
+    }
+    for (const [svc, { env }] of Object.entries(k)) {
+      const fromKeys = env.filter((e) => JSON.stringify(e.valueFrom ?? {}).includes('"name":"keys"'));
+      expect(fromKeys, svc).toEqual([]);
+      expect(
+        env.filter((e) => /(PRIVATE_KEY|SECRET_KEY|TOKEN)$/.test(e.name)),
+        svc,
+      ).toEqual([]);
+    }
+  });
+
+  it('keystore: the keystores and their passphrase files, and every container still loads', () => {
+    const objects = render('keys.format=keystore');
+    const k = keyed(objects);
+    expect(k.challenger?.files).toEqual({
+      CHALLENGER_KEEPER_KEYSTORE_FILE: 'account-keystore.json',
+      CHALLENGER_KEEPER_KEYSTORE_PASSWORD_FILE: 'account-keystore-password',
+    });
+    expect(k['consensus-coordinator']?.files).toEqual({
+      CONSENSUS_COORDINATOR_KEYSTORE_FILE: 'account-keystore.json',
+      CONSENSUS_COORDINATOR_KEYSTORE_PASSWORD_FILE: 'account-keystore-password',
+      CONSENSUS_COORDINATOR_BLS_KEYSTORE_FILE: 'bls-keystore.json',
+      CONSENSUS_COORDINATOR_BLS_KEYSTORE_PASSWORD_FILE: 'bls-keystore-password',
+    });
+    expect(k['chain-submitter']?.files).toEqual({
+      CHAIN_SUBMITTER_KEYSTORE_FILE: 'account-keystore.json',
+      CHAIN_SUBMITTER_KEYSTORE_PASSWORD_FILE: 'account-keystore-password',
+    });
+    expect(k['chain-submitter']?.volume.secret.items.map((i: { key: string }) => i.key)).toEqual([
+      'account-keystore-password',
+      'account-keystore.json',
+    ]);
+    expect(clean(check(objects, operatorSecret, true))).toEqual([]);
+  });
+
+  it("an existing Secret's tokens are read only when keys.existingSecretTokens says it holds them", () => {
+    const objects = render(
+      'keys.existingSecretTokens.adminToken=true',
+      'keys.existingSecretTokens.internalToken=true',
+    );
+    const k = keyed(objects);
+    for (const [svc, { files }] of Object.entries(k)) {
+      const prefix = svc.toUpperCase().replaceAll('-', '_');
+      expect(files[`${prefix}_ADMIN_TOKEN_FILE`], svc).toBe('admin-token');
+      expect(files[`${prefix}_INTERNAL_TOKEN_FILE`], svc).toBe(
+        svc === 'chain-submitter' ? undefined : 'internal-token',
+      );
+    }
+    expect(k['st-calculator']?.volume.secret.items).toEqual([
+      { key: 'admin-token', path: 'admin-token' },
+      { key: 'internal-token', path: 'internal-token' },
+    ]);
+    expect(clean(check(objects, operatorSecret, true))).toEqual([]);
+    // A Secret without them: the default values read neither, and every container loads.
+    const without = (name: string, key: string) =>
+      /token/.test(key) ? undefined : operatorSecret(name, key);
+    expect(clean(check(render(), without, true))).toEqual([]);
+  });
+
+  it("the chart's own Secret: exactly the inline values given, each mounted only where read", () => {
+    const inline = [
+      'keys.existingSecret=',
+      `keys.accountKey=0x${'44'.repeat(32)}`,
+      `keys.blsSecretKey=0x${'55'.repeat(32)}`,
+    ];
+    const bare = render(...inline);
+    const secret = bare.find((o) => o.kind === 'Secret' && o.metadata.name === 'k-whitepay-keeper-keys');
+    expect(Object.keys(secret?.data ?? {}).sort()).toEqual(['account-key', 'bls-secret-key']);
+    expect(keyed(bare)['challenge-store']?.volume).toBeUndefined();
+    expect(clean(check(bare, operatorSecret, true))).toEqual([]);
+
+    const tokens = render(
+      ...inline,
+      'keys.adminToken=inline-admin-token-0123',
+      'keys.internalToken=inline-internal-token-0123',
+    );
+    const data =
+      tokens.find((o) => o.kind === 'Secret' && o.metadata.name === 'k-whitepay-keeper-keys')?.data ?? {};
+    expect(Object.keys(data).sort()).toEqual([
+      'account-key',
+      'admin-token',
+      'bls-secret-key',
+      'internal-token',
+    ]);
+    expect(keyed(tokens)['challenge-store']?.files).toEqual({
+      CHALLENGE_STORE_ADMIN_TOKEN_FILE: 'admin-token',
+      CHALLENGE_STORE_INTERNAL_TOKEN_FILE: 'internal-token',
+    });
+    expect(
+      clean(check(tokens, (name, key) => (/token/.test(key) ? undefined : operatorSecret(name, key)), true)),
+    ).toEqual([]);
+
+    const ksValues = join(work, 'inline-keystores.yaml');
+    writeFileSync(
+      ksValues,
+      stringify({
+        keys: {
+          existingSecret: '',
+          format: 'keystore',
+          accountKeystore: '{"version":3}',
+          accountKeystorePassword: 'pw',
+          blsKeystore: '{"version":4}',
+          blsKeystorePassword: 'pw',
+        },
+      }),
+    );
+    const ks = helmTemplate([
+      'k',
+      CHART,
+      '-f',
+      join(work, 'group.yaml'),
+      ...REQUIRED,
+      '-f',
+      ksValues,
+      '--set',
+      'keys.existingSecret=',
+    ]);
+    const ksData =
+      ks.find((o) => o.kind === 'Secret' && o.metadata.name === 'k-whitepay-keeper-keys')?.data ?? {};
+    expect(Object.keys(ksData).sort()).toEqual([
+      'account-keystore-password',
+      'account-keystore.json',
+      'bls-keystore-password',
+      'bls-keystore.json',
+    ]);
+    expect(() =>
+      render('keys.existingSecret=', 'keys.format=keystore', 'keys.accountKeystorePassword=pw'),
+    ).toThrow(
+      /keys\.existingSecret \(or keys\.accountKeystore, keys\.accountKeystorePassword, keys\.blsKeystore and keys\.blsKeystorePassword\)/,
+    );
   });
 });
 

@@ -2,7 +2,7 @@
 // extracts), the README's quick start, and the images the Dockerfile builds.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseShell } from 'shell-quote';
 import { parseAllDocuments } from 'yaml';
@@ -25,7 +25,8 @@ export function helmTemplate(args: readonly string[], cwd = REPO_ROOT): K8sObjec
     env: { ...process.env, KUBECONFIG: '/dev/null' },
     maxBuffer: 64 * 1024 * 1024,
   });
-  return parseAllDocuments(out)
+  // YAML 1.1, as Kubernetes reads manifests: `defaultMode: 0400` is octal.
+  return parseAllDocuments(out, { version: '1.1' })
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);
 }
@@ -49,13 +50,15 @@ export interface QuickStartRun {
 
 /**
  * Interprets the quick start for one environment, command by command: only `kubectl create secret generic
- * NAME --from-literal=key=value…` and `helm install RELEASE CHART ARGS…` are understood; any other line
- * fails, so the README cannot drift into steps this test does not follow.
+ * NAME --from-literal=key=value… --from-file=key=path…` (paths relative to `cwd`) and `helm install RELEASE
+ * CHART ARGS…` are understood; any other line fails, so the README cannot drift into steps this test does
+ * not follow.
  */
 export function followQuickStart(
   script: string,
   env: Record<string, string>,
   namespace: string,
+  cwd = REPO_ROOT,
 ): QuickStartRun {
   const run: QuickStartRun = { secrets: {}, installs: [] };
   const joined = script.replace(/\\\n/g, ' ');
@@ -73,9 +76,9 @@ export function followQuickStart(
       const name = args[3]!;
       const data: Record<string, string> = {};
       for (const a of args.slice(4)) {
-        const m = /^--from-literal=([^=]+)=(.*)$/.exec(a);
+        const m = /^--from-(literal|file)=([^=]+)=(.*)$/.exec(a);
         if (!m) throw new Error(`quick start: kubectl create secret: unsupported argument ${a}`);
-        data[m[1]!] = m[2]!;
+        data[m[2]!] = m[1] === 'file' ? readFileSync(resolve(cwd, m[3]!), 'utf8') : m[3]!;
       }
       run.secrets[name] = data;
     } else if (cmd === 'helm' && args[0] === 'install') {

@@ -9,10 +9,13 @@
 // becomes the address and target port of the pod behind it. Probes are polled
 // as the kubelet polls them (startup, then readiness and liveness at their
 // periods); a container that exits is restarted with back-off, a Job's pod is
-// retried up to its backoffLimit.
+// retried up to its backoffLimit. A pod's volumes are directories of its own
+// under `<logDir>/volumes/<pod>/`: an emptyDir empty, a secret volume holding
+// the Secret's keys as files (its `items`, modes and `optional` honoured), and
+// a variable naming a path under a mount names the same file there.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 
 export type K8sObject = {
   apiVersion: string;
@@ -38,7 +41,10 @@ export interface ImageSpec {
 export interface ClusterOptions {
   namespace: string;
   objects: readonly K8sObject[];
-  /** Secrets created outside the manifests (`kubectl create secret generic … --from-literal`): name → key → value. */
+  /**
+   * Secrets created outside the manifests (`kubectl create secret generic … --from-literal`/`--from-file`):
+   * name → key → value.
+   */
   secrets?: Record<string, Record<string, string>>;
   /** The image a container names → what it holds. Throws for an image the runner cannot run. */
   image(ref: string): ImageSpec;
@@ -77,6 +83,8 @@ interface Container {
   // biome-ignore lint/suspicious/noExplicitAny: as rendered
   envFrom?: any[];
   ports?: { name?: string; containerPort: number }[];
+  // biome-ignore lint/suspicious/noExplicitAny: VolumeMount as rendered
+  volumeMounts?: any[];
   securityContext?: Record<string, unknown>;
   // biome-ignore lint/suspicious/noExplicitAny: as rendered
   startupProbe?: any;
@@ -96,8 +104,8 @@ export interface Pod {
   cmd: string;
   args: string[];
   cwd: string;
-  /** emptyDir mounts: container path → host directory. */
-  mounts: { path: string; host: string }[];
+  /** Volume mounts (emptyDir, secret): container path → host directory. */
+  mounts: VolumeMount[];
   ready: boolean;
   restarts: number;
   exits: (number | null)[];
@@ -212,6 +220,109 @@ export function containerEnv(
   return env;
 }
 
+/** One volume mount of a pod, laid out on this machine. */
+export interface VolumeMount {
+  /** The container path. */
+  path: string;
+  /** The host directory holding the volume's content. */
+  host: string;
+  kind: 'emptyDir' | 'secret';
+  readOnly: boolean;
+}
+
+/** A Secret's keys: from the manifests, else created outside them (`secrets` of the cluster), else undefined. */
+export type SecretSource = (name: string) => Record<string, string> | undefined;
+
+/** A Secret volume's default file mode when neither `items[].mode` nor `defaultMode` is set (0644). */
+const DEFAULT_SECRET_MODE = 0o644;
+
+/**
+ * The volumes one container mounts, laid out under `hostRoot/<volume>` as a kubelet lays them out: an
+ * emptyDir an empty directory; a secret volume its Secret's keys as files (every key, or its `items` at
+ * their paths), each with `items[].mode`, else `defaultMode`, else 0644. A missing Secret or item key is
+ * an error (the pod cannot start) unless the volume is `optional`, when it is left out. `extraMode` is
+ * or-ed into every file's mode (what fsGroup adds on a node). Other volume kinds and `subPath` are refused.
+ */
+export function podVolumes(
+  objects: readonly K8sObject[],
+  external: SecretSource,
+  podName: string,
+  // biome-ignore lint/suspicious/noExplicitAny: Volume / VolumeMount as rendered
+  podSpec: { volumes?: any[] },
+  // biome-ignore lint/suspicious/noExplicitAny: VolumeMount as rendered
+  container: { volumeMounts?: any[] },
+  hostRoot: string,
+  extraMode = 0,
+): VolumeMount[] {
+  const out: VolumeMount[] = [];
+  for (const m of container.volumeMounts ?? []) {
+    const v = podSpec.volumes?.find((x) => x.name === m.name);
+    if (!v) throw new ClusterError(`${podName}: volume ${m.name} is not defined`);
+    if (m.subPath) throw new ClusterError(`${podName}: volume ${m.name}: subPath is not supported`);
+    const host = join(hostRoot, m.name);
+    mkdirSync(host, { recursive: true });
+    if (v.secret) writeSecretVolume(objects, external, podName, v.name, v.secret, host, extraMode);
+    else if (!v.emptyDir)
+      throw new ClusterError(`${podName}: volume ${m.name} is neither an emptyDir nor a secret`);
+    out.push({
+      path: m.mountPath,
+      host,
+      kind: v.secret ? 'secret' : 'emptyDir',
+      readOnly: m.readOnly === true || Boolean(v.secret),
+    });
+  }
+  return out;
+}
+
+function writeSecretVolume(
+  objects: readonly K8sObject[],
+  external: SecretSource,
+  podName: string,
+  volume: string,
+  spec: {
+    secretName: string;
+    items?: { key: string; path: string; mode?: number }[];
+    defaultMode?: number;
+    optional?: boolean;
+  },
+  host: string,
+  extraMode: number,
+): void {
+  const data = mapOf(objects, 'Secret', spec.secretName) ?? external(spec.secretName);
+  if (!data) {
+    if (spec.optional) return;
+    throw new ClusterError(`${podName}: volume ${volume}: Secret ${spec.secretName} does not exist`);
+  }
+  const items: { key: string; path: string; mode?: number }[] =
+    spec.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+  for (const item of items) {
+    const value = data[item.key];
+    if (value === undefined) {
+      if (spec.optional) continue;
+      throw new ClusterError(
+        `${podName}: volume ${volume}: Secret ${spec.secretName} has no key ${item.key}`,
+      );
+    }
+    const rel = normalize(item.path);
+    if (rel.startsWith('..') || rel.startsWith('/'))
+      throw new ClusterError(`${podName}: volume ${volume}: item path ${item.path} leaves the volume`);
+    const mode = (item.mode ?? spec.defaultMode ?? DEFAULT_SECRET_MODE) | extraMode;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777)
+      throw new ClusterError(`${podName}: volume ${volume}: file mode ${mode} is not 0..0777`);
+    const file = join(host, rel);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, value, { mode });
+    chmodSync(file, mode);
+  }
+}
+
+/** A value naming a path under one of `mounts` → the same path under the host directory behind it. */
+export function mountedPath(value: string, mounts: readonly VolumeMount[]): string {
+  for (const m of mounts)
+    if (value === m.path || value.startsWith(`${m.path}/`)) return m.host + value.slice(m.path.length);
+  return value;
+}
+
 export class LoopbackCluster {
   readonly pods: Pod[] = [];
   private readonly procs = new Map<string, PodProcess>();
@@ -271,12 +382,8 @@ export class LoopbackCluster {
     return out;
   }
 
-  /** A value naming a path under one of the pod's emptyDir mounts → the host directory behind it. */
-  private mountedPath(value: string, pod: Pod): string {
-    for (const m of pod.mounts)
-      if (value === m.path || value.startsWith(`${m.path}/`)) return m.host + value.slice(m.path.length);
-    return value;
-  }
+  /** A Secret of the manifests or created outside them, by name. */
+  private readonly secretSource: SecretSource = (name) => this.o.secrets?.[name];
 
   private containerPort(pod: Pod, port: number | string): number {
     if (typeof port === 'number') return port;
@@ -319,11 +426,18 @@ export class LoopbackCluster {
         restarts: 0,
         exits: [],
       };
-      // biome-ignore lint/suspicious/noExplicitAny: Volume as rendered
-      const volumeMounts: { name: string; mountPath: string }[] = (c as any).volumeMounts ?? [];
-      for (const m of volumeMounts)
-        if (!spec.spec.volumes?.find((v) => v.name === m.name)?.emptyDir)
-          throw new ClusterError(`${name}: volume ${m.name} is not an emptyDir`);
+      // The volumes, in the pod's own directory. Under rootless podman the host user is the container's
+      // root, so the container's user reads a Secret's files through their other-read bit, where a
+      // kubelet would make them readable by the pod's fsGroup.
+      pod.mounts = podVolumes(
+        this.o.objects,
+        this.secretSource,
+        name,
+        spec.spec,
+        c,
+        join(this.o.logDir, 'volumes', name),
+        this.o.podman ? 0o044 : 0,
+      );
       if (!image) {
         this.pods.push(pod);
         return;
@@ -333,11 +447,6 @@ export class LoopbackCluster {
         : [...image.cmd.slice(0, 1), ...(c.args ?? image.cmd.slice(1))];
       if (argv[0] !== 'node')
         throw new ClusterError(`${name}: runs ${argv[0]}; only node containers are supported`);
-      for (const m of volumeMounts) {
-        const host = join(this.o.logDir, 'volumes', name, m.name);
-        mkdirSync(host, { recursive: true });
-        pod.mounts.push({ path: m.mountPath, host });
-      }
       pod.cmd = process.execPath;
       pod.args = argv.slice(1).map((a) => (a.startsWith('/') ? image.hostPath(a) : a));
       pod.cwd = image.hostPath(c.workingDir ?? image.workdir);
@@ -359,13 +468,16 @@ export class LoopbackCluster {
         pod.container,
       );
       const env: Record<string, string> = { ...this.o.image(pod.container.image).env };
-      for (const [k, v] of Object.entries(raw)) env[k] = this.mountedPath(this.resolveNames(v, pod), pod);
+      for (const [k, v] of Object.entries(raw)) env[k] = mountedPath(this.resolveNames(v, pod), pod.mounts);
       // What every container has besides its manifest's variables (a kubelet sets HOSTNAME too).
       pod.env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOSTNAME: pod.name, ...env };
     }
   }
 
-  /** `podman run` of one pod: its image, user, read-only root, emptyDirs as tmpfs, env file, address, hosts. */
+  /**
+   * `podman run` of one pod: its image, user, read-only root, emptyDirs as tmpfs, secret volumes bound
+   * read-only, env file, address, hosts.
+   */
   private planPodman(pod: Pod, rt: PodmanRuntime): void {
     const c = pod.container;
     const owner = [...this.objects('Deployment'), ...this.objects('Job')].find(
@@ -403,8 +515,6 @@ export class LoopbackCluster {
       runAsGroup?: number;
       readOnlyRootFilesystem?: boolean;
     };
-    // biome-ignore lint/suspicious/noExplicitAny: VolumeMount as rendered
-    const mounts: { mountPath: string }[] = (c as any).volumeMounts ?? [];
     pod.cmd = 'podman';
     pod.args = [
       'run',
@@ -425,7 +535,10 @@ export class LoopbackCluster {
       'all',
       '--security-opt',
       'no-new-privileges',
-      ...mounts.flatMap((m) => ['--tmpfs', `${m.mountPath}:rw,mode=1777`]),
+      // emptyDirs as tmpfs; secret volumes bind-mounted read-only from the pod's directory.
+      ...pod.mounts.flatMap((m) =>
+        m.kind === 'secret' ? ['--volume', `${m.host}:${m.path}:ro`] : ['--tmpfs', `${m.path}:rw,mode=1777`],
+      ),
       '--env-file',
       envFile,
       ...(c.workingDir ? ['--workdir', c.workingDir] : []),

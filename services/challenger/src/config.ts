@@ -126,8 +126,15 @@ export const configShape = {
       .string()
       .regex(/^0x[0-9a-fA-F]{64}$/)
       .optional(),
-    'keeper secp256k1 account key (the address registered in Upkeeping); signs records for peers; unset: no peer broadcast',
+    'keeper secp256k1 account key (the address registered in Upkeeping); signs records for peers; unset (and no KEEPER_KEYSTORE_FILE): no peer broadcast',
   ),
+  keeperKeystoreFile: z
+    .string()
+    .optional()
+    .describe(
+      'V3 keystore of the keeper account key instead of KEEPER_PRIVATE_KEY (`whitepay keeper keygen --account` writes one); decrypted once at start',
+    ),
+  keeperKeystorePasswordFile: z.string().optional().describe("file holding the keeper keystore's passphrase"),
 };
 
 export type ChallengerConfig = ReturnType<typeof loadConfig>;

@@ -2,12 +2,14 @@ import { createRegistry, loadServiceConfig, redactConfig, runService } from '@wh
 import { connectBus } from '@whitepay/bus';
 import { createApp } from './app.js';
 import { configShape, createLog, loadConfig, SERVICE } from './config.js';
+import { withKeeperKey } from './keys.js';
 import { GrpcPieceRegistry } from './registry/grpc.js';
 
-const config = loadServiceConfig(SERVICE, () => loadConfig());
-const log = createLog(config);
+const parsed = loadServiceConfig(SERVICE, () => loadConfig());
+const log = createLog(parsed);
 
 await runService(log, async () => {
+  const config = await withKeeperKey(parsed);
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
   const nc = await connectBus({ url: config.natsUrl, name: `challenger-k${config.keeperId}`, log });
   const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs, config.internalToken);

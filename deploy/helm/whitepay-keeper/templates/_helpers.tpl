@@ -50,8 +50,9 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 The five services: values key, resource name, env prefix, whether it serves
-gRPC, which shared dependencies it takes, and which keys of the key Secret it
-reads (env suffix → Secret key). What each service reads is its config schema
+gRPC, which shared dependencies it takes, and which files of the key Secret it
+reads, per `keys.format` (env suffix → Secret key, a file under
+/etc/whitepay/keys). What each service reads is its config schema
 (`services/<name>/src/config.ts`); test/k8s/chart-env.test.ts checks every
 rendered variable against it.
 */}}
@@ -61,31 +62,46 @@ challenger:
   prefix: CHALLENGER
   grpc: false
   uses: [nats]
-  keys: { KEEPER_PRIVATE_KEY: account-key }
+  keys:
+    hex: { KEEPER_PRIVATE_KEY_FILE: account-key }
+    keystore: { KEEPER_KEYSTORE_FILE: account-keystore.json, KEEPER_KEYSTORE_PASSWORD_FILE: account-keystore-password }
+  internalToken: true
 challengeStore:
   name: challenge-store
   prefix: CHALLENGE_STORE
   grpc: true
   uses: [nats, postgres]
-  keys: {}
+  keys: { hex: {}, keystore: {} }
+  internalToken: true
 stCalculator:
   name: st-calculator
   prefix: ST_CALCULATOR
   grpc: true
   uses: [postgres]
-  keys: {}
+  keys: { hex: {}, keystore: {} }
+  internalToken: true
 consensusCoordinator:
   name: consensus-coordinator
   prefix: CONSENSUS_COORDINATOR
   grpc: true
   uses: [nats, redis, rpc, factory]
-  keys: { PRIVATE_KEY: account-key, BLS_SECRET_KEY: bls-secret-key }
+  keys:
+    hex: { PRIVATE_KEY_FILE: account-key, BLS_SECRET_KEY_FILE: bls-secret-key }
+    keystore:
+      KEYSTORE_FILE: account-keystore.json
+      KEYSTORE_PASSWORD_FILE: account-keystore-password
+      BLS_KEYSTORE_FILE: bls-keystore.json
+      BLS_KEYSTORE_PASSWORD_FILE: bls-keystore-password
+  internalToken: true
 chainSubmitter:
   name: chain-submitter
   prefix: CHAIN_SUBMITTER
   grpc: false
   uses: [nats, redis, rpc, factory]
-  keys: { PRIVATE_KEY: account-key }
+  keys:
+    hex: { PRIVATE_KEY_FILE: account-key }
+    keystore: { KEYSTORE_FILE: account-keystore.json, KEYSTORE_PASSWORD_FILE: account-keystore-password }
+  internalToken: false
 {{- end }}
 
 {{/*
@@ -124,6 +140,73 @@ name). A `digest` pins the image as `repo@sha256:...` and wins over the tag.
 {{/* Names of the Secrets and the keys inside them. */}}
 {{- define "whitepay-keeper.keysSecretName" -}}
 {{- .Values.keys.existingSecret | default (printf "%s-keys" (include "whitepay-keeper.fullname" .)) }}
+{{- end }}
+
+{{/* Where the key Secret's files are mounted in the pods that read them. */}}
+{{- define "whitepay-keeper.keysDir" -}}/etc/whitepay/keys{{- end }}
+
+{{/*
+The keys of the key Secret, by `keys.format`, with the inline value of each
+(what the chart's own Secret writes): `hex` → `account-key`, `bls-secret-key`;
+`keystore` → `account-keystore.json`, `account-keystore-password`,
+`bls-keystore.json`, `bls-keystore-password`. A YAML map key → value.
+*/}}
+{{- define "whitepay-keeper.keyValues" -}}
+{{- $k := .Values.keys }}
+{{- if eq $k.format "keystore" }}
+account-keystore.json: {{ $k.accountKeystore | quote }}
+account-keystore-password: {{ $k.accountKeystorePassword | quote }}
+bls-keystore.json: {{ $k.blsKeystore | quote }}
+bls-keystore-password: {{ $k.blsKeystorePassword | quote }}
+{{- else }}
+account-key: {{ $k.accountKey | quote }}
+bls-secret-key: {{ $k.blsSecretKey | quote }}
+{{- end }}
+admin-token: {{ $k.adminToken | quote }}
+internal-token: {{ $k.internalToken | quote }}
+{{- end }}
+
+{{/*
+The keys the key Secret holds, as far as the pods read them (a YAML map key →
+true). The chart's own Secret: the keys whose inline value is set. An existing
+Secret, which the chart cannot look into: the keys of `keys.format`, and
+`admin-token` / `internal-token` when `keys.existingSecretTokens` says it holds
+them. Only these are mounted and named by a `<PREFIX>_*_FILE` variable, so an
+optional token that is not there is neither a failed mount nor a file the
+service cannot read at start.
+*/}}
+{{- define "whitepay-keeper.keysHeld" -}}
+{{- $k := .Values.keys }}
+{{- $values := include "whitepay-keeper.keyValues" . | fromYaml }}
+{{- $held := dict }}
+{{- range $key, $value := $values }}
+{{- $token := or (eq $key "admin-token") (eq $key "internal-token") }}
+{{- if $k.existingSecret }}
+{{- if or (not $token) (and (eq $key "admin-token") $k.existingSecretTokens.adminToken) (and (eq $key "internal-token") $k.existingSecretTokens.internalToken) }}
+{{- $_ := set $held $key true }}
+{{- end }}
+{{- else if $value }}
+{{- $_ := set $held $key true }}
+{{- end }}
+{{- end }}
+{{- toYaml $held }}
+{{- end }}
+
+{{/*
+The files of the key Secret one service reads: env suffix → Secret key (a YAML
+map). Its keys of `keys.format` (the component table), `ADMIN_TOKEN_FILE` and
+(for the gRPC callers and servers) `INTERNAL_TOKEN_FILE`, each only when the
+Secret holds it. Call with (dict "ctx" $ "c" $component).
+*/}}
+{{- define "whitepay-keeper.keyFiles" -}}
+{{- $held := include "whitepay-keeper.keysHeld" .ctx | fromYaml }}
+{{- $files := dict }}
+{{- range $env, $key := index .c.keys .ctx.Values.keys.format }}
+{{- if hasKey $held $key }}{{ $_ := set $files $env $key }}{{ end }}
+{{- end }}
+{{- if hasKey $held "admin-token" }}{{ $_ := set $files "ADMIN_TOKEN_FILE" "admin-token" }}{{ end }}
+{{- if and .c.internalToken (hasKey $held "internal-token") }}{{ $_ := set $files "INTERNAL_TOKEN_FILE" "internal-token" }}{{ end }}
+{{- if $files }}{{ toYaml $files }}{{ end }}
 {{- end }}
 
 {{- define "whitepay-keeper.postgresSecretName" -}}
@@ -271,7 +354,10 @@ Call with (dict "ctx" $ "key" $valuesKey "c" $component "values" $serviceValues)
 {{- end }}
 
 {{/*
-Secret environment of one service (EnvVar list). Call like configEnv.
+Secret environment of one service (EnvVar list). Call like configEnv. The
+database and Redis URLs come from their Secrets; the keys and tokens are files
+of the key Secret mounted at /etc/whitepay/keys (`whitepay-keeper.keyFiles`),
+named by `<PREFIX>_*_FILE`, so no key is ever a value in the environment.
 */}}
 {{- define "whitepay-keeper.secretEnv" -}}
 {{- $ctx := .ctx }}
@@ -290,27 +376,10 @@ Secret environment of one service (EnvVar list). Call like configEnv.
       name: {{ $ctx.Values.redis.existingSecret }}
       key: {{ $ctx.Values.redis.existingSecretKey }}
 {{- end }}
-{{- range $env, $key := .c.keys }}
+{{- $dir := include "whitepay-keeper.keysDir" $ctx }}
+{{- range $env, $key := include "whitepay-keeper.keyFiles" . | fromYaml }}
 - name: {{ $p }}_{{ $env }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "whitepay-keeper.keysSecretName" $ctx }}
-      key: {{ $key }}
-{{- end }}
-- name: {{ $p }}_ADMIN_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "whitepay-keeper.keysSecretName" $ctx }}
-      key: admin-token
-      optional: true
-{{- if ne $p "CHAIN_SUBMITTER" }}
-{{- /* The release's service-to-service gRPC token (optional key `internal-token` of the key Secret). */}}
-- name: {{ $p }}_INTERNAL_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "whitepay-keeper.keysSecretName" $ctx }}
-      key: internal-token
-      optional: true
+  value: {{ printf "%s/%s" $dir $key | quote }}
 {{- end }}
 {{- end }}
 
@@ -327,12 +396,13 @@ after an existing Secret was rotated.
 
 {{/*
 Comma-separated names of the existing (not chart-made) Secrets one service
-reads, for the stakater/Reloader annotation. Call with (dict "ctx" $ "c" $component).
+reads (the key Secret only where files of it are mounted), for the
+stakater/Reloader annotation. Call with (dict "ctx" $ "c" $component).
 */}}
 {{- define "whitepay-keeper.existingSecrets" -}}
 {{- $v := .ctx.Values }}
 {{- $names := list }}
-{{- with $v.keys.existingSecret }}{{ $names = append $names . }}{{ end }}
+{{- if and $v.keys.existingSecret (include "whitepay-keeper.keyFiles" .) }}{{ $names = append $names $v.keys.existingSecret }}{{ end }}
 {{- if not $v.staging.enabled }}
 {{- if and (has "postgres" .c.uses) $v.postgres.existingSecret }}{{ $names = append $names $v.postgres.existingSecret }}{{ end }}
 {{- if and (has "redis" .c.uses) $v.redis.existingSecret }}{{ $names = append $names $v.redis.existingSecret }}{{ end }}
@@ -354,7 +424,9 @@ created, for a Secret key that is not there).
 {{- if not (or $v.postgres.url $v.postgres.existingSecret) }}{{ $missing = append $missing "postgres.url (or postgres.existingSecret)" }}{{ end }}
 {{- end }}
 {{- if and (or $v.services.chainSubmitter.enabled $v.services.consensusCoordinator.enabled) (not $v.chain.rpcUrl) }}{{ $missing = append $missing "chain.rpcUrl" }}{{ end }}
-{{- if not (or $v.keys.existingSecret (and $v.keys.accountKey $v.keys.blsSecretKey)) }}{{ $missing = append $missing "keys.existingSecret (or keys.accountKey and keys.blsSecretKey)" }}{{ end }}
+{{- if eq $v.keys.format "keystore" }}
+{{- if not (or $v.keys.existingSecret (and $v.keys.accountKeystore $v.keys.accountKeystorePassword $v.keys.blsKeystore $v.keys.blsKeystorePassword)) }}{{ $missing = append $missing "keys.existingSecret (or keys.accountKeystore, keys.accountKeystorePassword, keys.blsKeystore and keys.blsKeystorePassword)" }}{{ end }}
+{{- else if not (or $v.keys.existingSecret (and $v.keys.accountKey $v.keys.blsSecretKey)) }}{{ $missing = append $missing "keys.existingSecret (or keys.accountKey and keys.blsSecretKey)" }}{{ end }}
 {{- with $missing }}
 {{- fail (printf "whitepay-keeper: set %s (see the chart README's quick start)" (join ", " .)) }}
 {{- end }}
