@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  createLogger,
   type DestinationStream,
   redactConfig,
   redactUrlCredentials,
@@ -88,6 +89,15 @@ describe('secret markers drive redaction', () => {
     expect(text).toContain('nats://[redacted]@n:4222');
     expect(JSON.parse(text.split('\n')[0]!)).toMatchObject({ service: 'svc', keeperId: 1, msg: 'raw' });
   });
+  it('writes one msg per line: a msg field of the logged object becomes reason', () => {
+    const { destination, out } = capture();
+    const log = createLogger({ service: 'svc' }, destination);
+    log.warn({ code: 'X', msg: 'the cause' }, 'record rejected');
+    const line = out().split('\n')[0]!;
+    expect(line.match(/"msg":/g)).toHaveLength(1);
+    expect(JSON.parse(line)).toMatchObject({ msg: 'record rejected', reason: 'the cause', code: 'X' });
+  });
+
   it('scrubLine leaves short values to the path redaction', () => {
     expect(scrubLine('id 1234 and secret-value', ['1234', 'secret-value'])).toBe('id 1234 and [redacted]');
   });

@@ -37,7 +37,16 @@ export function createLogger(cfg: LoggerConfig, destination?: DestinationStream)
     base: { service: cfg.service, ...cfg.base },
     redact: { paths: cfg.redact ?? [], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: {
+      level: (label) => ({ level: label }),
+      // One `msg` per line: a `msg` field of the logged object (an error's message) would be written
+      // next to the line's own message as a second `msg` key, which JSON parsers drop one of.
+      log: (obj) => {
+        if (!('msg' in obj)) return obj;
+        const { msg, ...rest } = obj;
+        return { ...rest, reason: msg };
+      },
+    },
     hooks: { streamWrite: (line) => scrubLine(line, secrets) },
   };
   return destination ? pino(opts, destination) : pino(opts);

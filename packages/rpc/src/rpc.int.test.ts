@@ -1,7 +1,8 @@
 import { silentLogger, WhitePayError } from '@whitepay/base';
 import { stV1 } from '@whitepay/proto';
+import { Counter, Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call, clientOptions, insecure, listenGrpc, RpcError, unary } from './index.js';
+import { call, clientOptions, decodeTolerant, grpc, insecure, listenGrpc, RpcError, unary } from './index.js';
 
 describe('gRPC plumbing', () => {
   const stops: Array<() => Promise<void>> = [];
@@ -68,6 +69,53 @@ describe('gRPC plumbing', () => {
       { deadlineMs: 50 },
     ).catch((e: unknown) => e);
     expect(slow).toMatchObject({ kind: 'deadline_exceeded' });
+  });
+
+  it('a request that does not decode is RPC_MALFORMED_REQUEST, counted, and the server serves on', async () => {
+    const registry = new Registry();
+    const rejected = new Counter({
+      name: 'rejected_total',
+      help: 'x',
+      labelNames: ['boundary', 'reason'] as const,
+      registers: [registry],
+    });
+    const handle = await listenGrpc(
+      (server) =>
+        server.addService(decodeTolerant(stV1.StCalculatorServiceService), {
+          computeSt: unary<stV1.ComputeStRequest, stV1.ComputeStResponse>(
+            'ComputeSt',
+            { log: silentLogger(), rejected },
+            async () => ({ st: '7', recordsUsed: 0, carryBlock: undefined, maxStaleness: 0n }),
+          ),
+        }),
+      '127.0.0.1',
+      0,
+    );
+    stops.push(() => handle.stop());
+    const raw = new grpc.Client(`127.0.0.1:${handle.port}`, insecure());
+    stops.push(async () => raw.close());
+    // Field 1 (account) as a length-delimited field claiming 100 bytes that are not there.
+    const garbage = Buffer.from([0x0a, 0x64, 0x01]);
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      raw.makeUnaryRequest(
+        stV1.StCalculatorServiceService.computeSt.path,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        garbage,
+        (e) => resolve(e!),
+      ),
+    );
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.metadata.get('whitepay-code')).toEqual(['RPC_MALFORMED_REQUEST']);
+    const counted = (await registry.getSingleMetric('rejected_total')!.get()).values;
+    expect(counted).toEqual([
+      { value: 1, labels: { boundary: 'grpc:ComputeSt', reason: 'RPC_MALFORMED_REQUEST' } },
+    ]);
+    const client = new stV1.StCalculatorServiceClient(`127.0.0.1:${handle.port}`, insecure());
+    stops.push(async () => client.close());
+    expect(
+      (await call(client, client.computeSt, { account: undefined, ts: 1n, te: 2n, includePeers: false })).st,
+    ).toBe('7');
   });
 
   it('requires the internal token of the release when the server has one', async () => {

@@ -42,6 +42,34 @@ export function toServiceError(err: WhitePayError): Partial<grpc.ServiceError> {
   return { code: grpcStatusOf(err), details: `${err.code}: ${err.message}`, metadata };
 }
 
+/** A request whose bytes did not decode (see `decodeTolerant`): `unary` answers it `RPC_MALFORMED_REQUEST`. */
+export class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The service definition with every request decoder made total: bytes that do
+ * not decode become an `UndecodableRequest`, which `unary` refuses as
+ * `RPC_MALFORMED_REQUEST` (invalid argument, counted as any refusal) — where
+ * grpc-js would answer a bare INTERNAL that nothing counts. Register every
+ * service through it: `server.addService(decodeTolerant(Def), handlers)`.
+ */
+export function decodeTolerant<D extends grpc.ServiceDefinition>(def: D): D {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(def) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>)
+    out[name] = {
+      ...m,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return m.requestDeserialize(bytes);
+        } catch (err) {
+          return new UndecodableRequest((err as Error).message ?? String(err));
+        }
+      },
+    };
+  return out as unknown as D;
+}
+
 /**
  * Adapts an async function to a grpc-js unary handler. Typed errors map to
  * their status; anything else is logged and answered INTERNAL without leaking
@@ -84,6 +112,12 @@ export function unary<Req, Res>(
             },
           );
       }
+      if ((call.request as unknown) instanceof UndecodableRequest)
+        throw new WhitePayError(
+          'RPC_MALFORMED_REQUEST',
+          `the request does not decode: ${(call.request as unknown as UndecodableRequest).reason}`,
+          { kind: 'invalid_argument' },
+        );
       return fn(call.request, ctx);
     };
     authorized().then(
@@ -91,7 +125,7 @@ export function unary<Req, Res>(
       (err: unknown) => {
         const e = asWhitePayError(err);
         if (e.kind === 'internal') log.error({ err }, 'handler failed');
-        else log.debug({ code: e.code, msg: e.message }, 'request rejected');
+        else log.debug({ code: e.code, reason: e.message }, 'request rejected');
         deps.rejected?.inc({ boundary: `grpc:${name}`, reason: e.code });
         // Internal failures are logged here and answered without their details.
         callback(toServiceError(e.kind === 'internal' ? new WhitePayError('INTERNAL', 'internal error') : e));

@@ -56,6 +56,14 @@ export function fromPg(err: unknown, op: string): StoreError {
       cause: err,
     });
   }
+  // 57014 query_canceled: the statement timeout (or a cancel) stopped the query.
+  if (code === '57014') {
+    return new StoreError('STORE_TIMEOUT', `${op} ran past the statement timeout: ${message}`, {
+      kind: 'deadline_exceeded',
+      details,
+      cause: err,
+    });
+  }
   // 40001 serialization failure, 40P01 deadlock: safe to retry.
   if (code === '40001' || code === '40P01') {
     return new StoreError('STORE_RETRY', `${op}: ${message}`, { kind: 'unavailable', details, cause: err });

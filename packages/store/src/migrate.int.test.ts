@@ -1,7 +1,7 @@
 import { silentLogger } from '@whitepay/base';
 import { type PostgresServer, startPostgres } from '@whitepay/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closePool, createPool } from './db.js';
+import { closePool, createPool, query } from './db.js';
 import { StoreError } from './errors.js';
 import { loadMigrations, migrate } from './migrate.js';
 
@@ -12,6 +12,20 @@ describe('migrate on a real PostgreSQL', () => {
   });
   afterAll(async () => {
     await server?.stop();
+  });
+
+  it('a statement past its timeout is STORE_TIMEOUT (deadline_exceeded), not an internal error', async () => {
+    const pool = createPool({
+      url: await server.createDatabase('t1'),
+      log: silentLogger(),
+      statementTimeoutMs: 50,
+    });
+    await expect(query(pool, 'sleep', 'SELECT pg_sleep(2)')).rejects.toMatchObject({
+      code: 'STORE_TIMEOUT',
+      kind: 'deadline_exceeded',
+      details: { op: 'sleep', pgCode: '57014' },
+    });
+    await closePool(pool);
   });
 
   it('applies every migration once and is idempotent', async () => {

@@ -1,6 +1,6 @@
 import type { Counter, Logger } from '@whitepay/base';
 import { type commonV1, storeV1 } from '@whitepay/proto';
-import { type grpc, unary } from '@whitepay/rpc';
+import { decodeTolerant, type grpc, unary } from '@whitepay/rpc';
 import {
   insertPeerRecords,
   lastRecordBefore,
@@ -224,5 +224,5 @@ export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreSe
 }
 
 export function registerGrpc(server: grpc.Server, deps: GrpcDeps): void {
-  server.addService(storeV1.ChallengeStoreServiceService, challengeStoreHandlers(deps));
+  server.addService(decodeTolerant(storeV1.ChallengeStoreServiceService), challengeStoreHandlers(deps));
 }

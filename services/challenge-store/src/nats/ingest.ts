@@ -153,7 +153,7 @@ export class Ingestor {
 
   private reject(m: JsMsg, err: WhitePayError): void {
     this.o.metrics.rejected.inc({ boundary: BOUNDARY, reason: err.code });
-    this.log.warn({ subject: m.subject, seq: m.seq, code: err.code, msg: err.message }, 'record rejected');
+    this.log.warn({ subject: m.subject, seq: m.seq, code: err.code, reason: err.message }, 'record rejected');
     m.term();
   }
 
@@ -207,7 +207,7 @@ export class Ingestor {
         if (this.stopping) return undefined;
         this.o.metrics.writeRetries.inc();
         this.log.warn(
-          { code: e.code, msg: e.message, rows: rows.length, retryInMs: delay },
+          { code: e.code, reason: e.message, rows: rows.length, retryInMs: delay },
           'database unavailable; retrying batch',
         );
         for (const m of msgs) m.working();
@@ -223,7 +223,7 @@ export class Ingestor {
     msgs: JsMsg[],
     cause: StoreError,
   ): Promise<{ ok: JsMsg[]; inserted: number; duplicates: number } | undefined> {
-    this.log.error({ code: cause.code, msg: cause.message }, 'batch refused; writing its records one by one');
+    this.log.error({ code: cause.code, reason: cause.message }, 'batch refused; writing its records one by one');
     const ok: JsMsg[] = [];
     let inserted = 0;
     let duplicates = 0;

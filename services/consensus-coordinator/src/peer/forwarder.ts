@@ -231,11 +231,11 @@ export class RecordForwarder {
       // Transport failures, deadlines and a peer whose challenge-store is down are retried; a typed refusal is final.
       if (e.kind === 'unavailable' || e.kind === 'deadline_exceeded' || e.code === 'COORD_PEER_UNAVAILABLE') {
         this.o.metrics.forwarded.inc({ outcome: 'unreachable' }, records.length);
-        this.log.debug({ peer, code: e.code, msg: e.message }, 'peer unreachable; redelivery scheduled');
+        this.log.debug({ peer, code: e.code, reason: e.message }, 'peer unreachable; redelivery scheduled');
         return 'unreachable';
       }
       this.o.metrics.forwarded.inc({ outcome: 'refused' }, records.length);
-      this.log.warn({ peer, code: e.code, msg: e.message }, 'peer refused records');
+      this.log.warn({ peer, code: e.code, reason: e.message }, 'peer refused records');
       return 'refused';
     }
   }

@@ -81,7 +81,7 @@ export async function askMembers<A extends { readonly type: string }>(o: {
       } catch (err) {
         const code = String((err as { code?: string }).code ?? 'UNKNOWN');
         count('no_answer', code);
-        o.log.debug({ member: m, code, msg: (err as Error).message }, 'no answer');
+        o.log.debug({ member: m, code, reason: (err as Error).message }, 'no answer');
       }
     }),
   );

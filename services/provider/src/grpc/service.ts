@@ -1,6 +1,6 @@
 import type { Counter, Logger } from '@whitepay/base';
 import { providerV1 } from '@whitepay/proto';
-import { type grpc, unary } from '@whitepay/rpc';
+import { decodeTolerant, type grpc, unary } from '@whitepay/rpc';
 import { bytesToHex, type Hex, hexToBytes } from 'viem';
 import type { Faults } from '../faults.js';
 import { invalid, ProviderError } from '../store/errors.js';
@@ -150,5 +150,5 @@ export function registerProviderService(
   deps: ProviderServiceDeps,
   stopping: AbortSignal,
 ): void {
-  server.addService(providerV1.ProviderServiceService, providerService(deps, stopping));
+  server.addService(decodeTolerant(providerV1.ProviderServiceService), providerService(deps, stopping));
 }

@@ -1,6 +1,6 @@
 import type { Counter, Logger } from '@whitepay/base';
 import { type commonV1, stV1 } from '@whitepay/proto';
-import { clientKeyOf, type grpc, type UnaryContext, unary } from '@whitepay/rpc';
+import { clientKeyOf, decodeTolerant, type grpc, type UnaryContext, unary } from '@whitepay/rpc';
 import type { Calculator } from '../calculator.js';
 import { StQueryRejected } from '../errors.js';
 
@@ -72,5 +72,5 @@ export function stCalculatorHandlers(deps: GrpcDeps): stV1.StCalculatorServiceSe
 }
 
 export function registerGrpc(server: grpc.Server, deps: GrpcDeps): void {
-  server.addService(stV1.StCalculatorServiceService, stCalculatorHandlers(deps));
+  server.addService(decodeTolerant(stV1.StCalculatorServiceService), stCalculatorHandlers(deps));
 }
