@@ -177,6 +177,31 @@ async function getJson(url: string): Promise<unknown> {
 }
 
 /** Counts a coordinator's rounds by outcome, whatever the exact shape of its listing. */
+/**
+ * Every page of a paged list route (`{ <key>: [...], next?: string }`, base's cursor), following
+ * `next` up to `maxPages`; null when the first page does not answer.
+ */
+async function getAllPages(
+  url: string,
+  key: string,
+  maxPages = 20,
+): Promise<{ [k: string]: unknown[] } | null> {
+  const items: unknown[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < maxPages; i++) {
+    const sep = url.includes('?') ? '&' : '?';
+    const body = (await getJson(cursor ? `${url}${sep}cursor=${encodeURIComponent(cursor)}` : url)) as
+      | ({ next?: string } & Record<string, unknown>)
+      | null;
+    if (body === null) return i === 0 ? null : { [key]: items };
+    const list = body[key];
+    if (Array.isArray(list)) items.push(...list);
+    if (typeof body.next !== 'string' || body.next === '') break;
+    cursor = body.next;
+  }
+  return { [key]: items };
+}
+
 export function countRounds(body: unknown): { led: number; failed: number } | null {
   if (body === null || typeof body !== 'object') return null;
   const list = Array.isArray(body) ? body : (body as { rounds?: unknown }).rounds;
@@ -230,6 +255,7 @@ export class StatusCollector {
         const mine = payments.filter((x) => x.pid.toLowerCase() === p.pid.toLowerCase());
         let lastRecord: ProviderView['lastRecord'] = null;
         if (k1 && head !== null) {
+          // The first page deliberately: the records of the last 5 blocks fit in it.
           const from = head > 5n ? head - 5n : 0n;
           const body = (await getJson(
             `http://127.0.0.1:${k1.ports.storeHttp}/v1/records/${state.chain.user}/${p.pid}?from=${from}&limit=50`,
@@ -258,7 +284,9 @@ export class StatusCollector {
           if (st) states[s] = st;
         }
         const coord = this.net.services.includes('consensus-coordinator')
-          ? countRounds(await getJson(`http://127.0.0.1:${k.ports.coordinatorHttp}/v1/rounds`))
+          ? countRounds(
+              await getAllPages(`http://127.0.0.1:${k.ports.coordinatorHttp}/v1/rounds?limit=1000`, 'rounds'),
+            )
           : null;
         return {
           id: k.id,

@@ -161,7 +161,7 @@ export async function ownRecords(net: Devnet, keeperId: number, pid: Address, fr
     if (!res.ok) throw new Error(`${url}: ${res.status}`);
     const body = (await res.json()) as {
       records: Array<{ block: string; space: string; verdict: number }>;
-      next: string | null;
+      next?: string;
     };
     for (const r of body.records)
       out.push({ block: BigInt(r.block), space: BigInt(r.space), verdict: r.verdict });

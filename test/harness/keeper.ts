@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createRegistry, type Logger, silentLogger, WhitePayError } from '@whitepay/base';
 import { connectBus } from '@whitepay/bus';
+import { chainTransport } from '@whitepay/chain';
 import { createApp as createSubmitter } from '@whitepay/chain-submitter/app';
 import { loadConfig as submitterConfig } from '@whitepay/chain-submitter/config';
 import { createApp as createStore } from '@whitepay/challenge-store/app';
@@ -19,14 +20,7 @@ import { closePool, createPool, migrate, readOnlyUrl } from '@whitepay/store';
 import { type PostgresServer, sharedGroupPki } from '@whitepay/testkit';
 import { Redis } from 'ioredis';
 import type { NatsConnection } from 'nats';
-import {
-  type Address,
-  createPublicClient,
-  createWalletClient,
-  type Hex,
-  http,
-  type PublicClient,
-} from 'viem';
+import { type Address, createPublicClient, createWalletClient, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
 /** The services of one keeper cluster (SPEC 9), in start order. */
@@ -325,7 +319,9 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         }),
       );
       const slog = log.child({ service: 'chain-submitter' });
-      const transport = http(config.rpcUrl, { retryCount: 0, timeout: 10_000 });
+      const registry = createRegistry('chain-submitter', { keeper: String(keeperId) });
+      // As main.ts builds it: the chain client instrumented on the service's registry.
+      const transport = chainTransport(config, { retryCount: 0, timeoutMs: 10_000, registry });
       const publicClient = createPublicClient({ transport, pollingInterval: 200 }) as PublicClient;
       const walletClient = createWalletClient({
         account: privateKeyToAccount(config.privateKey as Hex),
@@ -336,7 +332,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       const app = await createSubmitter({
         config,
         log: slog,
-        registry: createRegistry('chain-submitter', { keeper: String(keeperId) }),
+        registry,
         publicClient,
         walletClient,
         nc,
@@ -409,8 +405,9 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       }),
     );
     const slog = log.child({ service: 'consensus-coordinator' });
+    const registry = createRegistry('consensus-coordinator', { keeper: String(keeperId) });
     const publicClient = createPublicClient({
-      transport: http(config.rpcUrl, { retryCount: 2, timeout: 10_000 }),
+      transport: chainTransport(config, { retryCount: 2, timeoutMs: 10_000, registry }),
       pollingInterval: 200,
     }) as PublicClient;
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
@@ -424,7 +421,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
       app = await createCoordinator({
         config,
         log: slog,
-        registry: createRegistry('consensus-coordinator', { keeper: String(keeperId) }),
+        registry,
         publicClient,
         nc,
         redis,

@@ -24,7 +24,12 @@ describe('Grafana dashboard', () => {
     );
     const exprs = [...dashboard.matchAll(/"expr":\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
     expect(exprs.length).toBeGreaterThan(5);
-    const code = [...sources(join(root, 'services')), ...sources(join(root, 'packages/base/src'))]
+    const code = [
+      ...sources(join(root, 'services')),
+      ...sources(join(root, 'packages/base/src')),
+      // the chain client's RPC metrics, shared by the coordinator and the chain-submitter
+      ...sources(join(root, 'packages/chain/src')),
+    ]
       .map((f) => readFileSync(f, 'utf8'))
       .join('\n');
     const defined = new Set([...code.matchAll(/name: '(whitepay_[a-z0-9_]+)'/g)].map((m) => m[1]!));

@@ -30,13 +30,18 @@ const REQUIRED_METRICS: Record<ServiceName, string[]> = {
     'whitepay_chain_head',
     'whitepay_payments_total',
     'whitepay_gas_spent_wei_total',
+    'whitepay_fees_earned_wei_total',
     'whitepay_wallet_balance_wei',
     'whitepay_rejected_messages_total',
+    'whitepay_rpc_request_duration_seconds',
+    'whitepay_rpc_request_errors_total',
   ],
   'consensus-coordinator': [
     'whitepay_rounds_total',
     'whitepay_round_duration_seconds',
     'whitepay_rejected_messages_total',
+    'whitepay_rpc_request_duration_seconds',
+    'whitepay_rpc_request_errors_total',
   ],
 };
 
@@ -64,6 +69,69 @@ const ERROR_SHAPE = {
   message: expect.any(String),
   details: expect.any(Object),
 };
+
+/** Fields that are block numbers, wei or other uint64 quantities: decimal strings everywhere (docs/api.md). */
+const DECIMAL_FIELDS = new Set([
+  'block',
+  'head',
+  'number',
+  'addedBlock',
+  'removedBlock',
+  'carryBlock',
+  'scannedTo',
+  'addedAt',
+  'ts',
+  'te',
+  'st',
+  'amount',
+  'space',
+]);
+
+/** Every block number and amount of an answer is a decimal string (the reducer's `state` dump aside). */
+function expectOneEncoding(value: unknown, where: string, key = ''): void {
+  if (key === 'state') return;
+  if (Array.isArray(value)) {
+    for (const v of value) expectOneEncoding(v, where, key);
+    return;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) expectOneEncoding(v, where, k);
+    return;
+  }
+  if (DECIMAL_FIELDS.has(key) && value !== null)
+    expect(value, `${where}: ${key} is a decimal string`).toEqual(expect.stringMatching(/^[0-9]+$/));
+}
+
+/** A paged route: `limit=1` pages follow `next` without repeating an item; a bad cursor is a typed 400. */
+async function expectPaged(full: string, op: OpenApiOp): Promise<void> {
+  const url = new URL(full);
+  const key = (body: Record<string, unknown>) => Object.keys(body).find((k) => Array.isArray(body[k]))!;
+  url.searchParams.set('limit', '1');
+  const seen = new Set<string>();
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(url);
+    expect(res.status, `GET ${url}`).toBe(200);
+    const body = (await res.json()) as Record<string, unknown> & { next?: string };
+    const items = body[key(body)] as unknown[];
+    expect(items.length, `GET ${url}`).toBeLessThanOrEqual(1);
+    for (const it of items) {
+      const id = JSON.stringify(it);
+      expect(seen.has(id), `GET ${url} repeats an item`).toBe(false);
+      seen.add(id);
+    }
+    if (body.next === undefined) break;
+    expect(body.next, `${op.operationId} next`).toMatch(/^[A-Za-z0-9_-]+$/);
+    url.searchParams.set('cursor', body.next);
+  }
+  url.searchParams.set('cursor', 'bm90LWEtY3Vyc29y');
+  const bad = await fetch(url);
+  expect(bad.status, `GET ${url} (bad cursor)`).toBe(400);
+  expect(await bad.json(), `GET ${url} (bad cursor)`).toEqual({
+    ...ERROR_SHAPE,
+    code: expect.stringMatching(/^BAD_(CURSOR|PAGE_TOKEN)$/),
+    kind: 'invalid_argument',
+  });
+}
 
 describe('operator HTTP APIs of a running keeper', () => {
   let chain: DeployedUpkeeping;
@@ -140,6 +208,9 @@ describe('operator HTTP APIs of a running keeper', () => {
         if (!(res.headers.get('content-type') ?? '').includes('json')) continue; // /metrics: text
         const body = (await res.json()) as Record<string, unknown>;
         if (res.status === 404) expect(body, `404 of ${full} has the error shape`).toEqual(ERROR_SHAPE);
+        else expectOneEncoding(body, `GET ${full}`);
+        if ((op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'cursor'))
+          await expectPaged(full, op);
       }
     },
   );

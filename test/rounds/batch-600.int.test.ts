@@ -131,6 +131,7 @@ describe('a round of 600 entries at one position', () => {
       toFunctionSelector(upkeepingAbi.find((f) => f.type === 'function' && f.name === 'payBatch')!),
     );
     // The leader's record: one round holding the 600 entries, every one paid.
+    // The first page deliberately (newest 1000 rounds; this test runs a handful).
     const res = await leader.coord!.http.inject({ method: 'GET', url: '/v1/rounds?limit=1000' });
     const rounds = res.json().rounds as Array<{
       items: Array<{ pid: Address }>;

@@ -399,6 +399,7 @@ function network(n: {
         .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
     },
     async batches(k) {
+      // The first page deliberately: the newest 1000 rounds hold every batch a test runs.
       const res = await fetch(`${k.urls['consensus-coordinator']!.http}/v1/rounds?limit=1000`);
       return ((await res.json()) as { rounds: BatchSummary[] }).rounds;
     },

@@ -247,7 +247,8 @@ export async function startCluster(
       await waitFor(
         `round of ts ${ts} at keeper ${leader.id}`,
         async () => {
-          const res = await leader.coord!.http.inject({ method: 'GET', url: '/v1/rounds' });
+          // The first page deliberately: the newest 1000 rounds, newest first.
+          const res = await leader.coord!.http.inject({ method: 'GET', url: '/v1/rounds?limit=1000' });
           // This fixture's provider is paid in rounds of one: its entry's pid/ts/te and st are lifted.
           const rounds = (
             res.json().rounds as Array<

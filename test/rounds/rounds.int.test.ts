@@ -119,7 +119,8 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
    * agreed st are lifted next to the round's fields.
    */
   const listRounds = async (url: string): Promise<Array<Record<string, unknown>>> => {
-    const { rounds } = (await (await fetch(`${url}/v1/rounds`)).json()) as {
+    // The first page deliberately: the newest 1000 rounds (newest first) hold every round this suite runs.
+    const { rounds } = (await (await fetch(`${url}/v1/rounds?limit=1000`)).json()) as {
       rounds: Array<Record<string, unknown> & { items: Array<Record<string, string>>; sts: string[] | null }>;
     };
     return rounds.map((r) => {

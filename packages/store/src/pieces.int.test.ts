@@ -69,6 +69,10 @@ describe('pieces registry on a real PostgreSQL', () => {
     ]);
     expect(listed[0]!.root).toEqual(pieces[0]!.root);
     expect(await listAccounts(pool)).toEqual([{ user: u, pid: p, pieces: 3, size: 24576n }]);
+    // Keyset paging by (user, pid): strictly after the key, at most limit.
+    const zero = new Uint8Array(20);
+    expect(await listAccounts(pool, { after: { user: zero, pid: zero }, limit: 1 })).toHaveLength(1);
+    expect(await listAccounts(pool, { after: { user: u, pid: p } })).toEqual([]);
   });
 
   it('refuses provider-signed, forged and replayed requests with typed errors', async () => {

@@ -198,13 +198,30 @@ export interface Account {
   size: bigint;
 }
 
-/** Every (user, pid) with at least one live piece. */
-export async function listAccounts(db: pg.Pool | pg.PoolClient): Promise<Account[]> {
+/** Every (user, pid) with at least one live piece, ordered by (user, pid); `after` and `limit` page them by that key. */
+export async function listAccounts(
+  db: pg.Pool | pg.PoolClient,
+  opts: { after?: { user: Uint8Array; pid: Uint8Array }; limit?: number } = {},
+): Promise<Account[]> {
+  const values: unknown[] = [];
+  let where = 'removed_block IS NULL';
+  if (opts.after) {
+    checkBytes('after.user', opts.after.user, 20);
+    checkBytes('after.pid', opts.after.pid, 20);
+    values.push(opts.after.user, opts.after.pid);
+    where += ' AND (user_addr, pid) > ($1, $2)';
+  }
+  let limit = '';
+  if (opts.limit !== undefined) {
+    values.push(opts.limit);
+    limit = ` LIMIT $${values.length}`;
+  }
   const res = await query<{ user_addr: Buffer; pid: Buffer; n: string; size: string }>(
     db,
     'list accounts',
     `SELECT user_addr, pid, count(*) AS n, sum(size)::text AS size FROM pieces
-      WHERE removed_block IS NULL GROUP BY user_addr, pid ORDER BY user_addr, pid`,
+      WHERE ${where} GROUP BY user_addr, pid ORDER BY user_addr, pid${limit}`,
+    values,
   );
   return res.rows.map((r) => ({
     user: bytes(r.user_addr),

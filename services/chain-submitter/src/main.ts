@@ -13,7 +13,7 @@ const log = createLog(config);
 await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
   const registry = createRegistry(SERVICE, { keeper: String(config.keeperId) });
-  const transport = chainTransport(config, { retryCount: 0, timeoutMs: 10_000 });
+  const transport = chainTransport(config, { retryCount: 0, timeoutMs: 10_000, registry });
   const account = await transactionAccount(config);
   const publicClient = createPublicClient({ transport }) as PublicClient;
   const walletClient = createWalletClient({ account, transport });

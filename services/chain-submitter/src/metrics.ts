@@ -38,6 +38,11 @@ export function createMetrics(registry: Registry) {
       help: 'Wei spent on gas by mined transactions',
       registers,
     }),
+    feesEarned: new Counter({
+      name: 'whitepay_fees_earned_wei_total',
+      help: "Wei this keeper earned as leader of the payments it landed (each paid entry's bonus plus its keeper share, PaymentMade); a float, exact below 2^53 wei",
+      registers,
+    }),
     walletBalance: new Gauge({
       name: 'whitepay_wallet_balance_wei',
       help: 'Balance of the keeper account (wei; float, may round)',

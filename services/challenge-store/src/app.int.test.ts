@@ -104,7 +104,7 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
     // HTTP: paginated records, bigints as strings; readiness; OpenAPI
     const user = hexAddr(addressOf(3));
     const pid = hexAddr(addressOf(3 + 1_000_000));
-    let cursor: string | null = null;
+    let cursor: string | undefined;
     const blocks: string[] = [];
     do {
       const res = await app.http.inject(
@@ -113,7 +113,7 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
       expect(res.statusCode).toBe(200);
       const body = res.json() as {
         records: Array<{ block: string; space: string; proof: null }>;
-        next: string | null;
+        next?: string;
       };
       for (const r of body.records) {
         expect(typeof r.space).toBe('string');
@@ -123,7 +123,9 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
       cursor = body.next;
     } while (cursor);
     expect(blocks).toEqual(Array.from({ length: 90 }, (_, i) => String(1010 + i)));
-    expect((await app.http.inject(`/v1/records/${user}/${pid}?cursor=zzz`)).statusCode).toBe(400);
+    const badCursor = await app.http.inject(`/v1/records/${user}/${pid}?cursor=zzz`);
+    expect(badCursor.statusCode).toBe(400);
+    expect(badCursor.json()).toMatchObject({ code: 'BAD_PAGE_TOKEN', kind: 'invalid_argument' });
     expect((await app.http.inject('/v1/records/0x12/0x34')).statusCode).toBe(400);
     expect((await app.http.inject('/readyz')).statusCode).toBe(200);
     const docs = (await app.http.inject('/docs/json')).json() as { paths: Record<string, unknown> };
@@ -304,9 +306,15 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
       pieces: Array<{ size: string }>;
     };
     expect(http.pieces[0]?.size).toBe('8192');
-    expect(((await app.http.inject('/v1/accounts')).json() as { accounts: unknown[] }).accounts).toHaveLength(
-      1,
-    );
+    const accountsPage = (await app.http.inject('/v1/accounts?limit=1')).json() as {
+      accounts: Array<{ user: string }>;
+      next?: string;
+    };
+    expect(accountsPage.accounts).toHaveLength(1);
+    expect(accountsPage.next).toBeUndefined();
+    const badAccounts = await app.http.inject('/v1/accounts?cursor=zzz');
+    expect(badAccounts.statusCode).toBe(400);
+    expect(badAccounts.json()).toMatchObject({ code: 'BAD_CURSOR', kind: 'invalid_argument' });
 
     // peer records: a timeout record signed by keeper 2 is accepted; a forged or foreign one is not
     const timeout = (b: bigint, keeperId = 2) => ({

@@ -115,7 +115,7 @@ describe('challenge cadence on real NATS against a multi-tenant provider node', 
     expect(registry.calls.listPiecesBulk - calls0.listPiecesBulk).toBe(BLOCKS);
     expect(registry.calls.listPieces - calls0.listPieces).toBe(0);
     const status = (await app.http.inject('/v1/status')).json();
-    expect(status.lastBlock).toMatchObject({ number: FIRST + BLOCKS - 1 });
+    expect(status.lastBlock).toMatchObject({ number: String(FIRST + BLOCKS - 1) });
     expect(status.lastBlock.tasks).toBe(
       expected.filter((e) => e.startsWith(`${FIRST + BLOCKS - 1}:`)).length,
     );

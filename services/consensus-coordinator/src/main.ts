@@ -13,7 +13,7 @@ await runService(log, async () => {
   const config = await withKeys(parsed);
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
   const registry = createRegistry(SERVICE, { keeper: String(config.keeperId) });
-  const publicClient = createChainClient(config, { retryCount: 2, timeoutMs: 10_000 });
+  const publicClient = createChainClient(config, { retryCount: 2, timeoutMs: 10_000, registry });
   await assertChainId(publicClient, config);
   const redis = createRedis(config);
   const nc = await connectBus({ url: config.natsUrl, name: `${SERVICE}-${config.keeperId}`, log });

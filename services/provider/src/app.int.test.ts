@@ -5,7 +5,7 @@ import { createRegistry, silentLogger } from '@whitepay/base';
 import { buildChallenge, deriveSeed, type RegisteredPiece, verifyChallenge } from '@whitepay/challenge';
 import { challengeV1, providerV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
-import { bytesToHex, hexToBytes, keccak256, toHex } from 'viem';
+import { bytesToHex, getAddress, hexToBytes, keccak256, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ProviderApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -78,7 +78,27 @@ describe('provider node over real gRPC', () => {
     const list = await call(client, client.listPieces, { user: hexToBytes(user) });
     expect(list.pieces).toHaveLength(3);
     const http = await app.http.inject(`/v1/pieces?user=${user}`);
-    expect(http.json().total).toEqual({ pieces: 3, bytes: 105_001 });
+    expect(http.json().total).toEqual({ pieces: 3, bytes: '105001' });
+    expect(http.json().next).toBeUndefined();
+    // Paged: one piece a page, every piece once, then no next; a cursor it did not issue is a 400.
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (
+        await app.http.inject(`/v1/pieces?user=${user}&limit=1${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json() as { pieces: Array<{ pieceId: string; size: string; user: string }>; next?: string };
+      expect(page.pieces.length).toBeLessThanOrEqual(1);
+      for (const p of page.pieces) {
+        expect(p.size).toMatch(/^[0-9]+$/);
+        expect(p.user).toBe(getAddress(p.user));
+      }
+      seen.push(...page.pieces.map((p) => p.pieceId));
+      cursor = page.next;
+    } while (cursor);
+    expect(new Set(seen)).toEqual(new Set(regs.map((r) => r.pieceId)));
+    const badCursor = await app.http.inject(`/v1/pieces?cursor=zzz`);
+    expect(badCursor.statusCode).toBe(400);
+    expect(badCursor.json()).toMatchObject({ code: 'BAD_CURSOR', kind: 'invalid_argument' });
     const bad = await call(client, client.putPiece, {
       user: new Uint8Array(3),
       pieceId: new Uint8Array(),
@@ -145,7 +165,7 @@ describe('provider node over real gRPC', () => {
       url: `/v1/admin/pieces/${user}/${regs[0]!.pieceId}/lose`,
       headers: admin,
     });
-    expect(lose.json().size).toBe(100_000);
+    expect(lose.json().size).toBe('100000');
     expect((await challenge()).space).toBe(1n);
     const missing = await app.http.inject({
       method: 'POST',

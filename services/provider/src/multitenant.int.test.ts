@@ -5,7 +5,7 @@ import { createRegistry, silentLogger } from '@whitepay/base';
 import { buildChallenge, deriveSeed, type RegisteredPiece, verifyChallenge } from '@whitepay/challenge';
 import { challengeV1, providerV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
-import { bytesToHex, type Hex, hexToBytes, keccak256, toHex } from 'viem';
+import { bytesToHex, getAddress, type Hex, hexToBytes, keccak256, toHex } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -107,9 +107,9 @@ describe('multi-tenant provider node over real gRPC', () => {
     expect(listed.pieces.map((p) => bytesToHex(p.pieceId))).toEqual([regs[3]!.pieceId]);
     const http = await n.app.http.inject(`/v1/pieces?user=${user}&pid=${pidOf(3)}`);
     expect(http.json().pieces).toEqual([
-      expect.objectContaining({ pid: pidOf(3), pieceId: regs[3]!.pieceId }),
+      expect.objectContaining({ pid: getAddress(pidOf(3)), pieceId: regs[3]!.pieceId }),
     ]);
-    expect(http.json().total).toEqual({ pieces: PIDS, bytes: PIDS * 16_384 });
+    expect(http.json().total).toEqual({ pieces: PIDS, bytes: String(PIDS * 16_384) });
   });
 
   it('PROVIDER_ADDRESSES: serves the listed pids, refuses others; pieces without a pid count for each', async () => {
@@ -176,7 +176,7 @@ describe('multi-tenant provider node over real gRPC', () => {
       url: `/v1/admin/pieces/${user}/${ra.pieceId}/lose?pid=${a}`,
       headers: admin,
     });
-    expect(lose.json()).toMatchObject({ pid: a, size: 16_384 });
+    expect(lose.json()).toMatchObject({ pid: getAddress(a), size: '16384' });
     expect((await challenge(n, a, [ra])).space).toBe(0n);
     expect((await challenge(n, c, [rc])).space).toBe(16_384n);
   });

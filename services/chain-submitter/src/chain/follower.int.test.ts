@@ -38,7 +38,7 @@ describe('chain follower on real anvil, NATS and Redis', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(h.app.follower.state()).toMatchObject({ head: 10, lastPublished: { number: 8 } });
     const head = await h.app.http.inject('/v1/head');
-    expect(head.json()).toMatchObject({ head: 10, confirmations: 2, lastPublished: { number: 8 } });
+    expect(head.json()).toMatchObject({ head: '10', confirmations: 2, lastPublished: { number: '8' } });
     await h.close();
 
     await tc.mine({ blocks: 5 });

@@ -137,6 +137,8 @@ export class Outbox {
   private readonly pendingKey: string;
   private readonly nonceKey: string;
   private readonly paymentsKey: string;
+  private readonly paymentsSeqKey: string;
+  private readonly legacyPaymentsKey: string;
   private readonly layoutKey: string;
   private readonly legacyPendingKey: string;
 
@@ -148,7 +150,9 @@ export class Outbox {
   ) {
     this.pendingKey = `${prefix}:outbox:v2:pending`;
     this.nonceKey = `${prefix}:nonce:${account.toLowerCase()}`;
-    this.paymentsKey = `${prefix}:payments:v2`;
+    this.paymentsKey = `${prefix}:payments:v3`;
+    this.paymentsSeqKey = `${prefix}:payments:v3:seq`;
+    this.legacyPaymentsKey = `${prefix}:payments:v2`;
     this.layoutKey = `${prefix}:outbox:layout`;
     this.legacyPendingKey = `${prefix}:outbox:pending`;
   }
@@ -265,17 +269,59 @@ export class Outbox {
     await this.redis.eval(SET_NONCE, 2, lockKey, this.nonceKey, lockValue, value);
   }
 
+  /**
+   * Keeps a final result for `GET /v1/payments`: a sorted set scored by a
+   * monotonic sequence number (INCR), trimmed to the newest `paymentsKept`,
+   * so a page keyed by the sequence is stable while results keep arriving.
+   */
   async recordResult(result: PaymentResult): Promise<void> {
+    const seq = await this.redis.incr(this.paymentsSeqKey);
     await this.redis
       .multi()
-      .lpush(this.paymentsKey, JSON.stringify(result))
-      .ltrim(this.paymentsKey, 0, this.paymentsKept - 1)
+      .zadd(this.paymentsKey, seq, JSON.stringify(result))
+      .zremrangebyrank(this.paymentsKey, 0, -this.paymentsKept - 1)
       .exec();
   }
 
+  /** The newest results, newest first. */
   async recentResults(limit: number): Promise<PaymentResult[]> {
-    const raw = await this.redis.lrange(this.paymentsKey, 0, limit - 1);
-    return raw.map((r) => JSON.parse(r) as PaymentResult);
+    return (await this.resultsBefore(limit)).map((r) => r.result);
+  }
+
+  /** Up to `limit` results newest first, with their sequence numbers; those older than `before` when given. */
+  async resultsBefore(limit: number, before?: number): Promise<{ seq: number; result: PaymentResult }[]> {
+    await this.migrateLegacyResults();
+    const raw = await this.redis.zrevrangebyscore(
+      this.paymentsKey,
+      before === undefined ? '+inf' : `(${before}`,
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
+    );
+    const out: { seq: number; result: PaymentResult }[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2)
+      out.push({ seq: Number(raw[i + 1]), result: JSON.parse(raw[i]!) as PaymentResult });
+    return out;
+  }
+
+  private legacyChecked = false;
+
+  /** Moves the results a release before the sequenced set kept (a newest-first list) into it, once. */
+  private async migrateLegacyResults(): Promise<void> {
+    if (this.legacyChecked) return;
+    const legacy = await this.redis.lrange(this.legacyPaymentsKey, 0, -1);
+    if (legacy.length > 0) {
+      const multi = this.redis.multi();
+      // Oldest first, numbered below any result recorded by this release (scores 1..n are the
+      // first INCRs, so the legacy ones take 1-n..0).
+      legacy.reverse().forEach((json, i) => {
+        multi.zadd(this.paymentsKey, i + 1 - legacy.length, json);
+      });
+      await multi.del(this.legacyPaymentsKey).exec();
+    }
+    this.legacyChecked = true;
   }
 }
 
@@ -295,6 +341,7 @@ export interface PaymentResult {
   /** Wei paid by the contract in total (its `BatchSettled`), decimal; null unless confirmed. */
   amount: string | null;
   txHash: Hex | null;
+  /** The block that included the transaction; null unless mined (a decimal string on the HTTP API). */
   block: number | null;
   status: 'confirmed' | 'reverted' | 'rejected' | 'failed';
   errorCode: string | null;

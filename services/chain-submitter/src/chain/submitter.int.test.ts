@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { subjects } from '@whitepay/bus';
-import { upkeepingAbi } from '@whitepay/contracts';
+import { batchOutcome, upkeepingAbi } from '@whitepay/contracts';
 import { encryptPrivateKey } from '@whitepay/ecdsa';
 import { startAnvil, startNats, startRedis, startTxSigner, waitFor } from '@whitepay/testkit';
 import { Redis } from 'ioredis';
@@ -33,7 +33,7 @@ import {
   type TestKeeper,
   type TestUpkeeping,
 } from '../testing/upkeeping.js';
-import type { PaymentResult } from './outbox.js';
+import { Outbox, type PaymentResult } from './outbox.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -129,6 +129,27 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
       ['rejected', 'UpkeepingInvalidSignature', 1],
       ['rejected', 'UpkeepingTooFewSigners', 1],
     ]);
+    // GET /v1/payments pages newest first by the results' sequence: one a page, each once, in order;
+    // a result recorded between two pages does not shift the next one.
+    const codes: string[] = [];
+    let cursor: string | undefined;
+    let inserted = false;
+    do {
+      const res = await h.app.http.inject(`/v1/payments?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.statusCode).toBe(200);
+      const page = res.json() as { payments: PaymentResult[]; next?: string };
+      codes.push(...page.payments.map((p) => p.errorCode!));
+      cursor = page.next;
+      if (!inserted) {
+        inserted = true;
+        await h.app.outbox.recordResult({ ...results[0]!.data, errorCode: 'INSERTED_MEANWHILE' });
+      }
+    } while (cursor);
+    expect(codes).toEqual(['UpkeepingTooFewSigners', 'UpkeepingInvalidSignature']);
+    expect((await h.app.http.inject('/v1/payments')).json().payments[0].errorCode).toBe('INSERTED_MEANWHILE');
+    const badCursor = await h.app.http.inject('/v1/payments?cursor=bm9wZQ');
+    expect(badCursor.statusCode).toBe(400);
+    expect(badCursor.json()).toMatchObject({ code: 'BAD_CURSOR', kind: 'invalid_argument' });
     const metrics = (await h.app.http.inject('/metrics')).body;
     expect(metrics).toMatch(
       /whitepay_rejected_messages_total\{[^}]*reason="UpkeepingInvalidSignature"[^}]*\} 1/,
@@ -147,6 +168,8 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
       providers: [{ pid: u.pid }],
     });
     expect(disc.upkeepings[0].keepers).toHaveLength(4);
+    expect(disc.upkeepings[0].createdAt).toMatch(/^[0-9]+$/);
+    expect(disc.scannedTo).toMatch(/^[0-9]+$/);
     await h.close();
   });
 
@@ -403,6 +426,18 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
       }),
     ]);
     expect(BigInt(result.amount!)).toBeGreaterThan(0n);
+    // The leader's earnings of the landed batch, from the contract's split: bonus + its share of each paid entry.
+    const out = batchOutcome(await u.public.getTransactionReceipt({ hash: result.txHash! }), u.upkeeping);
+    const earned = out.paid.reduce((sum, p) => sum + p.bonus + p.keeperShare, 0n);
+    expect(earned).toBeGreaterThan(0n);
+    expect(earned).toBeLessThan(BigInt(result.amount!));
+    const fees = /whitepay_fees_earned_wei_total\{[^}]*\} (\S+)/.exec(
+      (await h.app.http.inject('/metrics')).body,
+    );
+    expect(Number(fees?.[1])).toBe(Number(earned));
+    // GET /v1/payments: the block a decimal string, the amounts wei strings.
+    const listed = (await h.app.http.inject('/v1/payments?limit=1')).json().payments[0];
+    expect(listed).toMatchObject({ tid: req.tid, block: String(result.block), amount: result.amount });
     expect((await lastPayment()).te).toBe(te);
     expect(await nonce()).toBe(before + 1);
     // Again after it is final: known, nothing sent.
@@ -414,6 +449,43 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     // What coordinators sent while a second kind existed (`kind: "batch"`) is still taken.
     expect(await h.app.submitter.submit({ ...req, kind: 'batch' })).toMatchObject({ duplicate: true });
     expect(await nonce()).toBe(before + 1);
+  });
+
+  it('keeps payment results by sequence number; the list a release before kept is moved in, older than any new one', async () => {
+    const conn = new Redis(srv.redis.url);
+    try {
+      const result = (tid: string): PaymentResult => ({
+        tid: tid as Hex,
+        upkeeping: u.upkeeping,
+        user: u.user.account.address,
+        leaderId: 1,
+        r: 1,
+        size: 1,
+        amount: null,
+        txHash: null,
+        block: null,
+        status: 'rejected',
+        errorCode: 'X',
+        at: 1,
+      });
+      // The previous release's list, newest first.
+      await conn.lpush(
+        'whitepay:mig:payments:v2',
+        JSON.stringify(result('0x01')),
+        JSON.stringify(result('0x02')),
+      );
+      const outbox = new Outbox(conn, 'whitepay:mig', leader.account, 1000);
+      await outbox.recordResult(result('0x03'));
+      const all = await outbox.resultsBefore(10);
+      expect(all.map((r) => r.result.tid)).toEqual(['0x03', '0x02', '0x01']);
+      expect((await outbox.resultsBefore(10, all[0]!.seq)).map((r) => r.result.tid)).toEqual([
+        '0x02',
+        '0x01',
+      ]);
+      expect(await conn.exists('whitepay:mig:payments:v2')).toBe(0);
+    } finally {
+      conn.disconnect();
+    }
   });
 
   it('refuses to start while Redis holds pending payments of the outbox layout 1', async () => {

@@ -1,16 +1,27 @@
+import {
+  blockNumberSchema,
+  cursorCodec,
+  decimal,
+  pageOf,
+  pageQuerySchema,
+  pageResponseSchema,
+  uintStringSchema,
+  weiSchema,
+} from '@whitepay/base';
 import type { FastifyInstance } from 'fastify';
-import type { Discovery } from '../chain/discovery.js';
+import { type Address, getAddress } from 'viem';
+import type { DiscoveredUpkeeping, Discovery } from '../chain/discovery.js';
 import type { Follower } from '../chain/follower.js';
-import type { Outbox } from '../chain/outbox.js';
+import type { Outbox, PaymentResult } from '../chain/outbox.js';
 import type { Submitter } from '../chain/submitter.js';
 
 const header = {
   type: 'object',
   properties: {
-    number: { type: 'integer' },
+    number: blockNumberSchema,
     hash: { type: 'string' },
     parentHash: { type: 'string' },
-    timestamp: { type: 'integer' },
+    timestamp: { type: 'integer', description: 'unix seconds' },
   },
   required: ['number', 'hash', 'parentHash', 'timestamp'],
 } as const;
@@ -19,9 +30,9 @@ const entry = {
   type: 'object',
   properties: {
     pid: { type: 'string' },
-    ts: { type: 'string' },
-    te: { type: 'string' },
-    st: { type: 'string' },
+    ts: blockNumberSchema,
+    te: blockNumberSchema,
+    st: uintStringSchema,
   },
   required: ['pid', 'ts', 'te', 'st'],
 } as const;
@@ -30,12 +41,12 @@ const outcome = {
   type: 'object',
   properties: {
     pid: { type: 'string' },
-    ts: { type: 'string' },
-    te: { type: 'string' },
-    st: { type: 'string' },
+    ts: blockNumberSchema,
+    te: blockNumberSchema,
+    st: uintStringSchema,
     status: { type: 'string', enum: ['paid', 'skipped'] },
     tid: { type: 'string' },
-    amount: { type: 'string' },
+    amount: weiSchema,
     reason: { type: 'string' },
   },
   required: ['pid', 'ts', 'te', 'status'],
@@ -50,9 +61,9 @@ const payment = {
     leaderId: { type: 'integer' },
     r: { type: 'integer' },
     size: { type: 'integer', description: 'entries in the batch' },
-    amount: { type: ['string', 'null'] },
+    amount: { anyOf: [weiSchema, { type: 'null' }], description: 'wei paid in total, once confirmed' },
     txHash: { type: ['string', 'null'] },
-    block: { type: ['integer', 'null'] },
+    block: { anyOf: [blockNumberSchema, { type: 'null' }] },
     status: { type: 'string', enum: ['confirmed', 'reverted', 'rejected', 'failed'] },
     errorCode: { type: ['string', 'null'] },
     errorMessage: { type: 'string' },
@@ -61,6 +72,32 @@ const payment = {
   },
   required: ['tid', 'upkeeping', 'size', 'status'],
 } as const;
+
+/** Payments page by their sequence number, newest first (`Outbox.resultsBefore`). */
+const paymentCursor = cursorCodec<number>({
+  toParts: (seq) => [seq],
+  fromParts: ([seq, ...rest]) =>
+    rest.length === 0 && /^-?\d{1,15}$/.test(seq ?? '') ? Number(seq) : undefined,
+});
+
+/** Upkeepings page by (createdAt, address), oldest first. */
+const upkeepingCursor = cursorCodec<{ createdAt: number; upkeeping: string }>({
+  toParts: (k) => [k.createdAt, k.upkeeping.toLowerCase()],
+  fromParts: ([createdAt, upkeeping, ...rest]) =>
+    rest.length === 0 && /^\d{1,15}$/.test(createdAt ?? '') && /^0x[0-9a-f]{40}$/.test(upkeeping ?? '')
+      ? { createdAt: Number(createdAt), upkeeping: upkeeping! }
+      : undefined,
+});
+
+const byCreation = (a: DiscoveredUpkeeping, b: DiscoveredUpkeeping) =>
+  a.createdAt - b.createdAt || (a.upkeeping.toLowerCase() < b.upkeeping.toLowerCase() ? -1 : 1);
+
+/** A payment result as the API answers it (block numbers as decimal strings, docs/api.md). */
+function paymentJson(p: PaymentResult) {
+  return { ...p, block: p.block === null ? null : decimal(p.block) };
+}
+
+const checksum = (a: string): Address => getAddress(a);
 
 export interface RouteDeps {
   follower: Follower;
@@ -82,7 +119,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
           200: {
             type: 'object',
             properties: {
-              head: { type: ['integer', 'null'] },
+              head: { anyOf: [blockNumberSchema, { type: 'null' }] },
               lastPublished: { anyOf: [header, { type: 'null' }] },
               confirmations: { type: 'integer' },
               reorgs: { type: 'integer' },
@@ -92,7 +129,16 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
         },
       },
     },
-    async () => d.follower.state(),
+    async () => {
+      const st = d.follower.state();
+      return {
+        ...st,
+        head: st.head === null ? null : decimal(st.head),
+        lastPublished: st.lastPublished
+          ? { ...st.lastPublished, number: decimal(st.lastPublished.number) }
+          : null,
+      };
+    },
   );
 
   app.get(
@@ -100,58 +146,83 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     {
       onRequest: app.requireRead,
       schema: {
-        summary: 'Upkeeping contracts discovered from the factory, with their keepers and providers',
+        summary:
+          'Upkeeping contracts discovered from the factory, oldest first, paged, with their keepers and providers',
         tags: ['discovery'],
         querystring: {
           type: 'object',
           properties: {
             all: { type: 'boolean', default: false, description: 'include those this keeper does not serve' },
+            ...pageQuerySchema({ max: 1000, default: 100 }),
           },
         },
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              enabled: { type: 'boolean' },
-              scannedTo: { type: 'integer' },
-              upkeepings: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    upkeeping: { type: 'string' },
-                    user: { type: 'string' },
-                    createdAt: { type: 'integer' },
-                    serving: { type: 'boolean' },
-                    keepers: {
-                      type: 'array',
-                      items: {
-                        type: 'object',
-                        properties: { keeperId: { type: 'integer' }, account: { type: 'string' } },
-                      },
-                    },
-                    providers: {
-                      type: 'array',
-                      items: {
-                        type: 'object',
-                        properties: { pid: { type: 'string' }, addedAt: { type: 'integer' } },
-                      },
+          200: pageResponseSchema(
+            'upkeepings',
+            {
+              type: 'object',
+              properties: {
+                upkeeping: { type: 'string' },
+                user: { type: 'string' },
+                createdAt: { ...blockNumberSchema, description: 'block of UpkeepingCreated' },
+                serving: { type: 'boolean' },
+                keepers: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: { keeperId: { type: 'integer' }, account: { type: 'string' } },
+                  },
+                },
+                providers: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      pid: { type: 'string' },
+                      addedAt: { ...blockNumberSchema, description: 'start block of the provider' },
                     },
                   },
                 },
               },
             },
-          },
+            {
+              enabled: { type: 'boolean' },
+              scannedTo: {
+                anyOf: [blockNumberSchema, { type: 'null' }],
+                description: 'last block scanned; null when discovery is off or has scanned nothing',
+              },
+            },
+          ),
         },
       },
     },
     async (req) => {
-      const all = (req.query as { all?: boolean }).all === true;
-      const list = d.discovery?.list() ?? [];
+      const q = req.query as { all?: boolean; limit?: number; cursor?: string };
+      const limit = q.limit ?? 100;
+      const after = upkeepingCursor.decode(q.cursor);
+      const all = q.all === true;
+      const list = (d.discovery?.list() ?? [])
+        .filter((u) => all || u.serving)
+        .sort(byCreation)
+        .filter(
+          (u) =>
+            !after ||
+            u.createdAt > after.createdAt ||
+            (u.createdAt === after.createdAt && u.upkeeping.toLowerCase() > after.upkeeping),
+        );
+      const page = pageOf(list.slice(0, limit + 1), limit, (u) => u, upkeepingCursor);
+      const scannedTo = d.discovery?.scannedTo ?? -1;
       return {
         enabled: d.discovery !== null,
-        scannedTo: d.discovery?.scannedTo ?? -1,
-        upkeepings: all ? list : list.filter((u) => u.serving),
+        scannedTo: scannedTo < 0 ? null : decimal(scannedTo),
+        upkeepings: page.items.map((u) => ({
+          ...u,
+          upkeeping: checksum(u.upkeeping),
+          user: checksum(u.user),
+          createdAt: decimal(u.createdAt),
+          providers: u.providers.map((p) => ({ pid: checksum(p.pid), addedAt: decimal(p.addedAt) })),
+        })),
+        ...(page.next ? { next: page.next } : {}),
       };
     },
   );
@@ -161,18 +232,26 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     {
       onRequest: app.requireRead,
       schema: {
-        summary: 'Recent payment results (newest first), as published on <ns>.payments',
+        summary: 'Payment results (newest first, paged), as published on <ns>.payments',
         tags: ['payments'],
-        querystring: {
-          type: 'object',
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
-        },
-        response: { 200: { type: 'object', properties: { payments: { type: 'array', items: payment } } } },
+        querystring: { type: 'object', properties: pageQuerySchema({ max: 1000, default: 50 }) },
+        response: { 200: pageResponseSchema('payments', payment) },
       },
     },
     async (req) => {
-      const limit = (req.query as { limit?: number }).limit ?? 50;
-      return { payments: await d.outbox.recentResults(limit) };
+      const q = req.query as { limit?: number; cursor?: string };
+      const limit = q.limit ?? 50;
+      const before = paymentCursor.decode(q.cursor);
+      const page = pageOf(
+        await d.outbox.resultsBefore(limit + 1, before),
+        limit,
+        (r) => r.seq,
+        paymentCursor,
+      );
+      return {
+        payments: page.items.map((r) => paymentJson(r.result)),
+        ...(page.next ? { next: page.next } : {}),
+      };
     },
   );
 

@@ -1,17 +1,35 @@
 import type {} from '@fastify/swagger';
+import {
+  addressSchema as address,
+  blockNumberSchema,
+  cursorCodec,
+  pageOf,
+  pageQuerySchema,
+  pageResponseSchema,
+  uintStringSchema,
+} from '@whitepay/base';
 import { listAccounts, listPieces, type Pool, toHex } from '@whitepay/store';
+import type { FastifyInstance } from 'fastify';
 import { getAddress } from 'viem';
+import { RecordRejected } from '../errors.js';
+import { recordCursor } from '../grpc/paging.js';
+import { queryRecords, type Source } from '../queries.js';
 
 /** Addresses leave every service in one encoding: EIP-55 checksummed. */
 const checksum = (bytes: Uint8Array): string => getAddress(toHex(bytes));
 
-import type { FastifyInstance } from 'fastify';
-import { RecordRejected } from '../errors.js';
-import { decodePageToken, encodePageToken } from '../grpc/paging.js';
-import { queryRecords, type Source } from '../queries.js';
+/** A block number in a query (bounded to Postgres' int8). */
+const block = { ...blockNumberSchema, pattern: '^[0-9]{1,19}$' } as const;
+const uint = uintStringSchema;
 
-const address = { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$' } as const;
-const uint = { type: 'string', pattern: '^[0-9]{1,19}$', description: 'decimal integer' } as const;
+/** Accounts page by (user, pid), the order `listAccounts` keeps. */
+const accountCursor = cursorCodec<{ user: Uint8Array; pid: Uint8Array }>({
+  toParts: (k) => [toHex(k.user), toHex(k.pid)],
+  fromParts: ([user, pid, ...rest]) =>
+    rest.length === 0 && /^0x[0-9a-f]{40}$/.test(user ?? '') && /^0x[0-9a-f]{40}$/.test(pid ?? '')
+      ? { user: bytesOf(user!), pid: bytesOf(pid!) }
+      : undefined,
+});
 const hex = { type: 'string', pattern: '^0x[0-9a-f]*$' } as const;
 
 const recordSchema = {
@@ -20,7 +38,7 @@ const recordSchema = {
     user: hex,
     pid: hex,
     keeperId: { type: 'integer' },
-    block: uint,
+    block: blockNumberSchema,
     blockHash: hex,
     space: uint,
     verdict: { type: 'integer', description: 'challenge.v1.Verdict' },
@@ -60,28 +78,19 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
         querystring: {
           type: 'object',
           properties: {
-            from: { ...uint, default: '0' },
-            to: { ...uint, default: '9223372036854775807' },
-            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
-            cursor: { type: 'string', description: 'the `next` of the previous page' },
+            from: { ...block, default: '0' },
+            to: { ...block, default: '9223372036854775807' },
+            ...pageQuerySchema({ max: 10000, default: 1000 }),
             source: { type: 'string', enum: ['own', 'peer', 'all'], default: 'own' },
             proofs: { type: 'boolean', default: false },
           },
         },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              records: { type: 'array', items: recordSchema },
-              next: { anyOf: [{ type: 'string' }, { type: 'null' }] },
-            },
-          },
-        },
+        response: { 200: pageResponseSchema('records', recordSchema) },
       },
     },
     async (req) => {
       const q = req.query;
-      const after = decodePageToken(q.cursor ?? '');
+      const after = recordCursor.decode(q.cursor);
       const from = BigInt(q.from ?? '0');
       const to = BigInt(q.to ?? '9223372036854775807');
       if (to > 9223372036854775807n) throw new RecordRejected('BAD_RANGE', 'to out of range');
@@ -107,7 +116,7 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
           observedAtMs: r.observedAtMs,
           ...(r.signature ? { signature: toHex(r.signature) } : {}),
         })),
-        next: page.next ? encodePageToken(page.next) : null,
+        ...(page.next ? { next: recordCursor.encode(page.next) } : {}),
       };
     },
   );
@@ -124,7 +133,7 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
         params: { type: 'object', properties: { user: address, pid: address }, required: ['user', 'pid'] },
         querystring: {
           type: 'object',
-          properties: { atBlock: uint, includeRemoved: { type: 'boolean', default: false } },
+          properties: { atBlock: block, includeRemoved: { type: 'boolean', default: false } },
         },
         response: {
           200: {
@@ -139,8 +148,8 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
                     size: uint,
                     root: hex,
                     leafSize: { type: 'integer' },
-                    addedBlock: uint,
-                    removedBlock: { anyOf: [uint, { type: 'null' }] },
+                    addedBlock: blockNumberSchema,
+                    removedBlock: { anyOf: [blockNumberSchema, { type: 'null' }] },
                   },
                 },
               },
@@ -167,35 +176,39 @@ export function registerRoutes(app: FastifyInstance, deps: { pool: Pool }): void
     },
   );
 
-  app.get(
+  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
     '/v1/accounts',
     {
       onRequest: app.requireRead,
       schema: {
-        summary: 'Every (user, pid) with at least one live piece',
+        summary: 'Every (user, pid) with at least one live piece, ordered by (user, pid), paged',
+        querystring: { type: 'object', properties: pageQuerySchema({ max: 10000, default: 1000 }) },
         response: {
-          200: {
+          200: pageResponseSchema('accounts', {
             type: 'object',
-            properties: {
-              accounts: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: { user: hex, pid: hex, pieces: { type: 'integer' }, size: uint },
-                },
-              },
-            },
-          },
+            properties: { user: hex, pid: hex, pieces: { type: 'integer' }, size: uint },
+          }),
         },
       },
     },
-    async () => ({
-      accounts: (await listAccounts(pool)).map((a) => ({
-        user: checksum(a.user),
-        pid: checksum(a.pid),
-        pieces: a.pieces,
-        size: a.size.toString(),
-      })),
-    }),
+    async (req) => {
+      const limit = req.query.limit ?? 1000;
+      const after = accountCursor.decode(req.query.cursor);
+      const page = pageOf(
+        await listAccounts(pool, { limit: limit + 1, ...(after ? { after } : {}) }),
+        limit,
+        (a) => ({ user: a.user, pid: a.pid }),
+        accountCursor,
+      );
+      return {
+        accounts: page.items.map((a) => ({
+          user: checksum(a.user),
+          pid: checksum(a.pid),
+          pieces: a.pieces,
+          size: a.size.toString(),
+        })),
+        ...(page.next ? { next: page.next } : {}),
+      };
+    },
   );
 }

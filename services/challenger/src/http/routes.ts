@@ -1,4 +1,5 @@
 import type {} from '@fastify/swagger';
+import { blockNumberSchema, decimal } from '@whitepay/base';
 import type { FastifyInstance } from 'fastify';
 
 export interface ChallengerStatus {
@@ -33,7 +34,7 @@ export function registerRoutes(
               lastBlock: {
                 type: ['object', 'null'],
                 properties: {
-                  number: { type: 'integer' },
+                  number: blockNumberSchema,
                   hash: { type: 'string' },
                   tasks: { type: 'integer' },
                 },
@@ -46,7 +47,13 @@ export function registerRoutes(
         },
       },
     },
-    async () => deps.status(),
+    async () => {
+      const st = deps.status();
+      return {
+        ...st,
+        lastBlock: st.lastBlock ? { ...st.lastBlock, number: decimal(st.lastBlock.number) } : null,
+      };
+    },
   );
   app.get(
     '/v1/providers',

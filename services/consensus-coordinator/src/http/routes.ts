@@ -1,11 +1,20 @@
 import type {} from '@fastify/swagger';
+import {
+  blockNumberSchema,
+  cursorCodec,
+  pageOf,
+  pageQuerySchema,
+  pageResponseSchema,
+  uintStringSchema,
+  weiSchema,
+} from '@whitepay/base';
 import { leaderAt, rankKeepers, windowOf } from '@whitepay/core';
 import type { FastifyInstance } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import type { ChainView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
 import { FAULT_GRAMMAR, type Fault, formatFault, parseFault } from '../faults.js';
-import type { RoundRecord, RoundStore } from '../round/store.js';
+import type { RoundKey, RoundRecord, RoundStore } from '../round/store.js';
 
 export interface RouteDeps {
   store: RoundStore;
@@ -41,7 +50,16 @@ function summary(r: RoundRecord) {
 }
 
 const hex = { type: 'string', pattern: '^0x[0-9a-fA-F]*$' } as const;
-const decimal = { type: 'string', pattern: '^[0-9]+$', description: 'decimal integer' } as const;
+const decimal = uintStringSchema;
+
+/** Rounds page by (startedAt, tid), newest first (`RoundStore.before`). */
+const roundCursor = cursorCodec<RoundKey>({
+  toParts: (k) => [k.startedAt, k.tid.toLowerCase()],
+  fromParts: ([startedAt, tid, ...rest]) =>
+    rest.length === 0 && /^\d{1,15}$/.test(startedAt ?? '') && /^0x[0-9a-f]{64}$/.test(tid ?? '')
+      ? { startedAt: Number(startedAt), tid: tid as Hex }
+      : undefined,
+});
 /** A round as /v1/rounds lists it (bigints as decimal strings, addresses EIP-55). */
 const roundSummary = {
   type: 'object',
@@ -58,7 +76,7 @@ const roundSummary = {
       items: {
         type: 'object',
         additionalProperties: true,
-        properties: { pid: hex, ts: decimal, te: decimal },
+        properties: { pid: hex, ts: blockNumberSchema, te: blockNumberSchema },
       },
     },
     phase: { type: 'string' },
@@ -67,7 +85,7 @@ const roundSummary = {
     startedAt: { type: 'integer', description: 'ms since the epoch' },
     finishedAt: { type: ['integer', 'null'] },
     txHash: { type: ['string', 'null'] },
-    amount: { type: ['string', 'null'] },
+    amount: { anyOf: [weiSchema, { type: 'null' }], description: 'wei paid, once confirmed' },
   },
 } as const;
 
@@ -79,30 +97,28 @@ function address(v: string, field: string): Address {
 
 /** Operator read endpoints. */
 export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
-  app.get<{ Querystring: { limit?: string } }>(
+  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
     '/v1/rounds',
     {
       onRequest: app.requireRead,
       schema: {
         summary:
-          'Recent rounds this keeper led, newest first: entries, phase, outcome, every entry paid or skipped',
-        querystring: {
-          type: 'object',
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['rounds'],
-            properties: { rounds: { type: 'array', items: roundSummary } },
-          },
-        },
+          'Rounds this keeper led, newest first, paged: entries, phase, outcome, every entry paid or skipped',
+        querystring: { type: 'object', properties: pageQuerySchema({ max: 1000, default: 100 }) },
+        response: { 200: pageResponseSchema('rounds', roundSummary) },
       },
     },
     async (req) => {
-      // limit=0 used to answer every round: the schema now holds it to [1, 1000].
-      const limit = Number(req.query.limit ?? 100);
-      return { rounds: (await d.store.recent(limit)).map(summary) };
+      // limit=0 used to answer every round: the schema holds it to [1, 1000].
+      const limit = req.query.limit ?? 100;
+      const before = roundCursor.decode(req.query.cursor);
+      const page = pageOf(
+        await d.store.before(limit + 1, before),
+        limit,
+        (r) => ({ startedAt: r.startedAt, tid: r.info.tid }),
+        roundCursor,
+      );
+      return { rounds: page.items.map(summary), ...(page.next ? { next: page.next } : {}) };
     },
   );
 
@@ -139,7 +155,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       schema: {
         summary:
           'Leader schedule of (user, pid) from ts (default: the next payment`s ts): ranking, windows, leader now',
-        querystring: { type: 'object', properties: { ts: decimal } },
+        querystring: { type: 'object', properties: { ts: blockNumberSchema } },
         response: {
           200: {
             type: 'object',
@@ -148,10 +164,10 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
               upkeeping: hex,
               user: hex,
               pid: hex,
-              ts: decimal,
+              ts: blockNumberSchema,
               H: decimal,
               T: decimal,
-              head: decimal,
+              head: blockNumberSchema,
               leaderNow: { type: ['object', 'null'], additionalProperties: true },
               windows: {
                 type: 'array',
@@ -161,8 +177,8 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
                   properties: {
                     position: { type: 'integer' },
                     keeperId: { type: 'integer' },
-                    start: decimal,
-                    end: decimal,
+                    start: blockNumberSchema,
+                    end: blockNumberSchema,
                   },
                 },
               },

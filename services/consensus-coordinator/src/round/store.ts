@@ -25,6 +25,12 @@ export interface RoundRecord {
   readonly entries?: BatchEntryOutcome[];
 }
 
+/** The order key of a round in `rounds` (newest first): its start, then its tid. */
+export interface RoundKey {
+  startedAt: number;
+  tid: Hex;
+}
+
 /** A follower's commitment to its vector for one attempt (key `commit:<tid>:<attempt>`), kept until it has revealed (SPEC 6.1). */
 export interface StoredCommit {
   readonly info: RoundInfo;
@@ -82,7 +88,38 @@ export class RoundStore {
 
   /** The most recent rounds, newest first. */
   async recent(limit: number): Promise<RoundRecord[]> {
-    const tids = await this.redis.zrevrange(`${this.prefix}:rounds`, 0, limit - 1);
+    return this.before(limit);
+  }
+
+  /**
+   * Up to `limit` rounds newest first — ordered by (startedAt, tid) descending,
+   * a key a round keeps for good — strictly older than `before` when given:
+   * the keyset page of `GET /v1/rounds` (a round started meanwhile sorts
+   * before every page already given, so paging neither skips nor repeats).
+   */
+  async before(limit: number, before?: RoundKey): Promise<RoundRecord[]> {
+    const key = `${this.prefix}:rounds`;
+    let tids: string[];
+    if (!before) tids = await this.redis.zrevrange(key, 0, limit - 1);
+    else {
+      // Members of one score come in descending tid order: skip those at or after the cursor's tid.
+      const ties = await this.redis.zcount(key, before.startedAt, before.startedAt);
+      const raw = await this.redis.zrevrangebyscore(
+        key,
+        before.startedAt,
+        '-inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        limit + ties,
+      );
+      tids = [];
+      for (let i = 0; i + 1 < raw.length && tids.length < limit; i += 2) {
+        const tid = raw[i]!;
+        if (Number(raw[i + 1]) === before.startedAt && tid >= before.tid.toLowerCase()) continue;
+        tids.push(tid);
+      }
+    }
     const out: RoundRecord[] = [];
     for (const tid of tids) {
       const r = await this.getRound(tid as Hex);

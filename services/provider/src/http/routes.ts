@@ -1,7 +1,15 @@
 import type {} from '@fastify/swagger';
-import { WhitePayError } from '@whitepay/base';
+import {
+  cursorCodec,
+  decimal,
+  pageOf,
+  pageQuerySchema,
+  pageResponseSchema,
+  uintStringSchema,
+  WhitePayError,
+} from '@whitepay/base';
 import type { FastifyInstance } from 'fastify';
-import type { Hex } from 'viem';
+import { getAddress, type Hex } from 'viem';
 import type { FaultMode, Faults } from '../faults.js';
 import type { PieceMeta, PieceStore } from '../store/pieces.js';
 
@@ -14,7 +22,7 @@ const pieceSchema = {
     pid: { type: 'string' },
     user: { type: 'string' },
     pieceId: { type: 'string' },
-    size: { type: 'integer' },
+    size: { ...uintStringSchema, description: 'bytes, decimal string' },
     root: { type: 'string' },
     leafSize: { type: 'integer' },
     leafCount: { type: 'integer' },
@@ -38,43 +46,80 @@ const pidQuery = {
   properties: { pid: { type: 'string', pattern: ADDRESS } },
 } as const;
 
+/** Pieces page by (pid, user, pieceId), the order `PieceStore.list` keeps ('' for a piece stored without a pid). */
+const pieceCursor = cursorCodec<{ pid: string; user: string; pieceId: string }>({
+  toParts: (k) => [k.pid, k.user, k.pieceId],
+  fromParts: ([pid, user, pieceId, ...rest]) =>
+    rest.length === 0 &&
+    /^(0x[0-9a-f]{40})?$/.test(pid ?? '-') &&
+    /^0x[0-9a-f]{40}$/.test(user ?? '') &&
+    /^0x[0-9a-f]{64}$/.test(pieceId ?? '')
+      ? { pid: pid!, user: user!, pieceId: pieceId! }
+      : undefined,
+});
+const sortKey = (k: { pid?: string | undefined; user: string; pieceId: string }) =>
+  `${k.pid ?? ''}/${k.user}/${k.pieceId}`;
+/** A piece in the one encoding: addresses EIP-55, the size a decimal string. */
+const pieceJson = (m: PieceMeta) => ({
+  ...m,
+  user: getAddress(m.user),
+  ...(m.pid ? { pid: getAddress(m.pid) } : {}),
+  size: decimal(m.size),
+});
+
 const lower = (s: string) => s.toLowerCase() as Hex;
 const lowerOpt = (s: string | undefined) => (s ? lower(s) : undefined);
 
 /** Read endpoints (pieces, faults) and the admin fault controls. */
 export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; faults: Faults }): void {
-  app.get<{ Querystring: { user?: string; pid?: string } }>(
+  app.get<{ Querystring: { user?: string; pid?: string; limit?: number; cursor?: string } }>(
     '/v1/pieces',
     {
       onRequest: app.requireRead,
       schema: {
         summary:
-          'Pieces held, optionally for one user (with pid: those a challenge naming pid is answered from)',
+          'Pieces held, ordered by (pid, user, pieceId), paged; optionally for one user (with pid: those a challenge naming pid is answered from)',
         querystring: {
           type: 'object',
           properties: {
             user: { type: 'string', pattern: ADDRESS },
             pid: { type: 'string', pattern: ADDRESS },
+            ...pageQuerySchema({ max: 1000, default: 1000 }),
           },
         },
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              pieces: { type: 'array', items: pieceSchema },
-              total: {
-                type: 'object',
-                properties: { pieces: { type: 'integer' }, bytes: { type: 'integer' } },
+          200: pageResponseSchema('pieces', pieceSchema, {
+            total: {
+              type: 'object',
+              description: 'every piece held (not only this page)',
+              properties: {
+                pieces: { type: 'integer' },
+                bytes: { ...uintStringSchema, description: 'bytes, decimal string' },
               },
             },
-          },
+          }),
         },
       },
     },
-    async (req) => ({
-      pieces: deps.store.list(lowerOpt(req.query.user), lowerOpt(req.query.pid)),
-      total: deps.store.stats(),
-    }),
+    async (req) => {
+      const limit = req.query.limit ?? 1000;
+      const after = pieceCursor.decode(req.query.cursor);
+      const afterKey = after ? sortKey(after) : undefined;
+      const all = deps.store.list(lowerOpt(req.query.user), lowerOpt(req.query.pid));
+      const rest = afterKey === undefined ? all : all.filter((m) => sortKey(m) > afterKey);
+      const page = pageOf(
+        rest.slice(0, limit + 1),
+        limit,
+        (m) => ({ pid: m.pid ?? '', user: m.user, pieceId: m.pieceId }),
+        pieceCursor,
+      );
+      const total = deps.store.stats();
+      return {
+        pieces: page.items.map(pieceJson),
+        total: { pieces: total.pieces, bytes: decimal(total.bytes) },
+        ...(page.next ? { next: page.next } : {}),
+      };
+    },
   );
 
   app.get<{ Querystring: { pid?: string } }>(
@@ -156,12 +201,12 @@ export function registerRoutes(app: FastifyInstance, deps: { store: PieceStore; 
           response: { 200: pieceSchema },
         },
       },
-      async (req): Promise<PieceMeta> => {
+      async (req) => {
         const user = lower(req.params.user);
         const pieceId = lower(req.params.pieceId);
         const pid = lowerOpt(req.query.pid);
-        if (action === 'lose') return deps.store.lose(user, pieceId, pid);
-        if (action === 'corrupt') return deps.store.corrupt(user, pieceId, pid);
+        if (action === 'lose') return pieceJson(await deps.store.lose(user, pieceId, pid));
+        if (action === 'corrupt') return pieceJson(await deps.store.corrupt(user, pieceId, pid));
         throw new WhitePayError('UNKNOWN_ACTION', action, { kind: 'invalid_argument' });
       },
     );

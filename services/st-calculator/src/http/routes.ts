@@ -1,4 +1,5 @@
 import type {} from '@fastify/swagger';
+import { blockNumberSchema, uintStringSchema } from '@whitepay/base';
 import type { FastifyInstance } from 'fastify';
 import { getAddress } from 'viem';
 import type { Calculator } from '../calculator.js';
@@ -10,7 +11,8 @@ const address = {
   pattern: '^0x[0-9a-fA-F]*$',
   description: '20-byte address, 0x-hex',
 } as const;
-const uint = { type: 'string', pattern: '^[0-9]{1,20}$', description: 'decimal integer' } as const;
+/** Block numbers (ts, te, from, to, carryBlock) and counts of blocks, decimal strings (docs/api.md). */
+const uint = blockNumberSchema;
 function bytesOf(name: string, v: string): Uint8Array {
   if (v.length % 2 !== 0)
     throw new StQueryRejected('ST_ADDRESS_LENGTH', `${name} must be a 20-byte address`, { field: name });
@@ -53,7 +55,7 @@ export function registerRoutes(app: FastifyInstance, deps: { calculator: Calcula
               ts: uint,
               te: uint,
               includePeers: { type: 'boolean' },
-              st: { ...uint, pattern: '^[0-9]+$', description: 'byte·blocks, exact' },
+              st: { ...uintStringSchema, description: 'byte·blocks, exact' },
               recordsUsed: { type: 'integer' },
               carryBlock: { anyOf: [uint, { type: 'null' }] },
               maxStaleness: uint,
@@ -127,7 +129,7 @@ export function registerRoutes(app: FastifyInstance, deps: { calculator: Calcula
                     own: { type: 'boolean' },
                     records: { type: 'integer' },
                     verified: { type: 'integer' },
-                    st: { type: 'string', pattern: '^[0-9]+$' },
+                    st: uintStringSchema,
                     idle: { type: 'boolean' },
                   },
                 },

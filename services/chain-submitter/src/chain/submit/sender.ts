@@ -197,6 +197,7 @@ export class Sender {
       this.o.metrics.gasSpent.inc(Number(receipt.gasUsed * receipt.effectiveGasPrice));
       if (receipt.status === 'success') {
         const s = settlement(receipt, e.request.upkeeping);
+        this.o.metrics.feesEarned.inc(Number(s.earned));
         await this.finish(
           e,
           'sent',
@@ -230,6 +231,7 @@ export class Sender {
       if (other && other.status === 'success') {
         this.unexplained.delete(e.bid);
         const s = settlement(other, e.request.upkeeping);
+        this.o.metrics.feesEarned.inc(Number(s.earned));
         await this.finish(
           e,
           'sent',
