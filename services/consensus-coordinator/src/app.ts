@@ -5,7 +5,13 @@ import type { RoundItem } from '@whitepay/core';
 import { ReplayGuard, SequenceClock, type Signer } from '@whitepay/peer';
 import type { challengeV1 } from '@whitepay/proto';
 import { keeperV1 } from '@whitepay/proto';
-import { decodeTolerant, type GrpcServerHandle, listenGrpc, peerTlsOf, serverCredentials } from '@whitepay/rpc';
+import {
+  decodeTolerant,
+  type GrpcServerHandle,
+  listenGrpc,
+  peerTlsOf,
+  serverCredentials,
+} from '@whitepay/rpc';
 import type { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';

@@ -223,7 +223,10 @@ export class Ingestor {
     msgs: JsMsg[],
     cause: StoreError,
   ): Promise<{ ok: JsMsg[]; inserted: number; duplicates: number } | undefined> {
-    this.log.error({ code: cause.code, reason: cause.message }, 'batch refused; writing its records one by one');
+    this.log.error(
+      { code: cause.code, reason: cause.message },
+      'batch refused; writing its records one by one',
+    );
     const ok: JsMsg[] = [];
     let inserted = 0;
     let duplicates = 0;
