@@ -175,7 +175,7 @@ describe('provider node over real gRPC', () => {
     expect(missing.statusCode).toBe(404);
     expect(missing.json().code).toBe('PIECE_NOT_FOUND');
     const metrics = await app.http.inject('/metrics');
-    expect(metrics.body).toMatch(/whitepay_provider_challenges_total\{outcome="offline"[^}]*\} 1/);
+    expect(metrics.body).toMatch(/whitepay_provider_challenges_total\{outcome="offline",keeper="1"[^}]*\} 1/);
     expect((await app.http.inject('/readyz')).statusCode).toBe(200);
     expect((await app.http.inject('/docs/json')).json().paths['/v1/admin/faults']).toBeDefined();
   });

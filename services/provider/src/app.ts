@@ -43,8 +43,8 @@ export async function createApp(deps: ProviderDeps): Promise<ProviderApp> {
 
   const challenges = new Counter({
     name: 'whitepay_provider_challenges_total',
-    help: 'Challenges received by the provider node, by outcome',
-    labelNames: ['outcome'],
+    help: 'Challenges received by the provider node, by outcome and by the keeper that challenged',
+    labelNames: ['outcome', 'keeper'],
     registers: [registry],
   });
   new Gauge({

@@ -16,7 +16,8 @@ export interface ProviderServiceDeps {
   maxPieceBytes: number;
   maxLeavesPerChallenge: number;
   rejected: Counter<'boundary' | 'reason'>;
-  challenges: Counter<'outcome'>;
+  /** By outcome and by the keeper that challenged (`keeperLabel`). */
+  challenges: Counter<'outcome' | 'keeper'>;
 }
 
 function addressOf(b: Uint8Array, what: string): Hex {
@@ -37,6 +38,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** The gRPC ProviderService over the piece store. */
+/** Keeper ids a label names one by one; any id above (a caller's own choice) is counted as `other`. */
+export const MAX_LABELLED_KEEPER = 1024;
+
+/** The `keeper` label of a challenge: the id it names, bounded so callers cannot grow the series. */
+export function keeperLabel(id: number): string {
+  return id >= 1 && id <= MAX_LABELLED_KEEPER ? String(id) : 'other';
+}
+
 export function providerService(
   deps: ProviderServiceDeps,
   stopping: AbortSignal,
@@ -89,7 +98,7 @@ export function providerService(
         const pidHex = req.pid.length === 20 ? bytesToHex(req.pid) : undefined;
         const fault = deps.faults.for(pidHex);
         if (fault.mode === 'offline') {
-          deps.challenges.inc({ outcome: 'offline' });
+          deps.challenges.inc({ outcome: 'offline', keeper: keeperLabel(req.keeperId) });
           throw new ProviderError('PROVIDER_OFFLINE', 'provider is offline (fault injected)', {
             kind: 'unavailable',
           });
@@ -117,7 +126,7 @@ export function providerService(
             log.warn({ err, pieceId: meta.pieceId }, 'cannot prove piece');
           }
         }
-        deps.challenges.inc({ outcome: 'answered' });
+        deps.challenges.inc({ outcome: 'answered', keeper: keeperLabel(req.keeperId) });
         log.debug(
           { user, pid, block: String(req.block), leaves: leaves.length, peer: ctx.peer },
           'challenge answered',
