@@ -641,6 +641,36 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
       { deadlineMs: 5_000 },
     );
     expect(push.envelope).toBeDefined();
+    // The member's own record with a hash it chose, or for a block far past the head: refused by the
+    // target's own view of the chain before the challenge-store sees it (issue 20).
+    const [mine] = await records(member, 'own');
+    const head = await chain.publicClient.getBlockNumber();
+    const offChain = await call(
+      client,
+      client.pushRecords,
+      {
+        envelope: await sealEnvelope(memberSigner, toTarget, {
+          sequence: clock.next(),
+          body: {
+            $case: 'recordsPush',
+            value: {
+              records: [
+                {
+                  record: { ...mine!, blockHash: new Uint8Array(32).fill(0xab) },
+                  signature: new Uint8Array(65),
+                },
+                {
+                  record: { ...mine!, block: head + 100_000n, blockHash: new Uint8Array(32).fill(0xcd) },
+                  signature: new Uint8Array(65),
+                },
+              ],
+            },
+          },
+        }),
+      },
+      { deadlineMs: 10_000 },
+    );
+    expect(offChain.envelope).toBeDefined();
     client.close();
     const text = await metrics(coordUrl(target));
     for (const reason of [
@@ -660,9 +690,12 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
         ),
       );
     }
-    expect(text).toMatch(
-      /whitepay_rejected_messages_total\{[^}]*boundary="grpc:PushRecords"[^}]*reason="PEER_RECORD_NOT_SENDERS"[^}]*\} 1/,
-    );
+    for (const reason of ['PEER_RECORD_NOT_SENDERS', 'PEER_RECORD_NOT_CANONICAL', 'PEER_RECORD_FUTURE_BLOCK'])
+      expect(text).toMatch(
+        new RegExp(
+          `whitepay_rejected_messages_total\\{[^}]*boundary="grpc:PushRecords"[^}]*reason="${reason}"[^}]*\\} 1`,
+        ),
+      );
     // The seen set outlives the process (Redis): after a restart of the coordinator the replay is still refused.
     await target.stopService('consensus-coordinator');
     await target.startService('consensus-coordinator');

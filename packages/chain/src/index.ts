@@ -132,3 +132,10 @@ export async function assertChainId(
       details: { chainId: id, configured: cfg.chainId },
     });
 }
+
+export {
+  type BlockCheck,
+  type CanonicalBlocks,
+  type CanonicalBlocksOptions,
+  canonicalBlocks,
+} from './blocks.js';

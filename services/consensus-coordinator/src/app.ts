@@ -1,6 +1,7 @@
 import { buildHttpServer, httpOptionsOf, type Logger, type Registry } from '@whitepay/base';
 import { blsBackendInfo, fromHex } from '@whitepay/bls';
 import { natsReady, subjects } from '@whitepay/bus';
+import { canonicalBlocks } from '@whitepay/chain';
 import type { RoundItem } from '@whitepay/core';
 import { ReplayGuard, SequenceClock, type Signer } from '@whitepay/peer';
 import type { challengeV1 } from '@whitepay/proto';
@@ -30,6 +31,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { PeerClients } from './peer/client.js';
 import { RecordForwarder } from './peer/forwarder.js';
 import type { RoundInfo } from './peer/messages.js';
+import { canonicalRecords } from './peer/record-blocks.js';
 import { RedisSeenSet } from './peer/seen.js';
 import { peerService } from './peer/server.js';
 import { GrpcRecordStore, type RecordStore } from './records.js';
@@ -133,6 +135,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const replay = new ReplayGuard(new RedisSeenSet(redis, prefix));
   const peers = new PeerClients({ signer, addresses, clock, replay, tls: peerTls });
 
+  // The block hashes peers' records claim, against this keeper's own node (SPEC 3: the seed is the block hash).
+  const recordBlocks = { blocks: canonicalBlocks(publicClient), head: () => chain.headBlock(1_000) };
   const pullFromPeers = async (info: RoundInfo, item: RoundItem, view: UpkeepingView) => {
     const group = {
       upkeeping: view.upkeeping,
@@ -155,7 +159,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
         }
       }),
     );
-    return pulled.flat();
+    // What a peer sends for a full sync meets the same block check as what it pushes.
+    const { kept, refused } = await canonicalRecords(recordBlocks, pulled.flat());
+    for (const reason of refused) metrics.rejected.inc({ boundary: 'grpc:PullRecords', reason });
+    return kept;
   };
 
   const follower = new Follower({
@@ -283,6 +290,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
               log,
               rejected: metrics.rejected,
               requireIdentity: peerTls !== undefined,
+              recordBlocks,
             }),
           ),
         config.grpcHost,

@@ -22,6 +22,7 @@ import {
   revealToBody,
   syncReplyToBody,
 } from './messages.js';
+import { canonicalRecords, type RecordBlockDeps } from './record-blocks.js';
 
 export interface PeerServerDeps {
   signer: Signer;
@@ -40,6 +41,8 @@ export interface PeerServerDeps {
    * the envelope and its registered account (false only with PEER_PLAINTEXT).
    */
   requireIdentity: boolean;
+  /** Block hashes of pushed records, checked against this keeper's own node. */
+  recordBlocks: RecordBlockDeps;
 }
 
 /** Opens an incoming envelope against the group it names; a sender missing from a cached group triggers one fresh read. */
@@ -182,7 +185,10 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
             });
           } else own.push(s);
         }
-        const res = await d.records.putPeerRecords(own);
+        const { kept, refused: offChain } = await canonicalRecords(d.recordBlocks, own);
+        for (const reason of offChain) d.rejected.inc({ boundary: 'grpc:PushRecords', reason });
+        refused += offChain.length;
+        const res = await d.records.putPeerRecords(kept);
         if (res.rejected > 0) {
           d.rejected.inc({ boundary: 'grpc:PushRecords', reason: 'PEER_RECORD_UNVERIFIED' }, res.rejected);
         }
