@@ -4,3 +4,4 @@ export * from './http.js';
 export * from './lifecycle.js';
 export * from './logger.js';
 export * from './metrics.js';
+export * from './tls.js';
