@@ -1,7 +1,7 @@
 import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
-import { connectBus } from '@whitepay/bus';
+import { connectBus, natsEndpointOf } from '@whitepay/bus';
 import { createApp } from './app.js';
-import { configShape, createLog, loadConfig, SERVICE } from './config.js';
+import { configShape, createLog, loadConfig, PREFIX, SERVICE } from './config.js';
 import { GrpcPieceRegistry } from './registry/grpc.js';
 
 const config = loadServiceConfig(SERVICE, () => loadConfig());
@@ -9,7 +9,11 @@ const log = createLog(config);
 
 await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
-  const nc = await connectBus({ url: config.natsUrl, name: `challenger-k${config.keeperId}`, log });
+  const nc = await connectBus({
+    ...natsEndpointOf(config, PREFIX),
+    name: `challenger-k${config.keeperId}`,
+    log,
+  });
   const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs, config.internalToken);
   const app = await createApp({
     config,
