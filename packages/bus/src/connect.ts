@@ -1,5 +1,13 @@
+import { isIP, connect as tcpConnect } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isTlsHandshakeError, type Logger, TlsError, WhitePayError } from '@whitepay/base';
+import { connect as tlsConnect } from 'node:tls';
+import {
+  type ClientTlsMaterial,
+  isTlsHandshakeError,
+  type Logger,
+  TlsError,
+  WhitePayError,
+} from '@whitepay/base';
 import {
   type Authenticator,
   type ConnectionOptions,
@@ -76,6 +84,12 @@ export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
     } catch (err) {
       const refusal = refused(err, opts);
       if (refusal) throw refusal;
+      // A server refusing this client's certificate (or its absence) closes the connection after
+      // the TLS 1.3 handshake; nats.js reports a timeout. One probe tells the two apart.
+      if (opts.tls && (err as { code?: unknown }).code === 'TIMEOUT') {
+        const probed = await tlsProbe(opts.url, opts.tls);
+        if (probed) throw refused(probed, opts) ?? probed;
+      }
       if (attempt === 1 || attempt % 40 === 0)
         log.warn({ err: (err as Error | undefined)?.message, attempt }, 'nats unreachable, retrying');
       await delay(FIRST_CONNECT_WAIT_MS);
@@ -108,6 +122,54 @@ function refused(err: unknown, opts: BusOptions): WhitePayError | undefined {
       cause: err,
     });
   return undefined;
+}
+
+/**
+ * Opens one TLS session the way nats.js does (the server's INFO line in
+ * plaintext, then the handshake) and says a handshake error, the server's
+ * alert included, or undefined when the session works or the server cannot
+ * be reached.
+ */
+export async function tlsProbe(
+  url: string,
+  tls: ClientTlsMaterial,
+  timeoutMs = 3000,
+): Promise<Error | undefined> {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(u.port || 4222);
+  return new Promise((resolve) => {
+    const tcp = tcpConnect({ host, port });
+    let settled = false;
+    const done = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      tcp.destroy();
+      resolve(err);
+    };
+    const timer = setTimeout(() => done(), timeoutMs);
+    tcp.once('error', () => done());
+    let info = '';
+    const onData = (b: Buffer) => {
+      info += b.toString('latin1');
+      if (!info.includes('\r\n')) return;
+      tcp.off('data', onData);
+      const session = tlsConnect({
+        socket: tcp,
+        host,
+        ...(isIP(host) ? {} : { servername: host }),
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        ...(tls.cert ? { cert: tls.cert } : {}),
+        ...(tls.key ? { key: tls.key } : {}),
+      });
+      session.once('error', (err) => done(err));
+      session.once('secureConnect', () => session.write('PING\r\n'));
+      session.once('data', () => done());
+      session.once('close', () => done());
+    };
+    tcp.on('data', onData);
+  });
 }
 
 /** Readiness: the connection is open and the server answers a round trip. */
