@@ -12,10 +12,9 @@ const file = (name: string, text: string) => {
   writeFileSync(p, text);
   return p;
 };
-const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
-  type: 'pkcs8',
-  format: 'pem',
-});
+const key = String(
+  generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+);
 const names = { ca: 'X_CA_FILE', cert: 'X_CERT_FILE', key: 'X_KEY_FILE' };
 
 describe('readPemFile / readClientTls', () => {
