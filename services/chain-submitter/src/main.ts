@@ -1,7 +1,7 @@
 import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { connectBus, natsEndpointOf } from '@whitepay/bus';
 import { chainTransport } from '@whitepay/chain';
-import { createRedis } from '@whitepay/redis';
+import { createRedis, redisReady } from '@whitepay/redis';
 import { createPublicClient, createWalletClient, type PublicClient } from 'viem';
 import { createApp } from './app.js';
 import { CONFIG_PREFIX, configShape, createLog, loadConfig, SERVICE } from './config.js';
@@ -18,6 +18,8 @@ await runService(log, async () => {
   const publicClient = createPublicClient({ transport }) as PublicClient;
   const walletClient = createWalletClient({ account, transport });
   const redis = createRedis(config, CONFIG_PREFIX);
+  // A refused TLS handshake fails the start typed (REDIS_TLS_REFUSED), not as a command's retries running out.
+  await redisReady(redis, 30_000);
   const nc = await connectBus({
     ...natsEndpointOf(config, CONFIG_PREFIX),
     name: `${SERVICE}-${config.keeperId}`,

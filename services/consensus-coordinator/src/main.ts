@@ -1,7 +1,7 @@
 import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { connectBus, natsEndpointOf } from '@whitepay/bus';
 import { assertChainId, createChainClient } from '@whitepay/chain';
-import { createRedis } from '@whitepay/redis';
+import { createRedis, redisReady } from '@whitepay/redis';
 import { createApp } from './app.js';
 import { configShape, createLog, loadConfig, PREFIX, SERVICE } from './config.js';
 import { withKeys } from './keys.js';
@@ -16,6 +16,8 @@ await runService(log, async () => {
   const publicClient = createChainClient(config, { retryCount: 2, timeoutMs: 10_000 });
   await assertChainId(publicClient, config);
   const redis = createRedis(config, PREFIX);
+  // A refused TLS handshake fails the start typed (REDIS_TLS_REFUSED), not as a command's retries running out.
+  await redisReady(redis, 30_000);
   const nc = await connectBus({
     ...natsEndpointOf(config, PREFIX),
     name: `${SERVICE}-${config.keeperId}`,
