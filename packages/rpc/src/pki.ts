@@ -97,3 +97,45 @@ export async function issueKeeperCertificate(
   });
   return { cert: cert.toString('pem'), key: await exportKey(keys.privateKey) };
 }
+
+/**
+ * A certificate of a dependency's server (NATS, Redis, PostgreSQL) or of a
+ * client of one, signed by `ca`: server and client use, naming the given
+ * host names and IP addresses (what a TLS client checks the server against).
+ */
+export async function issueTlsCertificate(
+  ca: IssuedPem,
+  opts: { commonName: string; dnsNames?: string[]; ipAddresses?: string[]; days?: number },
+): Promise<IssuedPem> {
+  const caCert = new x509.X509Certificate(ca.cert);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), ALG, false, [
+    'sign',
+  ]);
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const now = Date.now();
+  const names = [
+    ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(opts.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${opts.commonName}`,
+    issuer: caCert.subject,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + (opts.days ?? 825) * DAY_MS),
+    signingAlgorithm: ALG,
+    publicKey: keys.publicKey as unknown as Signed['publicKey'],
+    signingKey: caKey as unknown as Signed['signingKey'],
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([
+        x509.ExtendedKeyUsage.serverAuth,
+        x509.ExtendedKeyUsage.clientAuth,
+      ]),
+      ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  });
+  return { cert: cert.toString('pem'), key: await exportKey(keys.privateKey) };
+}

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { WhitePayError } from '@whitepay/base';
+import { TlsError } from '@whitepay/base';
+
+/** The one TLS error type (`TLS_FILE_INVALID`), shared with the NATS, Redis and PostgreSQL clients. */
+export { TlsError };
 
 /**
  * Transport security of a gRPC boundary: mutual TLS where both sides present
@@ -39,10 +42,6 @@ export interface TlsFiles {
   caFile: string;
   certFile: string;
   keyFile: string;
-}
-
-export class TlsError extends WhitePayError {
-  override readonly name = 'TlsError';
 }
 
 /** Reads the three PEM files, refusing a missing or unreadable one by name. */

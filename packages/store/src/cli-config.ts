@@ -5,5 +5,8 @@ import { storeConfigSchema } from './config.js';
 export const CLI_PREFIX = 'STORE';
 export const cliConfigShape = {
   databaseUrl: secret(storeConfigSchema.databaseUrl, 'PostgreSQL connection string of the keeper database'),
+  databaseTlsCaFile: storeConfigSchema.databaseTlsCaFile,
+  databaseTlsCertFile: storeConfigSchema.databaseTlsCertFile,
+  databaseTlsKeyFile: storeConfigSchema.databaseTlsKeyFile,
   logLevel: common.logLevel,
 };

@@ -1,5 +1,6 @@
 import { loadServiceConfig, parseConfig, serviceLogger } from '@whitepay/base';
 import { CLI_PREFIX, cliConfigShape } from './cli-config.js';
+import { databaseTlsOf } from './config.js';
 import { closePool, createPool } from './db.js';
 import { migrate } from './migrate.js';
 
@@ -12,12 +13,18 @@ import { migrate } from './migrate.js';
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
   if (cmd !== 'migrate') {
-    process.stderr.write('usage: whitepay-store migrate  (env STORE_DATABASE_URL)\n');
+    process.stderr.write('usage: whitepay-store migrate  (env STORE_DATABASE_URL, STORE_DATABASE_TLS_*)\n');
     return 2;
   }
   const config = loadServiceConfig('store-migrate', () => parseConfig(cliConfigShape, CLI_PREFIX));
   const log = serviceLogger({ service: 'store-migrate', shape: cliConfigShape, config });
-  const pool = createPool({ url: config.databaseUrl, log, max: 1 });
+  let pool: ReturnType<typeof createPool>;
+  try {
+    pool = createPool({ url: config.databaseUrl, tls: databaseTlsOf(config, CLI_PREFIX), log, max: 1 });
+  } catch (err) {
+    log.error({ err }, 'invalid database TLS configuration');
+    return 2;
+  }
   try {
     const res = await migrate(pool, { log });
     log.info({ applied: res.applied, current: res.current }, 'migrations up to date');

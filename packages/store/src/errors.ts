@@ -1,4 +1,4 @@
-import { type ErrorKind, WhitePayError } from '@whitepay/base';
+import { type ErrorKind, isTlsHandshakeError, WhitePayError } from '@whitepay/base';
 
 /**
  * The store's one error type. Every pg failure is turned into a StoreError
@@ -40,6 +40,23 @@ export function fromPg(err: unknown, op: string): StoreError {
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : String(err);
   const details = { op, pgCode: code || undefined };
+  // A TLS handshake refused (a server certificate the CA bundle does not sign, a wrong host name,
+  // a client certificate the server refuses) or TLS asked of a server without it: no retry cures it.
+  if (isTlsHandshakeError(err) || /server does not support SSL/i.test(message)) {
+    return new StoreError('STORE_TLS_REFUSED', `TLS with the database refused during ${op}: ${message}`, {
+      kind: 'failed_precondition',
+      details,
+      cause: err,
+    });
+  }
+  // 28000 invalid authorization (no pg_hba.conf entry: e.g. plaintext to a hostssl-only server), 28P01 bad password.
+  if (code === '28000' || code === '28P01') {
+    return new StoreError('STORE_AUTH_REFUSED', `database refused the connection during ${op}: ${message}`, {
+      kind: 'unauthenticated',
+      details,
+      cause: err,
+    });
+  }
   // SQLSTATE classes: 08 connection exception, 57P0x shutdown / cannot connect now, 53 insufficient resources.
   if (
     CONNECTION_CODES.has(code) ||

@@ -1,4 +1,5 @@
 import { createConnection } from 'node:net';
+import type { ServerTlsOptions } from './pki.js';
 import { freePort, tempDir, waitFor } from './ports.js';
 import { exitedEarly, type Managed, spawnManaged } from './process.js';
 
@@ -23,10 +24,12 @@ export function tcpReady(port: number, host = '127.0.0.1'): Promise<boolean> {
 
 /**
  * `nats-server -js` on loopback (or `host`: e.g. a podman network's gateway, for containers) with its
- * JetStream store in a temp dir (kept across restart).
+ * JetStream store in a temp dir (kept across restart). With `tls` it speaks TLS only (`tls://` URL),
+ * and with `tls.verifyClients` requires a client certificate signed by `tls.caFile`; `args` are added
+ * to the command line (`--user`, `--pass`, `--auth`).
  */
 export async function startNats(
-  opts: { port?: number; storeDir?: string; host?: string } = {},
+  opts: { port?: number; storeDir?: string; host?: string; tls?: ServerTlsOptions; args?: string[] } = {},
 ): Promise<NatsServer> {
   const host = opts.host ?? '127.0.0.1';
   const tmp = opts.storeDir ? undefined : await tempDir('nats');
@@ -35,7 +38,27 @@ export async function startNats(
   const bin = process.env.WHITEPAY_NATS_SERVER ?? 'nats-server';
   let proc: Managed;
   const launch = async () => {
-    proc = spawnManaged(bin, ['-js', '-a', host, '-p', String(port), '-sd', storeDir]);
+    const tls = opts.tls
+      ? [
+          '--tls',
+          '--tlscert',
+          opts.tls.certFile,
+          '--tlskey',
+          opts.tls.keyFile,
+          ...(opts.tls.verifyClients ? ['--tlsverify', '--tlscacert', opts.tls.caFile] : []),
+        ]
+      : [];
+    proc = spawnManaged(bin, [
+      '-js',
+      '-a',
+      host,
+      '-p',
+      String(port),
+      '-sd',
+      storeDir,
+      ...tls,
+      ...(opts.args ?? []),
+    ]);
     await waitFor(`nats-server on port ${port}`, async () => {
       if (exitedEarly(proc)) throw new Error(`nats-server exited: ${proc.output()}`);
       return tcpReady(port, host);
@@ -43,7 +66,7 @@ export async function startNats(
   };
   await launch();
   return {
-    url: `nats://${host}:${port}`,
+    url: `${opts.tls ? 'tls' : 'nats'}://${host}:${port}`,
     port,
     kill: () => proc.stop('SIGKILL'),
     restart: async () => {

@@ -1,6 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, readdirSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import type { ServerTlsOptions } from './pki.js';
 import { freePort, tempDir, waitFor } from './ports.js';
 import { exitedEarly, type Managed, spawnManaged } from './process.js';
 
@@ -48,10 +57,12 @@ function chownTree(path: string, ids: { uid: number; gid: number }): void {
 
 /**
  * PostgreSQL on loopback (or `host`: connections from its /24 are trusted too, e.g. a podman network's
- * containers), as the unprivileged `postgres` user when run as root.
+ * containers), as the unprivileged `postgres` user when run as root. With `tls`, TCP connections must
+ * use TLS (`ssl=on`, `hostssl` lines only), and with `tls.verifyClients` present a client certificate
+ * signed by `tls.caFile` (`clientcert=verify-ca`); the kit itself talks over the Unix socket.
  */
 export async function startPostgres(
-  opts: { port?: number; dataDir?: string; host?: string } = {},
+  opts: { port?: number; dataDir?: string; host?: string; tls?: ServerTlsOptions } = {},
 ): Promise<PostgresServer> {
   const host = opts.host ?? '127.0.0.1';
   const bin = postgresBinDir();
@@ -74,6 +85,32 @@ export async function startPostgres(
     const subnet = `${host.split('.').slice(0, 3).join('.')}.0/24`;
     appendFileSync(join(dataDir, 'pg_hba.conf'), `host all all ${subnet} trust\n`);
   }
+  const sslArgs: string[] = [];
+  if (opts.tls) {
+    copyFileSync(opts.tls.certFile, join(base, 'server.crt'));
+    copyFileSync(opts.tls.keyFile, join(base, 'server.key'));
+    copyFileSync(opts.tls.caFile, join(base, 'ca.crt'));
+    execFileSync('chmod', ['0600', join(base, 'server.key')]);
+    const hba = join(dataDir, 'pg_hba.conf');
+    const clientcert = opts.tls.verifyClients ? ' clientcert=verify-ca' : '';
+    writeFileSync(
+      hba,
+      readFileSync(hba, 'utf8')
+        .split('\n')
+        .map((line) => (/^host\s/.test(line) ? `hostssl${line.slice(4)}${clientcert}` : line))
+        .join('\n'),
+    );
+    sslArgs.push(
+      ...[
+        'ssl=on',
+        `ssl_cert_file=${join(base, 'server.crt')}`,
+        `ssl_key_file=${join(base, 'server.key')}`,
+        `ssl_ca_file=${join(base, 'ca.crt')}`,
+      ].flatMap((c) => ['-c', c]),
+    );
+  }
+  /** Where the kit's own tools connect: the socket with TLS (no client certificate needed there). */
+  const adminHost = opts.tls ? sockDir : host;
   if (ids) chownTree(base, ids);
   let proc: Managed;
   const launch = async () => {
@@ -98,6 +135,7 @@ export async function startPostgres(
         'max_connections=300',
         '-c',
         'shared_buffers=128MB',
+        ...sslArgs,
       ],
       { ...spawnOpts, cwd: base },
     );
@@ -106,7 +144,7 @@ export async function startPostgres(
       async () => {
         if (exitedEarly(proc)) throw new Error(`postgres exited: ${proc.output()}`);
         try {
-          execFileSync(join(bin, 'pg_isready'), ['-h', host, '-p', String(port)], { stdio: 'pipe' });
+          execFileSync(join(bin, 'pg_isready'), ['-h', adminHost, '-p', String(port)], { stdio: 'pipe' });
           return true;
         } catch {
           return false;
@@ -128,7 +166,7 @@ export async function startPostgres(
         join(bin, 'psql'),
         [
           '-h',
-          host,
+          adminHost,
           '-p',
           String(port),
           '-U',

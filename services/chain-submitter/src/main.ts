@@ -1,10 +1,10 @@
 import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
-import { connectBus } from '@whitepay/bus';
+import { connectBus, natsEndpointOf } from '@whitepay/bus';
 import { chainTransport } from '@whitepay/chain';
-import { createRedis } from '@whitepay/redis';
+import { createRedis, redisReady } from '@whitepay/redis';
 import { createPublicClient, createWalletClient, type PublicClient } from 'viem';
 import { createApp } from './app.js';
-import { configShape, createLog, loadConfig, SERVICE } from './config.js';
+import { CONFIG_PREFIX, configShape, createLog, loadConfig, SERVICE } from './config.js';
 import { transactionAccount } from './signer.js';
 
 const config = loadServiceConfig(SERVICE, () => loadConfig());
@@ -17,8 +17,14 @@ await runService(log, async () => {
   const account = await transactionAccount(config);
   const publicClient = createPublicClient({ transport }) as PublicClient;
   const walletClient = createWalletClient({ account, transport });
-  const redis = createRedis(config);
-  const nc = await connectBus({ url: config.natsUrl, name: `${SERVICE}-${config.keeperId}`, log });
+  const redis = createRedis(config, CONFIG_PREFIX);
+  // A refused TLS handshake fails the start typed (REDIS_TLS_REFUSED), not as a command's retries running out.
+  await redisReady(redis, 30_000);
+  const nc = await connectBus({
+    ...natsEndpointOf(config, CONFIG_PREFIX),
+    name: `${SERVICE}-${config.keeperId}`,
+    log,
+  });
   const app = await createApp({ config, log, registry, publicClient, walletClient, nc, redis });
   await app.start();
   await app.http.listen({ host: config.httpHost, port: config.httpPort });

@@ -1,7 +1,7 @@
 import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
-import { connectBus } from '@whitepay/bus';
+import { connectBus, natsEndpointOf } from '@whitepay/bus';
 import { createApp } from './app.js';
-import { configShape, createLog, loadConfig, SERVICE } from './config.js';
+import { configShape, createLog, loadConfig, PREFIX, SERVICE } from './config.js';
 import { withKeeperKey } from './keys.js';
 import { GrpcPieceRegistry } from './registry/grpc.js';
 
@@ -11,7 +11,11 @@ const log = createLog(parsed);
 await runService(log, async () => {
   const config = await withKeeperKey(parsed);
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
-  const nc = await connectBus({ url: config.natsUrl, name: `challenger-k${config.keeperId}`, log });
+  const nc = await connectBus({
+    ...natsEndpointOf(config, PREFIX),
+    name: `challenger-k${config.keeperId}`,
+    log,
+  });
   const pieces = new GrpcPieceRegistry(config.storeGrpcUrl, config.storeDeadlineMs, config.internalToken);
   const app = await createApp({
     config,

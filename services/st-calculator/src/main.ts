@@ -1,8 +1,8 @@
 import { createRegistry, loadServiceConfig, redactConfig, runService } from '@whitepay/base';
 import { listenGrpc } from '@whitepay/rpc';
-import { closePool, createPool, readOnlyUrl } from '@whitepay/store';
+import { closePool, createPool, databaseTlsOf, readOnlyUrl } from '@whitepay/store';
 import { createApp } from './app.js';
-import { configShape, createLog, loadConfig, SERVICE } from './config.js';
+import { CONFIG_PREFIX, configShape, createLog, loadConfig, SERVICE } from './config.js';
 
 const config = loadServiceConfig(SERVICE, () => loadConfig());
 const log = createLog(config);
@@ -12,6 +12,7 @@ await runService(log, async () => {
   const registry = createRegistry('st-calculator', { keeper: String(config.keeperId) });
   const pool = createPool({
     url: readOnlyUrl(config.databaseUrl),
+    tls: databaseTlsOf(config, CONFIG_PREFIX),
     log,
     max: config.dbPoolSize,
     statementTimeoutMs: config.statementTimeoutMs,

@@ -345,6 +345,7 @@ Call with (dict "ctx" $ "key" $valuesKey "c" $component "values" $serviceValues)
 {{- else if eq .key "chainSubmitter" }}
 {{- with $v.chain.chainId }}{{ $_ := set $env "CHAIN_ID" . }}{{ end }}
 {{- end }}
+{{- $env = merge $env (include "whitepay-keeper.tlsEnv" . | fromYaml) }}
 {{- range $key, $value := .values.config }}
 {{- $_ := set $env (include "whitepay-keeper.snake" $key) $value }}
 {{- end }}
@@ -407,6 +408,7 @@ stakater/Reloader annotation. Call with (dict "ctx" $ "c" $component).
 {{- if and (has "postgres" .c.uses) $v.postgres.existingSecret }}{{ $names = append $names $v.postgres.existingSecret }}{{ end }}
 {{- if and (has "redis" .c.uses) $v.redis.existingSecret }}{{ $names = append $names $v.redis.existingSecret }}{{ end }}
 {{- end }}
+{{- with include "whitepay-keeper.tlsSecrets" . }}{{ $names = concat $names (splitList "," .) }}{{ end }}
 {{- $names | uniq | join "," }}
 {{- end }}
 
