@@ -74,6 +74,9 @@ function chartRules(keeperId: number): string {
   return stringify(rule.spec);
 }
 
+/** Dashboard panels whose series exist only while something fails (no fault is provoked for them here). */
+const FAULT_ONLY_PANELS = new Set(['RPC errors by method and code']);
+
 describe('a real Prometheus on a running keeper', () => {
   let infra: Infra;
   let keeper: KeeperHandle;
@@ -126,7 +129,9 @@ describe('a real Prometheus on a running keeper', () => {
         empty.length = 0;
         for (const q of dashboardQueries()) {
           const res = await prom.query(substitute(q.expr, keys.keeperId));
-          if (res.length === 0) empty.push(`${q.title}: ${q.expr}`);
+          // A panel of faults a healthy keeper does not have runs (the query is valid) and is empty;
+          // its metric is shown counting on a real node in packages/chain's rpc-metrics test.
+          if (res.length === 0 && !FAULT_ONLY_PANELS.has(q.title)) empty.push(`${q.title}: ${q.expr}`);
         }
         return empty.length === 0;
       },
