@@ -56,15 +56,12 @@ export async function createCa(name: string, days = 3650): Promise<IssuedPem> {
   return { cert: cert.toString('pem'), key: await exportKey(keys.privateKey) };
 }
 
-/**
- * A keeper certificate signed by `ca`: usable as server and client (one
- * certificate for the peer port and for calling peers), naming the keeper URI
- * and, for host name checks of ordinary TLS clients, the given DNS names.
- */
-export async function issueKeeperCertificate(
+type AltName = { type: 'url' | 'dns' | 'ip'; value: string };
+
+/** A leaf certificate signed by `ca`, for server and client use, with the given alternative names. */
+async function issueLeaf(
   ca: IssuedPem,
-  identity: KeeperIdentity,
-  opts: { dnsNames?: string[]; days?: number } = {},
+  opts: { subject: string; names: AltName[]; days?: number | undefined },
 ): Promise<IssuedPem> {
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), ALG, false, [
@@ -74,7 +71,7 @@ export async function issueKeeperCertificate(
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: `CN=whitepay keeper ${identity.keeperId}`,
+    subject: opts.subject,
     issuer: caCert.subject,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + (opts.days ?? 825) * DAY_MS),
@@ -88,10 +85,7 @@ export async function issueKeeperCertificate(
         x509.ExtendedKeyUsage.serverAuth,
         x509.ExtendedKeyUsage.clientAuth,
       ]),
-      new x509.SubjectAlternativeNameExtension([
-        { type: 'url', value: keeperUri(identity) },
-        ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
-      ]),
+      ...(opts.names.length > 0 ? [new x509.SubjectAlternativeNameExtension(opts.names)] : []),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
@@ -99,43 +93,40 @@ export async function issueKeeperCertificate(
 }
 
 /**
+ * A keeper certificate signed by `ca`: usable as server and client (one
+ * certificate for the peer port and for calling peers), naming the keeper URI
+ * and, for host name checks of ordinary TLS clients, the given DNS names.
+ */
+export function issueKeeperCertificate(
+  ca: IssuedPem,
+  identity: KeeperIdentity,
+  opts: { dnsNames?: string[]; days?: number } = {},
+): Promise<IssuedPem> {
+  return issueLeaf(ca, {
+    subject: `CN=whitepay keeper ${identity.keeperId}`,
+    names: [
+      { type: 'url', value: keeperUri(identity) },
+      ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ],
+    days: opts.days,
+  });
+}
+
+/**
  * A certificate of a dependency's server (NATS, Redis, PostgreSQL) or of a
  * client of one, signed by `ca`: server and client use, naming the given
  * host names and IP addresses (what a TLS client checks the server against).
  */
-export async function issueTlsCertificate(
+export function issueTlsCertificate(
   ca: IssuedPem,
   opts: { commonName: string; dnsNames?: string[]; ipAddresses?: string[]; days?: number },
 ): Promise<IssuedPem> {
-  const caCert = new x509.X509Certificate(ca.cert);
-  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), ALG, false, [
-    'sign',
-  ]);
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const now = Date.now();
-  const names = [
-    ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
-    ...(opts.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
-  ];
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
+  return issueLeaf(ca, {
     subject: `CN=${opts.commonName}`,
-    issuer: caCert.subject,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + (opts.days ?? 825) * DAY_MS),
-    signingAlgorithm: ALG,
-    publicKey: keys.publicKey as unknown as Signed['publicKey'],
-    signingKey: caKey as unknown as Signed['signingKey'],
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([
-        x509.ExtendedKeyUsage.serverAuth,
-        x509.ExtendedKeyUsage.clientAuth,
-      ]),
-      ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    names: [
+      ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+      ...(opts.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
     ],
+    days: opts.days,
   });
-  return { cert: cert.toString('pem'), key: await exportKey(keys.privateKey) };
 }
