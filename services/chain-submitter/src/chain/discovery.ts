@@ -1,5 +1,6 @@
 import type { Logger } from '@whitepay/base';
 import { upkeepingAbi, upkeepingFactoryAbi } from '@whitepay/contracts';
+import { rankKeepers } from '@whitepay/core';
 import { type Address, getAddress, type PublicClient } from 'viem';
 import type { Metrics } from '../metrics.js';
 import { withRetry } from './retry.js';
@@ -33,9 +34,18 @@ export interface DiscoveryOptions {
  * of the factory, then `KeeperAdded/Removed` and `ProviderAdded/Removed` of
  * every Upkeeping, applied in (block, log index) order. State is in memory and
  * rebuilt from `fromBlock` at start.
+ *
+ * The same scan counts what this keeper earns (`whitepay_fees_earned_wei_total`):
+ * of every `PaymentMade` of a group it is in, its keeper share unless the payment
+ * excluded it (the `excluded` keepers ranked before the leader: core's ranking of
+ * the members at that log) and the bonus when it led. Only payments confirmed
+ * after the scan first reached the head count: a restart starts the counter at
+ * zero, as Prometheus expects, instead of adding the group's history again.
  */
 export class Discovery {
   private scanned: number;
+  /** Fees count once the first sync has caught up with the head. */
+  private counting = false;
   private readonly map = new Map<Address, DiscoveredUpkeeping>();
   private readonly log: Logger;
 
@@ -63,6 +73,7 @@ export class Discovery {
       this.scanned = end;
     }
     this.o.metrics.upkeepings.set(this.list().filter((u) => u.serving).length);
+    this.counting = true;
     return true;
   }
 
@@ -125,10 +136,47 @@ export class Discovery {
         case 'ProviderRemoved':
           u.providers = u.providers.filter((p) => p.pid !== getAddress(l.args.pid!));
           break;
+        case 'PaymentMade': {
+          if (!this.counting) break;
+          const earned = earnedOf(u, me, l.args);
+          if (earned > 0n) this.o.metrics.feesEarned.inc(Number(earned));
+          break;
+        }
         default:
           break;
       }
       u.serving = u.keepers.some((k) => k.account.toLowerCase() === me);
     }
   }
+}
+
+/**
+ * What the keeper of account `me` earned from one payment of group `u` (members as at the log): its
+ * keeper share unless it was among the `excluded` keepers ranked before the leader, plus the bonus when
+ * it led.
+ */
+export function earnedOf(
+  u: Pick<DiscoveredUpkeeping, 'user' | 'keepers'>,
+  me: string,
+  p: {
+    pid?: Address | undefined;
+    ts?: bigint | undefined;
+    leaderId?: number | undefined;
+    excluded?: number | undefined;
+    keeperShare?: bigint | undefined;
+    bonus?: bigint | undefined;
+  },
+): bigint {
+  const mine = u.keepers.find((k) => k.account.toLowerCase() === me.toLowerCase());
+  if (!mine || p.pid === undefined || p.ts === undefined) return 0n;
+  const ranking = rankKeepers({
+    user: u.user,
+    pid: p.pid,
+    ts: p.ts,
+    keepers: u.keepers.map((k) => k.keeperId),
+  });
+  const excluded = ranking.slice(0, p.excluded ?? 0);
+  let earned = excluded.includes(mine.keeperId) ? 0n : (p.keeperShare ?? 0n);
+  if (p.leaderId === mine.keeperId) earned += p.bonus ?? 0n;
+  return earned;
 }

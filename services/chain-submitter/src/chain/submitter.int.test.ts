@@ -431,10 +431,13 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const earned = out.paid.reduce((sum, p) => sum + p.bonus + p.keeperShare, 0n);
     expect(earned).toBeGreaterThan(0n);
     expect(earned).toBeLessThan(BigInt(result.amount!));
-    const fees = /whitepay_fees_earned_wei_total\{[^}]*\} (\S+)/.exec(
-      (await h.app.http.inject('/metrics')).body,
-    );
-    expect(Number(fees?.[1])).toBe(Number(earned));
+    // Counted by discovery once the payment is confirmed (its PaymentMade: not excluded, and the bonus as leader).
+    const fees = async () =>
+      Number(
+        /whitepay_fees_earned_wei_total\{[^}]*\} (\S+)/.exec((await h.app.http.inject('/metrics')).body)?.[1],
+      );
+    await waitFor('the fees of the landed batch counted', async () => (await fees()) > 0, 20_000, 100);
+    expect(await fees()).toBe(Number(earned));
     // GET /v1/payments: the block a decimal string, the amounts wei strings.
     const listed = (await h.app.http.inject('/v1/payments?limit=1')).json().payments[0];
     expect(listed).toMatchObject({ tid: req.tid, block: String(result.block), amount: result.amount });

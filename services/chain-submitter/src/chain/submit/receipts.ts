@@ -31,18 +31,13 @@ export async function findReceipt(
   return null;
 }
 
-/**
- * What a mined `payBatch` did, from its receipt's logs (the only read of them): total, every entry, and
- * what the leader — this keeper: it submits the rounds it led — earned: each paid entry's `bonus` plus its
- * own `keeperShare` (the contract's split, `PaymentMade`; the leader is never among the excluded).
- */
+/** What a mined `payBatch` did, from its receipt's logs (the only read of them): its total and every entry. */
 export function settlement(
   receipt: TransactionReceipt,
   upkeeping: Hex,
-): { amount: string; entries: BatchEntryResult[]; earned: bigint } {
+): { amount: string; entries: BatchEntryResult[] } {
   const out = batchOutcome(receipt, upkeeping);
-  const earned = out.paid.reduce((sum, p) => sum + p.bonus + p.keeperShare, 0n);
-  return { amount: out.amount.toString(), entries: batchEntriesJson(out), earned };
+  return { amount: out.amount.toString(), entries: batchEntriesJson(out) };
 }
 
 /**

@@ -197,7 +197,6 @@ export class Sender {
       this.o.metrics.gasSpent.inc(Number(receipt.gasUsed * receipt.effectiveGasPrice));
       if (receipt.status === 'success') {
         const s = settlement(receipt, e.request.upkeeping);
-        this.o.metrics.feesEarned.inc(Number(s.earned));
         await this.finish(
           e,
           'sent',
@@ -231,7 +230,6 @@ export class Sender {
       if (other && other.status === 'success') {
         this.unexplained.delete(e.bid);
         const s = settlement(other, e.request.upkeeping);
-        this.o.metrics.feesEarned.inc(Number(s.earned));
         await this.finish(
           e,
           'sent',

@@ -1,0 +1,26 @@
+import { rankKeepers } from '@whitepay/core';
+import type { Address } from 'viem';
+import { describe, expect, it } from 'vitest';
+import { earnedOf } from './discovery.js';
+
+const user = '0x00000000000000000000000000000000000000aa' as Address;
+const pid = '0x00000000000000000000000000000000000000bb' as Address;
+const acc = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address;
+const group = { user, keepers: [1, 2, 3, 4].map((keeperId) => ({ keeperId, account: acc(keeperId) })) };
+
+describe('earnedOf (a PaymentMade, for one keeper)', () => {
+  it('the keeper share unless ranked before the leader, the bonus only to the leader, nothing to outsiders', () => {
+    const ts = 100n;
+    const ranking = rankKeepers({ user, pid, ts, keepers: [1, 2, 3, 4] });
+    // Rank 3 led: ranks 1 and 2 failed and are excluded.
+    const [r1, r2, leader, r4] = ranking as [number, number, number, number];
+    const p = { pid, ts, leaderId: leader, excluded: 2, keeperShare: 1_000n, bonus: 70n };
+    expect(earnedOf(group, acc(r1), p)).toBe(0n);
+    expect(earnedOf(group, acc(r2), p)).toBe(0n);
+    expect(earnedOf(group, acc(leader), p)).toBe(1_070n);
+    expect(earnedOf(group, acc(r4), p)).toBe(1_000n);
+    expect(earnedOf(group, acc(99), p)).toBe(0n);
+    // Addresses compare without case.
+    expect(earnedOf(group, acc(r4).toUpperCase().replace('0X', '0x'), p)).toBe(1_000n);
+  });
+});
