@@ -797,7 +797,11 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
         expect(p.ts).toBe(ts);
         expect(p.leaderId).toBe(leader.keeperId); // no window lost to the attack
         expect(p.te).toBeLessThan(ts + H + T);
-        expect(p.st).toBe(await ownSt(leader, ts, p.te));
+        // The agreed st: under this load a keeper's challenger may miss blocks, so the group's values
+        // can differ and the median re-proposal pay; it lies within what the keepers' records give.
+        const sts = await Promise.all(keepers.map((k) => ownSt(k, ts, p.te)));
+        expect(p.st).toBeGreaterThan(0n);
+        expect(sts.some((v) => v <= p.st) && sts.some((v) => v >= p.st)).toBe(true);
         expectSplit(before, await balances(), p, []);
       }
     } finally {
