@@ -65,6 +65,7 @@ function operatorSecret(_name: string, key: string): string | undefined {
   if (key.endsWith('-keystore.json')) return '{"version":3}';
   if (key.endsWith('-keystore-password')) return 'a passphrase\n';
   if (/^(ca|tls)\.(crt|key)$/.test(key)) return '-----BEGIN PEM-----\n';
+  if (key === 'password') return 'nats-password-of-keeper\n';
   if (/url/.test(key))
     return _name.includes('redis') ? 'redis://redis.cache:6379/0' : 'postgres://wp:pw@pg:5432/wp';
   return undefined;
@@ -83,6 +84,7 @@ const OPERATOR_KEYS = [
   'ca.crt',
   'tls.crt',
   'tls.key',
+  'password',
   'url',
 ];
 const secretOf = (external: typeof operatorSecret) => (name: string) =>

@@ -121,6 +121,51 @@ describe('dependency TLS in the chart', () => {
     expect(jenv.STORE_DATABASE_TLS_KEY_FILE).toBe('/etc/whitepay/postgres-tls/tls.key');
   });
 
+  it('NATS credentials from a mounted Secret: password with user, token or creds file, only where NATS is used', () => {
+    const cmOf = (objs: K8sObject[]) =>
+      objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${FULLNAME}-config`)!.data!;
+    const objs = render('--set', 'nats.auth.existingSecret=nats-auth-s,nats.auth.user=keeper-9');
+    const cm = cmOf(objs);
+    for (const [name, uses] of Object.entries(USES) as [keyof typeof USES, readonly string[]][]) {
+      const pod = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === `${FULLNAME}-${name}`)!.spec
+        .template.spec;
+      // biome-ignore lint/suspicious/noExplicitAny: a volume
+      const vol = (pod.volumes as any[]).find((v) => v.name === 'nats-auth');
+      if (!uses.includes('nats')) {
+        expect(vol, name).toBeUndefined();
+        expect(cm[`${PREFIX[name]}_NATS_PASSWORD_FILE`]).toBeUndefined();
+        continue;
+      }
+      expect(vol.secret).toEqual({
+        secretName: 'nats-auth-s',
+        defaultMode: 0o400,
+        items: [{ key: 'password', path: 'password' }],
+      });
+      expect(pod.containers[0].volumeMounts).toContainEqual({
+        name: 'nats-auth',
+        mountPath: '/etc/whitepay/nats-auth',
+        readOnly: true,
+      });
+      expect(cm[`${PREFIX[name]}_NATS_USER`]).toBe('keeper-9');
+      expect(cm[`${PREFIX[name]}_NATS_PASSWORD_FILE`]).toBe('/etc/whitepay/nats-auth/password');
+    }
+    const creds = cmOf(render('--set', 'nats.auth.existingSecret=s,nats.auth.kind=creds'));
+    expect(creds.CHALLENGER_NATS_CREDS_FILE).toBe('/etc/whitepay/nats-auth/user.creds');
+    expect(creds.CHALLENGER_NATS_USER).toBeUndefined();
+    const token = cmOf(render('--set', 'nats.auth.existingSecret=s,nats.auth.kind=token'));
+    expect(token.CHAIN_SUBMITTER_NATS_TOKEN_FILE).toBe('/etc/whitepay/nats-auth/token');
+    const noUser = spawnSync(
+      helm,
+      ['template', RELEASE, chart, ...REQUIRED, '--set', 'nats.auth.existingSecret=s'],
+      {
+        encoding: 'utf8',
+        env,
+      },
+    );
+    expect(noUser.status).not.toBe(0);
+    expect(noUser.stderr).toMatch(/nats.auth.kind password needs nats.auth.user/);
+  });
+
   it('refuses a Redis TLS Secret with a redis:// URL, and is ignored with the staging servers', () => {
     const r = spawnSync(
       helm,

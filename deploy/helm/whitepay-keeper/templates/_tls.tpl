@@ -27,10 +27,38 @@ YAML map dep -> {secret, clientCert, env, dir}. Call with (dict "ctx" $ "c" $com
 {{- end }}
 
 {{/*
+`whitepay-keeper.natsAuth`: the NATS credentials of one component from a mounted Secret
+(`nats.auth`: `kind` password with `user`, token, or creds — an NKey/JWT `.creds` file), as a YAML map
+{secret, kind, user, key, dir}, or {} when off, staging is on, or the component does not use NATS.
+The Secret's key is `password`, `token` or `user.creds`; mounted read-only at /etc/whitepay/nats-auth.
+*/}}
+{{- define "whitepay-keeper.natsAuth" -}}
+{{- $v := .ctx.Values }}
+{{- $a := $v.nats.auth | default dict }}
+{{- if and (not $v.staging.enabled) (has "nats" .c.uses) $a.existingSecret }}
+{{- $kind := $a.kind | default "password" }}
+{{- $key := get (dict "password" "password" "token" "token" "creds" "user.creds") $kind }}
+{{- if not $key }}{{ fail (printf "whitepay-keeper: nats.auth.kind must be password, token or creds, not %q" $kind) }}{{ end }}
+{{- if and (eq $kind "password") (not $a.user) }}{{ fail "whitepay-keeper: nats.auth.kind password needs nats.auth.user" }}{{ end }}
+{{- toYaml (dict "secret" $a.existingSecret "kind" $kind "user" ($a.user | default "") "key" $key "dir" "/etc/whitepay/nats-auth") }}
+{{- end }}
+{{- end }}
+
+{{/*
 The TLS file variables of one component, without its prefix (`NATS_TLS_CA_FILE: /etc/whitepay/nats-tls/ca.crt`), as a YAML map.
 */}}
 {{- define "whitepay-keeper.tlsEnv" -}}
 {{- $env := dict }}
+{{- with include "whitepay-keeper.natsAuth" . | fromYaml }}
+{{- if eq .kind "password" }}
+{{- $_ := set $env "NATS_USER" .user }}
+{{- $_ := set $env "NATS_PASSWORD_FILE" (printf "%s/%s" .dir .key) }}
+{{- else if eq .kind "token" }}
+{{- $_ := set $env "NATS_TOKEN_FILE" (printf "%s/%s" .dir .key) }}
+{{- else }}
+{{- $_ := set $env "NATS_CREDS_FILE" (printf "%s/%s" .dir .key) }}
+{{- end }}
+{{- end }}
 {{- range $dep, $t := include "whitepay-keeper.depTls" . | fromYaml }}
 {{- $_ := set $env (printf "%s_TLS_CA_FILE" $t.env) (printf "%s/ca.crt" $t.dir) }}
 {{- if $t.clientCert }}
@@ -45,6 +73,11 @@ The TLS file variables of one component, without its prefix (`NATS_TLS_CA_FILE: 
 volumeMounts entries of one component's TLS Secrets (nothing when TLS is off).
 */}}
 {{- define "whitepay-keeper.tlsVolumeMounts" -}}
+{{- with include "whitepay-keeper.natsAuth" . | fromYaml }}
+- name: nats-auth
+  mountPath: {{ .dir }}
+  readOnly: true
+{{- end }}
 {{- range $dep, $t := include "whitepay-keeper.depTls" . | fromYaml }}
 - name: {{ $dep }}-tls
   mountPath: {{ $t.dir }}
@@ -57,6 +90,15 @@ volumes entries of one component's TLS Secrets: only the keys it reads, so a
 Secret without them fails the pod's start by name.
 */}}
 {{- define "whitepay-keeper.tlsVolumes" -}}
+{{- with include "whitepay-keeper.natsAuth" . | fromYaml }}
+- name: nats-auth
+  secret:
+    secretName: {{ .secret }}
+    defaultMode: 0400
+    items:
+      - key: {{ .key }}
+        path: {{ .key }}
+{{- end }}
 {{- range $dep, $t := include "whitepay-keeper.depTls" . | fromYaml }}
 - name: {{ $dep }}-tls
   secret:
@@ -80,6 +122,7 @@ Names of the TLS Secrets one component reads, comma-separated (for the Reloader 
 {{- define "whitepay-keeper.tlsSecrets" -}}
 {{- $names := list }}
 {{- range $dep, $t := include "whitepay-keeper.depTls" . | fromYaml }}{{ $names = append $names $t.secret }}{{ end }}
+{{- with include "whitepay-keeper.natsAuth" . | fromYaml }}{{ $names = append $names .secret }}{{ end }}
 {{- join "," $names }}
 {{- end }}
 
