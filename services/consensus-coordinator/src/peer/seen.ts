@@ -16,7 +16,7 @@ export class RedisSeenSet implements SeenSet {
 
   async claim(key: string, untilMs: bigint): Promise<boolean> {
     try {
-      const set = await this.redis.set(`${this.prefix}peer-seen:${key}`, '1', 'PXAT', Number(untilMs), 'NX');
+      const set = await this.redis.set(`${this.prefix}:peer-seen:${key}`, '1', 'PXAT', Number(untilMs), 'NX');
       return set === 'OK';
     } catch (cause) {
       throw new CoordinatorError('COORD_REPLAY_STORE_UNAVAILABLE', 'the replay guard cannot reach Redis', {
