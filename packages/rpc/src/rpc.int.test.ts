@@ -1,6 +1,5 @@
-import { silentLogger, WhitePayError } from '@whitepay/base';
+import { createRegistry, rejectedCounter, silentLogger, WhitePayError } from '@whitepay/base';
 import { stV1 } from '@whitepay/proto';
-import { Counter, Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, clientOptions, decodeTolerant, grpc, insecure, listenGrpc, RpcError, unary } from './index.js';
 
@@ -72,13 +71,8 @@ describe('gRPC plumbing', () => {
   });
 
   it('a request that does not decode is RPC_MALFORMED_REQUEST, counted, and the server serves on', async () => {
-    const registry = new Registry();
-    const rejected = new Counter({
-      name: 'rejected_total',
-      help: 'x',
-      labelNames: ['boundary', 'reason'] as const,
-      registers: [registry],
-    });
+    const registry = createRegistry('test');
+    const rejected = rejectedCounter(registry);
     const handle = await listenGrpc(
       (server) =>
         server.addService(decodeTolerant(stV1.StCalculatorServiceService), {
@@ -107,7 +101,7 @@ describe('gRPC plumbing', () => {
     );
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.metadata.get('whitepay-code')).toEqual(['RPC_MALFORMED_REQUEST']);
-    const counted = (await registry.getSingleMetric('rejected_total')!.get()).values;
+    const counted = (await registry.getSingleMetric('whitepay_rejected_messages_total')!.get()).values;
     expect(counted).toEqual([
       { value: 1, labels: { boundary: 'grpc:ComputeSt', reason: 'RPC_MALFORMED_REQUEST' } },
     ]);

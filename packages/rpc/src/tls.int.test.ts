@@ -1,6 +1,5 @@
-import { silentLogger } from '@whitepay/base';
+import { createRegistry, rejectedCounter, silentLogger } from '@whitepay/base';
 import { stV1 } from '@whitepay/proto';
-import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CallSecurity,
@@ -59,15 +58,10 @@ describe('mutual TLS between keepers (real gRPC over loopback)', () => {
   let rogue: IssuedPem;
   let server: GrpcServerHandle;
   let seen: CallSecurity | undefined;
-  const registry = new Registry();
-  const rejected = new Counter({
-    name: 'rejected_total',
-    help: 'x',
-    labelNames: ['boundary', 'reason'] as const,
-    registers: [registry],
-  });
+  const registry = createRegistry('test');
+  const rejected = rejectedCounter(registry);
   const refusals = async () =>
-    (await registry.getSingleMetric('rejected_total')!.get()).values
+    (await registry.getSingleMetric('whitepay_rejected_messages_total')!.get()).values
       .filter((v) => v.labels.reason === 'RPC_CERTIFICATE_REQUIRED')
       .reduce((a, v) => a + v.value, 0);
   const clients: Array<{ close(): void }> = [];
