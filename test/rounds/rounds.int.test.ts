@@ -557,6 +557,22 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     const toTarget = { upkeeping: chain.upkeeping, receiverId: target.keeperId };
     const outsider = privateKeyToAccount(generatePrivateKey());
     const env = await sealEnvelope(memberSigner, toTarget, message());
+    /** The member's own, properly signed Round request through `c` (then closed): the code it gets. */
+    const roundThrough = async (c: keeperV1.KeeperPeerServiceClient) => {
+      try {
+        return await call(
+          c,
+          c.round,
+          { envelope: await sealEnvelope(memberSigner, toTarget, message()) },
+          { deadlineMs: 5_000 },
+        ).then(
+          () => 'accepted',
+          (err: { code: string }) => err.code,
+        );
+      } finally {
+        c.close();
+      }
+    };
     // Over mTLS, but with a certificate of another keeper's identity: refused before anything else,
     // even though the envelope is the member's own, properly signed (issue 16).
     const impostor = await peerClient(
@@ -568,14 +584,7 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
         targetIdentity,
       ),
     );
-    const viaImpostor = await call(
-      impostor,
-      impostor.round,
-      { envelope: await sealEnvelope(memberSigner, toTarget, message()) },
-      { deadlineMs: 5_000 },
-    ).catch((err: { code: string }) => err.code);
-    expect(viaImpostor).toBe('PEER_IDENTITY_MISMATCH');
-    impostor.close();
+    expect(await roundThrough(impostor)).toBe('PEER_IDENTITY_MISMATCH');
     // A certificate naming the member, from a CA outside the group's bundle: refused, typed and counted.
     const rogueCa = await createCa('rogue');
     const rogueCert = await issueKeeperCertificate(rogueCa, {
@@ -588,14 +597,7 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
         targetIdentity,
       ),
     );
-    const viaRogue = await call(
-      rogue,
-      rogue.round,
-      { envelope: await sealEnvelope(memberSigner, toTarget, message()) },
-      { deadlineMs: 5_000 },
-    ).catch((err: { code: string }) => err.code);
-    expect(viaRogue).toBe('RPC_CERTIFICATE_REQUIRED');
-    rogue.close();
+    expect(await roundThrough(rogue)).toBe('RPC_CERTIFICATE_REQUIRED');
     // Plaintext is not spoken at all.
     const plain = await peerClient(channelCredentials(undefined));
     const viaPlain = await call(plain, plain.round, { envelope: env }, { deadlineMs: 3_000 }).catch(
@@ -625,7 +627,17 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
       await send(await sealEnvelope(memberSigner, { ...toTarget, upkeeping: otherGroup }, message())),
     ).toBe('ROUND_UNKNOWN_GROUP');
     // A pushed record that is not the sender's own is refused and counted.
-    const [foreign] = await records(target, 'peer');
+    // (Run alone, right after the keepers start, the target may hold no peer record yet: wait for one.)
+    let foreign: challengeV1.ChallengeRecord | undefined;
+    await waitFor(
+      'a peer record at the target',
+      async () => {
+        [foreign] = await records(target, 'peer');
+        return foreign !== undefined;
+      },
+      30_000,
+      200,
+    );
     const push = await call(
       client,
       client.pushRecords,
