@@ -27,6 +27,8 @@ export interface BatchEntry {
   readonly ts: bigint;
   readonly te: bigint;
   readonly st: bigint;
+  /** The idle set (SPEC 3 item 5): bit i = the group's i-th member; 0 when every member is active. */
+  readonly idle?: bigint;
 }
 
 export interface BatchPaymentMessageInput {

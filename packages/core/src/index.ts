@@ -1,6 +1,7 @@
 export { UINT8_MAX, UINT32_MAX, UINT64_MAX, UINT256_MAX } from './abi.js';
 export * from './batch.js';
 export * from './errors.js';
+export * from './idle.js';
 export * from './round.js';
 /** @deprecated The round id of a list: {@link roundId}. Kept for services/chain-submitter until it moves to `roundId`. */
 export * from './schedule.js';

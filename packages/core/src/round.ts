@@ -148,9 +148,13 @@ export function commitment(sts: readonly bigint[], nonce: Hex): Hex {
   return keccak256(concat([...sts.map((st) => numberToHex(st, { size: 32 })), nonce]));
 }
 
-/** The entries (with their agreed values) a round submits and its members sign. */
-export function roundEntriesOf(items: readonly RoundItem[], sts: readonly bigint[]): BatchEntry[] {
-  return items.map((it, i) => ({ pid: it.pid, ts: it.ts, te: it.te, st: sts[i]! }));
+/** The entries (with their agreed values and idle sets, SPEC 3 item 5) a round submits and its members sign. */
+export function roundEntriesOf(
+  items: readonly RoundItem[],
+  sts: readonly bigint[],
+  idle?: readonly bigint[],
+): BatchEntry[] {
+  return items.map((it, i) => ({ pid: it.pid, ts: it.ts, te: it.te, st: sts[i]!, idle: idle?.[i] ?? 0n }));
 }
 
 // ---------------------------------------------------------------------------

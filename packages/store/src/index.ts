@@ -26,3 +26,4 @@ export type {
 } from './record-rows.js';
 export { validateRecord } from './record-rows.js';
 export * from './space-time.js';
+export * from './vouches.js';

@@ -243,7 +243,8 @@ export interface SpaceTimeBatchQuery {
 /** At most this many entries per `spaceTimeSqlBatch` (a batch payment has at most 500). */
 export const SPACE_TIME_BATCH_MAX = 2_000;
 
-function checkEntries(entries: readonly SpaceTimeBatchEntry[]): void {
+/** Checks a batch of entries (count, addresses, integers, `ts <= te`). @throws StoreError `INVALID_ARGUMENT`. */
+export function checkEntries(entries: readonly SpaceTimeBatchEntry[]): void {
   if (entries.length > SPACE_TIME_BATCH_MAX)
     throw invalidArgument(`at most ${SPACE_TIME_BATCH_MAX} entries per batch`, { entries: entries.length });
   entries.forEach((e, i) => {

@@ -27,6 +27,17 @@ export interface BlockRange {
   to: bigint;
 }
 
+/**
+ * One challenge record named by its keeper and block (SPEC 3 item 5: a vouch,
+ * or the reference a leader gives for a keeper it counts active). The store's
+ * key (user, pid, block, keeper) holds at most one record, signed by that
+ * keeper, so the pair names it within one (user, pid).
+ */
+export interface RecordRef {
+  keeperId: number;
+  block: bigint;
+}
+
 function createBaseAccount(): Account {
   return { user: new Uint8Array(0), pid: new Uint8Array(0) };
 }
@@ -196,6 +207,98 @@ export const BlockRange: MessageFns<BlockRange> = {
     const message = createBaseBlockRange();
     message.from = (object.from !== undefined && object.from !== null) ? BigInt(object.from) : 0n;
     message.to = (object.to !== undefined && object.to !== null) ? BigInt(object.to) : 0n;
+    return message;
+  },
+};
+
+function createBaseRecordRef(): RecordRef {
+  return { keeperId: 0, block: 0n };
+}
+
+export const RecordRef: MessageFns<RecordRef> = {
+  encode(message: RecordRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keeperId !== 0) {
+      writer.uint32(8).uint32(message.keeperId);
+    }
+    if (message.block !== 0n) {
+      if (BigInt.asUintN(64, message.block) !== message.block) {
+        throw new globalThis.Error("value provided for field message.block of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.block);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keeperId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.block = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordRef {
+    return {
+      keeperId: isSet(object.keeperId)
+        ? globalThis.Number(object.keeperId)
+        : isSet(object.keeper_id)
+        ? globalThis.Number(object.keeper_id)
+        : 0,
+      block: isSet(object.block) ? BigInt(object.block) : 0n,
+    };
+  },
+
+  toJSON(message: RecordRef): unknown {
+    const obj: any = {};
+    if (message.keeperId !== 0) {
+      obj.keeperId = Math.round(message.keeperId);
+    }
+    if (message.block !== 0n) {
+      obj.block = message.block.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordRef>): RecordRef {
+    return RecordRef.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordRef>): RecordRef {
+    const message = createBaseRecordRef();
+    message.keeperId = object.keeperId ?? 0;
+    message.block = (object.block !== undefined && object.block !== null) ? BigInt(object.block) : 0n;
     return message;
   },
 };

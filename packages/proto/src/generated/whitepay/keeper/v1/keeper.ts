@@ -20,6 +20,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { SignedRecord } from "../../challenge/v1/record.js";
+import { RecordRef } from "../../common/v1/common.js";
 
 export const protobufPackage = "whitepay.keeper.v1";
 
@@ -114,10 +115,19 @@ export interface CommitRequest {
   includePeers: boolean;
 }
 
-/** Follower → leader: keccak256(st_0 ‖ … ‖ st_k-1 ‖ nonce). */
+/**
+ * Follower → leader: keccak256(st_0 ‖ … ‖ st_k-1 ‖ nonce), and its vouches
+ * (SPEC 3 item 5): per item, in order, one record per other keeper whose
+ * verified record of that (user, pid) inside [ts, te) it holds.
+ */
 export interface CommitReply {
   round: RoundId | undefined;
   commitment: Uint8Array;
+  vouches: RecordRefs[];
+}
+
+export interface RecordRefs {
+  refs: RecordRef[];
 }
 
 /** Leader → followers: the proposed vector (decimal uint256, one per item; steps 2 and 3). */
@@ -128,6 +138,13 @@ export interface ProposeRequest {
   median: boolean;
   /** 1 = the leader's own vector, 2 = the median re-proposal. */
   proposal: number;
+  /**
+   * Per item, the idle set (SPEC 3 item 5): a bitmap over member indices in
+   * group order (decimal uint128); the signed entries carry it.
+   */
+  idle: string[];
+  /** Per item, the record that vouches for each member not in the idle set. */
+  active: RecordRefs[];
 }
 
 /**
@@ -1174,7 +1191,7 @@ export const CommitRequest: MessageFns<CommitRequest> = {
 };
 
 function createBaseCommitReply(): CommitReply {
-  return { round: undefined, commitment: new Uint8Array(0) };
+  return { round: undefined, commitment: new Uint8Array(0), vouches: [] };
 }
 
 export const CommitReply: MessageFns<CommitReply> = {
@@ -1184,6 +1201,9 @@ export const CommitReply: MessageFns<CommitReply> = {
     }
     if (message.commitment.length !== 0) {
       writer.uint32(18).bytes(message.commitment);
+    }
+    for (const v of message.vouches) {
+      RecordRefs.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1217,6 +1237,14 @@ export const CommitReply: MessageFns<CommitReply> = {
             message.commitment = reader.bytes();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.vouches.push(RecordRefs.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1233,6 +1261,7 @@ export const CommitReply: MessageFns<CommitReply> = {
     return {
       round: isSet(object.round) ? RoundId.fromJSON(object.round) : undefined,
       commitment: isSet(object.commitment) ? bytesFromBase64(object.commitment) : new Uint8Array(0),
+      vouches: globalThis.Array.isArray(object?.vouches) ? object.vouches.map((e: any) => RecordRefs.fromJSON(e)) : [],
     };
   },
 
@@ -1243,6 +1272,9 @@ export const CommitReply: MessageFns<CommitReply> = {
     }
     if (message.commitment.length !== 0) {
       obj.commitment = base64FromBytes(message.commitment);
+    }
+    if (message.vouches?.length) {
+      obj.vouches = message.vouches.map((e) => RecordRefs.toJSON(e));
     }
     return obj;
   },
@@ -1256,12 +1288,80 @@ export const CommitReply: MessageFns<CommitReply> = {
       ? RoundId.fromPartial(object.round)
       : undefined;
     message.commitment = object.commitment ?? new Uint8Array(0);
+    message.vouches = object.vouches?.map((e) => RecordRefs.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRecordRefs(): RecordRefs {
+  return { refs: [] };
+}
+
+export const RecordRefs: MessageFns<RecordRefs> = {
+  encode(message: RecordRefs, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.refs) {
+      RecordRef.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordRefs {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordRefs();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.refs.push(RecordRef.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordRefs {
+    return { refs: globalThis.Array.isArray(object?.refs) ? object.refs.map((e: any) => RecordRef.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: RecordRefs): unknown {
+    const obj: any = {};
+    if (message.refs?.length) {
+      obj.refs = message.refs.map((e) => RecordRef.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordRefs>): RecordRefs {
+    return RecordRefs.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordRefs>): RecordRefs {
+    const message = createBaseRecordRefs();
+    message.refs = object.refs?.map((e) => RecordRef.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseProposeRequest(): ProposeRequest {
-  return { round: undefined, sts: [], median: false, proposal: 0 };
+  return { round: undefined, sts: [], median: false, proposal: 0, idle: [], active: [] };
 }
 
 export const ProposeRequest: MessageFns<ProposeRequest> = {
@@ -1277,6 +1377,12 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     }
     if (message.proposal !== 0) {
       writer.uint32(32).uint32(message.proposal);
+    }
+    for (const v of message.idle) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.active) {
+      RecordRefs.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1326,6 +1432,22 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
             message.proposal = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.idle.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.active.push(RecordRefs.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1344,6 +1466,8 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
       sts: globalThis.Array.isArray(object?.sts) ? object.sts.map((e: any) => globalThis.String(e)) : [],
       median: isSet(object.median) ? globalThis.Boolean(object.median) : false,
       proposal: isSet(object.proposal) ? globalThis.Number(object.proposal) : 0,
+      idle: globalThis.Array.isArray(object?.idle) ? object.idle.map((e: any) => globalThis.String(e)) : [],
+      active: globalThis.Array.isArray(object?.active) ? object.active.map((e: any) => RecordRefs.fromJSON(e)) : [],
     };
   },
 
@@ -1361,6 +1485,12 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     if (message.proposal !== 0) {
       obj.proposal = Math.round(message.proposal);
     }
+    if (message.idle?.length) {
+      obj.idle = message.idle;
+    }
+    if (message.active?.length) {
+      obj.active = message.active.map((e) => RecordRefs.toJSON(e));
+    }
     return obj;
   },
 
@@ -1375,6 +1505,8 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     message.sts = object.sts?.map((e) => e) || [];
     message.median = object.median ?? false;
     message.proposal = object.proposal ?? 0;
+    message.idle = object.idle?.map((e) => e) || [];
+    message.active = object.active?.map((e) => RecordRefs.fromPartial(e)) || [];
     return message;
   },
 };

@@ -19,7 +19,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Account, BlockRange } from "../../common/v1/common.js";
+import { Account, BlockRange, RecordRef } from "../../common/v1/common.js";
 
 export const protobufPackage = "whitepay.st.v1";
 
@@ -113,6 +113,23 @@ export interface KeeperAudit {
 export interface AuditGroupResponse {
   keepers: KeeperAudit[];
   maxStaleness: bigint;
+}
+
+export interface ListVouchesRequest {
+  /** One user's entries (as in ComputeStBatchRequest, at most 2,000). */
+  entries: StEntry[];
+  /** The keepers to report (the group's members); this keeper's own id reports its own records. */
+  keeperIds: number[];
+}
+
+export interface EntryVouches {
+  /** At most one per asked keeper that has a verified record in [ts, te), by keeper id. */
+  refs: RecordRef[];
+}
+
+export interface ListVouchesResponse {
+  /** In the order of the request's entries. */
+  entries: EntryVouches[];
 }
 
 function createBaseComputeStRequest(): ComputeStRequest {
@@ -1159,6 +1176,247 @@ export const AuditGroupResponse: MessageFns<AuditGroupResponse> = {
   },
 };
 
+function createBaseListVouchesRequest(): ListVouchesRequest {
+  return { entries: [], keeperIds: [] };
+}
+
+export const ListVouchesRequest: MessageFns<ListVouchesRequest> = {
+  encode(message: ListVouchesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      StEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.keeperIds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.keeperIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVouchesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVouchesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(StEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.keeperIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.keeperIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVouchesRequest {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => StEntry.fromJSON(e)) : [],
+      keeperIds: globalThis.Array.isArray(object?.keeperIds)
+        ? object.keeperIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.keeper_ids)
+        ? object.keeper_ids.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListVouchesRequest): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => StEntry.toJSON(e));
+    }
+    if (message.keeperIds?.length) {
+      obj.keeperIds = message.keeperIds.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListVouchesRequest>): ListVouchesRequest {
+    return ListVouchesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListVouchesRequest>): ListVouchesRequest {
+    const message = createBaseListVouchesRequest();
+    message.entries = object.entries?.map((e) => StEntry.fromPartial(e)) || [];
+    message.keeperIds = object.keeperIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseEntryVouches(): EntryVouches {
+  return { refs: [] };
+}
+
+export const EntryVouches: MessageFns<EntryVouches> = {
+  encode(message: EntryVouches, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.refs) {
+      RecordRef.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EntryVouches {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEntryVouches();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.refs.push(RecordRef.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EntryVouches {
+    return { refs: globalThis.Array.isArray(object?.refs) ? object.refs.map((e: any) => RecordRef.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: EntryVouches): unknown {
+    const obj: any = {};
+    if (message.refs?.length) {
+      obj.refs = message.refs.map((e) => RecordRef.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EntryVouches>): EntryVouches {
+    return EntryVouches.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EntryVouches>): EntryVouches {
+    const message = createBaseEntryVouches();
+    message.refs = object.refs?.map((e) => RecordRef.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListVouchesResponse(): ListVouchesResponse {
+  return { entries: [] };
+}
+
+export const ListVouchesResponse: MessageFns<ListVouchesResponse> = {
+  encode(message: ListVouchesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      EntryVouches.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVouchesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVouchesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(EntryVouches.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVouchesResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => EntryVouches.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListVouchesResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => EntryVouches.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListVouchesResponse>): ListVouchesResponse {
+    return ListVouchesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListVouchesResponse>): ListVouchesResponse {
+    const message = createBaseListVouchesResponse();
+    message.entries = object.entries?.map((e) => EntryVouches.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * Space-time values (SPEC 4), computed from the challenge-store's records
  * (services/st-calculator reads its database directly, read-only).
@@ -1211,6 +1469,23 @@ export const StCalculatorServiceService = {
     responseSerialize: (value: AuditGroupResponse): Buffer => Buffer.from(AuditGroupResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AuditGroupResponse => AuditGroupResponse.decode(value),
   },
+  /**
+   * What this keeper can vouch for, per entry (SPEC 3 item 5): for each asked
+   * keeper, the first block in [ts, te) of a verified record of it that this
+   * keeper holds (a re-verified peer record; for this keeper itself, its own
+   * record), records with a verified proof (space > 0) only. Waits, bounded,
+   * for the peers' records of the interval's last blocks (broadcast lag).
+   * INVALID_ARGUMENT as ComputeStBatch for bad entries; at most 64 keepers.
+   */
+  listVouches: {
+    path: "/whitepay.st.v1.StCalculatorService/ListVouches" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListVouchesRequest): Buffer => Buffer.from(ListVouchesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListVouchesRequest => ListVouchesRequest.decode(value),
+    responseSerialize: (value: ListVouchesResponse): Buffer => Buffer.from(ListVouchesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListVouchesResponse => ListVouchesResponse.decode(value),
+  },
 } as const;
 
 export interface StCalculatorServiceServer extends UntypedServiceImplementation {
@@ -1234,6 +1509,15 @@ export interface StCalculatorServiceServer extends UntypedServiceImplementation 
    * per keeper, its records, how many verified, its st, and whether it is idle.
    */
   auditGroup: handleUnaryCall<AuditGroupRequest, AuditGroupResponse>;
+  /**
+   * What this keeper can vouch for, per entry (SPEC 3 item 5): for each asked
+   * keeper, the first block in [ts, te) of a verified record of it that this
+   * keeper holds (a re-verified peer record; for this keeper itself, its own
+   * record), records with a verified proof (space > 0) only. Waits, bounded,
+   * for the peers' records of the interval's last blocks (broadcast lag).
+   * INVALID_ARGUMENT as ComputeStBatch for bad entries; at most 64 keepers.
+   */
+  listVouches: handleUnaryCall<ListVouchesRequest, ListVouchesResponse>;
 }
 
 export interface StCalculatorServiceClient extends Client {
@@ -1298,6 +1582,29 @@ export interface StCalculatorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AuditGroupResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * What this keeper can vouch for, per entry (SPEC 3 item 5): for each asked
+   * keeper, the first block in [ts, te) of a verified record of it that this
+   * keeper holds (a re-verified peer record; for this keeper itself, its own
+   * record), records with a verified proof (space > 0) only. Waits, bounded,
+   * for the peers' records of the interval's last blocks (broadcast lag).
+   * INVALID_ARGUMENT as ComputeStBatch for bad entries; at most 64 keepers.
+   */
+  listVouches(
+    request: ListVouchesRequest,
+    callback: (error: ServiceError | null, response: ListVouchesResponse) => void,
+  ): ClientUnaryCall;
+  listVouches(
+    request: ListVouchesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListVouchesResponse) => void,
+  ): ClientUnaryCall;
+  listVouches(
+    request: ListVouchesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListVouchesResponse) => void,
   ): ClientUnaryCall;
 }
 
