@@ -190,7 +190,9 @@ describe('end to end: payments under faults', () => {
         // challenged different blocks measured it differently) — the median re-proposal's, which with
         // one liar among the revealed values is an honest keeper's own. Never the liar's.
         const honestSts = await Promise.all(
-          net.state.keepers.filter((k) => k.id !== liar).map((k) => recomputeSt(net, k.id, x.pid, x.ts, x.te)),
+          net.state.keepers
+            .filter((k) => k.id !== liar)
+            .map((k) => recomputeSt(net, k.id, x.pid, x.ts, x.te)),
         );
         expect(honestSts, `st of ${x.tid}`).toContain(x.st);
       }

@@ -72,27 +72,25 @@ describe('idle set (SPEC 3 item 5)', () => {
    * the ground truth (the fetch and re-verification of a real record).
    */
   it('property: liars cannot make an idle keeper active, and an honest leader passes honest checks', async () => {
-    const scenario = fc
-      .integer({ min: 1, max: 4 })
-      .chain((f) => {
-        const n = 3 * f + 1;
-        return fc.record({
-          n: fc.constant(n),
-          liars: fc.subarray(
-            Array.from({ length: n }, (_, i) => i),
-            { maxLength: f },
-          ),
-          challenged: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
-          holds: fc.array(fc.array(fc.boolean(), { minLength: n, maxLength: n }), {
-            minLength: n,
-            maxLength: n,
-          }),
-          lies: fc.array(fc.array(fc.boolean(), { minLength: n, maxLength: n }), {
-            minLength: n,
-            maxLength: n,
-          }),
-        });
+    const scenario = fc.integer({ min: 1, max: 4 }).chain((f) => {
+      const n = 3 * f + 1;
+      return fc.record({
+        n: fc.constant(n),
+        liars: fc.subarray(
+          Array.from({ length: n }, (_, i) => i),
+          { maxLength: f },
+        ),
+        challenged: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+        holds: fc.array(fc.array(fc.boolean(), { minLength: n, maxLength: n }), {
+          minLength: n,
+          maxLength: n,
+        }),
+        lies: fc.array(fc.array(fc.boolean(), { minLength: n, maxLength: n }), {
+          minLength: n,
+          maxLength: n,
+        }),
       });
+    });
     await fc.assert(
       fc.asyncProperty(scenario, async ({ n, liars, challenged, holds, lies }) => {
         const ids = Array.from({ length: n }, (_, i) => 100 + i);

@@ -31,7 +31,13 @@ describe('vouch queries on a real PostgreSQL (SPEC 3 item 5)', () => {
     // Keeper 2: a at 9 (before ts), 11 and 19; keeper 3: a at 10 with a failed proof only; keeper 4: b at 15.
     await insertPeerRecords(
       pool,
-      [peer(a, 2, 9, 4096), peer(a, 2, 11, 4096), peer(a, 2, 19, 4096), peer(a, 3, 10, 0, 3), peer(b, 4, 15, 1)],
+      [
+        peer(a, 2, 9, 4096),
+        peer(a, 2, 11, 4096),
+        peer(a, 2, 19, 4096),
+        peer(a, 3, 10, 0, 3),
+        peer(b, 4, 15, 1),
+      ],
       () => ({ ok: true }),
     );
   });
