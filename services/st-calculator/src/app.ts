@@ -46,6 +46,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     engine: config.engine,
     groupKeepers: config.groupKeepers,
     settleWaitMs: config.settleWaitMs,
+    peerSettleWaitMs: config.peerSettleWaitMs,
     challengeEvery: config.challengeEvery,
     limits: {
       maxAuditKeepers: config.maxAuditKeepers,

@@ -3,7 +3,9 @@ import { type SpaceRecord, spaceTime } from '@whitepay/core';
 import { type Admission, checkDeadline, createAdmission } from '@whitepay/rpc';
 import {
   accountKnown,
+  entriesAwaitingPeerRecords,
   entriesWithoutRecentRecord,
+  firstVerifiedRecords,
   keeperActivity,
   loadSpaceRecords,
   type Pool,
@@ -14,6 +16,7 @@ import {
   spaceTimeSqlBatch,
   toHex,
   unknownAccounts,
+  VOUCH_KEEPERS_MAX,
 } from '@whitepay/store';
 import { StAccountUnknown, StQueryRejected } from './errors.js';
 import type { Metrics } from './metrics.js';
@@ -43,6 +46,18 @@ export interface StBatchAnswer {
   results: SpaceTimeResult[];
   maxStaleness: bigint;
   engine: Engine;
+}
+
+export interface VouchQuery {
+  /** One round's entries (at most SPACE_TIME_BATCH_MAX). */
+  entries: readonly { user: Uint8Array; pid: Uint8Array; ts: bigint; te: bigint }[];
+  /** The keepers to report (this keeper's own id reports its own records). */
+  keeperIds: readonly number[];
+}
+
+export interface VouchAnswer {
+  /** Per entry, in order: one `{keeperId, block}` per asked keeper with a verified record in [ts, te). */
+  entries: { keeperId: number; block: bigint }[][];
 }
 
 export interface StAnswer extends SpaceTimeResult {
@@ -122,6 +137,8 @@ export interface CalculatorDeps {
   settleWaitMs?: number;
   /** The challengers' cadence: the newest record before te is due at te - challengeEvery or later. */
   challengeEvery?: number;
+  /** How long vouches wait for the peers' records of an interval's last blocks (broadcast lag); 0 does not wait. */
+  peerSettleWaitMs?: number;
   limits?: Partial<Limits>;
 }
 
@@ -134,6 +151,13 @@ export interface Calculator {
    */
   computeStBatch(q: StBatchQuery, call?: CallInfo): Promise<StBatchAnswer>;
   auditGroup(q: AuditQuery, call?: CallInfo): Promise<AuditAnswer>;
+  /**
+   * What this keeper vouches for in a round (SPEC 3 item 5): per entry, the
+   * first verified record in [ts, te) of each asked keeper it holds. Waits,
+   * bounded, for peers' records still in flight; all or nothing as
+   * `computeStBatch`.
+   */
+  listVouches(q: VouchQuery, call?: CallInfo): Promise<VouchAnswer>;
 }
 
 /**
@@ -204,6 +228,33 @@ function checkLength(field: string, from: bigint, to: bigint, limits: Limits): v
     );
 }
 
+/** A batch's entries checked (count, addresses, intervals, total length). @throws StQueryRejected */
+function checkBatch(
+  list: StBatchQuery['entries'],
+  limits: Limits,
+): { user: Uint8Array; pid: Uint8Array; ts: bigint; te: bigint }[] {
+  if (!Array.isArray(list) || list.length > SPACE_TIME_BATCH_MAX)
+    throw new StQueryRejected('ST_BATCH_SIZE', `a batch has 0 to ${SPACE_TIME_BATCH_MAX} entries`, {
+      entries: Array.isArray(list) ? list.length : 0,
+    });
+  const entries = list.map((e, i) => {
+    const user = checkAddress(`entries[${i}].user`, e.user);
+    const pid = checkAddress(`entries[${i}].pid`, e.pid);
+    checkInterval(`entries[${i}].ts`, e.ts, `entries[${i}].te`, e.te);
+    checkLength(`entries[${i}]`, e.ts, e.te, limits);
+    return { user, pid, ts: e.ts, te: e.te };
+  });
+  let blocks = 0n;
+  for (const e of entries) blocks += BigInt(e.te) - BigInt(e.ts);
+  if (blocks > limits.maxCallBlocks)
+    throw new StQueryRejected(
+      'ST_CALL_TOO_LARGE',
+      `the entries span ${blocks} blocks in all, more than ${limits.maxCallBlocks} per call`,
+      { blocks: String(blocks), max: String(limits.maxCallBlocks), entries: entries.length },
+    );
+  return entries;
+}
+
 /** The st-calculator's logic, shared by the gRPC and HTTP boundaries. */
 export function createCalculator(deps: CalculatorDeps): Calculator {
   const { pool, metrics, keeperId, maxStaleness, engine } = deps;
@@ -269,6 +320,41 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
     }
   }
 
+  /**
+   * A peer's record is published when its challenge ends and reaches this
+   * keeper through the broadcast, later than its own: vouch with the records
+   * of an interval's last blocks in (bounded; a peer that sends nothing at all
+   * for the interval is not waited for, see `entriesAwaitingPeerRecords`).
+   */
+  async function settlePeers(
+    entries: readonly { user: Uint8Array; pid: Uint8Array; ts: bigint; te: bigint }[],
+    peers: readonly number[],
+  ): Promise<void> {
+    const waitMs = deps.peerSettleWaitMs ?? 0;
+    if (waitMs === 0 || entries.length === 0 || peers.length === 0) return;
+    const window = BigInt(deps.challengeEvery ?? 1);
+    const deadline = Date.now() + waitMs;
+    let pending = entries;
+    for (;;) {
+      const missing = await entriesAwaitingPeerRecords(pool, { entries: pending, keeperIds: peers, window });
+      if (missing.length === 0) return;
+      pending = missing.map((i) => pending[i]!);
+      if (Date.now() >= deadline) {
+        metrics.peerSettleTimeouts.inc();
+        log.info(
+          {
+            missing: pending.length,
+            waitMs,
+            first: { pid: toHex(pending[0]!.pid), te: String(pending[0]!.te) },
+          },
+          "peers' records of the interval's last blocks not received in time: vouching with what is here",
+        );
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async function known(user: Uint8Array, pid: Uint8Array): Promise<void> {
     if (!(await accountKnown(pool, user, pid))) throw new StAccountUnknown(toHex(user), toHex(pid));
   }
@@ -298,25 +384,7 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
 
     computeStBatch: (q, call) =>
       measured('compute_st_batch', async () => {
-        if (!Array.isArray(q.entries) || q.entries.length > SPACE_TIME_BATCH_MAX)
-          throw new StQueryRejected('ST_BATCH_SIZE', `a batch has 0 to ${SPACE_TIME_BATCH_MAX} entries`, {
-            entries: Array.isArray(q.entries) ? q.entries.length : 0,
-          });
-        const entries = q.entries.map((e, i) => {
-          const user = checkAddress(`entries[${i}].user`, e.user);
-          const pid = checkAddress(`entries[${i}].pid`, e.pid);
-          checkInterval(`entries[${i}].ts`, e.ts, `entries[${i}].te`, e.te);
-          checkLength(`entries[${i}]`, e.ts, e.te, limits);
-          return { user, pid, ts: e.ts, te: e.te };
-        });
-        let blocks = 0n;
-        for (const e of entries) blocks += BigInt(e.te) - BigInt(e.ts);
-        if (blocks > limits.maxCallBlocks)
-          throw new StQueryRejected(
-            'ST_CALL_TOO_LARGE',
-            `the entries span ${blocks} blocks in all, more than ${limits.maxCallBlocks} per call`,
-            { blocks: String(blocks), max: String(limits.maxCallBlocks), entries: entries.length },
-          );
+        const entries = checkBatch(q.entries, limits);
         return admitted(call, async () => {
           const unknown = await unknownAccounts(pool, entries);
           if (unknown.length > 0) {
@@ -337,6 +405,24 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
           metrics.batchEntries.observe(entries.length);
           log.debug({ entries: entries.length, includePeers: q.includePeers === true }, 'st batch computed');
           return { results, maxStaleness, engine };
+        });
+      }),
+
+    listVouches: (q, call) =>
+      measured('list_vouches', async () => {
+        const entries = checkBatch(q.entries, limits);
+        if (!Array.isArray(q.keeperIds) || q.keeperIds.length > VOUCH_KEEPERS_MAX)
+          throw new StQueryRejected('ST_AUDIT_TOO_MANY_KEEPERS', `at most ${VOUCH_KEEPERS_MAX} keepers`, {
+            keepers: Array.isArray(q.keeperIds) ? q.keeperIds.length : 0,
+          });
+        const keeperIds = [...new Set(q.keeperIds)];
+        return admitted(call, async () => {
+          await settlePeers(
+            entries,
+            keeperIds.filter((k) => k !== keeperId),
+          );
+          const refs = await firstVerifiedRecords(pool, { entries, keeperIds, selfId: keeperId });
+          return { entries: refs };
         });
       }),
 

@@ -46,6 +46,14 @@ export const configShape = {
     .describe(
       'before an own st, wait up to this long (ms) for the record of the last challenged block before te to be ingested; 0: do not wait',
     ),
+  peerSettleWaitMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .describe(
+      "before vouching (SPEC 3 item 5), wait up to this long (ms) for the peers' records of an interval's last challenged block to arrive through the broadcast; a peer with no record in the interval is not waited for; 0: do not wait",
+    ),
   challengeEvery: z.coerce
     .number()
     .int()

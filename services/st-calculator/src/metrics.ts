@@ -8,6 +8,8 @@ export interface Metrics {
   rejected: Counter<'boundary' | 'reason'>;
   /** Entries per `ComputeStBatch`. */
   batchEntries: Histogram;
+  /** `ListVouches` calls whose peer settle wait ran out (a peer's broadcast behind). */
+  peerSettleTimeouts: Counter;
 }
 
 export function createMetrics(registry: Registry): Metrics {
@@ -30,6 +32,11 @@ export function createMetrics(registry: Registry): Metrics {
       name: 'whitepay_st_batch_entries',
       help: 'Entries per ComputeStBatch query',
       buckets: [1, 10, 50, 100, 250, 500, 1000, 2000],
+      registers: [registry],
+    }),
+    peerSettleTimeouts: new Counter({
+      name: 'whitepay_st_peer_settle_timeouts_total',
+      help: "ListVouches calls that stopped waiting for peers' records of the interval's last blocks",
       registers: [registry],
     }),
   };

@@ -7,6 +7,7 @@ export function testConfig(over: Record<string, string> = {}): Config {
     ST_CALCULATOR_DATABASE_URL: 'postgres://unused/unused',
     // Tests query fixed data: waiting for records still to be ingested is tested on its own.
     ST_CALCULATOR_SETTLE_WAIT_MS: '0',
+    ST_CALCULATOR_PEER_SETTLE_WAIT_MS: '0',
     ...Object.fromEntries(Object.entries(over).map(([k, v]) => [`ST_CALCULATOR_${k}`, v])),
   });
 }

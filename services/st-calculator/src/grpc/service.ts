@@ -57,6 +57,20 @@ export function stCalculatorHandlers(deps: GrpcDeps): stV1.StCalculatorServiceSe
         };
       },
     ),
+    listVouches: unary<stV1.ListVouchesRequest, stV1.ListVouchesResponse>(
+      'ListVouches',
+      h,
+      async (req, ctx) => {
+        const res = await calculator.listVouches(
+          {
+            entries: req.entries.map((e) => ({ ...account(e.account), ts: e.ts, te: e.te })),
+            keeperIds: req.keeperIds,
+          },
+          callOf(ctx),
+        );
+        return { entries: res.entries.map((refs) => ({ refs })) };
+      },
+    ),
     auditGroup: unary<stV1.AuditGroupRequest, stV1.AuditGroupResponse>('AuditGroup', h, async (req, ctx) => {
       if (!req.range) throw new StQueryRejected('ST_INTERVAL_INVALID', 'range is required');
       const res = await calculator.auditGroup(
