@@ -22,7 +22,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { ChainView, type UpkeepingView } from './chain/view.js';
 import { type Config, namespaceOf, PREFIX, queuePrefixOf, redisPrefixOf } from './config.js';
 import { CoordinatorError } from './errors.js';
-import { type Fault, faultySigner, faultySt, parseFault } from './faults.js';
+import { type Fault, faultyIdle, faultySigner, faultySt, parseFault } from './faults.js';
 import { registerFaultRoutes, registerRoutes } from './http/routes.js';
 import { checkElection, type ElectionCheckJob, electionWorker } from './jobs/election.js';
 import { roundsQueue, roundsWorker } from './jobs/rounds.js';
@@ -35,7 +35,8 @@ import { canonicalRecords } from './peer/record-blocks.js';
 import { RedisSeenSet } from './peer/seen.js';
 import { peerService } from './peer/server.js';
 import { GrpcRecordStore, type RecordStore } from './records.js';
-import { blsSigner, Follower, type LeaderDeps, type RoundJob } from './round/driver.js';
+import { blsSigner, Follower, type LeaderDeps, type RecordFetcher, type RoundJob } from './round/driver.js';
+import { IdleLog } from './round/idle-log.js';
 import { receiptSettlements } from './round/settlement.js';
 import { RoundStore } from './round/store.js';
 import { PaymentClient } from './round/submit.js';
@@ -165,6 +166,39 @@ export async function createApp(deps: AppDeps): Promise<App> {
     return kept;
   };
 
+  // A referenced record this keeper does not hold (SPEC 3 item 5): pulled from the keeper it belongs to,
+  // block-checked as any pulled record, and held once the challenge-store has re-verified it.
+  const fetchRecord: RecordFetcher = async (info, pid, ref, view) => {
+    if (!records) return false;
+    const group = {
+      upkeeping: view.upkeeping,
+      members: new Map(view.members.map((m) => [m.keeperId, m.account])),
+    };
+    try {
+      const reply = await peers.pullRecords(
+        ref.keeperId,
+        group,
+        { user: hexToBytes(info.user), pid: hexToBytes(pid), from: ref.block, to: ref.block + 1n },
+        config.peerDeadlineMs,
+      );
+      const wanted = reply.records.filter(
+        (r) => r.record?.keeperId === ref.keeperId && r.record.block === ref.block && r.record.space > 0n,
+      );
+      const { kept, refused } = await canonicalRecords(recordBlocks, wanted);
+      for (const reason of refused) metrics.rejected.inc({ boundary: 'grpc:PullRecords', reason });
+      if (kept.length === 0) return false;
+      const res = await records.putPeerRecords(kept);
+      return res.accepted + res.duplicates > 0;
+    } catch (err) {
+      log.debug(
+        { tid: info.tid, keeper: ref.keeperId, block: String(ref.block), err },
+        'vouched record not fetched',
+      );
+      return false;
+    }
+  };
+  const idleLog = new IdleLog(redis, prefix, config.keeperId, metrics);
+
   const follower = new Follower({
     keeperId: config.keeperId,
     chain,
@@ -175,6 +209,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     tolBps: BigInt(config.tolBps),
     log: log.child({ component: 'follower' }),
     pullFromPeers,
+    fetchRecord,
+    metrics,
+    idleLog,
   });
 
   const payments = new PaymentClient(nc, subjects(ns), log, config.submitTimeoutMs);
@@ -197,6 +234,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     peerDeadlinePerEntryMs: config.peerDeadlinePerEntryMs,
     syncDeadlineMs: config.syncDeadlineMs,
     maxAttempts: config.maxAttempts,
+    fetchRecord,
+    ...(config.testFaults ? { idleFault: faultyIdle(() => fault) } : {}),
   });
   const forwarder = config.forwardRecords
     ? new RecordForwarder({
@@ -253,7 +292,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     fault = f;
     log.warn({ fault: f }, 'TEST-ONLY fault injection switched');
   };
-  registerRoutes(http, { store, chain });
+  registerRoutes(http, { store, chain, idle: idleLog });
   if (config.testFaults) registerFaultRoutes(http, { getFault: () => fault, setFault });
 
   let grpcServer: GrpcServerHandle | undefined;

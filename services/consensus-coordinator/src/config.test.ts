@@ -61,6 +61,7 @@ describe('coordinator config', () => {
 describe('test faults are wrappers around the st source and the signer', () => {
   const source = (values: bigint[]): StSource => ({
     computeStBatch: async () => values,
+    listVouches: async () => [],
     ready: async () => {},
     close: () => {},
   });

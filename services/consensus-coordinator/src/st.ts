@@ -1,11 +1,14 @@
+import type { RecordRef } from '@whitepay/core';
 import { stV1 } from '@whitepay/proto';
 import { call, clientOptions, type grpc, insecure } from '@whitepay/rpc';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { type Address, hexToBytes } from 'viem';
 import { CoordinatorError } from './errors.js';
 
-/** This keeper's own st (SPEC 4) — the st-calculator's answer. */
-/** This keeper's own st (SPEC 4) — the st-calculator's answer — for every entry of a round. */
+/**
+ * This keeper's own st (SPEC 4) for every entry of a round, and the records it can vouch for (SPEC 3
+ * item 5) — the st-calculator's answers.
+ */
 export interface StSource {
   /** The st of every entry (one user's round), in order; all or nothing. */
   computeStBatch(q: {
@@ -13,6 +16,12 @@ export interface StSource {
     entries: readonly { pid: Address; ts: bigint; te: bigint }[];
     includePeers: boolean;
   }): Promise<bigint[]>;
+  /** Per entry, in order: the first verified record in [ts, te) this keeper holds of each of `keeperIds`. */
+  listVouches(q: {
+    user: Address;
+    entries: readonly { pid: Address; ts: bigint; te: bigint }[];
+    keeperIds: readonly number[];
+  }): Promise<RecordRef[][]>;
   ready(): Promise<void>;
   close(): void;
 }
@@ -50,6 +59,8 @@ export class GrpcStSource implements StSource {
     concurrency = 16,
     /** The release's internal token, when the st-calculator requires one. */
     token?: string,
+    /** The st-calculator's peer settle wait (ms): `ListVouches` deadlines allow for it. */
+    private readonly peerSettleWaitMs = 0,
   ) {
     this.client = new stV1.StCalculatorServiceClient(address, insecure(), clientOptions({ token }));
     this.limit = pLimit(concurrency);
@@ -65,32 +76,54 @@ export class GrpcStSource implements StSource {
     entries: readonly { pid: Address; ts: bigint; te: bigint }[];
     includePeers: boolean;
   }): Promise<bigint[]> {
-    const user = hexToBytes(q.user);
-    const chunks: (typeof q.entries)[] = [];
-    for (let i = 0; i < q.entries.length; i += ST_BATCH_CHUNK)
-      chunks.push(q.entries.slice(i, i + ST_BATCH_CHUNK));
+    return this.chunked(q.user, q.entries, 0, async (entries, deadlineMs) => {
+      const res = await call(
+        this.client,
+        this.client.computeStBatch,
+        { entries, includePeers: q.includePeers },
+        { deadlineMs, name: 'ComputeStBatch' },
+      );
+      return res.results.map((r) => decimal(r.st));
+    });
+  }
+
+  /** `ListVouches` per chunk, as `computeStBatch`; its deadline also covers the peer settle wait. */
+  async listVouches(q: {
+    user: Address;
+    entries: readonly { pid: Address; ts: bigint; te: bigint }[];
+    keeperIds: readonly number[];
+  }): Promise<RecordRef[][]> {
+    return this.chunked(q.user, q.entries, this.peerSettleWaitMs, async (entries, deadlineMs) => {
+      const res = await call(
+        this.client,
+        this.client.listVouches,
+        { entries, keeperIds: [...q.keeperIds] },
+        { deadlineMs, name: 'ListVouches' },
+      );
+      return res.entries.map((e) => e.refs.map((r) => ({ keeperId: r.keeperId, block: r.block })));
+    });
+  }
+
+  private async chunked<T>(
+    userAddress: Address,
+    all: readonly { pid: Address; ts: bigint; te: bigint }[],
+    extraMs: number,
+    run: (entries: stV1.StEntry[], deadlineMs: number) => Promise<T[]>,
+  ): Promise<T[]> {
+    const user = hexToBytes(userAddress);
+    const chunks: (typeof all)[] = [];
+    for (let i = 0; i < all.length; i += ST_BATCH_CHUNK) chunks.push(all.slice(i, i + ST_BATCH_CHUNK));
     const answers = await Promise.all(
       chunks.map((chunk) =>
         this.limit(async () => {
           try {
-            const res = await call(
-              this.client,
-              this.client.computeStBatch,
-              {
-                entries: chunk.map((e) => ({
-                  account: { user, pid: hexToBytes(e.pid) },
-                  ts: e.ts,
-                  te: e.te,
-                })),
-                includePeers: q.includePeers,
-              },
-              { deadlineMs: this.deadlineMs + chunk.length * ST_BATCH_MS_PER_ENTRY, name: 'ComputeStBatch' },
+            const out = await run(
+              chunk.map((e) => ({ account: { user, pid: hexToBytes(e.pid) }, ts: e.ts, te: e.te })),
+              this.deadlineMs + extraMs + chunk.length * ST_BATCH_MS_PER_ENTRY,
             );
-            if (res.results.length !== chunk.length)
-              throw new Error(
-                `st-calculator answered ${res.results.length} results for ${chunk.length} entries`,
-              );
-            return res.results.map((r) => decimal(r.st));
+            if (out.length !== chunk.length)
+              throw new Error(`st-calculator answered ${out.length} results for ${chunk.length} entries`);
+            return out;
           } catch (err) {
             throw new CoordinatorError('COORD_ST_UNAVAILABLE', `st-calculator: ${(err as Error).message}`, {
               cause: err,

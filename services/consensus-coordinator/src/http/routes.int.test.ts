@@ -6,6 +6,8 @@ import { Redis } from 'ioredis';
 import { type Address, getAddress, keccak256, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainView } from '../chain/view.js';
+import { createMetrics } from '../metrics.js';
+import { IdleLog } from '../round/idle-log.js';
 import { type RoundRecord, RoundStore } from '../round/store.js';
 import { registerRoutes } from './routes.js';
 
@@ -39,19 +41,17 @@ describe('GET /v1/rounds', () => {
   let conn: Redis;
   let app: FastifyInstance;
   let store: RoundStore;
+  let idle: IdleLog;
 
   beforeAll(async () => {
     redis = await startRedis();
     conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     store = new RoundStore(conn, 'wp:test', 1000);
     const log = createLogger({ service: 'consensus-coordinator', level: 'silent' });
-    app = await buildHttpServer({
-      service: 'consensus-coordinator',
-      log,
-      registry: createRegistry('consensus-coordinator'),
-      readiness: [],
-    });
-    registerRoutes(app, { store, chain: {} as ChainView });
+    const registry = createRegistry('consensus-coordinator');
+    idle = new IdleLog(conn, 'wp:test', 5, createMetrics(registry));
+    app = await buildHttpServer({ service: 'consensus-coordinator', log, registry, readiness: [] });
+    registerRoutes(app, { store, chain: {} as ChainView, idle });
     await app.ready();
   });
   afterAll(async () => {
@@ -98,5 +98,34 @@ describe('GET /v1/rounds', () => {
       expect(res.statusCode).toBe(400);
       expect(res.json()).toMatchObject({ code: 'BAD_REQUEST', kind: 'invalid_argument' });
     }
+  });
+
+  it('GET /v1/idle: per keeper and provider the latest interval counted idle, newest first, and the metrics', async () => {
+    const info = { upkeeping: UPKEEPING, user: USER, leaderId: 3, r: 1, tid: keccak256(toHex('idle')) };
+    const members = [3, 5, 8, 13];
+    // Entry 0 counts 5 (this keeper) and 13 idle, entry 1 nobody; a later interval of pid 0 counts 5 again.
+    await idle.signed(
+      info,
+      [
+        { pid: pidOf(0), ts: 10n, te: 20n },
+        { pid: pidOf(1), ts: 11n, te: 20n },
+      ],
+      [0b1010n, 0n],
+      members,
+    );
+    await idle.signed(info, [{ pid: pidOf(0), ts: 20n, te: 30n }], [0b0010n], members);
+    const all = (await app.inject('/v1/idle')).json() as {
+      idle: Array<{ keeperId: number; ts: string; te: string }>;
+    };
+    expect(all.idle.map((n) => [n.keeperId, n.ts, n.te])).toEqual([
+      [5, '20', '30'],
+      [13, '10', '20'],
+    ]);
+    const mine = (await app.inject('/v1/idle?keeper=13')).json() as { idle: unknown[] };
+    expect(mine.idle).toHaveLength(1);
+    expect((await app.inject('/v1/idle?keeper=-1')).statusCode).toBe(400);
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toMatch(/whitepay_keeper_idle_entries_total\{keeper="5",self="true"[^}]*\} 2/);
+    expect(metrics).toMatch(/whitepay_keeper_idle_last_te\{keeper="13",self="false"[^}]*\} 20/);
   });
 });

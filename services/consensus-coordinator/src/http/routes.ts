@@ -14,11 +14,13 @@ import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import type { ChainView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
 import { FAULT_GRAMMAR, type Fault, formatFault, parseFault } from '../faults.js';
+import type { IdleLog } from '../round/idle-log.js';
 import type { RoundKey, RoundRecord, RoundStore } from '../round/store.js';
 
 export interface RouteDeps {
   store: RoundStore;
   chain: ChainView;
+  idle: IdleLog;
 }
 
 /** bigints as decimal strings, for JSON answers. */
@@ -46,6 +48,7 @@ function summary(r: RoundRecord) {
     amount: r.amount ?? null,
     entries: r.entries ?? null,
     error: r.error ?? null,
+    idle: r.idle ?? null,
   });
 }
 
@@ -120,6 +123,48 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       );
       return { rounds: page.items.map(summary), ...(page.next ? { next: page.next } : {}) };
     },
+  );
+
+  app.get<{ Querystring: { keeper?: number } }>(
+    '/v1/idle',
+    {
+      onRequest: app.requireRead,
+      schema: {
+        summary:
+          'Idle keepers (SPEC 3 item 5: not paid their share): per keeper and provider, the latest interval a payment this keeper signed counted it idle, newest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { keeper: { type: 'integer', minimum: 0, maximum: 4294967295 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['idle'],
+            properties: {
+              idle: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['keeperId', 'upkeeping', 'user', 'pid', 'ts', 'te', 'tid', 'signedAt'],
+                  properties: {
+                    keeperId: { type: 'integer' },
+                    upkeeping: hex,
+                    user: hex,
+                    pid: hex,
+                    ts: blockNumberSchema,
+                    te: blockNumberSchema,
+                    tid: { ...hex, description: 'the round that proposed it' },
+                    signedAt: { type: 'integer', description: 'ms since the epoch' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => ({ idle: await d.idle.list(req.query.keeper) }),
   );
 
   app.get<{ Params: { tid: string } }>(

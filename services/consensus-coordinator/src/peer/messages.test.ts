@@ -60,17 +60,37 @@ describe('round body ↔ reducer message mapping', () => {
       sts: [5n, 2n ** 200n],
       median: true,
     } as const;
-    expect(bodyToLeaderMessage(wire(leaderMessageToBody(propose, info)))).toEqual({
+    const idle = {
+      bits: [0n, (1n << 127n) | 1n],
+      active: [[{ keeperId: 7, block: 12n }], [{ keeperId: 3, block: 2n ** 63n }]],
+    };
+    expect(bodyToLeaderMessage(wire(leaderMessageToBody(propose, info, false, idle)))).toEqual({
       info,
       msg: propose,
+      idle,
     });
+    // A proposal without one idle set per entry, or with a bitmap beyond 128 members, is malformed.
+    expect(() => bodyToLeaderMessage(wire(leaderMessageToBody(propose, info)))).toThrow(
+      /one value per entry/,
+    );
+    expect(() =>
+      bodyToLeaderMessage(
+        wire(leaderMessageToBody(propose, info, false, { bits: [0n, 1n << 128n], active: [[], []] })),
+      ),
+    ).toThrow(/uint128/);
     const sync = { kind: 'sync_request', tid, attempt: 3 } as const;
     expect(bodyToLeaderMessage(wire(leaderMessageToBody(sync, info)))).toEqual({ info, msg: sync });
   });
 
   it('round-trips the replies', () => {
     const c = { kind: 'commit', tid, attempt: 1, commitment: nonce } as const;
-    expect(bodyToReply(wire(commitReplyToBody(c, info)))).toEqual({ type: 'commit', msg: c });
+    expect(bodyToReply(wire(commitReplyToBody(c, info)))).toEqual({ type: 'commit', msg: c, vouches: [] });
+    const vouches = [[{ keeperId: 2, block: 9n }], []];
+    expect(bodyToReply(wire(commitReplyToBody(c, info, vouches)))).toEqual({
+      type: 'commit',
+      msg: c,
+      vouches,
+    });
     const r = {
       kind: 'reveal',
       tid,

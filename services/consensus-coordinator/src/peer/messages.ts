@@ -4,6 +4,7 @@ import {
   type LeaderMessage,
   MAX_ROUND_ENTRIES,
   type Proposal,
+  type RecordRef,
   type RevealReply,
   type RoundItem,
   type SyncRequest,
@@ -34,6 +35,20 @@ export interface RoundInfo {
 
 export type Body = NonNullable<keeperV1.PeerMessage['body']>;
 
+/**
+ * A proposal's idle sets (SPEC 3 item 5), per entry in order: the bitmap over
+ * member indices the signed entry carries, and the record that vouches for
+ * every member not in it.
+ */
+export interface IdleProposal {
+  readonly bits: readonly bigint[];
+  readonly active: readonly (readonly RecordRef[])[];
+}
+
+/** Most references per entry on the wire (a group has at most 128 members). */
+export const MAX_REFS_PER_ENTRY = 128;
+const UINT128_MAX = (1n << 128n) - 1n;
+
 const UINT_DEC = /^(0|[1-9]\d{0,77})$/;
 
 function malformed(what: string): CoordinatorError {
@@ -59,6 +74,30 @@ function stsOf(texts: readonly string[], what: string): bigint[] {
     const v = BigInt(t);
     if (v >= 1n << 256n) throw malformed(`${what} must be decimal uint256s`);
     return v;
+  });
+}
+
+function refsToWire(list: readonly (readonly RecordRef[])[]): keeperV1.RecordRefs[] {
+  return list.map((refs) => ({ refs: refs.map((r) => ({ keeperId: r.keeperId, block: r.block })) }));
+}
+
+function refsOf(list: readonly keeperV1.RecordRefs[], what: string): RecordRef[][] {
+  if (!Array.isArray(list) || list.length > MAX_ROUND_ENTRIES)
+    throw malformed(`${what} must hold at most ${MAX_ROUND_ENTRIES} entries`);
+  return list.map((e, i) => {
+    if (!Array.isArray(e.refs) || e.refs.length > MAX_REFS_PER_ENTRY)
+      throw malformed(`${what}[${i}] must hold at most ${MAX_REFS_PER_ENTRY} references`);
+    return e.refs.map((r: { keeperId: number; block: bigint }) => ({ keeperId: r.keeperId, block: r.block }));
+  });
+}
+
+function idleBitsOf(texts: readonly string[], what: string): bigint[] {
+  if (!Array.isArray(texts) || texts.length > MAX_ROUND_ENTRIES)
+    throw malformed(`${what} must hold at most ${MAX_ROUND_ENTRIES} values`);
+  return texts.map((t) => {
+    if (typeof t !== 'string' || !UINT_DEC.test(t) || BigInt(t) > UINT128_MAX)
+      throw malformed(`${what} must be decimal uint128s`);
+    return BigInt(t);
   });
 }
 
@@ -100,8 +139,16 @@ function itemsOf(items: readonly keeperV1.RoundItem[]): RoundItem[] {
   });
 }
 
-/** A leader broadcast as a wire body. `includePeers` marks commit requests after a full sync. */
-export function leaderMessageToBody(msg: LeaderMessage, info: RoundInfo, includePeers = false): Body {
+/**
+ * A leader broadcast as a wire body. `includePeers` marks commit requests after a full sync; a proposal
+ * carries the attempt's idle sets.
+ */
+export function leaderMessageToBody(
+  msg: LeaderMessage,
+  info: RoundInfo,
+  includePeers = false,
+  idle?: IdleProposal,
+): Body {
   const round = roundIdOf(info, msg.attempt);
   switch (msg.kind) {
     case 'commit_request':
@@ -116,7 +163,14 @@ export function leaderMessageToBody(msg: LeaderMessage, info: RoundInfo, include
     case 'propose':
       return {
         $case: 'proposeRequest',
-        value: { round, sts: msg.sts.map(String), median: msg.median, proposal: msg.proposal },
+        value: {
+          round,
+          sts: msg.sts.map(String),
+          median: msg.median,
+          proposal: msg.proposal,
+          idle: (idle?.bits ?? []).map(String),
+          active: refsToWire(idle?.active ?? []),
+        },
       };
     case 'sync_request':
       return { $case: 'syncRequest', value: { round, reason: 'no_quorum' } };
@@ -125,7 +179,7 @@ export function leaderMessageToBody(msg: LeaderMessage, info: RoundInfo, include
 
 export type DecodedLeaderMessage =
   | { readonly info: RoundInfo; readonly msg: CommitRequest; readonly includePeers: boolean }
-  | { readonly info: RoundInfo; readonly msg: Proposal }
+  | { readonly info: RoundInfo; readonly msg: Proposal; readonly idle: IdleProposal }
   | { readonly info: RoundInfo; readonly msg: SyncRequest };
 
 /** A leader's wire body as core's message; anything else is `ROUND_UNEXPECTED_MESSAGE`. */
@@ -156,7 +210,10 @@ export function bodyToLeaderMessage(body: Body | undefined): DecodedLeaderMessag
         sts: stsOf(body.value.sts, 'sts'),
         median: body.value.median,
       };
-      return { info, msg };
+      const idle = { bits: idleBitsOf(body.value.idle, 'idle'), active: refsOf(body.value.active, 'active') };
+      if (idle.bits.length !== msg.sts.length || idle.active.length !== msg.sts.length)
+        throw malformed('idle and active must hold one value per entry');
+      return { info, msg, idle };
     }
     case 'syncRequest': {
       const { info, attempt } = roundInfoOf(body.value.round);
@@ -170,10 +227,19 @@ export function bodyToLeaderMessage(body: Body | undefined): DecodedLeaderMessag
   }
 }
 
-export function commitReplyToBody(reply: CommitReply, info: RoundInfo): Body {
+/** A commitment as a wire body, with the member's vouches per entry (SPEC 3 item 5). */
+export function commitReplyToBody(
+  reply: CommitReply,
+  info: RoundInfo,
+  vouches: readonly (readonly RecordRef[])[] = [],
+): Body {
   return {
     $case: 'commitReply',
-    value: { round: roundIdOf(info, reply.attempt), commitment: hexToBytes(reply.commitment) },
+    value: {
+      round: roundIdOf(info, reply.attempt),
+      commitment: hexToBytes(reply.commitment),
+      vouches: refsToWire(vouches),
+    },
   };
 }
 
@@ -197,7 +263,7 @@ export function syncReplyToBody(info: RoundInfo, attempt: number, accepted: numb
 }
 
 export type DecodedReply =
-  | { readonly type: 'commit'; readonly msg: CommitReply }
+  | { readonly type: 'commit'; readonly msg: CommitReply; readonly vouches: RecordRef[][] }
   | { readonly type: 'reveal'; readonly msg: RevealReply }
   | { readonly type: 'synced'; readonly tid: Hex; readonly attempt: number; readonly accepted: number }
   | { readonly type: 'error'; readonly code: string; readonly message: string };
@@ -219,6 +285,7 @@ export function bodyToReply(body: Body | undefined): DecodedReply {
           attempt,
           commitment: hexOf(body.value.commitment, 32, 'commitment'),
         },
+        vouches: refsOf(body.value.vouches, 'vouches'),
       };
     }
     case 'proposeReply': {

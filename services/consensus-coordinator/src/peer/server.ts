@@ -140,11 +140,12 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
       switch (decoded.msg.kind) {
         case 'commit_request': {
           const includePeers = 'includePeers' in decoded && decoded.includePeers;
-          const reply = await d.follower.commit(from, info, decoded.msg, includePeers, view);
-          return seal(view.upkeeping, opened, commitReplyToBody(reply, info));
+          const { reply, vouches } = await d.follower.commit(from, info, decoded.msg, includePeers, view);
+          return seal(view.upkeeping, opened, commitReplyToBody(reply, info, vouches));
         }
         case 'propose': {
-          const reply = await d.follower.reveal(from, info, decoded.msg);
+          const idle = 'idle' in decoded ? decoded.idle : { bits: [], active: [] };
+          const reply = await d.follower.reveal(from, info, decoded.msg, idle);
           return seal(view.upkeeping, opened, revealToBody(reply, info));
         }
         case 'sync_request': {

@@ -15,6 +15,8 @@ import {
   decodeBatchEntries,
   followerCommit,
   followerRespond,
+  idleBits,
+  type RecordRef,
   roundEntriesOf,
 } from '@whitepay/core';
 import { pino } from 'pino';
@@ -73,11 +75,24 @@ const jobOf = (k: number): RoundJob => ({
 });
 const nonce = (id: number) => `0x${id.toString(16).padStart(64, '0')}` as Hex;
 
-function setup(k: number) {
+/**
+ * `idle`: keepers whose records nobody holds (SPEC 3 item 5); `falseVouch`: member 3 also vouches for
+ * keeper 4 with a record it does not have (block 130), which the leader's fetch does not find.
+ */
+function setup(k: number, idle: readonly number[] = [], falseVouch = false) {
   const job = jobOf(k);
   const info = roundInfoOfJob(job);
   const items = itemsOfJob(job);
   const STS = items.map((_, i) => 1000n + BigInt(i));
+  const IDLE = items.map(() => idleBits(ids, idle));
+  /** What member `m` holds of each entry: a record at block 120 of every keeper but the idle ones. */
+  const held = (m: number, withSelf: boolean): RecordRef[][] =>
+    items.map(() => [
+      ...ids
+        .filter((kid) => (withSelf || kid !== m) && !idle.includes(kid))
+        .map((keeperId) => ({ keeperId, block: 120n })),
+      ...(falseVouch && m === 3 ? [{ keeperId: 4, block: 130n }] : []),
+    ]);
   /** The list's payment message: for a list of one too (the single message is gone). */
   const messageOf = (sts: readonly bigint[]) =>
     hexToBytes(
@@ -86,7 +101,7 @@ function setup(k: number) {
         upkeeping,
         user: view.user,
         leaderId: 1,
-        entries: roundEntriesOf(items, sts),
+        entries: roundEntriesOf(items, sts, IDLE),
       }),
     );
   /** A member's reveal for a proposal; `bad` members sign other bytes (a valid point that does not verify). */
@@ -97,6 +112,7 @@ function setup(k: number) {
 
   function deps(bad: ReadonlySet<number>) {
     let stored: RoundRecord | null = null;
+    const fetched: RecordRef[] = [];
     const submitted: { signers: number[]; signature: Hex; entries: Hex; kind: string; tid: Hex }[] = [];
     const metrics = createMetrics(new Registry());
     // The three peers answer each broadcast together (as over a LAN to a busy leader), so their
@@ -120,20 +136,29 @@ function setup(k: number) {
         putRound: async (r: RoundRecord) => {
           stored = r;
         },
+        // The leader's own commitment: what it holds itself.
+        getCommit: async () => ({ held: held(1, true) }),
+      },
+      fetchRecord: async (_info: unknown, _pid: unknown, ref: RecordRef) => {
+        fetched.push(ref);
+        return false;
       },
       peers: {
         round: async (m: number, _group: unknown, body: Parameters<typeof bodyToLeaderMessage>[0]) => {
           const { msg } = bodyToLeaderMessage(body);
           await together();
           if (msg.kind === 'commit_request')
-            return commitReplyToBody(followerCommit(msg, STS, nonce(m)), info);
+            return commitReplyToBody(followerCommit(msg, STS, nonce(m)), info, held(m, false));
           if (msg.kind === 'propose') return revealToBody(reveal(m, msg, bad), info);
           throw new Error('no sync in this test');
         },
       },
       follower: {
-        commit: async (_me: number, _i: unknown, msg: Parameters<typeof followerCommit>[0]) =>
-          followerCommit(msg, STS, nonce(1)),
+        commit: async (_me: number, _i: unknown, msg: Parameters<typeof followerCommit>[0]) => ({
+          reply: followerCommit(msg, STS, nonce(1)),
+          vouches: held(1, false),
+        }),
+        records: null,
         reveal: async (_me: number, _i: unknown, msg: Parameters<typeof followerRespond>[0]) =>
           reveal(1, msg, bad),
         sync: async () => 0,
@@ -154,9 +179,9 @@ function setup(k: number) {
       syncDeadlineMs: 5_000,
       maxAttempts: 3,
     };
-    return { d: d as unknown as LeaderDeps, submitted, metrics };
+    return { d: d as unknown as LeaderDeps, submitted, metrics, fetched };
   }
-  return { job, info, items, STS, messageOf, deps };
+  return { job, info, items, STS, IDLE, messageOf, deps };
 }
 
 /** The keeper ids of `pay`'s signer indices (0-based positions in the group, which is in id order here). */
@@ -217,5 +242,39 @@ describe.each([1, 3])('runLeaderRound over %i entries: approval shares', (k) => 
     const rec = await runLeaderRound(job, { ...d, maxAttempts: 1 });
     expect(rec.outcome).toBe('failed');
     expect(submitted).toHaveLength(0);
+  });
+});
+
+describe.each([1, 3])('runLeaderRound over %i entries: idle sets (SPEC 3 item 5)', (k) => {
+  it('a keeper nobody vouches for is idle in every entry: the signed entries and the submitted ones carry it', async () => {
+    const { job, STS, IDLE, messageOf, deps } = setup(k, [4]);
+    const { d, submitted, fetched } = deps(new Set());
+    const rec = await runLeaderRound(job, d);
+    expect(rec.outcome).toBe('confirmed');
+    expect(IDLE[0]).toBe(1n << 3n);
+    expect(rec.idle?.entries.map((e) => e.idle)).toEqual(Array.from({ length: k }, () => [4]));
+    // Every active member is vouched for by a record the leader holds itself: nothing fetched.
+    expect(fetched).toEqual([]);
+    expect(rec.idle?.entries[0]?.active.map((r) => r.keeperId)).toEqual([1, 2, 3]);
+    const entries = decodeBatchEntries(submitted[0]!.entries);
+    expect(entries.map((e) => e.idle)).toEqual(IDLE);
+    const signers = Object.keys(rec.state.approvals).map(Number);
+    const agg = g2FromEip2537(hexToBytes(submitted[0]!.signature));
+    expect(
+      verifyAggregate(
+        signers.map((id) => publicKeyOf(sks.get(id)!)),
+        messageOf(STS),
+        agg,
+      ),
+    ).toBe(true);
+  });
+
+  it('a false vouch for an idle keeper is checked (fetched, not found) and changes nothing', async () => {
+    const { job, IDLE, deps } = setup(k, [4], true);
+    const { d, submitted, fetched } = deps(new Set());
+    const rec = await runLeaderRound(job, d);
+    expect(rec.outcome).toBe('confirmed');
+    expect(fetched).toEqual(Array.from({ length: k }, () => ({ keeperId: 4, block: 130n })));
+    expect(decodeBatchEntries(submitted[0]!.entries).map((e) => e.idle)).toEqual(IDLE);
   });
 });

@@ -6,16 +6,21 @@ import {
   batchPaymentMessage,
   type CommitReply,
   type CommitRequest,
+  checkIdleProposal,
   createLeaderRound,
+  decideIdle,
   encodeBatchEntries,
   followerCommit,
   followerRespond,
+  type IdleDecision,
+  idleBits,
   type LeaderEvent,
   type LeaderMessage,
   type LeaderState,
   leaderAt,
   leaderReducer,
   type Proposal,
+  type RecordRef,
   type RevealReply,
   type RoundItem,
   roundEntriesOf,
@@ -32,6 +37,7 @@ import {
   bodyToReply,
   commitReplyToBody,
   type DecodedReply,
+  type IdleProposal,
   leaderMessageToBody,
   type RoundInfo,
   revealToBody,
@@ -41,9 +47,16 @@ import {
 import type { RecordStore } from '../records.js';
 import type { StSource } from '../st.js';
 import { askMembers, attemptDeadlineMs, type Broadcast, countBroadcast, eventQueue } from './fanout.js';
+import type { IdleLog } from './idle-log.js';
 import type { SettlementReader } from './settlement.js';
 import { approvalShares, shareVerifier } from './shares.js';
-import { FINAL_OUTCOMES, type RoundRecord, type RoundStore } from './store.js';
+import {
+  FINAL_OUTCOMES,
+  type RoundRecord,
+  type RoundStore,
+  type StoredCommit,
+  type StoredIdle,
+} from './store.js';
 import type { PaymentClient } from './submit.js';
 
 /**
@@ -99,20 +112,41 @@ export function blsSigner(secretKey: Uint8Array): PaymentSigner {
   return { sign: (message) => toHex(sign(secretKey, message)) };
 }
 
-/** The message every member signs for `sts` over the round's items (core's `batchPaymentMessage`). */
+/**
+ * The message every member signs for `sts` over the round's items with their idle sets (`idle`: per
+ * entry, the bitmap over member indices; core's `batchPaymentMessage`).
+ */
 export function roundMessage(
   chainId: bigint,
   info: RoundInfo,
   items: readonly RoundItem[],
   sts: readonly bigint[],
+  idle: readonly bigint[],
 ): Hex {
   return batchPaymentMessage({
     chainId,
     upkeeping: info.upkeeping,
     user: info.user,
     leaderId: info.leaderId,
-    entries: roundEntriesOf(items, sts),
+    entries: roundEntriesOf(items, sts, idle),
   });
+}
+
+/**
+ * Makes sure this keeper holds keeper `ref.keeperId`'s record of `(user, pid)` at `ref.block`
+ * re-verified (SPEC 3 item 5): pulls it from that keeper and hands it to the challenge-store, which
+ * re-verifies it. True when a record with a verified proof (space > 0) is now held.
+ */
+export type RecordFetcher = (
+  info: RoundInfo,
+  pid: Address,
+  ref: RecordRef,
+  view: UpkeepingView,
+) => Promise<boolean>;
+
+/** The member ids in group order (the order of `signers` and of the idle bitmap). */
+export function groupOrder(view: UpkeepingView): number[] {
+  return decodeGroup(view.group).map((m) => m.keeperId);
 }
 
 // ---------------------------------------------------------------------------
@@ -191,6 +225,24 @@ export interface FollowerDeps {
     item: RoundItem,
     view: UpkeepingView,
   ) => Promise<challengeV1.SignedRecord[]>;
+  /** Fetches a referenced record this member does not hold (SPEC 3 item 5). */
+  fetchRecord: RecordFetcher;
+  metrics: Metrics;
+  /** Where the idle sets this member signs are noted for operators (absent in unit tests). */
+  idleLog?: IdleLog;
+}
+
+/** The latest te among a round's items. */
+export function maxTe(items: readonly RoundItem[]): bigint {
+  let te = 0n;
+  for (const it of items) if (it.te > te) te = it.te;
+  return te;
+}
+
+/** A member's commitment and, per entry, its vouches (the other keepers' records it holds). */
+export interface CommitAnswer {
+  readonly reply: CommitReply;
+  readonly vouches: RecordRef[][];
 }
 
 /**
@@ -202,48 +254,144 @@ export interface FollowerDeps {
 export class Follower {
   constructor(private readonly d: FollowerDeps) {}
 
-  /** SPEC 6.1: compute every entry's st_i, draw a nonce, persist both, then answer the commitment. */
+  /** The challenge-store this member reads its own records from (null without one). */
+  get records(): RecordStore | null {
+    return this.d.records;
+  }
+
+  /**
+   * SPEC 6.1: compute every entry's st_i and what this member holds of the others' records (its vouches,
+   * SPEC 3 item 5), draw a nonce, persist them, then answer the commitment with the vouches.
+   */
   async commit(
     from: number,
     info: RoundInfo,
     msg: CommitRequest,
     includePeers: boolean,
     view: UpkeepingView,
-  ): Promise<CommitReply> {
+  ): Promise<CommitAnswer> {
     const existing = await this.d.store.getCommit(info.tid, msg.attempt);
     if (existing) {
       if (!sameRound(existing.info, info))
         throw new CoordinatorError('ROUND_MISMATCH', 'another round under this id');
-      return followerCommit(msg, existing.sts, existing.nonce);
+      return this.answer(msg, existing);
     }
     await checkLeads(this.d.chain, from, info, msg.items, view);
-    const sts = await this.d.st.computeStBatch({ user: info.user, entries: msg.items, includePeers });
+    const [sts, held] = await Promise.all([
+      this.d.st.computeStBatch({ user: info.user, entries: msg.items, includePeers }),
+      this.d.st.listVouches({
+        user: info.user,
+        entries: msg.items,
+        keeperIds: view.members.map((m) => m.keeperId),
+      }),
+    ]);
     const nonce = bytesToHex(randomBytes(32));
     const stored = await this.d.store.putCommit(
-      { info, items: msg.items, sts, nonce, includePeers },
+      { info, items: msg.items, sts, nonce, includePeers, held },
       msg.attempt,
     );
     this.d.log.debug({ tid: info.tid, attempt: msg.attempt, entries: sts.length, includePeers }, 'committed');
-    return followerCommit(msg, stored.sts, stored.nonce);
+    return this.answer(msg, stored);
   }
 
-  /** SPEC 6.2/6.3: reveal, and sign the payment message when every entry is within tolerance. */
-  async reveal(from: number, info: RoundInfo, msg: Proposal): Promise<RevealReply> {
+  private answer(msg: CommitRequest, stored: StoredCommit): CommitAnswer {
+    return {
+      reply: followerCommit(msg, stored.sts, stored.nonce),
+      vouches: stored.held.map((refs) => refs.filter((r) => r.keeperId !== this.d.keeperId)),
+    };
+  }
+
+  /**
+   * SPEC 6.2/6.3: reveal, and sign the payment message when every entry is within tolerance and its idle
+   * set holds (SPEC 3 item 5: well formed, naming no keeper whose records this member holds, every
+   * reference a verified record — held, or fetched and re-verified). A refused idle set is a reveal
+   * without approval, its reason counted.
+   */
+  async reveal(from: number, info: RoundInfo, msg: Proposal, idle: IdleProposal): Promise<RevealReply> {
     const stored = await this.d.store.getCommit(info.tid, msg.attempt);
     if (!stored)
       throw new CoordinatorError('ROUND_UNKNOWN', `no commitment for attempt ${msg.attempt} of this round`);
     if (!sameRound(stored.info, info) || from !== info.leaderId) {
       throw new CoordinatorError('ROUND_MISMATCH', 'the proposal does not match the committed round');
     }
+    const view = await this.d.chain.viewAt(info.upkeeping, maxTe(stored.items));
+    const members = groupOrder(view);
+    const refused = await this.refuseIdle(info, stored, idle, view, members);
     const chainId = BigInt(await this.d.chain.chainId());
     const signSts = (sts: readonly bigint[]): Hex =>
-      this.d.signer.sign(hexToBytes(roundMessage(chainId, info, stored.items, sts)));
+      this.d.signer.sign(hexToBytes(roundMessage(chainId, info, stored.items, sts, idle.bits)));
     const reply = followerRespond(msg, stored.sts, stored.nonce, this.d.tolBps, signSts);
+    if (refused && reply.approve) {
+      this.d.metrics.rejected.inc({ boundary: 'round', reason: refused.reason });
+      this.d.log.info(
+        {
+          tid: info.tid,
+          attempt: msg.attempt,
+          reason: refused.reason,
+          entry: refused.entry,
+          keeper: refused.keeperId,
+        },
+        'idle set refused: not signing',
+      );
+      const { signature: _signature, ...unsigned } = reply;
+      return { ...unsigned, approve: false };
+    }
+    if (reply.approve) await this.d.idleLog?.signed(info, stored.items, idle.bits, members);
     this.d.log.debug(
       { tid: info.tid, attempt: msg.attempt, proposal: msg.proposal, approve: reply.approve },
       'revealed',
     );
     return reply;
+  }
+
+  /** The first problem of the proposal's idle sets, or null when every entry's holds. */
+  private async refuseIdle(
+    info: RoundInfo,
+    stored: StoredCommit,
+    idle: IdleProposal,
+    view: UpkeepingView,
+    members: readonly number[],
+  ): Promise<{ reason: string; entry: number; keeperId?: number } | null> {
+    if (idle.bits.length !== stored.items.length || idle.active.length !== stored.items.length)
+      return { reason: 'IDLE_SET_MALFORMED', entry: -1 };
+    for (let i = 0; i < stored.items.length; i++) {
+      const held = stored.held[i] ?? [];
+      const check = checkIdleProposal({
+        members,
+        self: this.d.keeperId,
+        bits: idle.bits[i]!,
+        active: idle.active[i]!,
+        held: new Set(held.filter((r) => r.keeperId !== this.d.keeperId).map((r) => r.keeperId)),
+      });
+      if (!check.ok)
+        return {
+          reason: check.reason,
+          entry: i,
+          ...(check.keeperId !== undefined ? { keeperId: check.keeperId } : {}),
+        };
+      const item = stored.items[i]!;
+      for (const ref of idle.active[i]!) {
+        if (ref.block < item.ts || ref.block >= item.te)
+          return { reason: 'IDLE_REF_UNVERIFIED', entry: i, keeperId: ref.keeperId };
+        if (held.some((h) => h.keeperId === ref.keeperId && h.block === ref.block)) continue;
+        if (ref.keeperId === this.d.keeperId) {
+          // A reference to this member's own record other than its first: look it up among its own.
+          const own = this.d.records
+            ? await this.d.records.ownSignedRecords({
+                user: info.user,
+                pid: item.pid,
+                from: ref.block,
+                to: ref.block + 1n,
+              })
+            : [];
+          if (own.some((r) => (r.record?.space ?? 0n) > 0n)) continue;
+          return { reason: 'IDLE_REF_UNVERIFIED', entry: i, keeperId: ref.keeperId };
+        }
+        if (!(await this.d.fetchRecord(info, item.pid, ref, view)))
+          return { reason: 'IDLE_REF_UNVERIFIED', entry: i, keeperId: ref.keeperId };
+      }
+    }
+    return null;
   }
 
   /** SPEC 6.4: pull the others' records of every entry's interval and store them (re-verified by the challenge-store). */
@@ -304,6 +452,69 @@ export interface LeaderDeps {
   peerDeadlinePerEntryMs: number;
   syncDeadlineMs: number;
   maxAttempts: number;
+  /** Fetches a vouched record the leader does not hold (SPEC 3 item 5). */
+  fetchRecord: RecordFetcher;
+  /** TEST ONLY (`faults.ts` `idle-mark`): rewrites the leader's idle decisions; absent in production. */
+  idleFault?: (decisions: readonly IdleDecision[]) => IdleDecision[];
+}
+
+/** A stored idle decision as the proposal carries it (bits over `members` in group order). */
+export function idleProposalOf(stored: StoredIdle, members: readonly number[]): IdleProposal {
+  return {
+    bits: stored.entries.map((e) => idleBits(members, e.idle)),
+    active: stored.entries.map((e) =>
+      e.active.map((r) => ({ keeperId: r.keeperId, block: BigInt(r.block) })),
+    ),
+  };
+}
+
+/**
+ * The leader's idle sets for one attempt (SPEC 3 item 5), per entry: core's
+ * `decideIdle` over its own holdings (first, so a record it holds costs no
+ * check) and the vouches that came with the members' commitments; a vouched
+ * record it does not hold is fetched from its keeper and re-verified by the
+ * challenge-store. The leader's own record (vouched by others) is checked
+ * among its own.
+ */
+export async function decideIdleSets(
+  d: Pick<LeaderDeps, 'keeperId' | 'store' | 'fetchRecord'> & { records: RecordStore | null },
+  info: RoundInfo,
+  attempt: number,
+  items: readonly RoundItem[],
+  members: readonly number[],
+  vouches: ReadonlyMap<number, readonly (readonly RecordRef[])[]>,
+  view: UpkeepingView,
+): Promise<IdleDecision[]> {
+  const own = await d.store.getCommit(info.tid, attempt);
+  const out: IdleDecision[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const held = own?.held[i] ?? [];
+    const replies = [
+      { from: d.keeperId, refs: held.filter((r) => r.keeperId !== d.keeperId) },
+      ...[...vouches]
+        .filter(([from]) => from !== d.keeperId)
+        .map(([from, perEntry]) => ({ from, refs: perEntry[i] ?? [] })),
+    ];
+    const verify = async (ref: RecordRef): Promise<boolean> => {
+      if (ref.block < item.ts || ref.block >= item.te) return false;
+      if (held.some((h) => h.keeperId === ref.keeperId && h.block === ref.block)) return true;
+      if (ref.keeperId === d.keeperId) {
+        const records = d.records
+          ? await d.records.ownSignedRecords({
+              user: info.user,
+              pid: item.pid,
+              from: ref.block,
+              to: ref.block + 1n,
+            })
+          : [];
+        return records.some((r) => (r.record?.space ?? 0n) > 0n);
+      }
+      return d.fetchRecord(info, item.pid, ref, view);
+    };
+    out.push(await decideIdle(members, replies, verify));
+  }
+  return out;
 }
 
 /** The broadcast a state is waiting on (what a resumed round sends again). */
@@ -376,6 +587,10 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
     members: new Map(view.members.map((m) => [m.keeperId, m.account])),
   };
   const keys = new Map(view.members.map((m) => [m.keeperId, m.publicKey]));
+  const members = groupOrder(view);
+  // Vouches that came with the commitments (SPEC 3 item 5), per attempt and member; in memory: a resumed
+  // round decides from what it has (its own holdings), and a wrong idle set is refused and retried.
+  const vouched = new Map<number, Map<number, RecordRef[][]>>();
 
   let rec = await d.store.getRound(info.tid);
   if (!rec) {
@@ -419,10 +634,45 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
     log.info({ phase: rec.state.phase, attempt: rec.state.attempt }, 'round resumed');
   }
 
+  // The idle sets of the attempt being proposed, as the proposal and the signed entries carry them.
+  let idle: IdleProposal | null = rec.idle ? idleProposalOf(rec.idle, members) : null;
+  const idleBitsNow = (): readonly bigint[] => idle?.bits ?? items.map(() => 0n);
+  const decide = async (attempt: number): Promise<void> => {
+    if (rec!.idle?.attempt === attempt) return;
+    const decided = await decideIdleSets(
+      { ...d, records: d.follower.records },
+      info,
+      attempt,
+      items,
+      members,
+      vouched.get(attempt) ?? new Map(),
+      view,
+    );
+    const decisions = d.idleFault ? d.idleFault(decided) : decided;
+    const stored: StoredIdle = {
+      attempt,
+      entries: decisions.map((e) => ({
+        idle: [...e.idle],
+        active: e.active.map((r) => ({ keeperId: r.keeperId, block: r.block.toString() })),
+      })),
+    };
+    rec = { ...rec!, idle: stored, updatedAt: Date.now() };
+    await d.store.putRound(rec);
+    idle = idleProposalOf(stored, members);
+    const counted = decisions.filter((e) => e.idle.length > 0);
+    if (counted.length > 0)
+      log.info(
+        { attempt, entries: counted.length, idle: [...new Set(counted.flatMap((e) => e.idle))] },
+        'idle keepers counted',
+      );
+  };
+
   // The message of the current proposal, encoded once (the state keeps the same `proposedSts` array).
-  let encoded: { sts: readonly bigint[]; message: Hex } | null = null;
+  let encoded: { sts: readonly bigint[]; bits: readonly bigint[]; message: Hex } | null = null;
   const messageOf = (sts: readonly bigint[]): Hex => {
-    if (encoded?.sts !== sts) encoded = { sts, message: roundMessage(chainId, info, items, sts) };
+    const bits = idleBitsNow();
+    if (encoded?.sts !== sts || encoded.bits !== bits)
+      encoded = { sts, bits, message: roundMessage(chainId, info, items, sts, bits) };
     return encoded.message;
   };
   // Approval shares are verified in batches (`shares.ts`): the reducer reads the verdicts.
@@ -440,12 +690,12 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
   const local = async (msg: LeaderMessage): Promise<DecodedReply> => {
     const me = d.keeperId;
     switch (msg.kind) {
-      case 'commit_request':
-        return bodyToReply(
-          commitReplyToBody(await d.follower.commit(me, info, msg, rec!.synced, view), info),
-        );
+      case 'commit_request': {
+        const { reply, vouches } = await d.follower.commit(me, info, msg, rec!.synced, view);
+        return bodyToReply(commitReplyToBody(reply, info, vouches));
+      }
       case 'propose':
-        return bodyToReply(revealToBody(await d.follower.reveal(me, info, msg), info));
+        return bodyToReply(revealToBody(await d.follower.reveal(me, info, msg, idle!), info));
       case 'sync_request':
         return bodyToReply(
           syncReplyToBody(info, msg.attempt, await d.follower.sync(me, info, msg.attempt, view)),
@@ -461,7 +711,7 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
           ? { phase: 'propose', median: msg.median }
           : { phase: 'sync' };
     countBroadcast(d.metrics, counted);
-    const body = leaderMessageToBody(msg, info, rec!.synced);
+    const body = leaderMessageToBody(msg, info, rec!.synced, msg.kind === 'propose' ? idle! : undefined);
     const perEntry = items.length * d.peerDeadlinePerEntryMs;
     const deadline =
       msg.kind === 'sync_request'
@@ -477,7 +727,14 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
       self: d.keeperId,
       local: () => local(msg),
       remote: async (m) => bodyToReply(await d.peers.round(m, group, body, deadline)),
-      answer: (from, reply) => push({ ...reply, from }),
+      answer: (from, reply) => {
+        if (reply.type === 'commit') {
+          const byFrom = vouched.get(reply.msg.attempt) ?? new Map<number, RecordRef[][]>();
+          byFrom.set(from, reply.vouches);
+          vouched.set(reply.msg.attempt, byFrom);
+        }
+        push({ ...reply, from });
+      },
       phase: counted.phase,
       metrics: d.metrics,
       log,
@@ -507,6 +764,7 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
     push({ type: 'start', sts: await ownSts(false) });
   } else {
     const waiting = currentMessage(rec.state);
+    if (waiting?.kind === 'propose') await decide(waiting.attempt);
     if (waiting) broadcast(waiting);
   }
 
@@ -524,6 +782,8 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
       switch (out.type) {
         case 'broadcast':
           log.debug({ kind: out.msg.kind, attempt: out.msg.attempt }, 'broadcast');
+          // An attempt's idle sets are decided once, before its first proposal (the median re-proposal keeps them).
+          if (out.msg.kind === 'propose') await decide(out.msg.attempt);
           broadcast(out.msg);
           break;
         case 'full_sync':
@@ -560,7 +820,7 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
   await d.store.putRound(rec);
   let result = await d.payments.submitAndWait({
     upkeeping: info.upkeeping,
-    entries: encodeBatchEntries(roundEntriesOf(items, rec.state.proposedSts!)),
+    entries: encodeBatchEntries(roundEntriesOf(items, rec.state.proposedSts!, idleBitsNow())),
     leaderId: info.leaderId,
     r: info.r,
     group: view.group,

@@ -1,4 +1,10 @@
-import { deserializeRoundState, type LeaderState, type RoundItem, serializeRoundState } from '@whitepay/core';
+import {
+  deserializeRoundState,
+  type LeaderState,
+  type RecordRef,
+  type RoundItem,
+  serializeRoundState,
+} from '@whitepay/core';
 import type { Redis } from 'ioredis';
 import type { Address, Hex } from 'viem';
 import type { RoundInfo } from '../peer/messages.js';
@@ -23,6 +29,20 @@ export interface RoundRecord {
   readonly error?: { code: string; message: string };
   /** Once confirmed: every entry paid or skipped (with the contract's reason). */
   readonly entries?: BatchEntryOutcome[];
+  /**
+   * The idle sets of the attempt being proposed (SPEC 3 item 5), decided once per attempt before its
+   * first proposal: per entry, the idle keeper ids and the reference that vouches for each active one.
+   */
+  readonly idle?: StoredIdle;
+}
+
+/** One attempt's idle decision, as stored (blocks as decimal strings). */
+export interface StoredIdle {
+  readonly attempt: number;
+  readonly entries: readonly {
+    idle: readonly number[];
+    active: readonly { keeperId: number; block: string }[];
+  }[];
 }
 
 /** The order key of a round in `rounds` (newest first): its start, then its tid. */
@@ -38,6 +58,11 @@ export interface StoredCommit {
   readonly sts: readonly bigint[];
   readonly nonce: Hex;
   readonly includePeers: boolean;
+  /**
+   * Per entry, the records this member holds (SPEC 3 item 5), at most one per keeper: its vouches for the
+   * others, and its own first record (which vouches for nobody; it checks a reference to itself).
+   */
+  readonly held: readonly (readonly RecordRef[])[];
 }
 
 function encodeItems(items: readonly RoundItem[]) {
@@ -141,6 +166,7 @@ export class RoundStore {
       sts: string[];
       nonce: Hex;
       includePeers: boolean;
+      held?: { keeperId: number; block: string }[][];
     };
     return {
       info: o.info,
@@ -148,12 +174,18 @@ export class RoundStore {
       sts: o.sts.map((x) => BigInt(x)),
       nonce: o.nonce,
       includePeers: o.includePeers,
+      held: (o.held ?? []).map((refs) => refs.map((r) => ({ keeperId: r.keeperId, block: BigInt(r.block) }))),
     };
   }
 
   /** Stores the commitment unless one exists for (tid, attempt); returns the one that is stored. */
   async putCommit(c: StoredCommit, attempt: number): Promise<StoredCommit> {
-    const json = JSON.stringify({ ...c, items: encodeItems(c.items), sts: c.sts.map(String) });
+    const json = JSON.stringify({
+      ...c,
+      items: encodeItems(c.items),
+      sts: c.sts.map(String),
+      held: c.held.map((refs) => refs.map((r) => ({ keeperId: r.keeperId, block: r.block.toString() }))),
+    });
     const ok = await this.redis.set(this.commitKey(c.info.tid, attempt), json, 'EX', 2 * DAY_S, 'NX');
     if (ok === 'OK') return c;
     return (await this.getCommit(c.info.tid, attempt)) ?? c;

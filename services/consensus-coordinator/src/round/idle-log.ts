@@ -1,0 +1,86 @@
+import { idleIdsOf, type RoundItem } from '@whitepay/core';
+import type { Redis } from 'ioredis';
+import type { Address, Hex } from 'viem';
+import type { Metrics } from '../metrics.js';
+import type { RoundInfo } from '../peer/messages.js';
+
+/** The latest interval a payment this keeper signed counted one keeper idle for one provider. */
+export interface IdleNote {
+  readonly keeperId: number;
+  readonly upkeeping: Address;
+  readonly user: Address;
+  readonly pid: Address;
+  /** Decimal block numbers (docs/api.md). */
+  readonly ts: string;
+  readonly te: string;
+  /** The round that proposed it, and when this keeper signed it (Unix ms). */
+  readonly tid: Hex;
+  readonly signedAt: number;
+}
+
+/**
+ * What operators see of SPEC 3 item 5 (idle keepers are not paid): for each
+ * keeper and provider, the latest interval whose payment this keeper signed
+ * with that keeper in the idle set — kept in Redis (hash `<prefix>:idle`,
+ * field `<keeperId>:<upkeeping>:<pid>`, shared by replicas) and counted in
+ * `whitepay_keeper_idle_entries_total` / `whitepay_keeper_idle_last_te`.
+ * Noted when the signature is given (the payment may still be refused on
+ * chain, e.g. its slot over; the next interval then counts again).
+ */
+export class IdleLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly selfId: number,
+    private readonly metrics: Metrics,
+  ) {}
+
+  private get key(): string {
+    return `${this.prefix}:idle`;
+  }
+
+  /** Notes every idle keeper of a signed proposal (`bits` per entry over `members` in group order). */
+  async signed(
+    info: RoundInfo,
+    items: readonly RoundItem[],
+    bits: readonly bigint[],
+    members: readonly number[],
+  ): Promise<void> {
+    const now = Date.now();
+    const fields: string[] = [];
+    items.forEach((it, i) => {
+      for (const keeperId of idleIdsOf(members, bits[i] ?? 0n) ?? []) {
+        const note: IdleNote = {
+          keeperId,
+          upkeeping: info.upkeeping,
+          user: info.user,
+          pid: it.pid,
+          ts: it.ts.toString(),
+          te: it.te.toString(),
+          tid: info.tid,
+          signedAt: now,
+        };
+        fields.push(
+          `${keeperId}:${info.upkeeping.toLowerCase()}:${it.pid.toLowerCase()}`,
+          JSON.stringify(note),
+        );
+        const labels = { keeper: String(keeperId), self: String(keeperId === this.selfId) };
+        this.metrics.idleCounted.inc(labels);
+        this.metrics.idleLastTe.set(labels, Number(it.te));
+      }
+    });
+    if (fields.length > 0) await this.redis.hset(this.key, ...fields);
+  }
+
+  /** Every note, newest interval first (filtered by keeper when given). */
+  async list(keeperId?: number): Promise<IdleNote[]> {
+    const raw = await this.redis.hgetall(this.key);
+    const notes = Object.entries(raw)
+      .filter(([field]) => keeperId === undefined || field.startsWith(`${keeperId}:`))
+      .map(([, v]) => JSON.parse(v) as IdleNote);
+    return notes.sort((a, b) => {
+      const d = BigInt(b.te) - BigInt(a.te);
+      return d > 0n ? 1 : d < 0n ? -1 : a.keeperId - b.keeperId || a.pid.localeCompare(b.pid);
+    });
+  }
+}
