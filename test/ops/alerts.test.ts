@@ -34,6 +34,7 @@ const ALERTS = [
   'WhitePaySenderLockLost',
   'WhitePaySenderLockFlapping',
   'WhitePayPeersUnreachable',
+  'WhitePayKeeperCountedIdle',
 ];
 
 function render(extra: readonly string[] = []): RuleGroup[] {
@@ -96,7 +97,7 @@ describe('the chart alert rules, by promtool', () => {
       expect(r.expr, r.alert).toContain('namespace="whitepay",keeper="3"');
     }
     writeFileSync(join(dir, 'full.yaml'), stringify({ groups }));
-    expect(promtool(['check', 'rules', 'full.yaml'], dir)).toMatch(/SUCCESS: 9 rules found/);
+    expect(promtool(['check', 'rules', 'full.yaml'], dir)).toMatch(/SUCCESS: 10 rules found/);
   });
 
   it('fires each alert on its fault and stays quiet otherwise (promtool test rules)', () => {
@@ -125,6 +126,6 @@ describe('the chart alert rules, by promtool', () => {
     expect(floor?.expr).toContain('< 1000000000000000000');
     for (const r of rules) expect(r.labels?.team, r.alert).toBe('storage');
     writeFileSync(join(dir, 'floor.yaml'), stringify({ groups }));
-    expect(promtool(['check', 'rules', 'floor.yaml'], dir)).toMatch(/SUCCESS: 10 rules found/);
+    expect(promtool(['check', 'rules', 'floor.yaml'], dir)).toMatch(/SUCCESS: 11 rules found/);
   });
 });

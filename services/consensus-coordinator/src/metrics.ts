@@ -78,14 +78,14 @@ export function createMetrics(registry: Registry) {
     }),
     idleCounted: new Counter({
       name: 'whitepay_keeper_idle_entries_total',
-      help: 'Entries of payments this keeper signed that count a keeper idle (SPEC 3 item 5: not paid its share), by that keeper and whether it is this keeper (self="true")',
-      labelNames: ['keeper', 'self'] as const,
+      help: 'Entries of proposals this keeper answered that count a keeper idle (SPEC 3 item 5: not paid its share), by that keeper, whether it is this keeper (self) and whether this keeper signed (signed)',
+      labelNames: ['keeper', 'self', 'signed'] as const,
       registers,
     }),
     idleLastTe: new Gauge({
       name: 'whitepay_keeper_idle_last_te',
-      help: 'The te of the latest interval a payment this keeper signed counted a keeper idle, by that keeper and self',
-      labelNames: ['keeper', 'self'] as const,
+      help: 'The te of the latest interval a proposal this keeper answered counted a keeper idle, by keeper, self and signed',
+      labelNames: ['keeper', 'self', 'signed'] as const,
       registers,
     }),
     /** Rejected peer messages: `boundary` is `grpc:<method>` (follower side) or `round` (the leader's reducer). */

@@ -104,7 +104,7 @@ describe('GET /v1/rounds', () => {
     const info = { upkeeping: UPKEEPING, user: USER, leaderId: 3, r: 1, tid: keccak256(toHex('idle')) };
     const members = [3, 5, 8, 13];
     // Entry 0 counts 5 (this keeper) and 13 idle, entry 1 nobody; a later interval of pid 0 counts 5 again.
-    await idle.signed(
+    await idle.answered(
       info,
       [
         { pid: pidOf(0), ts: 10n, te: 20n },
@@ -112,8 +112,9 @@ describe('GET /v1/rounds', () => {
       ],
       [0b1010n, 0n],
       members,
+      true,
     );
-    await idle.signed(info, [{ pid: pidOf(0), ts: 20n, te: 30n }], [0b0010n], members);
+    await idle.answered(info, [{ pid: pidOf(0), ts: 20n, te: 30n }], [0b0010n], members, false);
     const all = (await app.inject('/v1/idle')).json() as {
       idle: Array<{ keeperId: number; ts: string; te: string }>;
     };
@@ -125,7 +126,9 @@ describe('GET /v1/rounds', () => {
     expect(mine.idle).toHaveLength(1);
     expect((await app.inject('/v1/idle?keeper=-1')).statusCode).toBe(400);
     const metrics = (await app.inject('/metrics')).body;
-    expect(metrics).toMatch(/whitepay_keeper_idle_entries_total\{keeper="5",self="true"[^}]*\} 2/);
-    expect(metrics).toMatch(/whitepay_keeper_idle_last_te\{keeper="13",self="false"[^}]*\} 20/);
+    expect(metrics).toMatch(/whitepay_keeper_idle_entries_total\{keeper="5",self="true",signed="true"[^}]*\} 1/);
+    expect(metrics).toMatch(/whitepay_keeper_idle_entries_total\{keeper="5",self="true",signed="false"[^}]*\} 1/);
+    expect(metrics).toMatch(/whitepay_keeper_idle_last_te\{keeper="13",self="false",signed="true"[^}]*\} 20/);
+    expect(all.idle[0]).toMatchObject({ signed: false });
   });
 });

@@ -131,7 +131,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
       onRequest: app.requireRead,
       schema: {
         summary:
-          'Idle keepers (SPEC 3 item 5: not paid their share): per keeper and provider, the latest interval a payment this keeper signed counted it idle, newest first',
+          'Idle keepers (SPEC 3 item 5: not paid their share): per keeper and provider, the latest interval a proposal this keeper answered counted it idle (and whether it signed), newest first',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -146,7 +146,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
                 type: 'array',
                 items: {
                   type: 'object',
-                  required: ['keeperId', 'upkeeping', 'user', 'pid', 'ts', 'te', 'tid', 'signedAt'],
+                  required: ['keeperId', 'upkeeping', 'user', 'pid', 'ts', 'te', 'tid', 'at', 'signed'],
                   properties: {
                     keeperId: { type: 'integer' },
                     upkeeping: hex,
@@ -155,7 +155,8 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
                     ts: blockNumberSchema,
                     te: blockNumberSchema,
                     tid: { ...hex, description: 'the round that proposed it' },
-                    signedAt: { type: 'integer', description: 'ms since the epoch' },
+                    at: { type: 'integer', description: 'when this keeper answered the proposal, ms since the epoch' },
+                    signed: { type: 'boolean', description: 'whether this keeper signed it' },
                   },
                 },
               },

@@ -321,6 +321,10 @@ export class Follower {
     const signSts = (sts: readonly bigint[]): Hex =>
       this.d.signer.sign(hexToBytes(roundMessage(chainId, info, stored.items, sts, idle.bits)));
     const reply = followerRespond(msg, stored.sts, stored.nonce, this.d.tolBps, signSts);
+    const signs = reply.approve && !refused;
+    // What operators see of the idle sets (a malformed one names nobody reliably: not noted).
+    if (refused?.reason !== 'IDLE_SET_MALFORMED')
+      await this.d.idleLog?.answered(info, stored.items, idle.bits, members, signs);
     if (refused && reply.approve) {
       this.d.metrics.rejected.inc({ boundary: 'round', reason: refused.reason });
       this.d.log.info(
@@ -336,7 +340,6 @@ export class Follower {
       const { signature: _signature, ...unsigned } = reply;
       return { ...unsigned, approve: false };
     }
-    if (reply.approve) await this.d.idleLog?.signed(info, stored.items, idle.bits, members);
     this.d.log.debug(
       { tid: info.tid, attempt: msg.attempt, proposal: msg.proposal, approve: reply.approve },
       'revealed',

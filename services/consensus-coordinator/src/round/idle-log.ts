@@ -13,19 +13,24 @@ export interface IdleNote {
   /** Decimal block numbers (docs/api.md). */
   readonly ts: string;
   readonly te: string;
-  /** The round that proposed it, and when this keeper signed it (Unix ms). */
+  /** The round that proposed it, and when this keeper answered the proposal (Unix ms). */
   readonly tid: Hex;
-  readonly signedAt: number;
+  readonly at: number;
+  /** Whether this keeper signed that proposal (false: it refused it, or its st did not agree). */
+  readonly signed: boolean;
 }
 
 /**
  * What operators see of SPEC 3 item 5 (idle keepers are not paid): for each
- * keeper and provider, the latest interval whose payment this keeper signed
- * with that keeper in the idle set — kept in Redis (hash `<prefix>:idle`,
- * field `<keeperId>:<upkeeping>:<pid>`, shared by replicas) and counted in
- * `whitepay_keeper_idle_entries_total` / `whitepay_keeper_idle_last_te`.
- * Noted when the signature is given (the payment may still be refused on
- * chain, e.g. its slot over; the next interval then counts again).
+ * keeper and provider, the latest interval a proposal this keeper answered
+ * counted that keeper idle, and whether this keeper signed it — kept in Redis
+ * (hash `<prefix>:idle`, field `<keeperId>:<upkeeping>:<pid>`, shared by
+ * replicas) and counted in `whitepay_keeper_idle_entries_total` /
+ * `whitepay_keeper_idle_last_te` (labels `keeper`, `self`, `signed`). A keeper
+ * counted idle itself rarely signs (its st, without records, does not agree),
+ * so unsigned proposals are noted too: the alert fires on `self="true"`.
+ * Noted when the proposal is answered (a payment may still fail, e.g. its slot
+ * over; the next interval then counts again).
  */
 export class IdleLog {
   constructor(
@@ -39,12 +44,13 @@ export class IdleLog {
     return `${this.prefix}:idle`;
   }
 
-  /** Notes every idle keeper of a signed proposal (`bits` per entry over `members` in group order). */
-  async signed(
+  /** Notes every idle keeper of an answered proposal (`bits` per entry over `members` in group order). */
+  async answered(
     info: RoundInfo,
     items: readonly RoundItem[],
     bits: readonly bigint[],
     members: readonly number[],
+    signed: boolean,
   ): Promise<void> {
     const now = Date.now();
     const fields: string[] = [];
@@ -58,13 +64,18 @@ export class IdleLog {
           ts: it.ts.toString(),
           te: it.te.toString(),
           tid: info.tid,
-          signedAt: now,
+          at: now,
+          signed,
         };
         fields.push(
           `${keeperId}:${info.upkeeping.toLowerCase()}:${it.pid.toLowerCase()}`,
           JSON.stringify(note),
         );
-        const labels = { keeper: String(keeperId), self: String(keeperId === this.selfId) };
+        const labels = {
+          keeper: String(keeperId),
+          self: String(keeperId === this.selfId),
+          signed: String(signed),
+        };
         this.metrics.idleCounted.inc(labels);
         this.metrics.idleLastTe.set(labels, Number(it.te));
       }
