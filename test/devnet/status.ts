@@ -22,6 +22,8 @@ export interface Payment {
   position: number;
   excluded: number;
   signers: bigint;
+  /** The idle set (SPEC 3 item 5): bit i = the group's i-th member, not paid its share. */
+  idle: bigint;
   block: bigint;
 }
 
@@ -65,6 +67,7 @@ export class PaymentLog {
         position: a.position!,
         excluded: a.excluded!,
         signers: a.signers!,
+        idle: BigInt((a as { idle?: bigint | number }).idle ?? 0n),
         block: l.blockNumber,
       });
     }
@@ -152,6 +155,8 @@ export interface KeeperView {
   paid: number;
   /** From the coordinator's GET /v1/rounds, when it runs. */
   rounds: { led: number; failed: number } | null;
+  /** Payments that counted this keeper idle (SPEC 3 item 5: no share), and the latest of them. */
+  idle: { count: number; last: Payment | null };
   procs: Partial<Record<ServiceName, ProcState>>;
 }
 
@@ -217,6 +222,12 @@ export function countRounds(body: unknown): { led: number; failed: number } | nu
   return { led, failed };
 }
 
+/** The payments whose idle set names the member at `index`. */
+export function idleOf(payments: readonly Payment[], index: number): KeeperView['idle'] {
+  const mine = payments.filter((x) => ((x.idle >> BigInt(index)) & 1n) === 1n);
+  return { count: mine.length, last: mine.at(-1) ?? null };
+}
+
 /** Collects one frame of the status view. */
 export class StatusCollector {
   readonly paymentLog: PaymentLog;
@@ -277,7 +288,8 @@ export class StatusCollector {
     );
     const procs = this.net.supervisor.status();
     const keepers = await Promise.all(
-      state.keepers.map(async (k): Promise<KeeperView> => {
+      // The group is registered in the order of state.keepers: keeper i is bit i of an idle set.
+      state.keepers.map(async (k, index): Promise<KeeperView> => {
         const states: KeeperView['procs'] = {};
         for (const s of this.net.services) {
           const st = procs.find((p) => p.name === procName(k, s))?.state;
@@ -294,6 +306,7 @@ export class StatusCollector {
           balance: await balanceOf(k.account),
           paid: payments.filter((x) => x.leaderId === k.id).length,
           rounds: coord,
+          idle: idleOf(payments, index),
           procs: states,
         };
       }),
@@ -358,12 +371,20 @@ export function renderStatus(s: Snapshot, net: Devnet, color: boolean): string {
       `  ${p.name} ${short(p.pid)}${fault}  ${rec.padEnd(30)} ${paid}  payments ${p.payments}  balance ${eth(p.balance)}`,
     );
   }
-  out.push(b('keepers') + dim('     led/failed rounds   paid   balance             services'));
+  out.push(
+    b('keepers') +
+      dim('     led/failed rounds   paid   balance             services                idle (no share)'),
+  );
   for (const k of s.keepers) {
     const rounds = k.rounds ? `${k.rounds.led}/${k.rounds.failed}` : '-';
     const procs = net.services.map((sv) => `${SERVICE_SHORT[sv]} ${mark(k.procs[sv])}`).join(' ');
+    const last = k.idle.last;
+    const idle =
+      k.idle.count === 0 || !last
+        ? dim('never')
+        : b(`${k.idle.count}× last [${last.ts},${last.te}) ${short(last.pid)}`);
     out.push(
-      `  k${String(k.id).padEnd(3)} ${short(k.account)}  ${rounds.padEnd(9)} ${String(k.paid).padEnd(6)} ${eth(k.balance).padEnd(19)} ${procs}`,
+      `  k${String(k.id).padEnd(3)} ${short(k.account)}  ${rounds.padEnd(9)} ${String(k.paid).padEnd(6)} ${eth(k.balance).padEnd(19)} ${procs}  ${idle}`,
     );
   }
   const counts = new Map<ProcState, number>();
