@@ -102,7 +102,18 @@ try {
   const recordAt = (i: number) => makeRecord(i % ACCOUNTS, BigInt(Math.floor(i / ACCOUNTS)));
 
   async function scenario(name: string, ns: string, concurrent: boolean, batchMax: number): Promise<void> {
-    const config = testConfig({ NATS_NAMESPACE: ns, BATCH_MAX: String(batchMax), ...SERVICE_ENV });
+    const base = testConfig({ NATS_NAMESPACE: ns, BATCH_MAX: String(batchMax), ...SERVICE_ENV });
+    // As the README says: MAX_ACK_PENDING above (WRITERS + PIPELINE_DEPTH + 1) × BATCH_MAX (twice, here).
+    const held = (base.writers + base.pipelineDepth + 1) * batchMax;
+    const config =
+      base.maxAckPending >= 2 * held
+        ? base
+        : testConfig({
+            NATS_NAMESPACE: ns,
+            BATCH_MAX: String(batchMax),
+            ...SERVICE_ENV,
+            MAX_ACK_PENDING: String(2 * held),
+          });
     const url = await pg.createDatabase(ns.toLowerCase());
     const pool = createPool({ url, log, max: config.dbPoolSize });
     await migrate(pool);
