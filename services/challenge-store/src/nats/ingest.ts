@@ -168,7 +168,7 @@ export class Ingestor {
               this.wakeConsumer = r;
             });
           this.seal();
-        } else this.timer ??= setTimeout(() => this.seal(), this.o.batchWaitMs);
+        } else this.timer ??= setTimeout(this.sealOnTimer, this.o.batchWaitMs);
       }
     } catch (err) {
       if (!this.stopping) this.log.error({ err }, 'consumer stopped');
@@ -186,10 +186,18 @@ export class Ingestor {
   }
 
   /**
-   * Queues the batch being filled (when it holds anything). A partial batch
-   * sealed by the timer may exceed `pipelineDepth` by one: the bound on
-   * memory holds through `maxAckPending` and the full-batch path.
+   * `batchWaitMs` after a batch's first record: seals it, partial, unless the
+   * queue is full — then it waits another `batchWaitMs` (so the queue never
+   * holds more than `pipelineDepth` batches).
    */
+  private readonly sealOnTimer = (): void => {
+    this.timer = undefined;
+    if (this.queue.length >= this.o.pipelineDepth && !this.stopping)
+      this.timer = setTimeout(this.sealOnTimer, this.o.batchWaitMs);
+    else this.seal();
+  };
+
+  /** Queues the batch being filled (when it holds anything) and wakes a writer. */
   private seal(): void {
     if (this.timer) {
       clearTimeout(this.timer);
