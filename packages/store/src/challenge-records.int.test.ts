@@ -9,6 +9,7 @@ import {
   maxChallengeBlock,
   queryChallengeRecords,
 } from './challenge-records.js';
+import { INT8_MAX } from './codec.js';
 import { closePool, createPool, ping } from './db.js';
 import { StoreError } from './errors.js';
 import { migrate } from './migrate.js';
@@ -54,6 +55,49 @@ describe('challenge_records on a real PostgreSQL', () => {
       expect(page.records).toEqual([{ ...batch[0], blockHash: batch[0]!.blockHash }]);
     });
   }
+
+  it('binary COPY stores every field as unnest does (extremes, null and empty proofs)', async () => {
+    const [a, b] = [await fresh(), await fresh()];
+    const user = rand(20);
+    const pid = rand(20);
+    const rows = Array.from({ length: 80 }, (_, i) =>
+      record({
+        user,
+        pid,
+        block: i === 0 ? 1n << 40n : BigInt(i),
+        keeperId: i % 2 ? 4_294_967_295 : i,
+        space: i === 1 ? INT8_MAX : BigInt(i) * 4096n,
+        verdict: (i % 5) + 1,
+        proof: i % 3 === 0 ? null : i % 3 === 1 ? new Uint8Array(0) : rand(1 + i * 7),
+        observedAtMs: 1_700_000_000_000 + i * 1_001,
+      }),
+    );
+    expect(await insertChallengeRecords(a, rows, { method: 'unnest' })).toEqual({
+      inserted: 80,
+      duplicates: 0,
+    });
+    expect(await insertChallengeRecords(b, rows, { method: 'copy' })).toEqual({
+      inserted: 80,
+      duplicates: 0,
+    });
+    const dump = async (pool: pg.Pool) =>
+      (
+        await pool.query(
+          `SELECT user_addr, pid, keeper_id::text, block::text, block_hash, space::text, verdict, proof,
+                  observed_at::text FROM challenge_records ORDER BY block, keeper_id`,
+        )
+      ).rows;
+    const stored = await dump(b);
+    expect(stored).toEqual(await dump(a));
+    expect(stored.find((r) => r.block === (1n << 40n).toString())).toMatchObject({
+      keeper_id: '0',
+      proof: null,
+    });
+    expect(stored.find((r) => r.block === '1')).toMatchObject({
+      space: INT8_MAX.toString(),
+      proof: Buffer.alloc(0),
+    });
+  });
 
   it('range query is ordered, half-open and paginated by keyset', async () => {
     const pool = await fresh();

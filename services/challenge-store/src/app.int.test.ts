@@ -43,10 +43,11 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
     await pg?.stop();
   });
 
-  async function setup(ns: string, over: Record<string, string> = {}) {
-    const url = await pg.createDatabase(`svc${dbn++}`);
+  async function setup(ns: string, over: Record<string, string> = {}, db?: string) {
+    const url = db ?? (await pg.createDatabase(`svc${dbn++}`));
     const log = silentLogger();
     const pool = createPool({ url, log, connectTimeoutMs: 1000 });
+    const dbUrl = url;
     await migrate(pool);
     const nc = await connectBus({ url: nats.url, name: ns, log });
     const config = testConfig({ NATS_NAMESPACE: ns, ...over });
@@ -64,7 +65,7 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
     cleanup.push(stop);
     const s = subjects(ns);
     const pub = new WindowedPublisher(nc.jetstream(), 256);
-    return { app, pool, nc, s, pub, registry, stop };
+    return { app, pool, nc, s, pub, registry, stop, url: dbUrl };
   }
 
   it('stores every published record exactly once; duplicates and malformed messages are handled', async () => {
@@ -369,5 +370,47 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
     await publishing;
     await drained(app);
     expect(await count(pool)).toEqual({ rows: N, distinct: N });
+  });
+
+  it('pipelined: nothing is acked before its COMMIT; stop drains; a restart stores each record once', async () => {
+    const over = { WRITERS: '3', PIPELINE_DEPTH: '3', BATCH_MAX: '200', ACK_WAIT_MS: '2000' };
+    const first = await setup('t4', over);
+    const N = 6000;
+    // A lock held elsewhere stops every writer before COMMIT: the pipeline fills, nothing is acked.
+    const blocker = await first.pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE challenge_records IN EXCLUSIVE MODE');
+    try {
+      // every record twice under two msg ids, so batches in flight at once share keys
+      for (let i = 0; i < N; i++) {
+        const rec = encodeRecord(makeRecord(i % 4, BigInt(i)));
+        await first.pub.publish(first.s.recordsFor('u', 'p'), rec, `a${i}`);
+        await first.pub.publish(first.s.recordsFor('u', 'p'), rec, `b${i}`);
+      }
+      await first.pub.flush();
+      const full = (3 + 3 + 1) * 200;
+      await waitFor(
+        'pipeline full',
+        async () => (await first.app.ingestor.lag()).ackPending >= full,
+        30_000,
+        20,
+      );
+      const held = await first.app.ingestor.lag();
+      expect(held.pending + held.ackPending).toBe(2 * N); // not one ack yet
+      expect((await count(first.pool)).rows).toBe(0);
+    } finally {
+      await blocker.query('COMMIT');
+      blocker.release();
+    }
+    await waitFor('some rows stored', async () => (await count(first.pool)).rows > 1000, 30_000, 10);
+    await first.stop(); // drains what it holds: every write it started has ended
+    const probe = createPool({ url: first.url, log: silentLogger() });
+    const atStop = await count(probe);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await count(probe)).toEqual(atStop);
+    await closePool(probe);
+    const second = await setup('t4-again', { ...over, NATS_NAMESPACE: 't4' }, first.url);
+    await drained(second.app);
+    expect(await count(second.pool)).toEqual({ rows: N, distinct: N });
   });
 });

@@ -54,6 +54,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     batchMax: config.batchMax,
     batchWaitMs: config.batchWaitMs,
     writers: config.writers,
+    pipelineDepth: config.pipelineDepth,
     maxAckPending: config.maxAckPending,
     ackWaitMs: config.ackWaitMs,
     lagPollMs: config.lagPollMs,

@@ -64,7 +64,18 @@ export const configShape = {
     .min(1)
     .max(16)
     .default(2)
-    .describe('batches written concurrently, each in its own transaction'),
+    .describe(
+      'batches written concurrently, each in its own transaction on its own pooled connection (keep below `DB_POOL_SIZE`, which the queries share)',
+    ),
+  pipelineDepth: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(2)
+    .describe(
+      'sealed batches that wait for a free writer while the consumer fills the next one; the consumer pauses when this many wait. `MAX_ACK_PENDING` should exceed (`WRITERS` + `PIPELINE_DEPTH` + 1) × `BATCH_MAX`',
+    ),
   maxAckPending: z.coerce
     .number()
     .int()

@@ -1,6 +1,7 @@
 import { challengeV1 } from '@whitepay/proto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, recordToRow, rowToRecord } from './decode.js';
+import { checkProofWire, decodeRecord, recordToRow, rowToRecord } from './decode.js';
 
 export function sampleRecord(over: Partial<challengeV1.ChallengeRecord> = {}): challengeV1.ChallengeRecord {
   return {
@@ -76,3 +77,49 @@ function withBadProof(): Uint8Array {
   // field 8, length-delimited, 3 bytes that are not a ChallengeProof (field 1 with a truncated length)
   return new Uint8Array([...base, 0x42, 0x03, 0x0a, 0x09, 0x01]);
 }
+
+describe('checkProofWire', () => {
+  const throws = (f: () => unknown) => {
+    try {
+      f();
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  const agrees = (b: Uint8Array): void => {
+    expect(
+      throws(() => checkProofWire(b)),
+      `bytes ${Buffer.from(b).toString('hex')}`,
+    ).toBe(throws(() => challengeV1.ChallengeProof.decode(b)));
+  };
+  const proof = challengeV1.ChallengeProof.encode(sampleRecord().proof!).finish();
+
+  it('accepts and refuses exactly what ChallengeProof.decode does: random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => agrees(b)),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('… and a real proof truncated, with bytes changed, or with bytes appended', () => {
+    agrees(proof);
+    expect(throws(() => checkProofWire(proof))).toBe(false);
+    for (let n = 0; n <= proof.length; n++) agrees(proof.slice(0, n));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: proof.length - 1 }), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fc.uint8Array({ maxLength: 12 }),
+        (edits, tail) => {
+          const b = new Uint8Array([...proof, ...tail]);
+          for (const [i, v] of edits) b[i] = v;
+          agrees(b);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+});

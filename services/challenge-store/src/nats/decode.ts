@@ -11,6 +11,42 @@ function expectWire(field: string, got: WireType, want: WireType): void {
 }
 
 /**
+ * Throws where `challengeV1.ChallengeProof.decode(bytes)` throws, building
+ * nothing: the same reads in the same order as the generated decoder (tags
+ * as plain varints, a known field only with its own tag, anything else
+ * skipped, a zero tag or an end-group tag ending the message), with the
+ * values discarded. Half the cost of the decode on the ingest path; a test
+ * checks the two agree on random and mutated inputs.
+ */
+export function checkProofWire(bytes: Uint8Array): void {
+  const r = new BinaryReader(bytes);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag === 10)
+      r.bytes(); // seed
+    else if (tag === 18)
+      checkLeafWire(r, r.uint32()); // leaves
+    else if (tag === 24)
+      r.uint32(); // leaves_per_piece
+    else if ((tag & 7) === 4 || tag === 0) break;
+    else r.skip(tag & 7);
+  }
+}
+
+function checkLeafWire(r: BinaryReader, length: number): void {
+  const end = r.pos + length;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 10 || tag === 26 || tag === 34)
+      r.bytes(); // piece_id, leaf, path
+    else if (tag === 16)
+      r.uint64(); // leaf_index
+    else if ((tag & 7) === 4 || tag === 0) break;
+    else r.skip(tag & 7);
+  }
+}
+
+/**
  * Decodes a ChallengeRecord published by the challenger straight from the
  * protobuf wire format into a store row. The proof is kept as its encoded
  * bytes (a zero-copy slice, checked to parse as a ChallengeProof) — the store
@@ -73,7 +109,7 @@ export function decodeRecord(data: Uint8Array, ownKeeperId?: number): RecordRow 
           r.skip(wt, no);
       }
     }
-    if (proof) challengeV1.ChallengeProof.decode(proof);
+    if (proof) checkProofWire(proof);
   } catch (err) {
     if (err instanceof RecordRejected) throw err;
     throw new RecordRejected('RECORD_MALFORMED', `not a ChallengeRecord: ${(err as Error).message}`);

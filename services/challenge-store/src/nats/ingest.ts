@@ -21,13 +21,21 @@ export interface IngestorOptions {
   keeperId: number;
   batchMax: number;
   batchWaitMs: number;
-  /** Batches written concurrently (each its own transaction; order does not matter). */
+  /** Batches written concurrently (each its own transaction and connection; order does not matter). */
   writers: number;
+  /** Sealed batches that wait for a free writer, at most (beyond those being written). */
+  pipelineDepth: number;
   maxAckPending: number;
   ackWaitMs: number;
   lagPollMs: number;
   metrics: Metrics;
   log: Logger;
+}
+
+/** Decoded rows and the messages to acknowledge once they are committed (same order). */
+interface Batch {
+  rows: RecordRow[];
+  msgs: JsMsg[];
 }
 
 const BOUNDARY = 'nats:records';
@@ -36,24 +44,45 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /**
  * Drains `<ns>.records.>` into `challenge_records` exactly once in effect:
  * a durable pull consumer (explicit acks, shared by the replicas) delivers
- * records; they are decoded, batched (up to `batchMax`, or what arrived
- * within `batchWaitMs`), written in one idempotent transaction, and only then
- * acknowledged. A crash before the ack redelivers them; the unique key makes
- * the second write a no-op. A malformed record is terminated (never
- * redelivered) and counted; the rest of its batch goes on. While the
- * database is unavailable the batch is retried, its messages kept alive with
- * `working()`.
+ * records; they are decoded as they arrive, batched (up to `batchMax`, or
+ * what arrived within `batchWaitMs`), written in one idempotent transaction,
+ * and only then acknowledged. A crash before the ack redelivers them; the
+ * unique key makes the second write a no-op. A malformed record is
+ * terminated (never redelivered) and counted; the rest of its batch goes on.
+ * While the database is unavailable the batch is retried, its messages (and
+ * those of the batches queued behind it) kept alive with `working()`.
+ *
+ * The stages overlap: while `writers` batches are being written (each on its
+ * own pooled connection), the consumer keeps filling the next batch and up
+ * to `pipelineDepth` sealed batches wait for a writer. Only when that queue
+ * is full does the consumer wait; what the server delivers meanwhile is
+ * bounded by `maxAckPending` (which should exceed
+ * `(writers + pipelineDepth + 1) × batchMax`, or the pipeline never fills).
+ * The acks of a batch follow its COMMIT; batches commit in any order (the
+ * unique key makes order irrelevant). Stopping drains the pipeline: the
+ * batch being filled, the queued ones and those being written are written
+ * and acked — unless the database is down, then they are left to redelivery.
  */
 export class Ingestor {
   private readonly log: Logger;
   private messages: ConsumerMessages | undefined;
   private blocksSub: Subscription | undefined;
-  private buffer: JsMsg[] = [];
+  private filling: Batch = { rows: [], msgs: [] };
   private timer: NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Sealed batches waiting for a writer, oldest first. */
+  private readonly queue: Batch[] = [];
+  /** Wakes idle writers (a batch was queued, or stopping). */
+  private wakeWriters: Array<() => void> = [];
+  /** Wakes the consumer waiting for room in the queue. */
+  private wakeConsumer: (() => void) | undefined;
+  private writerLoops: Promise<void>[] = [];
   private loop: Promise<void> | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Stopping while the database is down: queued batches are nak'ed, not written. */
+  private abandon = false;
+  /** Set once nothing more will be queued: idle writers exit when the queue is empty. */
+  private closed = false;
   private lastBlock = -1n;
   private chainHead = -1n;
 
@@ -64,6 +93,12 @@ export class Ingestor {
   /** Creates (or updates) the durable consumer and starts draining. */
   async start(): Promise<void> {
     const { nc, subjects: s } = this.o;
+    const held = (this.o.writers + this.o.pipelineDepth + 1) * this.o.batchMax;
+    if (this.o.maxAckPending < held)
+      this.log.warn(
+        { maxAckPending: this.o.maxAckPending, held },
+        'MAX_ACK_PENDING is below (WRITERS + PIPELINE_DEPTH + 1) × BATCH_MAX: the server stops delivering before the pipeline is full',
+      );
     const jsm = await nc.jetstreamManager();
     const cfg = {
       durable_name: this.o.consumerName,
@@ -85,6 +120,7 @@ export class Ingestor {
       await jsm.consumers.add(s.streams.records, cfg);
     }
     const consumer = await nc.jetstream().consumers.get(s.streams.records, this.o.consumerName);
+    this.writerLoops = Array.from({ length: this.o.writers }, () => this.writer());
     this.messages = await consumer.consume({
       max_messages: Math.min(this.o.maxAckPending, this.o.batchMax * 2),
     });
@@ -104,51 +140,95 @@ export class Ingestor {
     this.lagTimer.unref();
   }
 
-  /** Stops consuming, writes and acknowledges what was already received. */
+  /**
+   * Stops consuming; what was already received is written and acknowledged
+   * (the batch being filled, the queued ones and those being written).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.lagTimer) clearInterval(this.lagTimer);
     this.blocksSub?.unsubscribe();
     this.messages?.stop();
+    this.wakeConsumer?.();
     await this.loop;
-    await this.flush();
-    await this.drainWrites();
+    this.seal();
+    this.closed = true;
+    for (const w of this.wakeWriters.splice(0)) w();
+    await Promise.allSettled(this.writerLoops);
   }
 
   private async pump(messages: ConsumerMessages): Promise<void> {
     try {
       for await (const m of messages) {
-        this.buffer.push(m);
-        if (this.buffer.length >= this.o.batchMax) await this.flush();
-        else this.timer ??= setTimeout(() => void this.flush(), this.o.batchWaitMs);
+        this.add(m);
+        if (this.filling.msgs.length >= this.o.batchMax) {
+          // Room in the queue first: this is the only place the consumer waits.
+          while (this.queue.length >= this.o.pipelineDepth && !this.stopping)
+            await new Promise<void>((r) => {
+              this.wakeConsumer = r;
+            });
+          this.seal();
+        } else this.timer ??= setTimeout(this.sealOnTimer, this.o.batchWaitMs);
       }
     } catch (err) {
       if (!this.stopping) this.log.error({ err }, 'consumer stopped');
     }
   }
 
+  /** Decodes one message into the batch being filled; a malformed one is terminated at once. */
+  private add(m: JsMsg): void {
+    try {
+      this.filling.rows.push(decodeRecord(m.data, this.o.keeperId));
+      this.filling.msgs.push(m);
+    } catch (err) {
+      this.reject(m, err instanceof WhitePayError ? err : new WhitePayError('RECORD_MALFORMED', String(err)));
+    }
+  }
+
   /**
-   * Writes what is buffered as one batch. Up to `writers` batches are written
-   * at once (the unique key makes their order irrelevant); beyond that the
-   * caller waits, which stops the pump and so bounds memory.
+   * `batchWaitMs` after a batch's first record: seals it, partial, unless the
+   * queue is full — then it waits another `batchWaitMs` (so the queue never
+   * holds more than `pipelineDepth` batches).
    */
-  private async flush(): Promise<void> {
+  private readonly sealOnTimer = (): void => {
+    this.timer = undefined;
+    if (this.queue.length >= this.o.pipelineDepth && !this.stopping)
+      this.timer = setTimeout(this.sealOnTimer, this.o.batchWaitMs);
+    else this.seal();
+  };
+
+  /** Queues the batch being filled (when it holds anything) and wakes a writer. */
+  private seal(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.inFlight.size >= this.o.writers) await Promise.race(this.inFlight);
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    const p: Promise<void> = this.writeBatch(batch)
-      .catch((err: unknown) => this.log.error({ err }, 'batch write failed; left for redelivery'))
-      .finally(() => this.inFlight.delete(p));
-    this.inFlight.add(p);
+    if (this.filling.msgs.length === 0) return;
+    this.queue.push(this.filling);
+    this.filling = { rows: [], msgs: [] };
+    this.wakeWriters.shift()?.();
   }
 
-  private async drainWrites(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  /** One writer: takes the oldest queued batch, writes it, acks it; until stopped and the queue is empty. */
+  private async writer(): Promise<void> {
+    for (;;) {
+      const batch = this.queue.shift();
+      if (!batch) {
+        if (this.closed) return;
+        await new Promise<void>((r) => this.wakeWriters.push(r));
+        continue;
+      }
+      const wake = this.wakeConsumer;
+      this.wakeConsumer = undefined;
+      wake?.();
+      if (this.abandon) {
+        for (const m of batch.msgs) m.nak();
+        continue;
+      }
+      await this.writeBatch(batch).catch((err: unknown) =>
+        this.log.error({ err }, 'batch write failed; left for redelivery'),
+      );
+    }
   }
 
   private reject(m: JsMsg, err: WhitePayError): void {
@@ -157,24 +237,14 @@ export class Ingestor {
     m.term();
   }
 
-  private async writeBatch(batch: JsMsg[]): Promise<void> {
-    const rows: RecordRow[] = [];
-    const msgs: JsMsg[] = [];
-    for (const m of batch) {
-      try {
-        rows.push(decodeRecord(m.data, this.o.keeperId));
-        msgs.push(m);
-      } catch (err) {
-        this.reject(
-          m,
-          err instanceof WhitePayError ? err : new WhitePayError('RECORD_MALFORMED', String(err)),
-        );
-      }
-    }
-    if (rows.length === 0) return;
+  private async writeBatch({ rows, msgs }: Batch): Promise<void> {
     const t0 = performance.now();
     const result = await this.insertWithRetry(rows, msgs);
-    if (!result) return; // stopping while the database is down: left unacked, redelivered later
+    if (!result) {
+      // stopping while the database is down: left unacked, redelivered later (the queue too)
+      this.abandon = true;
+      return;
+    }
     for (const m of result.ok) m.ack();
     this.o.metrics.batchSeconds.observe((performance.now() - t0) / 1000);
     this.o.metrics.batchSize.observe(rows.length);
@@ -211,6 +281,7 @@ export class Ingestor {
           'database unavailable; retrying batch',
         );
         for (const m of msgs) m.working();
+        for (const queued of this.queue) for (const m of queued.msgs) m.working();
         await sleep(delay);
         delay = Math.min(delay * 2, 2000);
       }
