@@ -500,6 +500,98 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     }
   });
 
+  /** The idle bitmap (SPEC 3 item 5) of the PaymentMade of `ts`: bit keeperId - 1 (the group is in id order). */
+  const idleOf = async (ts: bigint): Promise<bigint> => {
+    const [e] = await paymentsOf(ts);
+    return BigInt((e!.args as { idle?: bigint }).idle ?? 0n);
+  };
+  const bit = (k: KeeperHandle) => 1n << BigInt(k.keeperId - 1);
+  const idleNotes = async (observer: KeeperHandle, k: KeeperHandle) =>
+    (
+      (await (await fetch(`${coordUrl(observer)}/v1/idle?keeper=${k.keeperId}`)).json()) as {
+        idle: Array<{ ts: string; te: string }>;
+      }
+    ).idle;
+
+  it("idle keepers are not paid (SPEC 3 item 5): a stopped challenger's keeper gets nothing for that interval, a colleague's false vouch changes nothing, and it is paid again once it challenges", async () => {
+    const ts = await nextTs();
+    // The keeper that stops challenging: last in rank for ts (it may lead a later interval: an idle
+    // leader gets no share and no bonus either).
+    const idle = ranking(ts)[3]!;
+    await idle.stopService('challenger');
+    miner.resume();
+    await waitPaid(ts);
+    miner.pause();
+    // The next interval starts at the te just paid and runs wholly without a record of `idle`.
+    const ts2 = await nextTs();
+    const liar = ranking(ts2).find((k) => k !== idle && k !== ranking(ts2)[0])!;
+    await setFault(liar, `vouch-lie:${idle.keeperId}`);
+    const before = await balances();
+    miner.resume();
+    await waitPaid(ts2, 90_000);
+    miner.pause();
+    await setFault(liar, 'none');
+    const p2 = await lastPayment();
+    expect(p2.ts).toBe(ts2);
+    expect(p2.position).toBe(1);
+    expect(await idleOf(ts2)).toBe(bit(idle));
+    // Nothing for the idle keeper; the other three share its part to the wei (remainder to the provider).
+    expectSplit(before, await balances(), p2, [idle]);
+    // The liar's vouch (a record of `idle` at te - 1) was checked by the leader and found nowhere.
+    expect((await records(liar, 'peer')).some((r) => r.keeperId === idle.keeperId && r.block >= ts2)).toBe(
+      false,
+    );
+    const leader2 = byId(p2.leaderId);
+    expect((await idleNotes(leader2, idle)).some((n) => n.ts === String(ts2))).toBe(true);
+    expect(await metrics(coordUrl(idle))).toMatch(/whitepay_keeper_idle_entries_total\{[^}]*self="true"/);
+
+    // It challenges again from now: the next interval pays it its share.
+    await idle.startService('challenger');
+    const ts3 = await nextTs();
+    const before3 = await balances();
+    miner.resume();
+    await waitPaid(ts3, 90_000);
+    miner.pause();
+    const p3 = await lastPayment();
+    expect(p3.ts).toBe(ts3);
+    expect(await idleOf(ts3)).toBe(0n);
+    expectSplit(
+      before3,
+      await balances(),
+      p3,
+      p3.position === 1 ? [] : ranking(ts3).slice(0, p3.position - 1),
+    );
+  }, 240_000);
+
+  it('a leader that counts an honest keeper idle gets no signatures from the keepers that hold its records; the next position pays with the honest idle set', async () => {
+    const ts = await nextTs();
+    const [rank1, rank2, victim] = ranking(ts) as [KeeperHandle, KeeperHandle, KeeperHandle];
+    await setFault(rank1, `idle-mark:${victim.keeperId}`);
+    const refusals = async (k: KeeperHandle) =>
+      metricSum(
+        await metrics(coordUrl(k)),
+        /^whitepay_rejected_messages_total\{[^}]*reason="IDLE_SET_NAMES_HELD_KEEPER"/,
+      );
+    const refusedBefore = await refusals(rank2);
+    const before = await balances();
+    try {
+      miner.resume();
+      await waitPaid(ts, 120_000);
+      miner.pause();
+    } finally {
+      await setFault(rank1, 'none');
+    }
+    const p = await lastPayment();
+    expect(p.ts).toBe(ts);
+    expect(p.leaderId).toBe(rank2.keeperId);
+    expect(p.position).toBe(2);
+    expect(await idleOf(ts)).toBe(0n);
+    expectSplit(before, await balances(), p, [rank1]);
+    // rank 2 holds the victim's records: it refused every proposal of rank 1's round.
+    expect(await refusals(rank2)).toBeGreaterThan(refusedBefore);
+    expect(await roundOf(coordUrl(rank1), ts, 90_000)).toMatchObject({ outcome: 'failed' });
+  }, 180_000);
+
   it('replayed, out-of-group, forged and non-leader messages are rejected and counted', async () => {
     const target = keepers[0]!;
     const member = keepers[1]!;
