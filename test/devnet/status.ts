@@ -22,6 +22,8 @@ export interface Payment {
   position: number;
   excluded: number;
   signers: bigint;
+  /** The entry's idle set (bit i = member index i): excluded from the split like the failed keepers. */
+  idle: bigint;
   block: bigint;
 }
 
@@ -65,6 +67,7 @@ export class PaymentLog {
         position: a.position!,
         excluded: a.excluded!,
         signers: a.signers!,
+        idle: a.idle!,
         block: l.blockNumber,
       });
     }
