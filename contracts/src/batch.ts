@@ -14,8 +14,8 @@ import { PAYMENT_SKIP_REASONS, type PaymentSkipReason } from './reasons.js';
 import { call } from './tx.js';
 import type { UpkeepingClient } from './upkeeping.js';
 
-/** Bytes per packed entry of `payBatch`: `address pid ‖ uint64 ts ‖ uint64 te ‖ uint256 st`. */
-export const BATCH_ENTRY_BYTES = 68;
+/** Bytes per packed entry of `payBatch`: `address pid ‖ uint64 ts ‖ uint64 te ‖ uint256 st ‖ uint128 idle`. */
+export const BATCH_ENTRY_BYTES = 84;
 
 /** One provider's payment in a batch (same shape as `@whitepay/core`'s `BatchEntry`). */
 export interface PayBatchEntry {
@@ -23,6 +23,8 @@ export interface PayBatchEntry {
   readonly ts: bigint;
   readonly te: bigint;
   readonly st: bigint;
+  /** The entry's idle set: bit i = member index i (group order, as `signers`); default `0n`. */
+  readonly idle?: bigint;
 }
 
 function invalid(message: string): WhitePayError {
@@ -31,28 +33,32 @@ function invalid(message: string): WhitePayError {
 
 /**
  * The `entries` bytes of `payBatch` (docs/encoding.md): per entry `abi.encodePacked(address pid,
- * uint64 ts, uint64 te, uint256 st)`, concatenated in order. Byte-identical to `@whitepay/core`'s
+ * uint64 ts, uint64 te, uint256 st, uint128 idle)`, concatenated in order. Byte-identical to `@whitepay/core`'s
  * `encodeBatchEntries`, which also validates the intervals; this one only checks that values fit.
  */
 export function encodeBatchEntries(entries: readonly PayBatchEntry[]): Hex {
   if (entries.length === 0) throw invalid('a batch needs at least one entry');
   return concat(
     entries.map((e, i) => {
+      const idle = e.idle ?? 0n;
       if (
         e.ts < 0n ||
         e.ts >= 1n << 64n ||
         e.te < 0n ||
         e.te >= 1n << 64n ||
         e.st < 0n ||
-        e.st >= 1n << 256n
+        e.st >= 1n << 256n ||
+        idle < 0n ||
+        idle >= 1n << 128n
       ) {
-        throw invalid(`entries[${i}]: ts, te must be uint64 and st uint256`);
+        throw invalid(`entries[${i}]: ts, te must be uint64, st uint256 and idle uint128`);
       }
       return concat([
         e.pid.toLowerCase() as Address,
         numberToHex(e.ts, { size: 8 }),
         numberToHex(e.te, { size: 8 }),
         numberToHex(e.st, { size: 32 }),
+        numberToHex(idle, { size: 16 }),
       ]);
     }),
   );
@@ -104,7 +110,10 @@ export interface BatchPaid {
   readonly keeperShare: bigint;
   readonly bonus: bigint;
   readonly position: number;
+  /** How many keepers were ranked ahead of the leader (failed). */
   readonly excluded: number;
+  /** The entry's idle set (bit i = member index i); excluded from the split too. */
+  readonly idle: bigint;
 }
 
 /** One skipped entry of a batch (from its `PaymentSkipped` event). */
@@ -147,6 +156,7 @@ export function batchOutcome(receipt: TransactionReceipt, upkeeping: Address): B
       bonus: a.bonus,
       position: a.position,
       excluded: a.excluded,
+      idle: a.idle,
     }),
   );
   const skipped = parseEventLogs({ abi: upkeepingAbi, logs, eventName: 'PaymentSkipped' }).map(

@@ -73,6 +73,7 @@ export const PAYMENT_REASON_KINDS = {
   NotLeaderWindow: 'failed_precondition',
   SpaceTimeTooLarge: 'invalid_argument',
   InsufficientFunds: 'failed_precondition',
+  IdleSetInvalid: 'invalid_argument',
 } as const satisfies Record<PaymentSkipReason, ErrorKind>;
 
 function refusalReason(value: unknown): PaymentSkipReason | undefined {

@@ -11,6 +11,7 @@ export const PAYMENT_SKIP_REASONS = [
   'NotLeaderWindow',
   'SpaceTimeTooLarge',
   'InsufficientFunds',
+  'IdleSetInvalid',
 ] as const;
 
 export type PaymentSkipReason = (typeof PAYMENT_SKIP_REASONS)[number];

@@ -171,6 +171,8 @@ export interface PayArgs {
   readonly ts: bigint;
   readonly te: bigint;
   readonly st: bigint;
+  /** The entry's idle set: bit i = member index i (group order, as `signers`); default `0n`. */
+  readonly idle?: bigint;
   readonly leaderId: number;
   /** The registered group bytes (`group()` view, or `encodeGroup`). */
   readonly group: Hex;
@@ -178,7 +180,7 @@ export interface PayArgs {
   readonly signers: readonly number[];
   /**
    * Aggregate signature, EIP-2537 G2 form (256 bytes), over the batch message of this one entry
-   * (`@whitepay/core`'s `batchPaymentMessage` with `entries: [{ pid, ts, te, st }]`).
+   * (`@whitepay/core`'s `batchPaymentMessage` with `entries: [{ pid, ts, te, st, idle }]`).
    */
   readonly signature: Hex;
   /** Gas limit; when given, no estimate is made (the transaction is sent even if it would revert). */
@@ -196,7 +198,17 @@ export function pay(client: UpkeepingClient, args: PayArgs): Promise<Transaction
       address: args.upkeeping,
       abi: upkeepingAbi,
       functionName: 'pay',
-      args: [args.pid, args.ts, args.te, args.st, args.leaderId, args.group, args.signers, args.signature],
+      args: [
+        args.pid,
+        args.ts,
+        args.te,
+        args.st,
+        args.idle ?? 0n,
+        args.leaderId,
+        args.group,
+        args.signers,
+        args.signature,
+      ],
       ...(args.gas === undefined ? {} : { gas: args.gas }),
     }),
   );

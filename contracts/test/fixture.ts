@@ -199,13 +199,16 @@ export function leaderFor(s: Setup, ts: bigint, position: number) {
 
 /**
  * The message `pay` verifies for the setup's provider: the batch message (from @whitepay/core) over the one
- * entry `(pid, ts, te, st)` — a payment of one is a list of one. `pid` defaults to the setup's provider.
+ * entry `(pid, ts, te, st, idle)` — a payment of one is a list of one. `pid` defaults to the setup's
+ * provider, `idle` to 0.
  */
 export function messageFor(
   s: Setup,
-  p: { ts: bigint; te: bigint; st: bigint; leaderId: number; pid?: Address },
+  p: { ts: bigint; te: bigint; st: bigint; leaderId: number; pid?: Address; idle?: bigint },
 ): Hex {
-  return batchMessageFor(s, p.leaderId, [{ pid: p.pid ?? s.pid, ts: p.ts, te: p.te, st: p.st }]);
+  return batchMessageFor(s, p.leaderId, [
+    { pid: p.pid ?? s.pid, ts: p.ts, te: p.te, st: p.st, idle: p.idle ?? 0n },
+  ]);
 }
 
 /** Aggregate signature (EIP-2537 G2 hex) of `signers` (member indices) over `message`. */

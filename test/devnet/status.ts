@@ -22,7 +22,7 @@ export interface Payment {
   position: number;
   excluded: number;
   signers: bigint;
-  /** The idle set (SPEC 3 item 5): bit i = the group's i-th member, not paid its share. */
+  /** The entry's idle set (bit i = member index i): excluded from the split like the failed keepers. */
   idle: bigint;
   block: bigint;
 }
@@ -67,7 +67,7 @@ export class PaymentLog {
         position: a.position!,
         excluded: a.excluded!,
         signers: a.signers!,
-        idle: BigInt((a as { idle?: bigint | number }).idle ?? 0n),
+        idle: a.idle!,
         block: l.blockNumber,
       });
     }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { upkeepingAbi } from '@whitepay/contracts';
-import { amountFor, rankKeepers, type SpaceRecord, spaceTime, splitReward } from '@whitepay/core';
+import { amountFor, rankKeepers, type SpaceRecord, spaceTime, splitPayment } from '@whitepay/core';
 import { freePort, waitFor } from '@whitepay/testkit';
 import type { Address } from 'viem';
 import { type Devnet, startDevnet } from '../devnet/devnet.js';
@@ -89,7 +89,8 @@ export function expectContiguous(net: NetworkView, all: readonly Payment[]): voi
 
 /**
  * What every account must hold, from the payments alone: amount = st·price/1e18 (core's amountFor), split
- * by core's splitReward among the keepers the ranking did not exclude (positions before the leader's).
+ * by core's splitPayment among the keepers neither the ranking (positions before the leader's) nor the
+ * payment's idle set excluded. Members are in registration order (= member-index order: no keeper is removed).
  */
 export function predictBalances(net: NetworkView, all: readonly Payment[]): Map<string, bigint> {
   const price = BigInt(net.state.chain.config.price);
@@ -107,11 +108,15 @@ export function predictBalances(net: NetworkView, all: readonly Payment[]): Map<
     const excluded = new Set(ranking.slice(0, x.position - 1));
     if (ranking[x.position - 1] !== x.leaderId)
       throw new Error(`payment ${x.tid}: leader ${x.leaderId} is not at position ${x.position}`);
-    const sharing = ids.filter((id) => !excluded.has(id));
-    const split = splitReward({ amount, keeperCount: sharing.length });
+    const { split, credits } = splitPayment({
+      amount,
+      members: ids,
+      leaderId: x.leaderId,
+      failed: [...excluded],
+      idle: x.idle,
+    });
     add(x.pid, split.provider);
-    for (const id of sharing) add(accountOf.get(id)!, split.perKeeper);
-    add(accountOf.get(x.leaderId)!, split.leaderBonus);
+    for (const [id, credit] of credits) add(accountOf.get(id)!, credit);
   }
   return out;
 }

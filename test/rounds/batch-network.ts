@@ -8,7 +8,7 @@
 import { createWriteStream } from 'node:fs';
 import { createLogger } from '@whitepay/base';
 import { upkeepingAbi } from '@whitepay/contracts';
-import { rankKeepers, type SpaceRecord, spaceTime, splitReward } from '@whitepay/core';
+import { rankKeepers, type SpaceRecord, spaceTime, splitPayment } from '@whitepay/core';
 import type { challengeV1 } from '@whitepay/proto';
 import { type Address, createWalletClient, defineChain, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -50,6 +50,8 @@ export interface Paid {
   position: number;
   excluded: number;
   signers: bigint;
+  /** The entry's idle set (bit i = member index i). */
+  idle: bigint;
   tid: Hex;
   txHash: Hex;
   blockNumber: bigint;
@@ -112,7 +114,7 @@ export interface BatchNetwork {
   payments(fromBlock?: bigint): Promise<Paid[]>;
   skipped(fromBlock?: bigint): Promise<Skipped[]>;
   settled(fromBlock?: bigint): Promise<Settled[]>;
-  /** What `payments` credit each account (lowercase address): core's splitReward, keepers ranked ahead of the leader excluded. */
+  /** What `payments` credit each account (lowercase address): core's splitPayment, keepers ranked ahead of the leader and the idle set excluded. */
   credits(payments: readonly Paid[]): Map<string, bigint>;
   /** Own or peer records of (user, pid) in one keeper's challenge-store. */
   records(k: KeeperHandle, pid: Address, source: 'own' | 'peer'): Promise<challengeV1.ChallengeRecord[]>;
@@ -332,6 +334,7 @@ function network(n: {
         position: Number(e.args.position),
         excluded: Number(e.args.excluded),
         signers: e.args.signers!,
+        idle: e.args.idle!,
         tid: e.args.tid!,
         txHash: e.transactionHash!,
         blockNumber: e.blockNumber!,
@@ -365,9 +368,19 @@ function network(n: {
         const ahead = ranking(x.pid, x.ts)
           .slice(0, x.position - 1)
           .map((k) => k.keeperId);
-        const split = splitReward({ amount: x.amount, keeperCount: keys.length - ahead.length });
+        // `keys` are in registration order, the member-index order of the idle bits (no keeper is removed).
+        const { split, credits } = splitPayment({
+          amount: x.amount,
+          members: keys.map((k) => k.keeperId),
+          leaderId: x.leaderId,
+          failed: ahead,
+          idle: x.idle,
+        });
         add(x.pid, split.provider);
-        for (const k of keys) if (!ahead.includes(k.keeperId)) add(lower(k.account), split.perKeeper);
+        for (const k of keys) {
+          const credit = credits.get(k.keeperId)!;
+          if (credit !== 0n) add(lower(k.account), credit);
+        }
       }
       return out;
     },

@@ -58,7 +58,9 @@ interface IUpkeeping {
         SpaceTimeTooLarge,
         /// @dev The unreserved balance left after the entries before it does not cover the amount (also when
         /// `st * price` overflows 256 bits: such an amount exceeds any balance).
-        InsufficientFunds
+        InsufficientFunds,
+        /// @dev The entry's idle set names a member index at or above the group size (a bit `>= n` is set).
+        IdleSetInvalid
     }
 
     // ─────────────────────────────────────────────── events ────────────────────────────────────────────────
@@ -78,8 +80,12 @@ interface IUpkeeping {
     /// @notice The parameters were set (at creation and on every change).
     event ConfigChanged(uint256 price, uint64 period, uint64 window, uint8 threshold, uint16 providerBps, uint16 leaderBonusBps);
     /// @notice One payment: `amount` for `st` byte·blocks over `[ts, te)`, split into `providerAmount`, the
-    /// leader's `bonus` and `keeperShare` for each of the keepers not excluded (`excluded` = how many were
-    /// ranked ahead of the leader).
+    /// leader's `bonus` and `keeperShare` for each of the keepers not excluded. Excluded are the failed
+    /// keepers (`excluded` = how many were ranked ahead of the leader) and the idle set `idle` (bit i = member
+    /// index i, in {group} order at payment time, like `signers`; always `< 2^n`, so it fits 128 bits, but is
+    /// a word like `signers`), each counted once. An idle leader gets no share and no bonus (`bonus` is then
+    /// 0: the withheld bonus went into the pool, i.e. into `keeperShare`); with no keeper left to share,
+    /// `keeperShare` is 0 and the whole pool is in `providerAmount`.
     event PaymentMade(
         address indexed pid,
         uint32 indexed leaderId,
@@ -93,7 +99,8 @@ interface IUpkeeping {
         uint256 keeperShare,
         uint8 position,
         uint8 excluded,
-        uint256 signers
+        uint256 signers,
+        uint256 idle
     );
     /// @notice {payBatch} skipped one entry (nothing was paid or recorded for it) for `reason`.
     event PaymentSkipped(address indexed pid, uint64 ts, uint64 te, PaymentSkipReason reason);
@@ -209,26 +216,30 @@ interface IUpkeeping {
 
     /**
      * @notice Pays provider `pid` for `st` byte·blocks over `[ts, te)`: a {payBatch} of this one entry. It
-     * verifies the same signed message (the batch message over `abi.encodePacked(pid, ts, te, st)`), runs the
+     * verifies the same signed message (the batch message over `abi.encodePacked(pid, ts, te, st, idle)`), runs the
      * same entry checks, split and records, and emits the same events ({PaymentMade}, then {BatchSettled});
      * where {payBatch} would skip the entry it reverts with {UpkeepingPaymentRefused} and the same reason.
      * @param pid the provider (its payout address).
      * @param ts start of the interval: must be the end of the provider's last payment.
      * @param te end of the interval, `ts < te <= block.number`.
      * @param st the agreed space-time value.
+     * @param idle the entry's idle set: bit i = member index i (into `group`, as `signers`) did not challenge
+     * and gets no share (SPEC section 3 item 5); every bit must be below the group size (else
+     * `IdleSetInvalid`).
      * @param leaderId the paying keeper; the sender must be its account and its rank in
      * `keccak256(abi.encode(user, pid, ts, keeperId))` order must be the position of the window holding `te`.
      * @param group_ the registered group, as returned by {group} (checked against the stored commitment).
      * @param signers strictly increasing member indices (into `group`) of the keepers that signed.
      * @param signature the aggregate BLS signature (G2, EIP-2537 form, 256 bytes) of the signers over the
-     * batch message of the one entry, `abi.encode("WhitePay/batch/v1", chainid, this, user, leaderId,
-     * keccak256(abi.encodePacked(pid, ts, te, st)))`.
+     * batch message of the one entry, `abi.encode("WhitePay/batch/v2", chainid, this, user, leaderId,
+     * keccak256(abi.encodePacked(pid, ts, te, st, idle)))`.
      */
     function pay(
         address pid,
         uint64 ts,
         uint64 te,
         uint256 st,
+        uint128 idle,
         uint32 leaderId,
         bytes calldata group_,
         uint8[] calldata signers,
@@ -238,24 +249,26 @@ interface IUpkeeping {
     /**
      * @notice Pays many providers in one transaction, under one aggregate signature (the "Scale" batch).
      * Every entry is checked on its own — provider active, `ts` its last `te`, `ts < te <= block.number`,
-     * `st < 2^128`, the leader's rank for `(user, pid, ts)` equal to the position of the window holding `te`,
+     * `st < 2^128`, the idle set within the group, the leader's rank for `(user, pid, ts)` equal to the position of the window holding `te`,
      * the amount covered by what is left of the unreserved balance — and an entry that fails a check is
      * skipped with {PaymentSkipped} and its reason, not reverted on ({pay}, a list of one, reverts with that
      * reason instead). Each paid entry is split and recorded (the keepers ranked ahead of the leader for that
-     * entry are excluded from its pool) and emits {PaymentMade}; the batch ends with {BatchSettled}.
+     * entry and the entry's idle set are excluded from its pool; an idle leader's bonus goes into the pool)
+     * and emits {PaymentMade}; the batch ends with {BatchSettled}.
      *
      * Reverts only for the batch as a whole: malformed `entries`, a group that is not the registered one, an
      * unknown leader, a sender that is not the leader's account, a bad signer list, an invalid signature.
      * Funds are checked per entry in order: an entry the remaining balance does not cover is skipped
      * (`InsufficientFunds`), so an underfunded account still pays the entries it can.
      *
-     * @param entries per entry `abi.encodePacked(address pid, uint64 ts, uint64 te, uint256 st)` (68 bytes),
+     * @param entries per entry `abi.encodePacked(address pid, uint64 ts, uint64 te, uint256 st, uint128 idle)`
+     * (84 bytes; `idle` as {pay}'s),
      * concatenated; a provider may appear more than once with consecutive intervals, in order.
      * @param leaderId the keeper leading every entry; the sender must be its account.
      * @param group_ the registered group, as returned by {group}.
      * @param signers strictly increasing member indices of the keepers that signed.
      * @param signature the signers' aggregate BLS signature over the batch message
-     * `abi.encode("WhitePay/batch/v1", chainid, this, user, leaderId, keccak256(entries))`.
+     * `abi.encode("WhitePay/batch/v2", chainid, this, user, leaderId, keccak256(entries))`.
      * @return paid the number of entries paid.
      */
     function payBatch(
@@ -321,6 +334,6 @@ interface IUpkeeping {
     function leaderPosition(uint64 ts, uint64 te) external view returns (uint256);
 
     /// @notice The message every payment verifies for `entries` led by `leaderId` (docs/encoding.md): {payBatch}
-    /// over its entries, {pay} over `abi.encodePacked(pid, ts, te, st)`.
+    /// over its entries, {pay} over `abi.encodePacked(pid, ts, te, st, idle)`.
     function batchMessage(uint32 leaderId, bytes calldata entries) external view returns (bytes memory);
 }

@@ -20,6 +20,8 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
     struct Batch {
         address user;
         uint32 leaderId;
+        /// @dev The leader's member index (its bit in an entry's idle set).
+        uint256 leaderIndex;
         uint256 n;
         uint64 period;
         uint64 window;
@@ -47,14 +49,15 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         uint64 ts,
         uint64 te,
         uint256 st,
+        uint128 idle,
         uint32 leaderId,
         bytes calldata group_,
         uint8[] calldata signers,
         bytes calldata signature
     ) external {
-        bytes32 entriesHash = keccak256(abi.encodePacked(pid, ts, te, st));
+        bytes32 entriesHash = keccak256(abi.encodePacked(pid, ts, te, st, idle));
         Batch memory b = _openBatch(group_, leaderId, signers, signature, entriesHash);
-        (bool ok, PaymentSkipReason reason) = _settleEntry(b, pid, ts, te, st);
+        (bool ok, PaymentSkipReason reason) = _settleEntry(b, pid, ts, te, st, idle);
         if (!ok) revert UpkeepingPaymentRefused(pid, ts, te, reason);
         _closeBatch(b, entriesHash, 1);
     }
@@ -72,8 +75,8 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         bytes32 entriesHash = keccak256(entries);
         Batch memory b = _openBatch(group_, leaderId, signers, signature, entriesHash);
         for (uint256 i = 0; i < count; ++i) {
-            (address pid, uint64 ts, uint64 te, uint256 st) = _entryAt(entries, i * BATCH_ENTRY_BYTES);
-            (bool ok, PaymentSkipReason reason) = _settleEntry(b, pid, ts, te, st);
+            (address pid, uint64 ts, uint64 te, uint256 st, uint128 idle) = _entryAt(entries, i * BATCH_ENTRY_BYTES);
+            (bool ok, PaymentSkipReason reason) = _settleEntry(b, pid, ts, te, st, idle);
             if (!ok) emit PaymentSkipped(pid, ts, te, reason);
         }
         paid = _closeBatch(b, entriesHash, count);
@@ -95,7 +98,7 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         if (commitment != _groupCommitment) revert UpkeepingGroupMismatch(commitment, _groupCommitment);
         Params memory params = _params;
         uint256 n = params.keeperCount;
-        address leaderAccount = _findMember(g, n, leaderId);
+        (address leaderAccount, uint256 leaderIndex) = _findMember(g, n, leaderId);
         if (msg.sender != leaderAccount) revert UpkeepingSenderNotLeader(msg.sender, leaderAccount);
         b.signerBits = _checkSigners(signers, n, _effectiveThreshold(params.threshold, n));
         b.user = _user;
@@ -103,6 +106,7 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
             abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), b.user, leaderId, entriesHash);
         if (!_verifyAggregate(g, signers, message, signature)) revert UpkeepingInvalidSignature();
         b.leaderId = leaderId;
+        b.leaderIndex = leaderIndex;
         b.n = n;
         b.period = params.period;
         b.window = params.window;
@@ -144,11 +148,13 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         emit BatchSettled(b.leaderId, entriesHash, paid, count - paid, b.total);
     }
 
-    /// @dev The entry at byte `offset` of packed `entries` (`address ‖ uint64 ‖ uint64 ‖ uint256`).
+    /// @dev The entry at byte `offset` of packed `entries` (`address ‖ uint64 ‖ uint64 ‖ uint256 ‖ uint128`).
+    /// The caller checked that the entries are a whole number of {BATCH_ENTRY_BYTES}, so every field read
+    /// here lies inside `entries`.
     function _entryAt(bytes calldata entries, uint256 offset)
         private
         pure
-        returns (address pid, uint64 ts, uint64 te, uint256 st)
+        returns (address pid, uint64 ts, uint64 te, uint256 st, uint128 idle)
     {
         assembly ("memory-safe") {
             let p := add(entries.offset, offset)
@@ -156,6 +162,7 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
             ts := shr(192, calldataload(add(p, 20)))
             te := shr(192, calldataload(add(p, 28)))
             st := calldataload(add(p, 36))
+            idle := shr(128, calldataload(add(p, 68)))
         }
     }
 
@@ -164,7 +171,7 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
      * and emits {PaymentMade} (`ok`); else returns the reason it cannot be paid and changes nothing. The
      * caller skips ({payBatch}) or reverts ({pay}) with that reason.
      */
-    function _settleEntry(Batch memory b, address pid, uint64 ts, uint64 te, uint256 st)
+    function _settleEntry(Batch memory b, address pid, uint64 ts, uint64 te, uint256 st, uint128 idle)
         private
         returns (bool ok, PaymentSkipReason reason)
     {
@@ -174,11 +181,14 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         if (te <= ts) return (false, PaymentSkipReason.IntervalEmpty);
         if (te > block.number) return (false, PaymentSkipReason.IntervalInFuture);
         if (st > type(uint128).max) return (false, PaymentSkipReason.SpaceTimeTooLarge);
+        // n <= MAX_KEEPERS = 128, so the shift is defined; a bit at or above n names no member.
+        if (uint256(idle) >> b.n != 0) return (false, PaymentSkipReason.IdleSetInvalid);
 
-        // The leader's rank for this entry: 1 + the members hashing below it; they are the excluded ones.
-        (, uint256 excluded) = _rankOf(b, pid, ts, 0);
+        // The leader's rank for this entry: 1 + the members hashing below it (the failed ones). Excluded from
+        // the split are the failed members and the idle set, each counted once.
+        (uint256 failed, uint256 excluded) = _rankOf(b, pid, ts, idle, 0);
         uint256 position = _windowPosition(ts, te, b.period, b.window, b.n);
-        if (excluded + 1 != position) return (false, PaymentSkipReason.NotLeaderWindow);
+        if (failed + 1 != position) return (false, PaymentSkipReason.NotLeaderWindow);
 
         // st < 2^128, so st * price only overflows for a price of 2^128 or more, and then the amount
         // would exceed any balance: skip it as unfunded rather than revert the batch.
@@ -188,13 +198,7 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         uint256 amount = st * b.price / 1e18;
         if (amount > b.available) return (false, PaymentSkipReason.InsufficientFunds);
 
-        // Split (docs/encoding.md): shares sum to at most BPS (_setConfig), and `n - excluded >= 1` (the leader
-        // itself is not excluded), so nothing underflows or divides by zero.
-        uint256 providerAmount = amount * b.providerBps / BPS;
-        uint256 bonus = amount * b.leaderBonusBps / BPS;
-        uint256 pool = amount - providerAmount - bonus;
-        uint256 share = pool / (b.n - excluded);
-        providerAmount += pool % (b.n - excluded);
+        (uint256 providerAmount, uint256 bonus, uint256 share) = _split(b, amount, idle, excluded);
         unchecked {
             // amount <= available was checked just above. The sums are bounded by the balance taken at the
             // start, far below 2^256, as is `paid` by the number of entries.
@@ -205,7 +209,7 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
             ++b.paid;
         }
         if (excluded != 0 && share != 0) {
-            _rankOf(b, pid, ts, share);
+            _rankOf(b, pid, ts, idle, share);
             b.anyExcluded = true;
         }
 
@@ -223,21 +227,52 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
             bonus,
             share,
             uint8(position),
-            uint8(excluded),
-            b.signerBits
+            uint8(failed),
+            b.signerBits,
+            idle
         );
         ok = true;
     }
 
     /**
-     * @dev The leader's rank hash for `(user, pid, ts)` and how many members hash below it. With a non-zero
-     * `share`, also adds `share` to the batch's excluded sum of each of those members. Hashes as
-     * {_rankHash}, with the first three words written once for all members.
+     * @dev The split of `amount` (docs/encoding.md) among the provider, the leader's bonus and the
+     * `n - excluded` active keepers: `providerAmount` includes the pool's remainder, `bonus` is what the
+     * leader gets on top of its share (0 when it is idle: its bonus goes into the pool), `share` what each
+     * active keeper gets. With no active keeper the whole pool goes to the provider. Shares sum to at most
+     * BPS (_setConfig) and `excluded <= n`, so nothing underflows.
      */
-    function _rankOf(Batch memory b, address pid, uint64 ts, uint256 share)
+    function _split(Batch memory b, uint256 amount, uint128 idle, uint256 excluded)
         private
         pure
-        returns (uint256 leaderHash, uint256 excluded)
+        returns (uint256 providerAmount, uint256 bonus, uint256 share)
+    {
+        providerAmount = amount * b.providerBps / BPS;
+        bonus = amount * b.leaderBonusBps / BPS;
+        uint256 pool = amount - providerAmount - bonus;
+        if ((uint256(idle) >> b.leaderIndex) & 1 != 0) {
+            // An idle leader cannot pay itself: its bonus is shared like the pool. pool + bonus <= amount.
+            pool += bonus;
+            bonus = 0;
+        }
+        uint256 active = b.n - excluded;
+        if (active == 0) {
+            providerAmount += pool;
+        } else {
+            share = pool / active;
+            providerAmount += pool % active;
+        }
+    }
+
+    /**
+     * @dev How many members hash below the leader for `(user, pid, ts)` (`failed`), and how many members are
+     * excluded from the entry's split: failed or in `idle` (each once). With a non-zero `share`, also adds
+     * `share` to the batch's excluded sum of each excluded member. Hashes as {_rankHash}, with the first three
+     * words written once for all members.
+     */
+    function _rankOf(Batch memory b, address pid, uint64 ts, uint128 idle, uint256 share)
+        private
+        pure
+        returns (uint256 failed, uint256 excluded)
     {
         address u = b.user;
         uint32 leaderId = b.leaderId;
@@ -250,11 +285,13 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
             mstore(add(ptr, 0x20), pid)
             mstore(add(ptr, 0x40), ts)
             mstore(add(ptr, 0x60), leaderId)
-            leaderHash := keccak256(ptr, 0x80)
+            let leaderHash := keccak256(ptr, 0x80)
             let n := mload(ids)
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
                 mstore(add(ptr, 0x60), mload(add(add(ids, 0x20), shl(5, i))))
-                if lt(keccak256(ptr, 0x80), leaderHash) {
+                let isFailed := lt(keccak256(ptr, 0x80), leaderHash)
+                failed := add(failed, isFailed)
+                if or(isFailed, and(shr(i, idle), 1)) {
                     excluded := add(excluded, 1)
                     // `sums` has n elements like `ids`. A member's sum is at most the batch's totalShare,
                     // bounded by the balance, so the addition cannot overflow.
@@ -307,14 +344,18 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         }
     }
 
-    /// @dev Account of the member with id `keeperId` in the calldata group.
-    function _findMember(bytes calldata g, uint256 n, uint32 keeperId) private pure returns (address account) {
+    /// @dev Account and member index of the member with id `keeperId` in the calldata group.
+    function _findMember(bytes calldata g, uint256 n, uint32 keeperId)
+        private
+        pure
+        returns (address account, uint256 index)
+    {
         for (uint256 i = 0; i < n; ++i) {
             if (_memberId(g, i) == keeperId) {
                 assembly ("memory-safe") {
                     account := shr(96, calldataload(add(add(g.offset, mul(i, MEMBER_BYTES)), 4)))
                 }
-                return account;
+                return (account, i);
             }
         }
         revert UpkeepingUnknownKeeper(keeperId);

@@ -37,10 +37,11 @@ abstract contract UpkeepingStorage is IUpkeeping {
     /// @notice Bytes per member in the `group` calldata of {pay}: `uint32 id ‖ address ‖ G1 key (128)`.
     uint256 public constant MEMBER_BYTES = 152;
     /// @notice The first field of every batch payment message (docs/encoding.md).
-    string public constant BATCH_MESSAGE_TAG = "WhitePay/batch/v1";
+    /// v2: the entries carry each entry's idle set, so the message commits to it (SPEC section 3 item 5).
+    string public constant BATCH_MESSAGE_TAG = "WhitePay/batch/v2";
     /// @notice Bytes per entry in the `entries` calldata of {payBatch}: `address pid ‖ uint64 ts ‖ uint64 te ‖
-    /// uint256 st` (`abi.encodePacked`).
-    uint256 public constant BATCH_ENTRY_BYTES = 68;
+    /// uint256 st ‖ uint128 idle` (`abi.encodePacked`).
+    uint256 public constant BATCH_ENTRY_BYTES = 84;
 
     // ──────────────────────────────────────────────── types ────────────────────────────────────────────────
 

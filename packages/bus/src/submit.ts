@@ -19,7 +19,7 @@ export const submitRequestSchema = z.object({
    */
   kind: z.literal('batch').optional(),
   upkeeping: addr,
-  /** Packed entries, 68 bytes each (`address pid ‖ uint64 ts ‖ uint64 te ‖ uint256 st`, docs/encoding.md), at least one. */
+  /** Packed entries, 84 bytes each (`address pid ‖ uint64 ts ‖ uint64 te ‖ uint256 st ‖ uint128 idle`, docs/encoding.md), at least one. */
   entries: hex.refine((h) => h.length > 2, 'a batch needs at least one entry'),
   leaderId: z.number().int().min(0).max(0xffffffff),
   r: z.number().int().min(1).max(255),

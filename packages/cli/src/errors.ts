@@ -65,6 +65,7 @@ export const PAYMENT_REFUSALS: Readonly<Record<PaymentSkipReason, string>> = {
   NotLeaderWindow: "the window of te does not belong to the leader's position",
   SpaceTimeTooLarge: 'st does not fit in 128 bits',
   InsufficientFunds: 'the unreserved balance does not cover the amount',
+  IdleSetInvalid: 'the idle set names a member index at or above the group size',
 };
 
 function refusal(value: unknown): string {

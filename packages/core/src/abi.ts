@@ -4,6 +4,7 @@ import { type Address, type Hex, isAddress, isHex } from 'viem';
 export const UINT8_MAX = (1n << 8n) - 1n;
 export const UINT32_MAX = (1n << 32n) - 1n;
 export const UINT64_MAX = (1n << 64n) - 1n;
+export const UINT128_MAX = (1n << 128n) - 1n;
 export const UINT256_MAX = (1n << 256n) - 1n;
 
 /** Why `value` is not an unsigned integer of `max`'s width, or `null` when it is. */

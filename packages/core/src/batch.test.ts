@@ -18,20 +18,29 @@ const user: Address = '0x1111111111111111111111111111111111111111';
 const upkeeping: Address = '0x3333333333333333333333333333333333333333';
 const entries: BatchEntry[] = [
   { pid: '0x2222222222222222222222222222222222222222', ts: 1000n, te: 1600n, st: 123456789n },
-  { pid: '0x4444444444444444444444444444444444444444', ts: 0x0102n, te: 0x0a0bn, st: (1n << 255n) + 7n },
+  {
+    pid: '0x4444444444444444444444444444444444444444',
+    ts: 0x0102n,
+    te: 0x0a0bn,
+    st: (1n << 255n) + 7n,
+    idle: (1n << 127n) + 5n,
+  },
 ];
 const base: BatchPaymentMessageInput = { chainId: 31337n, upkeeping, user, leaderId: 7, entries };
 
-// Hand-laid: 20-byte pid, 8-byte ts, 8-byte te, 32-byte st per entry, no padding between them.
+// Hand-laid: 20-byte pid, 8-byte ts, 8-byte te, 32-byte st, 16-byte idle per entry, no padding between
+// them (the first entry's idle defaults to 0).
 const PACKED: Hex = `0x${[
   '2222222222222222222222222222222222222222',
   '00000000000003e8',
   '0000000000000640',
   `${'0'.repeat(57)}75bcd15`,
+  '0'.repeat(32),
   '4444444444444444444444444444444444444444',
   '0000000000000102',
   '0000000000000a0b',
   `8${'0'.repeat(62)}7`,
+  `8${'0'.repeat(30)}5`,
 ].join('')}`;
 // Hand-laid ABI words of the message: head of 6 words, then the string's length and its padded bytes.
 const word = (v: bigint | string) =>
@@ -50,11 +59,11 @@ const messageFor = (entriesHash: Hex): Hex =>
 
 // Known answers (cross-checked with js-sha3 over the hand-laid bytes above, and against the contract's
 // batchMessage view in contracts/test/batch.int.test.ts).
-const ENTRIES_HASH = '0x921f5c30f28ed34ed70a4f8e7e1e0a7bdff85d7ff5cca8cb334d76ab74c086d1';
-const MESSAGE_KECCAK = '0x42ccd46a1dd8d4b077a56a783efd7e1850d2f583d48b536a9b3466d96ffa8910';
+const ENTRIES_HASH = '0xc12728049a97a569ff8fac8e78d6603ad1bd6962d34f18b3cb2c1dd3bae82beb';
+const MESSAGE_KECCAK = '0x82701db372f0f90ff88d3cf7eb232bb3f88dc88527189a7c26168007c3688be1';
 
 describe('encodeBatchEntries', () => {
-  it('packs address ‖ uint64 ‖ uint64 ‖ uint256 per entry, 68 bytes each', () => {
+  it('packs address ‖ uint64 ‖ uint64 ‖ uint256 ‖ uint128 per entry, 84 bytes each', () => {
     const packed = encodeBatchEntries(entries);
     expect(packed).toBe(PACKED);
     expect(size(packed)).toBe(2 * BATCH_ENTRY_BYTES);
@@ -63,7 +72,15 @@ describe('encodeBatchEntries', () => {
 
   it('round-trips through decodeBatchEntries', () => {
     const decoded = decodeBatchEntries(encodeBatchEntries(entries));
-    expect(decoded.map((e) => ({ ...e, pid: e.pid.toLowerCase() }))).toEqual(entries);
+    expect(decoded.map((e) => ({ ...e, pid: e.pid.toLowerCase() }))).toEqual(
+      entries.map((e) => ({ idle: 0n, ...e })),
+    );
+  });
+
+  it('encodes a missing idle set as 0n', () => {
+    const e = entries[0]!;
+    expect(encodeBatchEntries([e])).toBe(encodeBatchEntries([{ ...e, idle: 0n }]));
+    expect(decodeBatchEntries(encodeBatchEntries([e]))[0]!.idle).toBe(0n);
   });
 
   it('encodes checksummed addresses like lower-case ones', () => {
@@ -78,13 +95,16 @@ describe('encodeBatchEntries', () => {
     expect(() => encodeBatchEntries([{ ...e, ts: 1n << 64n, te: (1n << 64n) + 1n }])).toThrow(/ts/);
     expect(() => encodeBatchEntries([{ ...e, st: 1n << 256n }])).toThrow(/st/);
     expect(() => encodeBatchEntries([{ ...e, st: -1n }])).toThrow(/st/);
+    expect(() => encodeBatchEntries([{ ...e, idle: 1n << 128n }])).toThrow(/entries\[0\]\.idle/);
+    expect(() => encodeBatchEntries([{ ...e, idle: -1n }])).toThrow(EncodingError);
     expect(() => encodeBatchEntries([{ ...e, te: e.ts }])).toThrow(/entries\[0\]: te/);
     expect(() => encodeBatchEntries([e, { ...e, pid: '0x12' as Address }])).toThrow(/entries\[1\]\.pid/);
   });
 
-  it('decodeBatchEntries rejects a length that is not a positive multiple of 68', () => {
+  it('decodeBatchEntries rejects a length that is not a positive multiple of 84', () => {
     expect(() => decodeBatchEntries('0x')).toThrow(EncodingError);
-    expect(() => decodeBatchEntries(slice(PACKED, 0, 67))).toThrow(EncodingError);
+    expect(() => decodeBatchEntries(slice(PACKED, 0, 83))).toThrow(EncodingError);
+    expect(() => decodeBatchEntries(slice(PACKED, 0, 68))).toThrow(EncodingError);
   });
 });
 
@@ -107,6 +127,8 @@ describe('batchPaymentMessage', () => {
       { ...base, entries: [entries[1]!, entries[0]!] },
       { ...base, entries: [entries[0]!] },
       { ...base, entries: [entries[0]!, { ...entries[1]!, st: entries[1]!.st + 1n }] },
+      { ...base, entries: [entries[0]!, { ...entries[1]!, idle: 4n }] },
+      { ...base, entries: [{ ...entries[0]!, idle: 1n }, entries[1]!] },
       { ...base, leaderId: 8 },
       { ...base, upkeeping: user },
       { ...base, chainId: 1n },

@@ -10,16 +10,19 @@ import {
   size,
   slice,
 } from 'viem';
-import { UINT32_MAX, UINT64_MAX, UINT256_MAX } from './abi.js';
+import { UINT32_MAX, UINT64_MAX, UINT128_MAX, UINT256_MAX } from './abi.js';
 import { EncodingError } from './errors.js';
 import { leaderAt, type ScheduleInput } from './schedule.js';
 import { checkAddressField, checkIntField, checkUintField } from './tid.js';
 
-/** The domain string that opens every batch payment message. */
-export const BATCH_DOMAIN = 'WhitePay/batch/v1';
+/**
+ * The domain string that opens every batch payment message. v2: the packed entries carry each entry's
+ * idle set (SPEC 3 item 5), so the signed message commits to it.
+ */
+export const BATCH_DOMAIN = 'WhitePay/batch/v2';
 
-/** Bytes of one packed batch entry: `address pid ‖ uint64 ts ‖ uint64 te ‖ uint256 st`. */
-export const BATCH_ENTRY_BYTES = 68;
+/** Bytes of one packed batch entry: `address pid ‖ uint64 ts ‖ uint64 te ‖ uint256 st ‖ uint128 idle`. */
+export const BATCH_ENTRY_BYTES = 84;
 
 /** One provider's payment in a batch (SPEC 5 interval `[ts, te)` and its agreed `st`). */
 export interface BatchEntry {
@@ -27,7 +30,11 @@ export interface BatchEntry {
   readonly ts: bigint;
   readonly te: bigint;
   readonly st: bigint;
-  /** The idle set (SPEC 3 item 5): bit i = the group's i-th member; 0 when every member is active. */
+  /**
+   * The entry's idle set (SPEC 3 item 5): bit i set = the i-th member of the registered group (the same
+   * member indices as the `signers` list) is idle and gets no share. Default `0n`; must fit `uint128`, and
+   * the contract skips the entry (`IdleSetInvalid`) when a bit at or above the group size is set.
+   */
   readonly idle?: bigint;
 }
 
@@ -56,6 +63,7 @@ function checkEntry(entry: BatchEntry, i: number): void {
   checkUintField(entry.ts, UINT64_MAX, `entries[${i}].ts`);
   checkUintField(entry.te, UINT64_MAX, `entries[${i}].te`);
   checkUintField(entry.st, UINT256_MAX, `entries[${i}].st`);
+  if (entry.idle !== undefined) checkUintField(entry.idle, UINT128_MAX, `entries[${i}].idle`);
   if (entry.te <= entry.ts) {
     throw new EncodingError(
       'ENCODING_INVALID_VALUE',
@@ -68,7 +76,7 @@ function checkEntry(entry: BatchEntry, i: number): void {
 /**
  * The packed entries `payBatch` takes and the batch message commits to
  * (docs/encoding.md): for each entry `abi.encodePacked(address pid, uint64 ts,
- * uint64 te, uint256 st)`, 68 bytes, concatenated in order.
+ * uint64 te, uint256 st, uint128 idle)`, 84 bytes (`idle` defaults to 0), concatenated in order.
  *
  * @throws EncodingError on an empty list, a value that does not fit its type or `te <= ts`.
  */
@@ -86,17 +94,19 @@ export function encodeBatchEntries(entries: readonly BatchEntry[]): Hex {
         numberToHex(e.ts, { size: 8 }),
         numberToHex(e.te, { size: 8 }),
         numberToHex(e.st, { size: 32 }),
+        numberToHex(e.idle ?? 0n, { size: 16 }),
       ]),
     ),
   );
 }
 
 /**
- * Parses packed entries (the inverse of {@link encodeBatchEntries}; addresses checksummed).
+ * Parses packed entries (the inverse of {@link encodeBatchEntries}; addresses checksummed, `idle`
+ * always present).
  *
- * @throws EncodingError when the length is zero or not a multiple of 68 bytes.
+ * @throws EncodingError when the length is zero or not a multiple of 84 bytes.
  */
-export function decodeBatchEntries(packed: Hex): BatchEntry[] {
+export function decodeBatchEntries(packed: Hex): Array<BatchEntry & { readonly idle: bigint }> {
   const n = size(packed);
   if (n === 0 || n % BATCH_ENTRY_BYTES !== 0) {
     throw new EncodingError(
@@ -105,13 +115,14 @@ export function decodeBatchEntries(packed: Hex): BatchEntry[] {
       { field: 'entries' },
     );
   }
-  const out: BatchEntry[] = [];
+  const out: Array<BatchEntry & { readonly idle: bigint }> = [];
   for (let off = 0; off < n; off += BATCH_ENTRY_BYTES) {
     out.push({
       pid: getAddress(slice(packed, off, off + 20)),
       ts: hexToBigInt(slice(packed, off + 20, off + 28)),
       te: hexToBigInt(slice(packed, off + 28, off + 36)),
-      st: hexToBigInt(slice(packed, off + 36, off + BATCH_ENTRY_BYTES)),
+      st: hexToBigInt(slice(packed, off + 36, off + 68)),
+      idle: hexToBigInt(slice(packed, off + 68, off + BATCH_ENTRY_BYTES)),
     });
   }
   return out;
@@ -124,7 +135,7 @@ export function batchEntriesHash(entries: readonly BatchEntry[]): Hex {
 
 /**
  * The bytes every keeper BLS-signs for a batch (docs/encoding.md):
- * `abi.encode(string "WhitePay/batch/v1", uint256 chainId, address upkeeping,
+ * `abi.encode(string "WhitePay/batch/v2", uint256 chainId, address upkeeping,
  * address user, uint32 leaderId, bytes32 keccak256(packedEntries))`. The
  * contract rebuilds these bytes exactly. Positions are not part of it: the
  * contract derives each entry's position from `(ts, te)` and checks the

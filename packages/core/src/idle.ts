@@ -1,6 +1,6 @@
+import { UINT128_MAX } from './abi.js';
 import { EncodingError } from './errors.js';
-
-const UINT128_MAX = (1n << 128n) - 1n;
+import { idleMembers } from './split.js';
 
 /**
  * The idle-set rule of SPEC 3 item 5 ("idle keepers are not paid"), for one
@@ -109,12 +109,6 @@ export function idleBits(members: readonly number[], idle: readonly number[]): b
   return bits;
 }
 
-/** The keeper ids of an idle bitmap, or null when a bit is outside the group. */
-export function idleIdsOf(members: readonly number[], bits: bigint): number[] | null {
-  if (bits < 0n || bits >> BigInt(members.length) !== 0n) return null;
-  return members.filter((_, i) => ((bits >> BigInt(i)) & 1n) === 1n);
-}
-
 export type IdleCheck =
   | { readonly ok: true; readonly idle: readonly number[] }
   | { readonly ok: false; readonly reason: IdleProblem; readonly keeperId?: number };
@@ -134,8 +128,12 @@ export function checkIdleProposal(input: {
   readonly active: readonly RecordRef[];
   readonly held: ReadonlySet<number>;
 }): IdleCheck {
-  const idle = idleIdsOf(input.members, input.bits);
-  if (idle === null) return { ok: false, reason: 'IDLE_SET_MALFORMED' };
+  let idle: number[];
+  try {
+    idle = idleMembers(input.members, input.bits);
+  } catch {
+    return { ok: false, reason: 'IDLE_SET_MALFORMED' };
+  }
   const idleSet = new Set(idle);
   const referenced = new Set<number>();
   for (const ref of input.active) {

@@ -8,6 +8,8 @@ describe('@whitepay/core public API', () => {
       'amountFor',
       'normalizeRecords',
       'splitReward',
+      'splitPayment',
+      'idleMembers',
       'keeperRankHash',
       'rankKeepers',
       'leaderAt',

@@ -1,4 +1,4 @@
-export { UINT8_MAX, UINT32_MAX, UINT64_MAX, UINT256_MAX } from './abi.js';
+export { UINT8_MAX, UINT32_MAX, UINT64_MAX, UINT128_MAX, UINT256_MAX } from './abi.js';
 export * from './batch.js';
 export * from './errors.js';
 export * from './idle.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SplitError } from './errors.js';
-import { BPS, splitReward } from './split.js';
+import { BPS, idleMembers, splitPayment, splitReward } from './split.js';
 
 function expectCode(fn: () => unknown, code: string): void {
   expect(fn).toThrow(SplitError);
@@ -100,6 +100,178 @@ describe('splitReward', () => {
           expect(s.leader).toBe(s.leaderBonus + s.perKeeper);
           for (const part of [s.provider, s.leaderBonus, s.perKeeper])
             expect(part).toBeGreaterThanOrEqual(0n);
+        },
+      ),
+    );
+  });
+});
+
+describe('splitReward with an idle leader', () => {
+  it('withholds the bonus into the pool shared by the active keepers', () => {
+    // 10000: provider 9000, bonus 100 withheld, pool 1000 among 3 → 333 each, 1 of dust.
+    expect(splitReward({ amount: 10_000n, keeperCount: 3, leaderBonusBps: 100n, leaderIdle: true })).toEqual({
+      provider: 9_001n,
+      leaderBonus: 0n,
+      perKeeper: 333n,
+      keeperCount: 3,
+      pool: 1_000n,
+      dust: 1n,
+      leader: 0n,
+    });
+  });
+
+  it('gives the whole pool to the provider when no keeper is active', () => {
+    expect(
+      splitReward({ amount: 10_000n, keeperCount: 0, leaderBonusBps: 100n, leaderIdle: true }),
+    ).toMatchObject({
+      provider: 10_000n,
+      leaderBonus: 0n,
+      perKeeper: 0n,
+      dust: 1_000n,
+      leader: 0n,
+    });
+    // Without an idle leader, someone (the leader) is always active.
+    expectCode(() => splitReward({ amount: 1n, keeperCount: 0 }), 'SPLIT_INVALID_KEEPER_COUNT');
+    expectCode(
+      () => splitReward({ amount: 1n, keeperCount: -1, leaderIdle: true }),
+      'SPLIT_INVALID_KEEPER_COUNT',
+    );
+  });
+});
+
+describe('idleMembers', () => {
+  it('maps bit i to the i-th member', () => {
+    expect(idleMembers([10, 20, 30, 40], 0b1010n)).toEqual([20, 40]);
+    expect(idleMembers([10, 20], 0n)).toEqual([]);
+  });
+
+  it('refuses bits at or above the group size, and negative sets', () => {
+    expectCode(() => idleMembers([10, 20], 0b100n), 'SPLIT_INVALID_IDLE_SET');
+    expectCode(() => idleMembers([10, 20], -1n), 'SPLIT_INVALID_IDLE_SET');
+  });
+});
+
+describe('splitPayment', () => {
+  const members = [11, 12, 13, 14, 15, 16, 17];
+
+  it('gives idle and failed keepers nothing and shares their part among the active ones', () => {
+    // Leader 13 at position 3: 11 and 12 failed; 15 (index 4) and 12 (index 1, also failed) idle.
+    const p = splitPayment({ amount: 10_000n, members, leaderId: 13, failed: [11, 12], idle: 0b10010n });
+    expect(p.excluded).toEqual([11, 12, 15]);
+    expect(p.idle).toEqual([12, 15]);
+    expect(p.leaderIdle).toBe(false);
+    // pool 1000 among 4 active (13, 14, 16, 17).
+    expect(p.split.perKeeper).toBe(250n);
+    expect([...p.credits]).toEqual([
+      [11, 0n],
+      [12, 0n],
+      [13, 250n],
+      [14, 250n],
+      [15, 0n],
+      [16, 250n],
+      [17, 250n],
+    ]);
+    expect(p.split.provider).toBe(9_000n);
+  });
+
+  it('an idle leader gets neither share nor bonus', () => {
+    const p = splitPayment({
+      amount: 10_000n,
+      members,
+      leaderId: 11,
+      failed: [],
+      idle: 1n,
+      leaderBonusBps: 100n,
+    });
+    expect(p.leaderIdle).toBe(true);
+    expect(p.credits.get(11)).toBe(0n);
+    // pool 900 + the withheld bonus 100, among 6: 166 each, 4 to the provider.
+    expect(p.split.perKeeper).toBe(166n);
+    expect(p.split.provider).toBe(9_004n);
+  });
+
+  it('everyone failed or idle: the provider gets everything', () => {
+    const p = splitPayment({
+      amount: 777n,
+      members: [1, 2, 3],
+      leaderId: 3,
+      failed: [1, 2],
+      idle: 0b100n,
+      leaderBonusBps: 50n,
+    });
+    expect(p.split.provider).toBe(777n);
+    expect([...p.credits.values()]).toEqual([0n, 0n, 0n]);
+  });
+
+  it('refuses an idle set outside the group, an unknown leader and a failed leader', () => {
+    expectCode(
+      () => splitPayment({ amount: 1n, members: [1, 2], leaderId: 1, failed: [], idle: 4n }),
+      'SPLIT_INVALID_IDLE_SET',
+    );
+    expectCode(
+      () => splitPayment({ amount: 1n, members: [1, 2], leaderId: 3, failed: [] }),
+      'SPLIT_INVALID_MEMBERS',
+    );
+    expectCode(
+      () => splitPayment({ amount: 1n, members: [1, 2], leaderId: 1, failed: [1] }),
+      'SPLIT_INVALID_MEMBERS',
+    );
+    expectCode(
+      () => splitPayment({ amount: 1n, members: [1, 2], leaderId: 1, failed: [9] }),
+      'SPLIT_INVALID_MEMBERS',
+    );
+  });
+
+  it('is exact and pays no excluded keeper, for any group, failed and idle sets, amount and shares (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 31 }).chain((n) =>
+          fc.record({
+            n: fc.constant(n),
+            leaderIndex: fc.integer({ min: 0, max: n - 1 }),
+            failedMask: fc.bigInt(0n, (1n << BigInt(n)) - 1n),
+            idle: fc.bigInt(0n, (1n << BigInt(n)) - 1n),
+          }),
+        ),
+        fc.bigInt(0n, (1n << 200n) - 1n),
+        fc.bigInt(0n, BPS),
+        fc.bigInt(0n, BPS),
+        ({ n, leaderIndex, failedMask, idle }, amount, providerBps, bonus) => {
+          const leaderBonusBps = providerBps + bonus > BPS ? BPS - providerBps : bonus;
+          const ids = Array.from({ length: n }, (_, i) => 1000 + 7 * i);
+          const leaderId = ids[leaderIndex]!;
+          const failed = ids.filter((id, i) => id !== leaderId && (failedMask >> BigInt(i)) & 1n);
+          const p = splitPayment({
+            amount,
+            members: ids,
+            leaderId,
+            failed,
+            idle,
+            providerBps,
+            leaderBonusBps,
+          });
+          let credited = 0n;
+          for (const c of p.credits.values()) credited += c;
+          expect(p.split.provider + credited).toBe(amount);
+          expect(p.split.provider).toBeGreaterThanOrEqual((amount * providerBps) / BPS);
+          for (const [i, id] of ids.entries()) {
+            const isIdle = ((idle >> BigInt(i)) & 1n) === 1n;
+            if (isIdle || failed.includes(id)) expect(p.credits.get(id)).toBe(0n);
+            else
+              expect(p.credits.get(id)).toBe(
+                p.split.perKeeper + (id === leaderId ? p.split.leaderBonus : 0n),
+              );
+          }
+          const leaderIdle = ((idle >> BigInt(leaderIndex)) & 1n) === 1n;
+          expect(p.leaderIdle).toBe(leaderIdle);
+          if (leaderIdle) {
+            expect(p.credits.get(leaderId)).toBe(0n);
+            expect(p.split.leaderBonus).toBe(0n);
+          }
+          const active = n - p.excluded.length;
+          expect(p.split.keeperCount).toBe(active);
+          if (active === 0) expect(p.split.provider).toBe(amount);
+          else expect(p.split.dust).toBeLessThan(BigInt(active));
         },
       ),
     );

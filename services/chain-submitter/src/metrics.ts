@@ -40,7 +40,7 @@ export function createMetrics(registry: Registry) {
     }),
     feesEarned: new Counter({
       name: 'whitepay_fees_earned_wei_total',
-      help: 'Wei this keeper earned from the confirmed payments of its groups since start (PaymentMade: its keeper share unless excluded, the bonus when it led); a float, exact below 2^53 wei',
+      help: 'Wei this keeper earned from the confirmed payments of its groups since start (PaymentMade: its keeper share unless excluded or idle, the bonus when it led and was not idle); a float, exact below 2^53 wei',
       registers,
     }),
     walletBalance: new Gauge({

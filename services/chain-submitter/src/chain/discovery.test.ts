@@ -23,4 +23,20 @@ describe('earnedOf (a PaymentMade, for one keeper)', () => {
     // Addresses compare without case.
     expect(earnedOf(group, acc(r4).toUpperCase().replace('0X', '0x'), p)).toBe(1_000n);
   });
+
+  it('an idle keeper (bit i = member index i) earns nothing, an idle leader neither share nor bonus', () => {
+    const ts = 100n;
+    const ranking = rankKeepers({ user, pid, ts, keepers: [1, 2, 3, 4] });
+    const [r1, leader, r3, r4] = ranking as [number, number, number, number];
+    const bit = (id: number) => 1n << BigInt(group.keepers.findIndex((k) => k.keeperId === id));
+    const p = { pid, ts, leaderId: leader, excluded: 1, keeperShare: 1_000n, bonus: 70n, idle: bit(r3) };
+    expect(earnedOf(group, acc(r1), p)).toBe(0n);
+    expect(earnedOf(group, acc(leader), p)).toBe(1_070n);
+    expect(earnedOf(group, acc(r3), p)).toBe(0n);
+    expect(earnedOf(group, acc(r4), p)).toBe(1_000n);
+    // The leader idle: the contract emits bonus 0, and the leader earns nothing even if a bonus were given.
+    const q = { ...p, idle: bit(leader), bonus: 70n };
+    expect(earnedOf(group, acc(leader), q)).toBe(0n);
+    expect(earnedOf(group, acc(r3), q)).toBe(1_000n);
+  });
 });

@@ -11,6 +11,7 @@ export interface DiscoveredUpkeeping {
   createdAt: number;
   /** Whether this keeper's account is an active keeper of it (it serves this user). */
   serving: boolean;
+  /** The members in member-index order (as the contract keeps them: the last takes a removed one's index). */
   keepers: Array<{ keeperId: number; account: Address }>;
   providers: Array<{ pid: Address; addedAt: number }>;
 }
@@ -38,7 +39,8 @@ export interface DiscoveryOptions {
  * The same scan counts what this keeper earns (`whitepay_fees_earned_wei_total`):
  * of every `PaymentMade` of a group it is in, its keeper share unless the payment
  * excluded it (the `excluded` keepers ranked before the leader: core's ranking of
- * the members at that log) and the bonus when it led. Only payments confirmed
+ * the members at that log; and the event's `idle` set, by member index) and the
+ * bonus when it led (the event's `bonus` is 0 when the leader was idle). Only payments confirmed
  * after the scan first reached the head count: a restart starts the counter at
  * zero, as Prometheus expects, instead of adding the group's history again.
  */
@@ -124,9 +126,14 @@ export class Discovery {
         case 'KeeperAdded':
           u.keepers.push({ keeperId: l.args.keeperId!, account: getAddress(l.args.account!) });
           break;
-        case 'KeeperRemoved':
-          u.keepers = u.keepers.filter((k) => k.keeperId !== l.args.keeperId);
+        case 'KeeperRemoved': {
+          // As the contract does: the last member takes the removed one's index, so `keepers` stays in
+          // member-index order (the order of a payment's signers and idle bits).
+          const i = u.keepers.findIndex((k) => k.keeperId === l.args.keeperId);
+          const last = u.keepers.pop();
+          if (last !== undefined && i >= 0 && i < u.keepers.length) u.keepers[i] = last;
           break;
+        }
         case 'ProviderAdded':
           u.providers.push({
             pid: getAddress(l.args.pid!),
@@ -151,9 +158,10 @@ export class Discovery {
 }
 
 /**
- * What the keeper of account `me` earned from one payment of group `u` (members as at the log): its
- * keeper share unless it was among the `excluded` keepers ranked before the leader, plus the bonus when
- * it led.
+ * What the keeper of account `me` earned from one payment of group `u` (members as at the log, in
+ * member-index order): its keeper share unless it was among the `excluded` keepers ranked before the
+ * leader or in the payment's `idle` set (bit i = member index i), plus the bonus when it led and was not
+ * idle (SPEC 3 item 5: an idle keeper earns nothing for the entry).
  */
 export function earnedOf(
   u: Pick<DiscoveredUpkeeping, 'user' | 'keepers'>,
@@ -165,6 +173,7 @@ export function earnedOf(
     excluded?: number | undefined;
     keeperShare?: bigint | undefined;
     bonus?: bigint | undefined;
+    idle?: bigint | undefined;
   },
 ): bigint {
   const mine = u.keepers.find((k) => k.account.toLowerCase() === me.toLowerCase());
@@ -176,6 +185,9 @@ export function earnedOf(
     keepers: u.keepers.map((k) => k.keeperId),
   });
   const excluded = ranking.slice(0, p.excluded ?? 0);
+  const index = u.keepers.indexOf(mine);
+  const idle = ((p.idle ?? 0n) >> BigInt(index)) & 1n;
+  if (idle === 1n) return 0n;
   let earned = excluded.includes(mine.keeperId) ? 0n : (p.keeperShare ?? 0n);
   if (p.leaderId === mine.keeperId) earned += p.bonus ?? 0n;
   return earned;

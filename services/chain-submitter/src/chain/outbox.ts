@@ -9,6 +9,8 @@ export interface PaymentEntry {
   ts: string;
   te: string;
   st: string;
+  /** The entry's idle set (bit i = member index i), decimal; absent = 0 (batches stored before it existed). */
+  idle?: string;
 }
 
 /**

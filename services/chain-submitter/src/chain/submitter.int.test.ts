@@ -454,6 +454,48 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(await nonce()).toBe(before + 1);
   });
 
+  it("carries an entry's idle set to the chain as signed; the idle keeper's balance does not move, the fees count the leader's share and bonus", async () => {
+    const h = await startApp(srv, env('i1'));
+    stops.push(h.close);
+    await waitFor('holder', async () => h.app.submitter.isHolder());
+    // Member indices are the registration order of u.keepers.
+    const idleIndex = (u.keepers.indexOf(leader) + 1) % u.keepers.length;
+    const idleKeeper = u.keepers[idleIndex]!;
+    const balanceOf = (account: Hex) =>
+      u.public.readContract({
+        address: u.upkeeping,
+        abi: upkeepingAbi,
+        functionName: 'balanceOf',
+        args: [account],
+      });
+    const idleBefore = await balanceOf(idleKeeper.account);
+    const idle = 1n << BigInt(idleIndex);
+    const { te: _te, ...req } = await signedBatch(
+      u,
+      leader,
+      (await lastPayment()).te,
+      [],
+      1_000_000n,
+      [0, 1, 2],
+      idle,
+    );
+    expect(await h.app.submitter.submit(req)).toMatchObject({ tid: req.tid, duplicate: false });
+    const result = await finalResult(h, req.tid as Hex);
+    // Confirmed and paid: the packed bytes sent are those signed (else UpkeepingInvalidSignature).
+    expect(result).toMatchObject({ status: 'confirmed', size: 1 });
+    const out = batchOutcome(await u.public.getTransactionReceipt({ hash: result.txHash! }), u.upkeeping);
+    expect(out.paid).toHaveLength(1);
+    expect(out.paid[0]!.idle).toBe(idle);
+    expect(await balanceOf(idleKeeper.account)).toBe(idleBefore);
+    const earned = out.paid[0]!.bonus + out.paid[0]!.keeperShare;
+    const fees = async () =>
+      Number(
+        /whitepay_fees_earned_wei_total\{[^}]*\} (\S+)/.exec((await h.app.http.inject('/metrics')).body)?.[1],
+      );
+    await waitFor('the fees of the landed batch counted', async () => (await fees()) > 0, 20_000, 100);
+    expect(await fees()).toBe(Number(earned));
+  });
+
   it('keeps payment results by sequence number; the list a release before kept is moved in, older than any new one', async () => {
     const conn = new Redis(srv.redis.url);
     try {

@@ -33,6 +33,8 @@ const entry = {
     ts: blockNumberSchema,
     te: blockNumberSchema,
     st: uintStringSchema,
+    /** The entry's idle set (bit i = member index i), decimal; absent when empty. */
+    idle: uintStringSchema,
   },
   required: ['pid', 'ts', 'te', 'st'],
 } as const;

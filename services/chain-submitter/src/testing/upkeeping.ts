@@ -149,7 +149,7 @@ async function leaderWindow(
  * A correctly signed batch led by `leader`: the provider's interval from `ts`
  * to the start of the leader's next window (mined), plus `extra` entries with
  * the same `te` (e.g. an unknown provider, which the contract skips).
- * `signers` sign (threshold f + 1 = 2 for n = 4).
+ * `signers` sign (threshold f + 1 = 2 for n = 4). `idle` is every entry's idle set (bit i = member index i).
  */
 export async function signedBatch(
   u: TestUpkeeping,
@@ -158,9 +158,10 @@ export async function signedBatch(
   extra: Address[] = [],
   st = 1_000_000n,
   signers = [0, 1, 2],
+  idle = 0n,
 ): Promise<SubmitRequest & { te: bigint; tid: Hex }> {
   const { te, r } = await leaderWindow(u, leader, ts);
-  const entries = [u.pid, ...extra].map((pid) => ({ pid, ts, te, st }));
+  const entries = [u.pid, ...extra].map((pid) => ({ pid, ts, te, st, idle }));
   const message = batchPaymentMessage({
     chainId: BigInt(u.chainId),
     upkeeping: u.upkeeping,

@@ -8,6 +8,7 @@ import {
   type RevealReply,
   type RoundItem,
   type SyncRequest,
+  UINT128_MAX,
 } from '@whitepay/core';
 import type { keeperV1 } from '@whitepay/proto';
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes } from 'viem';
@@ -47,7 +48,6 @@ export interface IdleProposal {
 
 /** Most references per entry on the wire (a group has at most 128 members). */
 export const MAX_REFS_PER_ENTRY = 128;
-const UINT128_MAX = (1n << 128n) - 1n;
 
 const UINT_DEC = /^(0|[1-9]\d{0,77})$/;
 

@@ -1,4 +1,4 @@
-import { idleIdsOf, type RoundItem } from '@whitepay/core';
+import { idleMembers, type RoundItem } from '@whitepay/core';
 import type { Redis } from 'ioredis';
 import type { Address, Hex } from 'viem';
 import type { Metrics } from '../metrics.js';
@@ -55,7 +55,13 @@ export class IdleLog {
     const now = Date.now();
     const fields: string[] = [];
     items.forEach((it, i) => {
-      for (const keeperId of idleIdsOf(members, bits[i] ?? 0n) ?? []) {
+      let idle: number[];
+      try {
+        idle = idleMembers(members, bits[i] ?? 0n);
+      } catch {
+        return; // a malformed entry names nobody reliably: not noted
+      }
+      for (const keeperId of idle) {
         const note: IdleNote = {
           keeperId,
           upkeeping: info.upkeeping,

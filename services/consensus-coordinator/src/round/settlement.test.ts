@@ -56,6 +56,7 @@ const paid = (pid: Address, ts: bigint, te: bigint, st: bigint) =>
     position: 1,
     excluded: 0,
     signers: 7n,
+    idle: 0n,
   });
 
 const receipt = (logs: unknown[]) => ({ logs }) as unknown as TransactionReceipt;

@@ -9,7 +9,13 @@ import { decodeRevert, isRevert } from './revert.js';
 /** The packed `entries` bytes of a batch (docs/encoding.md). */
 export function packedEntries(req: BatchRequest): Hex {
   return encodeBatchEntries(
-    req.entries.map((e) => ({ pid: e.pid, ts: BigInt(e.ts), te: BigInt(e.te), st: BigInt(e.st) })),
+    req.entries.map((e) => ({
+      pid: e.pid,
+      ts: BigInt(e.ts),
+      te: BigInt(e.te),
+      st: BigInt(e.st),
+      idle: BigInt(e.idle ?? '0'),
+    })),
   );
 }
 

@@ -2,6 +2,7 @@ import { encodeBatchEntries, roundId } from '@whitepay/core';
 import { getAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { SubmitRequestError } from '../../errors.js';
+import { packedEntries } from './calls.js';
 import { batchIdOf, parseSubmit } from './request.js';
 
 const user = '0x00000000000000000000000000000000000000a1';
@@ -50,5 +51,13 @@ describe('parseSubmit', () => {
     const twice = encodeBatchEntries([entries[0], { ...entries[0], ts: 20n, te: 30n }]);
     const { request } = parseSubmit({ ...body, entries: twice });
     expect(() => batchIdOf(request, user)).toThrow(SubmitRequestError);
+  });
+
+  it("keeps each entry's idle set: the packed bytes sent on-chain are the ones signed", () => {
+    const withIdle = encodeBatchEntries([{ ...entries[0], idle: 0b101n }, entries[1]]);
+    const { request } = parseSubmit({ ...body, entries: withIdle });
+    expect(request.entries[0]).toEqual({ pid: getAddress(pid), ts: '10', te: '20', st: '5', idle: '5' });
+    expect(request.entries[1]).not.toHaveProperty('idle');
+    expect(packedEntries(request)).toBe(withIdle);
   });
 });

@@ -31,6 +31,7 @@ export function parseSubmit(input: unknown): ParsedSubmit {
       ts: e.ts.toString(),
       te: e.te.toString(),
       st: e.st.toString(),
+      ...(e.idle === 0n ? {} : { idle: e.idle.toString() }),
     }));
   } catch (err) {
     throw new SubmitRequestError((err as Error).message);
