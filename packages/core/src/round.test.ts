@@ -173,8 +173,21 @@ describe('roundId and commitment', () => {
     expect(() => medianVector([])).toThrow(ToleranceError);
   });
 
-  it('roundEntriesOf pairs items with values', () => {
-    expect(roundEntriesOf(items, [1n, 2n, 3n])[2]).toEqual({ pid: pidC, ts: 900n, te: 1600n, st: 3n });
+  it('roundEntriesOf pairs items with values and idle sets (none given: every member active)', () => {
+    expect(roundEntriesOf(items, [1n, 2n, 3n])[2]).toEqual({
+      pid: pidC,
+      ts: 900n,
+      te: 1600n,
+      st: 3n,
+      idle: 0n,
+    });
+    expect(roundEntriesOf(items, [1n, 2n, 3n], [0n, 0n, 5n])[2]).toEqual({
+      pid: pidC,
+      ts: 900n,
+      te: 1600n,
+      st: 3n,
+      idle: 5n,
+    });
   });
 });
 
