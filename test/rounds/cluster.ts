@@ -2,7 +2,7 @@
 // process with only what a round needs — real anvil (Upkeeping deployed
 // through the factory), NATS and Redis; per keeper a real chain-submitter and
 // consensus-coordinator (createApp). Each keeper's st comes from a tiny gRPC
-// StCalculatorService answering a fixed value, so the bench measures the
+// StCalculatorService answering a fixed value (and vouching for every keeper), so the bench measures the
 // round protocol alone, without the challenge pipeline's load. The
 // cross-keeper suite (rounds.int.test.ts) runs full keepers from test/harness
 // instead.
@@ -93,6 +93,16 @@ async function startStServer(answers: StAnswers): Promise<GrpcServerHandle> {
               recordsUsed: 1,
             })),
             maxStaleness: 0n,
+          }),
+        ),
+        // Every keeper holds a verified record of every other at ts (SPEC 3 item 5): nobody idle.
+        listVouches: unary<stV1.ListVouchesRequest, stV1.ListVouchesResponse>(
+          'ListVouches',
+          { log },
+          async (req) => ({
+            entries: req.entries.map((e) => ({
+              refs: req.keeperIds.map((keeperId) => ({ keeperId, block: e.ts })),
+            })),
           }),
         ),
       } as unknown as stV1.StCalculatorServiceServer),
