@@ -519,48 +519,65 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     // leader gets no share and no bonus either).
     const idle = ranking(ts)[3]!;
     await idle.stopService('challenger');
-    miner.resume();
-    await waitPaid(ts);
-    miner.pause();
-    // The next interval starts at the te just paid and runs wholly without a record of `idle`.
-    const ts2 = await nextTs();
-    const liar = ranking(ts2).find((k) => k !== idle && k !== ranking(ts2)[0])!;
-    await setFault(liar, `vouch-lie:${idle.keeperId}`);
-    const before = await balances();
-    miner.resume();
-    await waitPaid(ts2, 90_000);
-    miner.pause();
-    await setFault(liar, 'none');
-    const p2 = await lastPayment();
-    expect(p2.ts).toBe(ts2);
-    expect(p2.position).toBe(1);
-    expect(await idleOf(ts2)).toBe(bit(idle));
-    // Nothing for the idle keeper; the other three share its part to the wei (remainder to the provider).
-    expectSplit(before, await balances(), p2, [idle]);
-    // The liar's vouch (a record of `idle` at te - 1) was checked by the leader and found nowhere.
-    expect((await records(liar, 'peer')).some((r) => r.keeperId === idle.keeperId && r.block >= ts2)).toBe(
-      false,
-    );
-    const leader2 = byId(p2.leaderId);
-    expect((await idleNotes(leader2, idle)).some((n) => n.ts === String(ts2))).toBe(true);
-    expect(await metrics(coordUrl(idle))).toMatch(/whitepay_keeper_idle_entries_total\{[^}]*self="true"/);
+    let restarted = false;
+    try {
+      miner.resume();
+      await waitPaid(ts);
+      miner.pause();
+      // The next interval starts at the te just paid and runs wholly without a record of `idle`.
+      const ts2 = await nextTs();
+      const liar = ranking(ts2).find((k) => k !== idle && k !== ranking(ts2)[0])!;
+      await setFault(liar, `vouch-lie:${idle.keeperId}`);
+      const before = await balances();
+      miner.resume();
+      await waitPaid(ts2, 90_000);
+      miner.pause();
+      await setFault(liar, 'none');
+      const p2 = await lastPayment();
+      expect(p2.ts).toBe(ts2);
+      expect(p2.position).toBe(1);
+      expect(await idleOf(ts2)).toBe(bit(idle));
+      // Nothing for the idle keeper; the other three share its part to the wei (remainder to the provider).
+      expectSplit(before, await balances(), p2, [idle]);
+      // The liar's vouch (a record of `idle` at te - 1) was checked by the leader and found nowhere.
+      expect((await records(liar, 'peer')).some((r) => r.keeperId === idle.keeperId && r.block >= ts2)).toBe(
+        false,
+      );
+      const leader2 = byId(p2.leaderId);
+      expect((await idleNotes(leader2, idle)).some((n) => n.ts === String(ts2))).toBe(true);
+      // The idle keeper's operators see it: its chain-submitter counts the payment that left it out.
+      await waitFor(
+        'the idle keeper counts the payment that counted it idle',
+        async () =>
+          metricSum(
+            await metrics(idle.urls['chain-submitter']!.http),
+            /^whitepay_payments_counted_idle_total/,
+          ) >= 1,
+        30_000,
+        200,
+      );
 
-    // It challenges again from now: the next interval pays it its share.
-    await idle.startService('challenger');
-    const ts3 = await nextTs();
-    const before3 = await balances();
-    miner.resume();
-    await waitPaid(ts3, 90_000);
-    miner.pause();
-    const p3 = await lastPayment();
-    expect(p3.ts).toBe(ts3);
-    expect(await idleOf(ts3)).toBe(0n);
-    expectSplit(
-      before3,
-      await balances(),
-      p3,
-      p3.position === 1 ? [] : ranking(ts3).slice(0, p3.position - 1),
-    );
+      // It challenges again from now: the next interval pays it its share.
+      await idle.startService('challenger');
+      restarted = true;
+      const ts3 = await nextTs();
+      const before3 = await balances();
+      miner.resume();
+      await waitPaid(ts3, 90_000);
+      miner.pause();
+      const p3 = await lastPayment();
+      expect(p3.ts).toBe(ts3);
+      expect(await idleOf(ts3)).toBe(0n);
+      expectSplit(
+        before3,
+        await balances(),
+        p3,
+        p3.position === 1 ? [] : ranking(ts3).slice(0, p3.position - 1),
+      );
+    } finally {
+      miner.pause();
+      if (!restarted) await idle.startService('challenger');
+    }
   }, 240_000);
 
   it('a leader that counts an honest keeper idle gets no signatures from the keepers that hold its records; the next position pays with the honest idle set', async () => {

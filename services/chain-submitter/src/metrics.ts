@@ -43,6 +43,16 @@ export function createMetrics(registry: Registry) {
       help: 'Wei this keeper earned from the confirmed payments of its groups since start (PaymentMade: its keeper share unless excluded or idle, the bonus when it led and was not idle); a float, exact below 2^53 wei',
       registers,
     }),
+    countedIdle: new Counter({
+      name: 'whitepay_payments_counted_idle_total',
+      help: 'Confirmed payments of its groups since start whose idle set names this keeper (SPEC 3 item 5: no share for that entry; no other keeper held a verified record of it for the interval)',
+      registers,
+    }),
+    countedIdleLastTe: new Gauge({
+      name: 'whitepay_counted_idle_last_te',
+      help: 'The te of the latest confirmed payment that counted this keeper idle',
+      registers,
+    }),
     walletBalance: new Gauge({
       name: 'whitepay_wallet_balance_wei',
       help: 'Balance of the keeper account (wei; float, may round)',

@@ -102,9 +102,9 @@ groups:
           summary: "Keeper {{ .Values.keeperId }}: peers do not answer its rounds"
           description: "More than {{ $a.peerNoAnswerShare }} of the answers this keeper's rounds asked for in 10 minutes never came (peers unreachable or past their deadline, by code: see whitepay_round_replies_total)."
       - alert: WhitePayKeeperCountedIdle
-        expr: sum by (namespace, keeper) (increase(whitepay_keeper_idle_entries_total{ {{- $sel -}} ,self="true"}[15m])) > 0
+        expr: sum by (namespace, keeper) (increase(whitepay_payments_counted_idle_total{ {{- $sel -}} }[15m])) > 0
         labels: {{- toYaml $labels | nindent 10 }}
         annotations:
           summary: "Keeper {{ .Values.keeperId }}: counted idle, not paid its share"
-          description: "In 15 minutes {{ "{{" }} $value {{ "}}" }} entries of payment proposals counted this keeper idle (SPEC 3 item 5): no other keeper held a verified record of it for those intervals, so it is not paid for them. Check its challenger (running, reaching the providers) and its record broadcast (whitepay_peer_records_forwarded_total); GET /v1/idle on the coordinator names the providers and intervals."
+          description: "In 15 minutes {{ "{{" }} $value {{ "}}" }} confirmed payments counted this keeper idle (SPEC 3 item 5): no other keeper held a verified record of it for those intervals, so it was not paid for them. Check its challenger (running, reaching the providers) and its record broadcast (whitepay_peer_records_forwarded_total); GET /v1/idle on the coordinator names the providers and intervals it saw proposed."
 {{- end -}}

@@ -1,7 +1,7 @@
 import { rankKeepers } from '@whitepay/core';
 import type { Address } from 'viem';
 import { describe, expect, it } from 'vitest';
-import { earnedOf } from './discovery.js';
+import { countedIdle, earnedOf } from './discovery.js';
 
 const user = '0x00000000000000000000000000000000000000aa' as Address;
 const pid = '0x00000000000000000000000000000000000000bb' as Address;
@@ -38,5 +38,14 @@ describe('earnedOf (a PaymentMade, for one keeper)', () => {
     const q = { ...p, idle: bit(leader), bonus: 70n };
     expect(earnedOf(group, acc(leader), q)).toBe(0n);
     expect(earnedOf(group, acc(r3), q)).toBe(1_000n);
+  });
+});
+
+describe('countedIdle (a PaymentMade, for one keeper)', () => {
+  it('names the keeper whose member index has its bit set; nobody outside the group', () => {
+    expect(countedIdle(group, acc(3), { idle: 0b0100n })).toBe(true);
+    expect(countedIdle(group, acc(2), { idle: 0b0100n })).toBe(false);
+    expect(countedIdle(group, acc(99), { idle: 0b1111n })).toBe(false);
+    expect(countedIdle(group, acc(1), {})).toBe(false);
   });
 });

@@ -147,6 +147,10 @@ export class Discovery {
           if (!this.counting) break;
           const earned = earnedOf(u, me, l.args);
           if (earned > 0n) this.o.metrics.feesEarned.inc(Number(earned));
+          if (countedIdle(u, me, l.args)) {
+            this.o.metrics.countedIdle.inc();
+            if (l.args.te !== undefined) this.o.metrics.countedIdleLastTe.set(Number(l.args.te));
+          }
           break;
         }
         default:
@@ -155,6 +159,16 @@ export class Discovery {
       u.serving = u.keepers.some((k) => k.account.toLowerCase() === me);
     }
   }
+}
+
+/** Whether a payment of group `u` (members as at the log, in member-index order) counted `me` idle. */
+export function countedIdle(
+  u: Pick<DiscoveredUpkeeping, 'keepers'>,
+  me: string,
+  p: { idle?: bigint | undefined },
+): boolean {
+  const index = u.keepers.findIndex((k) => k.account.toLowerCase() === me.toLowerCase());
+  return index >= 0 && (((p.idle ?? 0n) >> BigInt(index)) & 1n) === 1n;
 }
 
 /**
@@ -185,9 +199,7 @@ export function earnedOf(
     keepers: u.keepers.map((k) => k.keeperId),
   });
   const excluded = ranking.slice(0, p.excluded ?? 0);
-  const index = u.keepers.indexOf(mine);
-  const idle = ((p.idle ?? 0n) >> BigInt(index)) & 1n;
-  if (idle === 1n) return 0n;
+  if (countedIdle(u, me, p)) return 0n;
   let earned = excluded.includes(mine.keeperId) ? 0n : (p.keeperShare ?? 0n);
   if (p.leaderId === mine.keeperId) earned += p.bonus ?? 0n;
   return earned;
