@@ -544,7 +544,13 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
         false,
       );
       const leader2 = byId(p2.leaderId);
-      expect((await idleNotes(leader2, idle)).some((n) => n.ts === String(ts2))).toBe(true);
+      // The leader's own answer to its proposal may come after the quorum of the others (and the payment).
+      await waitFor(
+        `keeper ${leader2.keeperId} notes keeper ${idle.keeperId} idle at ts ${ts2}`,
+        async () => (await idleNotes(leader2, idle)).some((n) => n.ts === String(ts2)),
+        15_000,
+        200,
+      );
       // The idle keeper's operators see it: its chain-submitter counts the payment that left it out.
       await waitFor(
         'the idle keeper counts the payment that counted it idle',
