@@ -943,9 +943,17 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
     expect(outcomes.get('RPC_BUSY') ?? 0).toBeGreaterThan(0);
     expect(outcomes.get('ST_AUDIT_TOO_MANY_KEEPERS') ?? 0).toBeGreaterThan(0);
     expect(outcomes.get('PAGE_SIZE_TOO_LARGE') ?? 0).toBeGreaterThan(0);
-    expect([...outcomes.keys()].sort()).toEqual(
-      ['ok', 'RPC_BUSY', 'ST_AUDIT_TOO_MANY_KEEPERS', 'PAGE_SIZE_TOO_LARGE'].sort(),
-    );
+    // Nothing else: no internal error, no hang. A 2,000-entry whole-range batch that runs past its
+    // own 30 s deadline on a loaded machine is stopped there by the server (GRPC_DEADLINE_EXCEEDED):
+    // answered too.
+    const allowed = [
+      'ok',
+      'RPC_BUSY',
+      'ST_AUDIT_TOO_MANY_KEEPERS',
+      'PAGE_SIZE_TOO_LARGE',
+      'GRPC_DEADLINE_EXCEEDED',
+    ];
+    expect([...outcomes.keys()].filter((k) => !allowed.includes(k))).toEqual([]);
     // No payment reverted, and the refusals are counted where they happened.
     expect(await reverts()).toBe(revertsBefore);
     expect(

@@ -416,11 +416,12 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
             keepers: Array.isArray(q.keeperIds) ? q.keeperIds.length : 0,
           });
         const keeperIds = [...new Set(q.keeperIds)];
+        // The wait is not work: it polls outside the admission slots, which go to the queries.
+        await settlePeers(
+          entries,
+          keeperIds.filter((k) => k !== keeperId),
+        );
         return admitted(call, async () => {
-          await settlePeers(
-            entries,
-            keeperIds.filter((k) => k !== keeperId),
-          );
           const refs = await firstVerifiedRecords(pool, { entries, keeperIds, selfId: keeperId });
           return { entries: refs };
         });
