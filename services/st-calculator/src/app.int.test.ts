@@ -460,6 +460,58 @@ describe('st-calculator service on a real PostgreSQL', () => {
     c.close();
   });
 
+  it("ListVouches: per entry the first verified record of each asked keeper, after the peers' late records (SPEC 3 item 5)", async () => {
+    const vouching = await createApp({
+      config: testConfig({
+        MAX_STALENESS: String(MAX_STALENESS),
+        PEER_SETTLE_WAIT_MS: '5000',
+        CHALLENGE_EVERY: '100',
+      }),
+      log: silentLogger(),
+      registry: createRegistry('st-calculator'),
+      pool: readPool,
+    });
+    await vouching.start();
+    apps.push(vouching);
+    const server = await listenGrpc(vouching.registerGrpc, '127.0.0.1', 0);
+    grpcServers.push(server);
+    const c = new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure());
+    const refs = async (ts: bigint, te: bigint, keeperIds = [1, 2, 3, 4]) =>
+      (await call(c, c.listVouches, { entries: [{ account: { user, pid }, ts, te }], keeperIds })).entries[0]!
+        .refs;
+    // Self (keeper 1) by its own records, 2 and 3 by their peer records, 4 has none.
+    expect(await refs(1000n, 1400n)).toEqual([
+      { keeperId: 1, block: 1000n },
+      { keeperId: 2, block: 1001n },
+      { keeperId: 3, block: 1050n },
+    ]);
+    // Records without a verified proof (space 0) vouch for nobody: own 5000 timed out, keeper 2's 5001 is empty.
+    expect(await refs(5000n, 5100n)).toEqual([]);
+    // Keeper 2 challenges [9700, 9900) but its record of [9900, 10000) is still in flight: the answer
+    // waits for it (at most PEER_SETTLE_WAIT_MS), then vouches.
+    const answer = refs(9700n, 10_000n, [2]).then((r) => ({ r, at: Date.now() }));
+    await new Promise((r) => setTimeout(r, 300));
+    const insertedFrom = Date.now(); // the answer cannot come before the record exists
+    await insertPeerRecords(pool, [{ ...row(2, 9950n, 4096n), signature: new Uint8Array([1]) }], () => ({
+      ok: true,
+    }));
+    const { r, at } = await answer;
+    expect(r).toEqual([{ keeperId: 2, block: 9701n }]);
+    expect(at).toBeGreaterThanOrEqual(insertedFrom);
+    // Typed refusals: more than 128 keepers, a bad entry.
+    await expect(
+      refs(
+        1000n,
+        1400n,
+        Array.from({ length: 129 }, (_, i) => i),
+      ),
+    ).rejects.toMatchObject({
+      code: 'ST_AUDIT_TOO_MANY_KEEPERS',
+    });
+    await expect(refs(1400n, 1000n)).rejects.toMatchObject({ code: 'ST_INTERVAL_INVALID' });
+    c.close();
+  });
+
   it('bounds the work of one caller: keeper ids, interval length, blocks per call and concurrent calls, typed', async () => {
     const registry = createRegistry('st-calculator');
     const bounded = await createApp({
