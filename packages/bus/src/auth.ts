@@ -1,0 +1,189 @@
+import { ConfigError, type Counter, type Logger, WhitePayError } from '@whitepay/base';
+import { EcdsaError, recoverSigner, Signer } from '@whitepay/ecdsa';
+import { type MsgHdrs, headers as natsHeaders } from 'nats';
+import {
+  type Address,
+  bytesToHex,
+  encodeAbiParameters,
+  getAddress,
+  type Hex,
+  hexToBytes,
+  isAddress,
+  keccak256,
+} from 'viem';
+
+/**
+ * Who may change a keeper's state over its bus (issue 20): every message that
+ * does — challenge records (challenger → challenge-store), block headers
+ * (chain-submitter → challenger), challenge tasks (challenger → challenger),
+ * submit requests (coordinator → chain-submitter) — carries the keeper's bus
+ * signature in a NATS header, and its consumer checks it before anything else.
+ *
+ *   digest    = keccak256(abi.encode(string "WhitePay/bus/v1", string subject, bytes32 keccak256(payload)))
+ *   header    `WhitePay-Bus-Sig: 0x<r ‖ s ‖ v>` — secp256k1, EIP-191 over the digest (`@whitepay/ecdsa`)
+ *
+ * The subject is signed (it holds the namespace, the user and the pid), so a
+ * signed message cannot be moved to another keeper, account or boundary. The
+ * payload is signed as the consumer reads it, byte for byte. Nothing else is:
+ * a replay of a message on its own subject is the same message again, and
+ * every consumer is idempotent for those (records by key, blocks and tasks by
+ * Nats-Msg-Id and the node's hash, submits by batch id).
+ *
+ * The key is secp256k1 rather than an HMAC secret: consumers hold only the
+ * address (the challenge-store, which signs nothing, cannot forge a submit
+ * request), and the keeper's account key, already present in every producer,
+ * is the default (`NATS_SIGNING_KEY` names a dedicated one).
+ */
+export const BUS_DOMAIN = 'WhitePay/bus/v1';
+export const BUS_SIG_HEADER = 'WhitePay-Bus-Sig';
+
+export type BusAuthErrorCode =
+  /** No `WhitePay-Bus-Sig` header. */
+  | 'BUS_MESSAGE_UNSIGNED'
+  /** A signature header that is not 65 bytes of hex or recovers no key. */
+  | 'BUS_SIGNATURE_INVALID'
+  /** A valid signature by another key than this keeper's bus key. */
+  | 'BUS_SIGNER_FOREIGN';
+
+/** A bus message refused by its consumer. */
+export class BusAuthError extends WhitePayError {
+  override readonly name: string = 'BusAuthError';
+  constructor(code: BusAuthErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, {
+      kind: code === 'BUS_SIGNER_FOREIGN' ? 'permission_denied' : 'unauthenticated',
+      details,
+    });
+  }
+}
+
+/** The digest a bus signature covers. */
+export function busDigest(subject: string, payload: Uint8Array): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'string' }, { type: 'string' }, { type: 'bytes32' }],
+      [BUS_DOMAIN, subject, keccak256(payload)],
+    ),
+  );
+}
+
+/** Signs bus messages with one key (a producer). */
+export interface BusSigner {
+  readonly address: Address;
+  /** The headers of a message on `subject` (added to `into` when given). */
+  headers(subject: string, payload: Uint8Array, into?: MsgHdrs): MsgHdrs;
+}
+
+export function busSigner(privateKey: Hex): BusSigner {
+  const signer = new Signer(privateKey);
+  return {
+    address: signer.address,
+    headers(subject, payload, into) {
+      const h = into ?? natsHeaders();
+      h.set(BUS_SIG_HEADER, bytesToHex(signer.sign(busDigest(subject, payload))));
+      return h;
+    },
+  };
+}
+
+/** What a consumer needs of a received message. */
+export interface BusMessage {
+  subject: string;
+  data: Uint8Array;
+  headers?: MsgHdrs | undefined;
+}
+
+/** Checks bus messages against this keeper's bus address (a consumer). */
+export interface BusVerifier {
+  readonly signer: Address;
+  /**
+   * The signer of `m` when it is this keeper's bus key.
+   * @throws BusAuthError `BUS_MESSAGE_UNSIGNED`, `BUS_SIGNATURE_INVALID`, `BUS_SIGNER_FOREIGN`.
+   */
+  verify(m: BusMessage): Address;
+  /**
+   * `verify`, but a refusal is counted (`whitepay_rejected_messages_total{boundary, reason}`),
+   * logged and answered with `false`: the caller then settles the message (term/ack), never
+   * redelivers it.
+   */
+  accept(m: BusMessage, ctx: { boundary: string; rejected: Counter<'boundary' | 'reason'>; log: Logger }): boolean;
+}
+
+export function busVerifier(expected: Address): BusVerifier {
+  const signer = getAddress(expected);
+  const verify = (m: BusMessage): Address => {
+    const sig = m.headers?.get(BUS_SIG_HEADER) ?? '';
+    if (sig === '')
+      throw new BusAuthError('BUS_MESSAGE_UNSIGNED', `unsigned message on ${m.subject}`, { subject: m.subject });
+    if (!/^0x[0-9a-fA-F]{130}$/.test(sig))
+      throw new BusAuthError('BUS_SIGNATURE_INVALID', `malformed bus signature on ${m.subject}`, {
+        subject: m.subject,
+      });
+    let got: Address;
+    try {
+      got = recoverSigner(busDigest(m.subject, m.data), hexToBytes(sig as Hex));
+    } catch (err) {
+      throw new BusAuthError('BUS_SIGNATURE_INVALID', `bus signature on ${m.subject} does not recover`, {
+        subject: m.subject,
+        cause: err instanceof EcdsaError ? err.message : String(err),
+      });
+    }
+    if (got !== signer)
+      throw new BusAuthError('BUS_SIGNER_FOREIGN', `message on ${m.subject} signed by ${got}, not ${signer}`, {
+        subject: m.subject,
+        signer: got,
+      });
+    return got;
+  };
+  return {
+    signer,
+    verify,
+    accept(m, ctx) {
+      try {
+        verify(m);
+        return true;
+      } catch (err) {
+        const e = err as BusAuthError;
+        ctx.rejected.inc({ boundary: ctx.boundary, reason: e.code });
+        ctx.log.warn({ subject: m.subject, code: e.code, reason: e.message }, 'bus message refused');
+        return false;
+      }
+    },
+  };
+}
+
+/**
+ * A service's bus identity: the signer (when it holds a key) and the verifier.
+ * The key is `NATS_SIGNING_KEY` when set, else the service's account key; the
+ * expected address is `NATS_SIGNER` when set, else the key's. A service with
+ * neither cannot check anything and refuses to start.
+ */
+export interface BusIdentity {
+  signer: BusSigner | undefined;
+  verifier: BusVerifier;
+}
+
+export function busIdentityOf(
+  config: { natsSigningKey?: string | undefined; natsSigner?: string | undefined },
+  opts: { accountKey?: Hex | undefined; fallbackSigner?: Address | undefined; prefix: string },
+): BusIdentity {
+  const v = (name: string) => (opts.prefix ? `${opts.prefix}_${name}` : name);
+  const key = (config.natsSigningKey as Hex | undefined) ?? opts.accountKey;
+  const signer = key ? busSigner(key) : undefined;
+  const named = config.natsSigner ?? opts.fallbackSigner;
+  if (named !== undefined && !isAddress(named))
+    throw configError(`${v('NATS_SIGNER')}: not an address: ${named}`);
+  if (signer && config.natsSigner !== undefined && getAddress(config.natsSigner) !== signer.address)
+    throw configError(
+      `${v('NATS_SIGNER')} is ${config.natsSigner} but this service's bus key is ${signer.address}: every service of a keeper signs with one bus key`,
+    );
+  const expected = signer?.address ?? named;
+  if (expected === undefined)
+    throw configError(
+      `${v('NATS_SIGNER')}: unset and no bus key (${v('NATS_SIGNING_KEY')} or the account key): bus messages cannot be checked`,
+    );
+  return { signer, verifier: busVerifier(expected as Address) };
+}
+
+function configError(problem: string): ConfigError {
+  return new ConfigError(`invalid configuration: ${problem}`, { problems: [problem] });
+}
