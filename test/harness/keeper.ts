@@ -263,6 +263,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
           CHALLENGER_NATS_URL: infra.natsUrl,
           CHALLENGER_NATS_NAMESPACE: namespace,
           CHALLENGER_STORE_GRPC_URL: storeGrpc,
+          CHALLENGER_RPC_URL: infra.rpcUrl,
           CHALLENGER_PROVIDERS: Object.entries(opts.providers ?? {})
             .map(([pid, addr]) => `${pid}=${addr}`)
             .join(','),
