@@ -5,7 +5,7 @@
 // Run: pnpm bench challenge-store   (env: BENCH_RECORDS, default 200000)
 import { cpus, totalmem } from 'node:os';
 import { createRegistry, silentLogger } from '@whitepay/base';
-import { connectBus, ensureStreams, subjects, WindowedPublisher } from '@whitepay/bus';
+import { connectBus, ensureStreams, subjects } from '@whitepay/bus';
 import {
   closePool,
   createPool,
@@ -18,7 +18,7 @@ import {
 import { startNats, startPostgres, waitFor } from '@whitepay/testkit';
 import { createApp } from '../src/app.js';
 import { decodeRecord } from '../src/nats/decode.js';
-import { addressOf, encodeRecord, makeRecord, testConfig } from '../src/testing.js';
+import { addressOf, encodeRecord, makeRecord, signingPublisher, testConfig } from '../src/testing.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 200_000);
 const ACCOUNTS = 100;
@@ -40,7 +40,7 @@ try {
     const nc = await connectBus({ url: nats.url, name: ns, log });
     const s = subjects(ns);
     await ensureStreams(await nc.jetstreamManager(), s);
-    const pub = new WindowedPublisher(nc.jetstream(), 512);
+    const pub = signingPublisher(nc.jetstream(), 512);
     const publish = async () => {
       for (let i = 0; i < N; i++) {
         const rec = makeRecord(i % ACCOUNTS, BigInt(Math.floor(i / ACCOUNTS)));
