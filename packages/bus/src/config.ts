@@ -16,18 +16,21 @@ const MiB = 1024 * 1024;
 const DAY = 24 * 3600;
 
 /**
- * Default caps: a record is needed in its stream only until the
+ * Default caps. A record is needed in its stream only until the
  * challenge-store has it (and a peer-out record until the forwarder sent it),
- * so these are outage buffers (~310 MB per 80 minutes with 3 providers,
- * issue 20: a 4 GiB records stream holds about 17 hours of them).
+ * so these are outage buffers: ~310 MB per 80 minutes with 3 providers
+ * (issue 20) makes the 1 GiB records stream about 4 hours of a stopped
+ * challenge-store. JetStream reserves every stream's byte cap against the
+ * server's `max_file_store` when it creates the stream, so the caps of every
+ * keeper sharing a server must fit it (~1.9 GiB per keeper with these).
  */
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
-  records: { maxBytes: 4096 * MiB, maxAgeSeconds: 7 * DAY },
-  'peer-out': { maxBytes: 2048 * MiB, maxAgeSeconds: DAY },
-  blocks: { maxBytes: 256 * MiB, maxAgeSeconds: DAY },
-  payments: { maxBytes: 256 * MiB, maxAgeSeconds: 30 * DAY },
-  reorgs: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * DAY },
-  'challenge-tasks': { maxBytes: 1024 * MiB, maxAgeSeconds: DAY },
+  records: { maxBytes: 1024 * MiB, maxAgeSeconds: 7 * DAY },
+  'peer-out': { maxBytes: 512 * MiB, maxAgeSeconds: DAY },
+  blocks: { maxBytes: 64 * MiB, maxAgeSeconds: DAY },
+  payments: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * DAY },
+  reorgs: { maxBytes: 16 * MiB, maxAgeSeconds: 30 * DAY },
+  'challenge-tasks': { maxBytes: 256 * MiB, maxAgeSeconds: DAY },
 };
 
 function defaultsText(field: keyof StreamLimit): string {
