@@ -126,8 +126,12 @@ describe('GET /v1/rounds', () => {
     expect(mine.idle).toHaveLength(1);
     expect((await app.inject('/v1/idle?keeper=-1')).statusCode).toBe(400);
     const metrics = (await app.inject('/metrics')).body;
-    expect(metrics).toMatch(/whitepay_keeper_idle_entries_total\{keeper="5",self="true",signed="true"[^}]*\} 1/);
-    expect(metrics).toMatch(/whitepay_keeper_idle_entries_total\{keeper="5",self="true",signed="false"[^}]*\} 1/);
+    expect(metrics).toMatch(
+      /whitepay_keeper_idle_entries_total\{keeper="5",self="true",signed="true"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(
+      /whitepay_keeper_idle_entries_total\{keeper="5",self="true",signed="false"[^}]*\} 1/,
+    );
     expect(metrics).toMatch(/whitepay_keeper_idle_last_te\{keeper="13",self="false",signed="true"[^}]*\} 20/);
     expect(all.idle[0]).toMatchObject({ signed: false });
   });

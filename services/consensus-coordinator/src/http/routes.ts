@@ -155,7 +155,10 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
                     ts: blockNumberSchema,
                     te: blockNumberSchema,
                     tid: { ...hex, description: 'the round that proposed it' },
-                    at: { type: 'integer', description: 'when this keeper answered the proposal, ms since the epoch' },
+                    at: {
+                      type: 'integer',
+                      description: 'when this keeper answered the proposal, ms since the epoch',
+                    },
                     signed: { type: 'boolean', description: 'whether this keeper signed it' },
                   },
                 },
