@@ -35,7 +35,12 @@ describe('bus signatures and capped streams on a real nats-server -js', () => {
   });
 
   /** Publishes on JetStream and reads the message back as the consumer sees it. */
-  const roundTrip = async (ns: string, subject: string, data: Uint8Array, hdrs?: ReturnType<typeof natsHeaders>) => {
+  const roundTrip = async (
+    ns: string,
+    subject: string,
+    data: Uint8Array,
+    hdrs?: ReturnType<typeof natsHeaders>,
+  ) => {
     const s = subjects(ns);
     const jsm = await nc.jetstreamManager();
     await ensureStreams(jsm, s);
@@ -68,7 +73,9 @@ describe('bus signatures and capped streams on a real nats-server -js', () => {
     );
     // signed for another account's subject, or with other bytes: recovers another key
     const moved = s.recordsFor('0xab', '0xee');
-    expect(code(await roundTrip('auth1', moved, data, signer.headers(subject, data)))).toBe('BUS_SIGNER_FOREIGN');
+    expect(code(await roundTrip('auth1', moved, data, signer.headers(subject, data)))).toBe(
+      'BUS_SIGNER_FOREIGN',
+    );
     expect(code(await roundTrip('auth1', subject, enc.encode('1 PiB'), signer.headers(subject, data)))).toBe(
       'BUS_SIGNER_FOREIGN',
     );
@@ -103,7 +110,10 @@ describe('bus signatures and capped streams on a real nats-server -js', () => {
     expect([records.max_bytes, records.max_age]).toEqual([1048576, 3600 * 1e9]);
     expect(records.subjects).toEqual([s.records]);
     const peerOut = await info(s.streams.peerOut);
-    expect([peerOut.max_bytes, peerOut.max_age]).toEqual([2097152, DEFAULT_STREAM_LIMITS['peer-out'].maxAgeSeconds * 1e9]);
+    expect([peerOut.max_bytes, peerOut.max_age]).toEqual([
+      2097152,
+      DEFAULT_STREAM_LIMITS['peer-out'].maxAgeSeconds * 1e9,
+    ]);
     const blocks = await info(s.streams.blocks);
     expect([blocks.max_bytes, blocks.max_age]).toEqual([DEFAULT_STREAM_LIMITS.blocks.maxBytes, 600 * 1e9]);
     for (const name of [s.streams.payments, s.streams.reorgs]) {
@@ -126,7 +136,9 @@ describe('bus signatures and capped streams on a real nats-server -js', () => {
     const a = busSigner(KEY).address;
     const b = busSigner(OTHER).address;
     expect(busIdentityOf({}, { accountKey: KEY, prefix: 'X' }).verifier.signer).toBe(a);
-    expect(busIdentityOf({ natsSigningKey: OTHER }, { accountKey: KEY, prefix: 'X' }).signer?.address).toBe(b);
+    expect(busIdentityOf({ natsSigningKey: OTHER }, { accountKey: KEY, prefix: 'X' }).signer?.address).toBe(
+      b,
+    );
     const store = busIdentityOf({}, { fallbackSigner: a, prefix: 'X' });
     expect([store.signer, store.verifier.signer]).toEqual([undefined, a]);
     expect(busIdentityOf({ natsSigner: b }, { fallbackSigner: a, prefix: 'X' }).verifier.signer).toBe(b);

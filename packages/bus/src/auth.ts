@@ -105,7 +105,10 @@ export interface BusVerifier {
    * logged and answered with `false`: the caller then settles the message (term/ack), never
    * redelivers it.
    */
-  accept(m: BusMessage, ctx: { boundary: string; rejected: Counter<'boundary' | 'reason'>; log: Logger }): boolean;
+  accept(
+    m: BusMessage,
+    ctx: { boundary: string; rejected: Counter<'boundary' | 'reason'>; log: Logger },
+  ): boolean;
 }
 
 export function busVerifier(expected: Address): BusVerifier {
@@ -113,7 +116,9 @@ export function busVerifier(expected: Address): BusVerifier {
   const verify = (m: BusMessage): Address => {
     const sig = m.headers?.get(BUS_SIG_HEADER) ?? '';
     if (sig === '')
-      throw new BusAuthError('BUS_MESSAGE_UNSIGNED', `unsigned message on ${m.subject}`, { subject: m.subject });
+      throw new BusAuthError('BUS_MESSAGE_UNSIGNED', `unsigned message on ${m.subject}`, {
+        subject: m.subject,
+      });
     if (!/^0x[0-9a-fA-F]{130}$/.test(sig))
       throw new BusAuthError('BUS_SIGNATURE_INVALID', `malformed bus signature on ${m.subject}`, {
         subject: m.subject,
@@ -128,10 +133,14 @@ export function busVerifier(expected: Address): BusVerifier {
       });
     }
     if (got !== signer)
-      throw new BusAuthError('BUS_SIGNER_FOREIGN', `message on ${m.subject} signed by ${got}, not ${signer}`, {
-        subject: m.subject,
-        signer: got,
-      });
+      throw new BusAuthError(
+        'BUS_SIGNER_FOREIGN',
+        `message on ${m.subject} signed by ${got}, not ${signer}`,
+        {
+          subject: m.subject,
+          signer: got,
+        },
+      );
     return got;
   };
   return {

@@ -3,7 +3,14 @@ import { type ClientTlsMaterial, ConfigError, readClientTls, secret } from '@whi
 import { z } from 'zod';
 
 /** The keeper's JetStream streams, by the name their limits are configured under. */
-export const STREAM_KINDS = ['records', 'peer-out', 'blocks', 'payments', 'reorgs', 'challenge-tasks'] as const;
+export const STREAM_KINDS = [
+  'records',
+  'peer-out',
+  'blocks',
+  'payments',
+  'reorgs',
+  'challenge-tasks',
+] as const;
 export type StreamKind = (typeof STREAM_KINDS)[number];
 
 export interface StreamLimit {
@@ -40,10 +47,10 @@ function defaultsText(field: keyof StreamLimit): string {
 function streamLimitMap(unit: string) {
   return z
     .string()
-    .default('')
+    .optional()
     .transform((raw, ctx) => {
       const out: Partial<Record<StreamKind, number>> = {};
-      for (const entry of raw
+      for (const entry of (raw ?? '')
         .split(',')
         .map((e) => e.trim())
         .filter(Boolean)) {

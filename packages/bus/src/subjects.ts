@@ -125,7 +125,12 @@ export async function ensureStreams(
       ...streamCaps(limits.blocks),
       max_msgs: 100_000,
     },
-    { name: s.streams.payments, subjects: [s.payments], storage: StorageType.File, ...streamCaps(limits.payments) },
+    {
+      name: s.streams.payments,
+      subjects: [s.payments],
+      storage: StorageType.File,
+      ...streamCaps(limits.payments),
+    },
     { name: s.streams.reorgs, subjects: [s.reorgs], storage: StorageType.File, ...streamCaps(limits.reorgs) },
   ];
   for (const cfg of wanted) await ensureStream(jsm, cfg);

@@ -61,9 +61,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const metrics = createMetrics(registry);
   const busSigner = deps.bus.signer;
   if (!busSigner)
-    throw new ConfigError('invalid configuration: the chain-submitter needs a bus key to sign block headers', {
-      problems: ['CHAIN_SUBMITTER_NATS_SIGNING_KEY'],
-    });
+    throw new ConfigError(
+      'invalid configuration: the chain-submitter needs a bus key to sign block headers',
+      {
+        problems: ['CHAIN_SUBMITTER_NATS_SIGNING_KEY'],
+      },
+    );
 
   const bullConnection = redis.duplicate({ maxRetriesPerRequest: null });
   const jobs = new ElectionQueue(bullConnection, log.child({ component: 'jobs' }), queuePrefixOf(config));
@@ -159,7 +162,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await outbox.checkLayout(); // refuses a Redis with pending payments of an older layout
       await follower.start();
       submitter.start();
-      submitSub = serveSubmit(nc, s, submitter, log, { verifier: deps.bus.verifier, rejected: metrics.rejected });
+      submitSub = serveSubmit(nc, s, submitter, log, {
+        verifier: deps.bus.verifier,
+        rejected: metrics.rejected,
+      });
       if (discovery) {
         discoveryTimer = setInterval(() => {
           discovering = discovering

@@ -29,7 +29,10 @@ export async function loadKeys(config: KeyConfig): Promise<{ account: LocalAccou
         `invalid configuration: ${CONFIG_PREFIX}_SIGNER_URL signs transactions only: set ${CONFIG_PREFIX}_NATS_SIGNING_KEY (the keeper's bus key) to sign block headers`,
         { problems: [`${CONFIG_PREFIX}_NATS_SIGNING_KEY: required with SIGNER_URL`] },
       );
-    return { account: await transactionAccount(config), bus: busIdentityOf(config, { prefix: CONFIG_PREFIX }) };
+    return {
+      account: await transactionAccount(config),
+      bus: busIdentityOf(config, { prefix: CONFIG_PREFIX }),
+    };
   }
   const key: Hex = await loadAccountKey(config);
   return {

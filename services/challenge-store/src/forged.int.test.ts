@@ -1,6 +1,6 @@
 import { createRegistry, silentLogger } from '@whitepay/base';
 import { busSigner, connectBus, subjects } from '@whitepay/bus';
-import { challengeV1 } from '@whitepay/proto';
+import type { challengeV1 } from '@whitepay/proto';
 import { closePool, createPool, migrate, type Pool } from '@whitepay/store';
 import { type NatsServer, type PostgresServer, startNats, startPostgres, waitFor } from '@whitepay/testkit';
 import { generatePrivateKey } from 'viem/accounts';
@@ -16,7 +16,11 @@ describe('challenge-store refuses records its keeper did not sign (real PostgreS
   const stops: Array<() => Promise<void>> = [];
   beforeAll(async () => {
     [pg, nats] = await Promise.all([startPostgres(), startNats()]);
-    pool = createPool({ url: await pg.createDatabase('forged'), log: silentLogger(), connectTimeoutMs: 1000 });
+    pool = createPool({
+      url: await pg.createDatabase('forged'),
+      log: silentLogger(),
+      connectTimeoutMs: 1000,
+    });
     await migrate(pool);
   });
   afterAll(async () => {
@@ -70,13 +74,19 @@ describe('challenge-store refuses records its keeper did not sign (real PostgreS
       const l = await app.ingestor.lag();
       return l.pending === 0 && l.ackPending === 0;
     });
-    const rows = await pool.query('SELECT block::text AS block, space::text AS space FROM challenge_records ORDER BY block');
+    const rows = await pool.query(
+      'SELECT block::text AS block, space::text AS space FROM challenge_records ORDER BY block',
+    );
     expect(rows.rows).toEqual([
       { block: '100', space: String(real.space) },
       { block: '103', space: String(later.space) },
     ]);
     const metrics = await registry.metrics();
-    expect(metrics).toMatch(/whitepay_rejected_messages_total\{boundary="nats:records",reason="BUS_MESSAGE_UNSIGNED"[^}]*\} 1/);
-    expect(metrics).toMatch(/whitepay_rejected_messages_total\{boundary="nats:records",reason="BUS_SIGNER_FOREIGN"[^}]*\} 2/);
+    expect(metrics).toMatch(
+      /whitepay_rejected_messages_total\{boundary="nats:records",reason="BUS_MESSAGE_UNSIGNED"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(
+      /whitepay_rejected_messages_total\{boundary="nats:records",reason="BUS_SIGNER_FOREIGN"[^}]*\} 2/,
+    );
   });
 });

@@ -66,8 +66,7 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
       { problems: [`${PREFIX}_KEEPER_PRIVATE_KEY`] },
     );
   const chain =
-    deps.chain ??
-    canonicalBlocks(createChainClient(config, { registry, retryCount: 2, timeoutMs: 5_000 }));
+    deps.chain ?? canonicalBlocks(createChainClient(config, { registry, retryCount: 2, timeoutMs: 5_000 }));
 
   const rejected = rejectedCounter(registry);
   const challenges = new Counter({

@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { MemoryPieceRegistry } from './registry/memory.js';
-import { addressOf, fakeNode, publishBlock, readRecords, startProvider, type TestProvider } from './testing/harness.js';
+import {
+  addressOf,
+  fakeNode,
+  publishBlock,
+  readRecords,
+  startProvider,
+  type TestProvider,
+} from './testing/harness.js';
 
 const KEY = generatePrivateKey();
 

@@ -129,7 +129,7 @@ export const configShape = {
       .string()
       .regex(/^0x[0-9a-fA-F]{64}$/)
       .optional(),
-    'keeper secp256k1 account key (the address registered in Upkeeping); signs records for peers and, unless NATS_SIGNING_KEY is set, the bus messages (records, tasks) and checks the chain-submitter\'s block headers; required unless KEEPER_KEYSTORE_FILE or NATS_SIGNING_KEY',
+    "keeper secp256k1 account key (the address registered in Upkeeping); signs records for peers and, unless NATS_SIGNING_KEY is set, the bus messages (records, tasks) and checks the chain-submitter's block headers; required unless KEEPER_KEYSTORE_FILE or NATS_SIGNING_KEY",
   ),
   keeperKeystoreFile: z
     .string()

@@ -29,7 +29,11 @@ describe('challenger refuses forged block headers (real NATS, a real anvil node,
   const s = subjects(ns);
 
   beforeAll(async () => {
-    const [nats, anvil, provider] = await Promise.all([startNats(), startAnvil(), startProvider({ PROVIDER_ADDRESS: pid })]);
+    const [nats, anvil, provider] = await Promise.all([
+      startNats(),
+      startAnvil(),
+      startProvider({ PROVIDER_ADDRESS: pid }),
+    ]);
     stops.push(nats.stop, anvil.stop, provider.stop);
     chain = createPublicClient({ transport: http(anvil.rpcUrl) });
     await chain.request({ method: 'anvil_mine' as never, params: ['0x5'] as never });
@@ -66,7 +70,12 @@ describe('challenger refuses forged block headers (real NATS, a real anvil node,
 
   const realBlock = async (n: bigint): Promise<Block> => {
     const b = await chain.getBlock({ blockNumber: n });
-    return { number: Number(b.number), hash: b.hash, parentHash: b.parentHash, timestamp: Number(b.timestamp) };
+    return {
+      number: Number(b.number),
+      hash: b.hash,
+      parentHash: b.parentHash,
+      timestamp: Number(b.timestamp),
+    };
   };
   const forged = (n: number, tag = ''): Block => ({
     number: n,
@@ -104,7 +113,10 @@ describe('challenger refuses forged block headers (real NATS, a real anvil node,
     const real = await realBlock(head);
     const js = nc.jetstream();
     await publishBlock(js, s, { ...forged(real.number), parentHash: real.parentHash }, KEY);
-    await waitFor('forged header refused', async () => (await rejected('nats:blocks', 'BLOCK_NOT_CANONICAL')) === 1);
+    await waitFor(
+      'forged header refused',
+      async () => (await rejected('nats:blocks', 'BLOCK_NOT_CANONICAL')) === 1,
+    );
     await publishBlock(js, s, real, KEY);
     let got: Awaited<ReturnType<typeof records>> = [];
     await waitFor('the real block challenged', async () => {

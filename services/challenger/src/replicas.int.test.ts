@@ -10,7 +10,14 @@ import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { challengerSubjects } from './nats/streams.js';
 import { MemoryPieceRegistry } from './registry/memory.js';
-import { addressOf, fakeNode, publishBlock, readRecords, startProvider, type TestProvider } from './testing/harness.js';
+import {
+  addressOf,
+  fakeNode,
+  publishBlock,
+  readRecords,
+  startProvider,
+  type TestProvider,
+} from './testing/harness.js';
 
 const KEY = generatePrivateKey();
 

@@ -89,7 +89,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const before = await nonce();
 
     // Through the NATS request/reply entry the coordinator uses.
-    const reply = await submitRequest(h.nc, subjects('r1').submit, JSON.stringify(bad), anvilKey(leader.index));
+    const reply = await submitRequest(
+      h.nc,
+      subjects('r1').submit,
+      JSON.stringify(bad),
+      anvilKey(leader.index),
+    );
     const body = JSON.parse(dec.decode(reply.data));
     expect(body).toMatchObject({
       ok: false,
@@ -100,7 +105,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(err).toBeInstanceOf(ContractRevertError);
     expect(err).toMatchObject({ code: 'UpkeepingTooFewSigners', errorName: 'UpkeepingTooFewSigners' });
     expect((err as ContractRevertError).args).toHaveLength(2);
-    const invalid = await submitRequest(h.nc, subjects('r1').submit, '{"upkeeping":"0x12"}', anvilKey(leader.index));
+    const invalid = await submitRequest(
+      h.nc,
+      subjects('r1').submit,
+      '{"upkeeping":"0x12"}',
+      anvilKey(leader.index),
+    );
     expect(JSON.parse(dec.decode(invalid.data))).toMatchObject({
       ok: false,
       error: { code: 'SUBMIT_INVALID_REQUEST' },
@@ -229,7 +239,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
 
     const ts1 = (await lastPayment()).te;
     const req1 = await signedPayment(u, leader, ts1);
-    const reply = await submitRequest(holder.nc, subjects('x2').submit, JSON.stringify(req1), anvilKey(leader.index));
+    const reply = await submitRequest(
+      holder.nc,
+      subjects('x2').submit,
+      JSON.stringify(req1),
+      anvilKey(leader.index),
+    );
     const { result: r1 } = JSON.parse(dec.decode(reply.data)) as { result: { tid: Hex } };
     expect((await finalResult(holder, r1.tid)).status).toBe('confirmed');
     expect(standby.app.submitter.isHolder()).toBe(false);
@@ -406,7 +421,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const unknown = '0x00000000000000000000000000000000000000e7' as const;
     const { te, ...req } = await signedBatch(u, leader, (await lastPayment()).te, [unknown]);
     const before = await nonce();
-    const reply = await submitRequest(h.nc, subjects('b1').submit, JSON.stringify(req), anvilKey(leader.index));
+    const reply = await submitRequest(
+      h.nc,
+      subjects('b1').submit,
+      JSON.stringify(req),
+      anvilKey(leader.index),
+    );
     const body = JSON.parse(dec.decode(reply.data));
     expect(body).toMatchObject({ ok: true, result: { tid: req.tid, status: 'queued', duplicate: false } });
     expect(await h.app.submitter.submit(req)).toMatchObject({ tid: req.tid, duplicate: true });
@@ -554,7 +574,8 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const req = await signedPayment(u, leader, (await lastPayment()).te);
     const subject = subjects('fs1').submit;
     const before = await nonce();
-    const refusal = async (reply: Promise<{ data: Uint8Array }>) => JSON.parse(dec.decode((await reply).data));
+    const refusal = async (reply: Promise<{ data: Uint8Array }>) =>
+      JSON.parse(dec.decode((await reply).data));
     expect(await refusal(submitRequest(h.nc, subject, JSON.stringify(req), null))).toMatchObject({
       ok: false,
       error: { code: 'BUS_MESSAGE_UNSIGNED', kind: 'unauthenticated' },
@@ -571,7 +592,9 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
       headers: busSigner(anvilKey(leader.index)).headers(subject, data),
     });
     expect(await refusal(altered)).toMatchObject({ ok: false, error: { code: 'BUS_SIGNER_FOREIGN' } });
-    expect(await h.app.outbox.recentResults(100)).not.toContainEqual(expect.objectContaining({ tid: req.tid }));
+    expect(await h.app.outbox.recentResults(100)).not.toContainEqual(
+      expect.objectContaining({ tid: req.tid }),
+    );
     expect(await nonce()).toBe(before);
     const text = await h.app.metrics.rejected.get();
     const count = (reason: string) =>

@@ -96,7 +96,13 @@ export class Ingestor {
     this.blocksSub = nc.subscribe(s.blocks, {
       callback: (err, m) => {
         if (err) return;
-        if (!this.o.verifier.accept(m, { boundary: 'nats:blocks', rejected: this.o.metrics.rejected, log: this.log }))
+        if (
+          !this.o.verifier.accept(m, {
+            boundary: 'nats:blocks',
+            rejected: this.o.metrics.rejected,
+            log: this.log,
+          })
+        )
           return;
         try {
           const n = (JSON.parse(new TextDecoder().decode(m.data)) as { number?: unknown }).number;
@@ -167,7 +173,9 @@ export class Ingestor {
     const rows: RecordRow[] = [];
     const msgs: JsMsg[] = [];
     for (const m of batch) {
-      if (!this.o.verifier.accept(m, { boundary: BOUNDARY, rejected: this.o.metrics.rejected, log: this.log })) {
+      if (
+        !this.o.verifier.accept(m, { boundary: BOUNDARY, rejected: this.o.metrics.rejected, log: this.log })
+      ) {
         m.term();
         continue;
       }

@@ -1,4 +1,10 @@
-import { asWhitePayError, type Counter, type Histogram, type Logger, type WhitePayError } from '@whitepay/base';
+import {
+  asWhitePayError,
+  type Counter,
+  type Histogram,
+  type Logger,
+  type WhitePayError,
+} from '@whitepay/base';
 import { type BusSigner, type BusVerifier, WindowedPublisher } from '@whitepay/bus';
 import type { CanonicalBlocks } from '@whitepay/chain';
 import { CadenceSchedule, type RegisteredPiece } from '@whitepay/challenge';

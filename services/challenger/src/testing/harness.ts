@@ -100,7 +100,12 @@ export async function publishBlock(
   });
 }
 
-export async function publishRaw(js: JetStreamClient, s: Subjects, data: string, key: Hex | null): Promise<void> {
+export async function publishRaw(
+  js: JetStreamClient,
+  s: Subjects,
+  data: string,
+  key: Hex | null,
+): Promise<void> {
   const bytes = enc.encode(data);
   await js.publish(s.blocks, bytes, key ? { headers: busSigner(key).headers(s.blocks, bytes) } : undefined);
 }

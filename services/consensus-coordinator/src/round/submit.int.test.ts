@@ -48,14 +48,21 @@ describe('PaymentClient on real NATS', () => {
     const sub = nc.subscribe(s.submit, {
       callback: (_err, m) => {
         signers.push(bus.verifier.verify(m));
-        m.respond(enc.encode(JSON.stringify({ ok: true, result: { tid, status: 'queued', duplicate: false } })));
+        m.respond(
+          enc.encode(JSON.stringify({ ok: true, result: { tid, status: 'queued', duplicate: false } })),
+        );
         const result = (status: string) =>
           enc.encode(JSON.stringify({ tid, status, txHash: null, amount: null, errorCode: null }));
         const forged = result('failed');
-        nc.publish(s.payments, forged, { headers: busSigner(generatePrivateKey()).headers(s.payments, forged) });
+        nc.publish(s.payments, forged, {
+          headers: busSigner(generatePrivateKey()).headers(s.payments, forged),
+        });
         nc.publish(s.payments, result('reverted'));
         const real = result('confirmed');
-        setTimeout(() => nc.publish(s.payments, real, { headers: bus.signer!.headers(s.payments, real) }), 100);
+        setTimeout(
+          () => nc.publish(s.payments, real, { headers: bus.signer!.headers(s.payments, real) }),
+          100,
+        );
       },
     });
     stops.push(async () => sub.unsubscribe());

@@ -71,7 +71,13 @@ export class PaymentClient {
     this.sub = this.nc.subscribe(this.s.payments);
     void (async () => {
       for await (const m of this.sub!) {
-        if (!this.bus.verifier.accept(m, { boundary: 'nats:payments', rejected: this.bus.rejected, log: this.log }))
+        if (
+          !this.bus.verifier.accept(m, {
+            boundary: 'nats:payments',
+            rejected: this.bus.rejected,
+            log: this.log,
+          })
+        )
           continue;
         try {
           const r = JSON.parse(dec.decode(m.data)) as PaymentResultJson;
