@@ -95,6 +95,44 @@ describe('bus signatures and capped streams on a real nats-server -js', () => {
     expect(metric).toMatch(/boundary="nats:test",reason="BUS_MESSAGE_UNSIGNED"[^\n]* 1/);
   });
 
+  it('with a MAC key: MACs instead of signing; checks the MAC (wrong key, moved, altered: BUS_MAC_INVALID) and still takes signatures', async () => {
+    const MAC = `0x${'33'.repeat(32)}` as const;
+    const s = subjects('auth2');
+    const subject = s.recordsFor('0xab', '0xcd');
+    const data = enc.encode('a record');
+    const macSigner = busSigner(KEY, { macKey: MAC });
+    const verifier = busVerifier(macSigner.address, { macKey: MAC });
+    const maced = await roundTrip('auth2', subject, data, macSigner.headers(subject, data));
+    expect(maced.headers?.get(BUS_SIG_HEADER)).toBe('');
+    expect(verifier.verify(maced)).toBe(macSigner.address);
+    expect(
+      verifier.verify(await roundTrip('auth2', subject, data, busSigner(KEY).headers(subject, data))),
+    ).toBe(macSigner.address);
+    const code = (m: Parameters<typeof verifier.verify>[0], v = verifier) => {
+      try {
+        v.verify(m);
+        return 'accepted';
+      } catch (err) {
+        return (err as BusAuthError).code;
+      }
+    };
+    const other = busSigner(KEY, { macKey: `0x${'44'.repeat(32)}` });
+    expect(code(await roundTrip('auth2', subject, data, other.headers(subject, data)))).toBe(
+      'BUS_MAC_INVALID',
+    );
+    const moved = s.recordsFor('0xab', '0xee');
+    expect(code(await roundTrip('auth2', moved, data, macSigner.headers(subject, data)))).toBe(
+      'BUS_MAC_INVALID',
+    );
+    expect(
+      code(await roundTrip('auth2', subject, enc.encode('1 PiB'), macSigner.headers(subject, data))),
+    ).toBe('BUS_MAC_INVALID');
+    // a consumer without the MAC key cannot take a MAC for a signature
+    expect(code(maced, busVerifier(macSigner.address))).toBe('BUS_MESSAGE_UNSIGNED');
+    const id = busIdentityOf({ natsMacKey: MAC }, { accountKey: KEY, prefix: 'X' });
+    expect(id.verifier.verify(maced)).toBe(macSigner.address);
+  });
+
   it('creates every stream with the configured byte and age caps (read back from JetStream), and no peer-records subject', async () => {
     const cfg = parseConfig(natsConfigSchema, 'T', {
       T_NATS_STREAM_MAX_BYTES: 'records=1048576,peer-out=2097152',

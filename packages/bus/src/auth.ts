@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { ConfigError, type Counter, type Logger, WhitePayError } from '@whitepay/base';
 import { EcdsaError, recoverSigner, Signer } from '@whitepay/ecdsa';
 import { type MsgHdrs, headers as natsHeaders } from 'nats';
@@ -28,6 +28,8 @@ import { type Address, bytesToHex, getAddress, type Hex, isAddress } from 'viem'
  */
 export const BUS_DOMAIN = 'WhitePay/bus/v1';
 export const BUS_SIG_HEADER = 'WhitePay-Bus-Sig';
+/** The HMAC-SHA256 alternative of the data plane (`NATS_MAC_KEY`, below). */
+export const BUS_MAC_HEADER = 'WhitePay-Bus-Mac';
 
 export type BusAuthErrorCode =
   /** No `WhitePay-Bus-Sig` header. */
@@ -35,14 +37,17 @@ export type BusAuthErrorCode =
   /** A signature header that is not 65 bytes of hex or recovers no key. */
   | 'BUS_SIGNATURE_INVALID'
   /** A valid signature by another key than this keeper's bus key. */
-  | 'BUS_SIGNER_FOREIGN';
+  | 'BUS_SIGNER_FOREIGN'
+  /** A MAC header that is not the MAC of this message under this keeper's MAC key. */
+  | 'BUS_MAC_INVALID';
 
 /** A bus message refused by its consumer. */
 export class BusAuthError extends WhitePayError {
   override readonly name: string = 'BusAuthError';
   constructor(code: BusAuthErrorCode, message: string, details: Record<string, unknown> = {}) {
     super(code, message, {
-      kind: code === 'BUS_SIGNER_FOREIGN' ? 'permission_denied' : 'unauthenticated',
+      kind:
+        code === 'BUS_SIGNER_FOREIGN' || code === 'BUS_MAC_INVALID' ? 'permission_denied' : 'unauthenticated',
       details,
     });
   }
@@ -60,6 +65,14 @@ export function busDigest(subject: string, payload: Uint8Array): Uint8Array {
   return createHash('sha256').update(`${BUS_DOMAIN}\n${subject}\n`).update(sha256(payload)).digest();
 }
 
+/**
+ * The MAC of a message under the keeper's MAC key: HMAC-SHA256 over the same
+ * bytes the signature's digest covers (`"WhitePay/bus/v1\n" ‖ subject ‖ "\n" ‖ payload`).
+ */
+export function busMac(key: Uint8Array, subject: string, payload: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(`${BUS_DOMAIN}\n${subject}\n`).update(payload).digest();
+}
+
 /** Signs bus messages with one key (a producer). */
 export interface BusSigner {
   readonly address: Address;
@@ -67,13 +80,21 @@ export interface BusSigner {
   headers(subject: string, payload: Uint8Array, into?: MsgHdrs): MsgHdrs;
 }
 
-export function busSigner(privateKey: Hex): BusSigner {
+/**
+ * A producer's signer: the secp256k1 signature, or, with `macKey`, the
+ * HMAC-SHA256 of the keeper's data plane instead (~50× cheaper to make and to
+ * check; only the services holding the MAC key can check it, and any of them
+ * could forge it, so it is for the challenger ↔ challenge-store hops).
+ */
+export function busSigner(privateKey: Hex, opts: { macKey?: Hex | undefined } = {}): BusSigner {
   const signer = new Signer(privateKey);
+  const mac = opts.macKey ? Buffer.from(opts.macKey.slice(2), 'hex') : undefined;
   return {
     address: signer.address,
     headers(subject, payload, into) {
       const h = into ?? natsHeaders();
-      h.set(BUS_SIG_HEADER, bytesToHex(signer.sign(busDigest(subject, payload))));
+      if (mac) h.set(BUS_MAC_HEADER, busMac(mac, subject, payload).toString('hex'));
+      else h.set(BUS_SIG_HEADER, bytesToHex(signer.sign(busDigest(subject, payload))));
       return h;
     },
   };
@@ -105,9 +126,23 @@ export interface BusVerifier {
   ): boolean;
 }
 
-export function busVerifier(expected: Address): BusVerifier {
+/**
+ * A consumer's verifier: a signature by `expected`, or, when it has `macKey`,
+ * a MAC under it (either proves the message is the keeper's).
+ */
+export function busVerifier(expected: Address, opts: { macKey?: Hex | undefined } = {}): BusVerifier {
   const signer = getAddress(expected);
+  const mac = opts.macKey ? Buffer.from(opts.macKey.slice(2), 'hex') : undefined;
   const verify = (m: BusMessage): Address => {
+    const tag = mac ? (m.headers?.get(BUS_MAC_HEADER) ?? '') : '';
+    if (mac && tag !== '') {
+      const got = /^[0-9a-f]{64}$/.test(tag) ? Buffer.from(tag, 'hex') : Buffer.alloc(0);
+      if (got.length !== 32 || !timingSafeEqual(got, busMac(mac, m.subject, m.data)))
+        throw new BusAuthError('BUS_MAC_INVALID', `bus MAC on ${m.subject} does not match`, {
+          subject: m.subject,
+        });
+      return signer;
+    }
     const sig = m.headers?.get(BUS_SIG_HEADER) ?? '';
     if (sig === '')
       throw new BusAuthError('BUS_MESSAGE_UNSIGNED', `unsigned message on ${m.subject}`, {
@@ -158,7 +193,8 @@ export function busVerifier(expected: Address): BusVerifier {
  * A service's bus identity: the signer (when it holds a key) and the verifier.
  * The key is `NATS_SIGNING_KEY` when set, else the service's account key; the
  * expected address is `NATS_SIGNER` when set, else the key's. A service with
- * neither cannot check anything and refuses to start.
+ * neither cannot check anything and refuses to start. With `NATS_MAC_KEY` the
+ * service MACs what it produces and accepts MACs as well as signatures.
  */
 export interface BusIdentity {
   signer: BusSigner | undefined;
@@ -166,12 +202,17 @@ export interface BusIdentity {
 }
 
 export function busIdentityOf(
-  config: { natsSigningKey?: string | undefined; natsSigner?: string | undefined },
+  config: {
+    natsSigningKey?: string | undefined;
+    natsSigner?: string | undefined;
+    natsMacKey?: string | undefined;
+  },
   opts: { accountKey?: Hex | undefined; fallbackSigner?: Address | undefined; prefix: string },
 ): BusIdentity {
   const v = (name: string) => (opts.prefix ? `${opts.prefix}_${name}` : name);
   const key = (config.natsSigningKey as Hex | undefined) ?? opts.accountKey;
-  const signer = key ? busSigner(key) : undefined;
+  const macKey = config.natsMacKey as Hex | undefined;
+  const signer = key ? busSigner(key, { macKey }) : undefined;
   const named = config.natsSigner ?? opts.fallbackSigner;
   if (named !== undefined && !isAddress(named))
     throw configError(`${v('NATS_SIGNER')}: not an address: ${named}`);
@@ -184,7 +225,7 @@ export function busIdentityOf(
     throw configError(
       `${v('NATS_SIGNER')}: unset and no bus key (${v('NATS_SIGNING_KEY')} or the account key): bus messages cannot be checked`,
     );
-  return { signer, verifier: busVerifier(expected as Address) };
+  return { signer, verifier: busVerifier(expected as Address, { macKey }) };
 }
 
 function configError(problem: string): ConfigError {

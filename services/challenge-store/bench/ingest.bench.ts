@@ -2,7 +2,8 @@
 // real consumer (durable pull, batch, idempotent transaction, then ack),
 // with the stream pre-filled and with a concurrent publisher; the insert
 // method alone (unnest vs COPY); and range-query latency.
-// Run: pnpm bench challenge-store   (env: BENCH_RECORDS, default 200000)
+// Run: pnpm bench challenge-store   (env: BENCH_RECORDS, default 200000; BENCH_MAC=1: records MACed
+// with the data-plane key instead of signed, packages/bus)
 import { cpus, totalmem } from 'node:os';
 import { createRegistry, silentLogger } from '@whitepay/base';
 import { connectBus, ensureStreams, subjects } from '@whitepay/bus';
@@ -21,6 +22,7 @@ import { decodeRecord } from '../src/nats/decode.js';
 import { addressOf, encodeRecord, makeRecord, signingPublisher, testConfig } from '../src/testing.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 200_000);
+const MAC = process.env.BENCH_MAC === '1' ? (`0x${'77'.repeat(32)}` as const) : undefined;
 const ACCOUNTS = 100;
 const log = silentLogger();
 const rows: Array<Record<string, string>> = [];
@@ -40,7 +42,7 @@ try {
     const nc = await connectBus({ url: nats.url, name: ns, log });
     const s = subjects(ns);
     await ensureStreams(await nc.jetstreamManager(), s);
-    const pub = signingPublisher(nc.jetstream(), 512);
+    const pub = signingPublisher(nc.jetstream(), 512, undefined, { macKey: MAC });
     const publish = async () => {
       for (let i = 0; i < N; i++) {
         const rec = makeRecord(i % ACCOUNTS, BigInt(Math.floor(i / ACCOUNTS)));
@@ -55,7 +57,11 @@ try {
       pubSeconds = (performance.now() - t) / 1000;
     }
     const app = await createApp({
-      config: testConfig({ NATS_NAMESPACE: ns, BATCH_MAX: String(batchMax) }),
+      config: testConfig({
+        NATS_NAMESPACE: ns,
+        BATCH_MAX: String(batchMax),
+        ...(MAC ? { NATS_MAC_KEY: MAC } : {}),
+      }),
       log,
       registry: createRegistry('bench'),
       pool,

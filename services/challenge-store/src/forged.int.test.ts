@@ -89,4 +89,44 @@ describe('challenge-store refuses records its keeper did not sign (real PostgreS
       /whitepay_rejected_messages_total\{boundary="nats:records",reason="BUS_SIGNER_FOREIGN"[^}]*\} 2/,
     );
   });
+
+  it('with the data-plane MAC key: MACed records are stored, a MAC under another key is refused (BUS_MAC_INVALID), signatures still count', async () => {
+    const ns = 'k2';
+    const s = subjects(ns);
+    const MAC = `0x${'77'.repeat(32)}` as const;
+    const nc = await connectBus({ url: nats.url, name: 'forged-mac', log: silentLogger() });
+    stops.push(() => nc.close());
+    const registry = createRegistry('challenge-store');
+    const app = await createApp({
+      config: testConfig({ NATS_NAMESPACE: ns, NATS_MAC_KEY: MAC }),
+      log: silentLogger(),
+      registry,
+      pool,
+      nc,
+    });
+    await app.start();
+    stops.push(() => app.stop());
+    const subjectOf = (r: challengeV1.ChallengeRecord) => s.recordsFor(hexAddr(r.user), hexAddr(r.pid));
+    const maced = signingPublisher(nc.jetstream(), 16, TEST_BUS_KEY, { macKey: MAC });
+    const foreign = signingPublisher(nc.jetstream(), 16, TEST_BUS_KEY, { macKey: `0x${'78'.repeat(32)}` });
+    const signed = signingPublisher(nc.jetstream());
+    const a = makeRecord(5, 200n);
+    const b = { ...makeRecord(5, 201n), space: 2n ** 50n };
+    const c = makeRecord(5, 202n);
+    await maced.publish(subjectOf(a), encodeRecord(a), 'mac-200');
+    await foreign.publish(subjectOf(b), encodeRecord(b), 'mac-201');
+    await signed.publish(subjectOf(c), encodeRecord(c), 'sig-202');
+    await Promise.all([maced.flush(), foreign.flush(), signed.flush()]);
+    await waitFor('consumer drained', async () => {
+      const l = await app.ingestor.lag();
+      return l.pending === 0 && l.ackPending === 0;
+    });
+    const rows = await pool.query(
+      'SELECT block::text AS block FROM challenge_records WHERE block >= 200 ORDER BY block',
+    );
+    expect(rows.rows).toEqual([{ block: '200' }, { block: '202' }]);
+    expect(await registry.metrics()).toMatch(
+      /whitepay_rejected_messages_total\{boundary="nats:records",reason="BUS_MAC_INVALID"[^}]*\} 1/,
+    );
+  });
 });

@@ -10,9 +10,14 @@ export const TEST_BUS_KEY = `0x${'5a'.repeat(32)}` as const;
 export const TEST_BUS_SIGNER = busSigner(TEST_BUS_KEY);
 
 /** Publishes records as the keeper's challenger does: bus-signed with `key` (default the test keeper's). */
-export function signingPublisher(js: JetStreamClient, window = 256, key: `0x${string}` = TEST_BUS_KEY) {
+export function signingPublisher(
+  js: JetStreamClient,
+  window = 256,
+  key: `0x${string}` = TEST_BUS_KEY,
+  opts: { macKey?: `0x${string}` | undefined } = {},
+) {
   const pub = new WindowedPublisher(js, window);
-  const signer = busSigner(key);
+  const signer = busSigner(key, opts);
   return {
     publish: (subject: string, data: Uint8Array, msgID?: string) =>
       pub.publish(subject, data, msgID, signer.headers(subject, data)),
