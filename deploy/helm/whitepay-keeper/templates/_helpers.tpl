@@ -63,15 +63,15 @@ challenger:
   grpc: false
   uses: [nats, rpc]
   keys:
-    hex: { KEEPER_PRIVATE_KEY_FILE: account-key, NATS_SIGNING_KEY_FILE: bus-key }
-    keystore: { KEEPER_KEYSTORE_FILE: account-keystore.json, KEEPER_KEYSTORE_PASSWORD_FILE: account-keystore-password, NATS_SIGNING_KEY_FILE: bus-key }
+    hex: { KEEPER_PRIVATE_KEY_FILE: account-key, NATS_SIGNING_KEY_FILE: bus-key, NATS_MAC_KEY_FILE: bus-mac-key }
+    keystore: { KEEPER_KEYSTORE_FILE: account-keystore.json, KEEPER_KEYSTORE_PASSWORD_FILE: account-keystore-password, NATS_SIGNING_KEY_FILE: bus-key, NATS_MAC_KEY_FILE: bus-mac-key }
   internalToken: true
 challengeStore:
   name: challenge-store
   prefix: CHALLENGE_STORE
   grpc: true
   uses: [nats, postgres]
-  keys: { hex: {}, keystore: {} }
+  keys: { hex: { NATS_MAC_KEY_FILE: bus-mac-key }, keystore: { NATS_MAC_KEY_FILE: bus-mac-key } }
   internalToken: true
 stCalculator:
   name: st-calculator
@@ -166,6 +166,7 @@ bls-secret-key: {{ $k.blsSecretKey | quote }}
 admin-token: {{ $k.adminToken | quote }}
 internal-token: {{ $k.internalToken | quote }}
 bus-key: {{ $k.busKey | quote }}
+bus-mac-key: {{ $k.busMacKey | quote }}
 {{- end }}
 
 {{/*
@@ -182,9 +183,9 @@ service cannot read at start.
 {{- $values := include "whitepay-keeper.keyValues" . | fromYaml }}
 {{- $held := dict }}
 {{- range $key, $value := $values }}
-{{- $token := or (eq $key "admin-token") (eq $key "internal-token") (eq $key "bus-key") }}
+{{- $token := or (eq $key "admin-token") (eq $key "internal-token") (eq $key "bus-key") (eq $key "bus-mac-key") }}
 {{- if $k.existingSecret }}
-{{- if or (not $token) (and (eq $key "admin-token") $k.existingSecretTokens.adminToken) (and (eq $key "internal-token") $k.existingSecretTokens.internalToken) (and (eq $key "bus-key") $k.existingSecretTokens.busKey) }}
+{{- if or (not $token) (and (eq $key "admin-token") $k.existingSecretTokens.adminToken) (and (eq $key "internal-token") $k.existingSecretTokens.internalToken) (and (eq $key "bus-key") $k.existingSecretTokens.busKey) (and (eq $key "bus-mac-key") $k.existingSecretTokens.busMacKey) }}
 {{- $_ := set $held $key true }}
 {{- end }}
 {{- else if $value }}
