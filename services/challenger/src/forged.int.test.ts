@@ -1,5 +1,5 @@
 import { createRegistry, type Registry, silentLogger } from '@whitepay/base';
-import { connectBus, subjects } from '@whitepay/bus';
+import { BUS_SIG_HEADER, busSigner, busVerifier, connectBus, subjects } from '@whitepay/bus';
 import { startAnvil, startNats, waitFor } from '@whitepay/testkit';
 import type { NatsConnection } from 'nats';
 import { bytesToHex, createPublicClient, http, keccak256, toHex } from 'viem';
@@ -28,6 +28,10 @@ describe('challenger refuses forged block headers (real NATS, a real anvil node,
   const ns = 'kf1';
   const s = subjects(ns);
 
+  let natsUrl = '';
+  let rpcUrl = '';
+  let providerAddress = '';
+  let pieces: MemoryPieceRegistry;
   beforeAll(async () => {
     const [nats, anvil, provider] = await Promise.all([
       startNats(),
@@ -39,6 +43,7 @@ describe('challenger refuses forged block headers (real NATS, a real anvil node,
     await chain.request({ method: 'anvil_mine' as never, params: ['0x5'] as never });
     const registry = new MemoryPieceRegistry();
     for (const piece of await provider.put(user, [8192])) registry.add({ user, pid }, piece);
+    [natsUrl, rpcUrl, providerAddress, pieces] = [nats.url, anvil.rpcUrl, provider.address, registry];
     nc = await connectBus({ url: nats.url, name: 'forged', log: silentLogger() });
     stops.push(() => nc.close());
     metrics = createRegistry('challenger');
@@ -134,7 +139,6 @@ describe('challenger refuses forged block headers (real NATS, a real anvil node,
     const subject = c.taskFor(user, pid);
     const task = encodeTask({ block: { ...head, number: head.number - 1 }, user, pid });
     await nc.jetstream().publish(subject, task, { msgID: 'forged-task-1' });
-    const { busSigner } = await import('@whitepay/bus');
     await nc.jetstream().publish(subject, task, {
       msgID: 'forged-task-2',
       headers: busSigner(ATTACKER).headers(subject, task),
@@ -146,5 +150,55 @@ describe('challenger refuses forged block headers (real NATS, a real anvil node,
         (await rejected('nats:tasks', 'BUS_SIGNER_FOREIGN')) === 1,
     );
     expect((await records()).length).toBe(before);
+  });
+
+  it('with the data-plane MAC key: records and tasks carry the MAC (no signature), a task MACed under another key is refused', async () => {
+    const MAC = `0x${'66'.repeat(32)}` as const;
+    const ns2 = 'kf2';
+    const s2 = subjects(ns2);
+    const reg = createRegistry('challenger');
+    const app = await createApp({
+      config: loadConfig({
+        CHALLENGER_KEEPER_ID: '1',
+        CHALLENGER_NATS_URL: natsUrl,
+        CHALLENGER_NATS_NAMESPACE: ns2,
+        CHALLENGER_RPC_URL: rpcUrl,
+        CHALLENGER_STORE_GRPC_URL: '127.0.0.1:1',
+        CHALLENGER_PROVIDERS: `${pid}=${providerAddress}`,
+        CHALLENGER_DEADLINE_MS: '1000',
+        CHALLENGER_ACK_WAIT_MS: '5000',
+        CHALLENGER_KEEPER_PRIVATE_KEY: KEY,
+        CHALLENGER_NATS_MAC_KEY: MAC,
+      }),
+      log: silentLogger(),
+      registry: reg,
+      nc,
+      pieces,
+    });
+    await app.start();
+    stops.push(() => app.stop());
+    const real = await realBlock(await chain.getBlockNumber());
+    await publishBlock(nc.jetstream(), s2, real, KEY); // the chain-submitter signs (it holds no MAC key)
+    const jsm = await nc.jetstreamManager();
+    let got: Awaited<ReturnType<typeof readRecords>> = [];
+    await waitFor('the record', async () => {
+      got = await readRecords(jsm, s2.streams.records);
+      return got.length === 1;
+    });
+    const m = await jsm.streams.getMessage(s2.streams.records, { seq: 1 });
+    expect(m.header.get(BUS_SIG_HEADER)).toBe('');
+    const stored = { subject: m.subject, data: m.data, headers: m.header };
+    expect(busVerifier(busSigner(KEY).address, { macKey: MAC }).verify(stored)).toBe(busSigner(KEY).address);
+    const subject = challengerSubjects(s2).taskFor(user, pid);
+    const task = encodeTask({ block: real, user, pid });
+    await nc.jetstream().publish(subject, task, {
+      msgID: 'forged-mac-task',
+      headers: busSigner(ATTACKER, { macKey: `0x${'67'.repeat(32)}` }).headers(subject, task),
+    });
+    await waitFor('forged MAC refused', async () => {
+      const v = (await reg.getSingleMetric('whitepay_rejected_messages_total')?.get())?.values ?? [];
+      return v.some((x) => x.labels.boundary === 'nats:tasks' && x.labels.reason === 'BUS_MAC_INVALID');
+    });
+    expect(await readRecords(jsm, s2.streams.records)).toHaveLength(1);
   });
 });
