@@ -8,7 +8,7 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@whitepay/base';
-import { connectBus, subjects } from '@whitepay/bus';
+import { busSigner, connectBus, subjects } from '@whitepay/bus';
 import { providerV1, storeV1 } from '@whitepay/proto';
 import { insecure } from '@whitepay/rpc';
 import { closePool, createPool } from '@whitepay/store';
@@ -16,12 +16,13 @@ import {
   freePort,
   type Managed,
   spawnManaged,
+  startAnvil,
   startNats,
   startPostgres,
   tempDir,
   waitFor,
 } from '@whitepay/testkit';
-import { type Hex, keccak256, numberToHex, toHex } from 'viem';
+import { createPublicClient, type Hex, http, keccak256, numberToHex, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { httpOk } from '../devnet/devnet.js';
 import { findPid, Sampler } from './proc.js';
@@ -89,6 +90,11 @@ let stopping = false;
 
 const pg = await startPostgres();
 const nats = await startNats();
+// The challengers check every block header against their node (issue 20): real blocks, signed
+// with the keeper's bus key (its account key) as the chain-submitter would.
+const anvil = await startAnvil();
+const chain = createPublicClient({ transport: http(anvil.rpcUrl) });
+const bus = busSigner(KEEPER_KEY);
 const dbUrl = await pg.createDatabase('bench');
 const dataDir = await tempDir('bench-provider');
 const ports = {
@@ -101,6 +107,7 @@ const store = service('challenge-store', {
   CHALLENGE_STORE_KEEPER_ID: '1',
   CHALLENGE_STORE_DATABASE_URL: dbUrl,
   CHALLENGE_STORE_NATS_URL: nats.url,
+  CHALLENGE_STORE_NATS_SIGNER: bus.address,
   CHALLENGE_STORE_GRPC_HOST: '127.0.0.1',
   CHALLENGE_STORE_GRPC_PORT: String(ports.storeGrpc),
   CHALLENGE_STORE_HTTP_HOST: '127.0.0.1',
@@ -123,6 +130,7 @@ const cleanup = async () => {
   await provider.stop();
   await store.stop();
   await nats.stop();
+  await anvil.stop();
   await pg.stop();
   await dataDir.remove();
 };
@@ -188,6 +196,7 @@ try {
             CHALLENGER_CHALLENGE_EVERY: String(run.k),
             CHALLENGER_TASK_PIECES_MAX: String(run.taskPieces),
             CHALLENGER_KEEPER_PRIVATE_KEY: KEEPER_KEY,
+            CHALLENGER_RPC_URL: anvil.rpcUrl,
             CHALLENGER_DEADLINE_MS: '10000',
             CHALLENGER_ACK_WAIT_MS: '60000',
             CHALLENGER_HTTP_HOST: '127.0.0.1',
@@ -236,10 +245,19 @@ try {
   }
 
   async function publishBlock(b: number) {
-    const hash = keccak256(toHex(`bench block ${b} ${Date.now()}`));
-    const msg = { number: b, hash, parentHash: keccak256(toHex(`p${b}`)), timestamp: 1_800_000_000 + b };
-    await nc.jetstream().publish(s.blocks, new TextEncoder().encode(JSON.stringify(msg)), {
-      msgID: `block:${b}:${hash}`,
+    const head = Number(await chain.getBlockNumber());
+    if (head < b) await chain.request({ method: 'anvil_mine' as never, params: [toHex(b - head)] as never });
+    const block = await chain.getBlock({ blockNumber: BigInt(b) });
+    const msg = {
+      number: b,
+      hash: block.hash,
+      parentHash: block.parentHash,
+      timestamp: Number(block.timestamp),
+    };
+    const data = new TextEncoder().encode(JSON.stringify(msg));
+    await nc.jetstream().publish(s.blocks, data, {
+      msgID: `block:${b}:${block.hash}`,
+      headers: bus.headers(s.blocks, data),
     });
   }
 

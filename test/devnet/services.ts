@@ -122,6 +122,7 @@ export function keeperServiceSpec(
         CHALLENGER_NATS_URL: ep.natsUrl,
         CHALLENGER_NATS_NAMESPACE: k.ns,
         CHALLENGER_STORE_GRPC_URL: `127.0.0.1:${k.ports.storeGrpc}`,
+        CHALLENGER_RPC_URL: ep.rpcUrl,
         CHALLENGER_PROVIDERS: state.providers.map((p) => `${p.pid}=127.0.0.1:${p.grpcPort}`).join(','),
         // Every block: the status view and the e2e suite expect one record per block and provider.
         CHALLENGER_CHALLENGE_EVERY: '1',

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createRegistry, type Logger, silentLogger, WhitePayError } from '@whitepay/base';
-import { connectBus } from '@whitepay/bus';
+import { busIdentityOf, connectBus } from '@whitepay/bus';
 import { chainTransport } from '@whitepay/chain';
 import { createApp as createSubmitter } from '@whitepay/chain-submitter/app';
 import { loadConfig as submitterConfig } from '@whitepay/chain-submitter/config';
@@ -263,6 +263,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
           CHALLENGER_NATS_URL: infra.natsUrl,
           CHALLENGER_NATS_NAMESPACE: namespace,
           CHALLENGER_STORE_GRPC_URL: storeGrpc,
+          CHALLENGER_RPC_URL: infra.rpcUrl,
           CHALLENGER_PROVIDERS: Object.entries(opts.providers ?? {})
             .map(([pid, addr]) => `${pid}=${addr}`)
             .join(','),
@@ -335,6 +336,7 @@ export async function startKeeper(opts: KeeperOptions): Promise<KeeperHandle> {
         registry,
         publicClient,
         walletClient,
+        bus: busIdentityOf(config, { accountKey: config.privateKey as Hex, prefix: 'CHAIN_SUBMITTER' }),
         nc,
         redis,
       });

@@ -31,7 +31,7 @@ const env = { ...process.env, KUBECONFIG: '/dev/null' };
 /** What the default values leave to the operator (the chart refuses to render without it). */
 const REQUIRED = [
   '--set',
-  `nats.url=nats://nats:4222,redis.url=redis://redis:6379,postgres.url=postgres://wp@pg/wp,chain.rpcUrl=http://rpc:8545,keys.accountKey=0x${'11'.repeat(32)},keys.blsSecretKey=0x${'22'.repeat(32)},peer.tls.existingSecret=peer-tls`,
+  `nats.url=nats://nats:4222,redis.url=redis://redis:6379,postgres.url=postgres://wp@pg/wp,chain.rpcUrl=http://rpc:8545,keys.accountKey=0x${'11'.repeat(32)},keys.blsSecretKey=0x${'22'.repeat(32)},peer.tls.existingSecret=peer-tls,nats.signer=0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A`,
 ];
 
 function render(...args: string[]): K8sObject[] {

@@ -111,7 +111,7 @@ const GROUP = {
 /** What the default values leave to the operator (see the chart's "whitepay-keeper.validate"). */
 const REQUIRED = [
   '--set',
-  'nats.url=nats://nats:4222,redis.url=redis://redis:6379,postgres.existingSecret=db,chain.rpcUrl=http://rpc:8545,keys.existingSecret=keys,peer.tls.existingSecret=peer-tls',
+  'nats.url=nats://nats:4222,redis.url=redis://redis:6379,postgres.existingSecret=db,chain.rpcUrl=http://rpc:8545,keys.existingSecret=keys,peer.tls.existingSecret=peer-tls,nats.signer=0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A',
 ];
 
 interface Checked {
@@ -184,7 +184,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('the environment the chart renders is what each service reads', () => {
   it('refuses to render the default values alone, naming what a keeper cannot start without', () => {
     expect(() => helmTemplate(['k', CHART])).toThrow(
-      /set nats\.url, redis\.url \(or redis\.existingSecret\), postgres\.url \(or postgres\.existingSecret\), chain\.rpcUrl, keys\.existingSecret/,
+      /set nats\.url, redis\.url \(or redis\.existingSecret\), postgres\.url \(or postgres\.existingSecret\), chain\.rpcUrl, group\.keepers with this keeper's entry \(or nats\.signer\)[^,]*, keys\.existingSecret/,
     );
   });
 

@@ -16,7 +16,7 @@ const FULLNAME = `${RELEASE}-whitepay-keeper`;
 const env = { ...process.env, KUBECONFIG: '/dev/null' };
 const REQUIRED = [
   '--set',
-  `nats.url=tls://nats:4222,redis.url=rediss://redis:6379,postgres.url=postgres://wp@pg/wp,chain.rpcUrl=http://rpc:8545,keys.accountKey=0x${'11'.repeat(32)},keys.blsSecretKey=0x${'22'.repeat(32)},peer.tls.existingSecret=peer-tls`,
+  `nats.url=tls://nats:4222,redis.url=rediss://redis:6379,postgres.url=postgres://wp@pg/wp,chain.rpcUrl=http://rpc:8545,keys.accountKey=0x${'11'.repeat(32)},keys.blsSecretKey=0x${'22'.repeat(32)},peer.tls.existingSecret=peer-tls,nats.signer=0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A`,
 ];
 const TLS = [
   '--set',

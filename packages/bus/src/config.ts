@@ -2,6 +2,72 @@ import { readFileSync } from 'node:fs';
 import { type ClientTlsMaterial, ConfigError, readClientTls, secret } from '@whitepay/base';
 import { z } from 'zod';
 
+/** The keeper's JetStream streams, by the name their limits are configured under. */
+export const STREAM_KINDS = [
+  'records',
+  'peer-out',
+  'blocks',
+  'payments',
+  'reorgs',
+  'challenge-tasks',
+] as const;
+export type StreamKind = (typeof STREAM_KINDS)[number];
+
+export interface StreamLimit {
+  maxBytes: number;
+  maxAgeSeconds: number;
+}
+export type StreamLimits = Record<StreamKind, StreamLimit>;
+
+const MiB = 1024 * 1024;
+const DAY = 24 * 3600;
+
+/**
+ * Default caps. A record is needed in its stream only until the
+ * challenge-store has it (and a peer-out record until the forwarder sent it),
+ * so these are outage buffers: ~310 MB per 80 minutes with 3 providers
+ * (issue 20) makes the 1 GiB records stream about 4 hours of a stopped
+ * challenge-store. JetStream reserves every stream's byte cap against the
+ * server's `max_file_store` when it creates the stream, so the caps of every
+ * keeper sharing a server must fit it (~1.9 GiB per keeper with these).
+ */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  records: { maxBytes: 1024 * MiB, maxAgeSeconds: 7 * DAY },
+  'peer-out': { maxBytes: 512 * MiB, maxAgeSeconds: DAY },
+  blocks: { maxBytes: 64 * MiB, maxAgeSeconds: DAY },
+  payments: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * DAY },
+  reorgs: { maxBytes: 16 * MiB, maxAgeSeconds: 30 * DAY },
+  'challenge-tasks': { maxBytes: 256 * MiB, maxAgeSeconds: DAY },
+};
+
+function defaultsText(field: keyof StreamLimit): string {
+  return STREAM_KINDS.map((k) => `${k}=${DEFAULT_STREAM_LIMITS[k][field]}`).join(', ');
+}
+
+function streamLimitMap(unit: string) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const out: Partial<Record<StreamKind, number>> = {};
+      for (const entry of (raw ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
+        const [name, value] = entry.split('=').map((p) => p.trim());
+        if (!STREAM_KINDS.includes(name as StreamKind) || !value || !/^[1-9][0-9]{0,15}$/.test(value)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `bad entry "${entry}" (want name=${unit} with name one of ${STREAM_KINDS.join(', ')})`,
+          });
+          return z.NEVER;
+        }
+        out[name as StreamKind] = Number(value);
+      }
+      return out;
+    });
+}
+
 /**
  * The NATS piece of a service's config (dYdX's `...kafkaConfigSchema`): spread
  * into the service's shape, read under its prefix (`CHALLENGER_NATS_URL`).
@@ -45,7 +111,48 @@ export const natsConfigSchema = {
     .string()
     .optional()
     .describe('NATS credentials file (user JWT and NKey seed, from `nsc`): decentralised auth'),
+  natsSigningKey: secret(
+    z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 0x-prefixed 32-byte hex key')
+      .optional(),
+    "secp256k1 key that signs this keeper's state-changing bus messages (records, tasks, blocks, submit requests); unset: the service's account key. Every service of a keeper must use the same one",
+  ),
+  natsMacKey: secret(
+    z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, 'expected 32 bytes of 0x-prefixed hex')
+      .optional(),
+    "HMAC-SHA256 key of this keeper's data plane, shared by its challenger and challenge-store only: with it the challenger MACs records and tasks instead of signing them (~50x cheaper; a challenge-store replica checks ~0.12 ms of signature per record otherwise) and the challenge-store accepts the MAC; unset: signatures only",
+  ),
+  natsSigner: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'expected an address')
+    .optional()
+    .describe(
+      "address of this keeper's bus key: a signed bus message by any other key is refused; unset: the address of this service's own bus key (the challenge-store: its own entry of PEER_KEEPERS)",
+    ),
+  natsStreamMaxBytes: streamLimitMap('bytes').describe(
+    `byte cap of each JetStream stream, \`name=bytes,…\` over the defaults (${defaultsText('maxBytes')}); the oldest messages go first (the task queue refuses new ones)`,
+  ),
+  natsStreamMaxAgeSeconds: streamLimitMap('seconds').describe(
+    `age cap of each JetStream stream, \`name=seconds,…\` over the defaults (${defaultsText('maxAgeSeconds')})`,
+  ),
 };
+
+/** The limits of every stream: the defaults, overridden by the config's maps. */
+export function streamLimitsOf(config: {
+  natsStreamMaxBytes?: Partial<Record<StreamKind, number>> | undefined;
+  natsStreamMaxAgeSeconds?: Partial<Record<StreamKind, number>> | undefined;
+}): StreamLimits {
+  const out = {} as StreamLimits;
+  for (const k of STREAM_KINDS)
+    out[k] = {
+      maxBytes: config.natsStreamMaxBytes?.[k] ?? DEFAULT_STREAM_LIMITS[k].maxBytes,
+      maxAgeSeconds: config.natsStreamMaxAgeSeconds?.[k] ?? DEFAULT_STREAM_LIMITS[k].maxAgeSeconds,
+    };
+  return out;
+}
 
 export interface NatsConfig {
   natsUrl: string;

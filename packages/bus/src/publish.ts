@@ -1,10 +1,11 @@
-import type { JetStreamClient, PubAck } from 'nats';
+import type { JetStreamClient, JetStreamPublishOptions, MsgHdrs, PubAck } from 'nats';
 
 /**
  * Publishes to JetStream keeping up to `window` acks outstanding: far faster
  * than awaiting each publish, and still every message is acknowledged before
  * `flush` resolves. `msgID` sets Nats-Msg-Id so the server drops duplicates
- * of a retried publish inside the stream's duplicate window.
+ * of a retried publish inside the stream's duplicate window; `headers` (a bus
+ * signature, `auth.ts`) travel with the message.
  */
 export class WindowedPublisher {
   private readonly pending = new Set<Promise<PubAck>>();
@@ -15,10 +16,13 @@ export class WindowedPublisher {
     private readonly window = 256,
   ) {}
 
-  async publish(subject: string, data: Uint8Array, msgID?: string): Promise<void> {
+  async publish(subject: string, data: Uint8Array, msgID?: string, headers?: MsgHdrs): Promise<void> {
     if (this.failure) throw this.failure;
     while (this.pending.size >= this.window) await Promise.race(this.pending);
-    const p = this.js.publish(subject, data, msgID ? { msgID } : undefined);
+    const opts: Partial<JetStreamPublishOptions> = {};
+    if (msgID) opts.msgID = msgID;
+    if (headers) opts.headers = headers;
+    const p = this.js.publish(subject, data, msgID || headers ? opts : undefined);
     this.pending.add(p);
     p.then(
       () => this.pending.delete(p),

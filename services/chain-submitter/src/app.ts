@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger, Registry } from '@whitepay/base';
-import { buildHttpServer, httpOptionsOf } from '@whitepay/base';
-import { ensureStreams, natsReady, subjects } from '@whitepay/bus';
+import { buildHttpServer, ConfigError, httpOptionsOf } from '@whitepay/base';
+import { type BusIdentity, ensureStreams, natsReady, streamLimitsOf, subjects } from '@whitepay/bus';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { NatsConnection } from 'nats';
@@ -29,6 +29,8 @@ export interface AppDeps {
   publicClient: PublicClient;
   /** Signs with the keeper account (a local account from the configured key). */
   walletClient: SenderWallet;
+  /** The keeper's bus key (signs headers, reorg notices and payment results) and the check of submit requests. */
+  bus: BusIdentity;
   nc: NatsConnection;
   /** Owned by the caller; the app duplicates it for BullMQ and closes only its duplicates. */
   redis: Redis;
@@ -57,12 +59,20 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const prefix = redisPrefixOf(config);
   const s = subjects(ns);
   const metrics = createMetrics(registry);
+  const busSigner = deps.bus.signer;
+  if (!busSigner)
+    throw new ConfigError(
+      'invalid configuration: the chain-submitter needs a bus key to sign block headers',
+      {
+        problems: ['CHAIN_SUBMITTER_NATS_SIGNING_KEY'],
+      },
+    );
 
   const bullConnection = redis.duplicate({ maxRetriesPerRequest: null });
   const jobs = new ElectionQueue(bullConnection, log.child({ component: 'jobs' }), queuePrefixOf(config));
   const follower = new Follower({
     client: publicClient,
-    publisher: new BlockPublisher(nc.jetstream(), s),
+    publisher: new BlockPublisher(nc.jetstream(), s, busSigner),
     jobs,
     cursor: new CursorStore(redis, prefix, config.reorgWindow),
     metrics,
@@ -82,7 +92,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     walletClient: deps.walletClient,
     outbox,
     lock: new SenderLock(redis, prefix, account, deps.replicaId ?? randomUUID(), config.lockTtlMs),
-    payments: new PaymentPublisher(nc.jetstream(), s),
+    payments: new PaymentPublisher(nc.jetstream(), s, busSigner),
     metrics,
     log,
     confirmations: config.confirmations,
@@ -148,11 +158,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
         const id = await publicClient.getChainId();
         if (id !== config.chainId) throw new Error(`chain id ${id} != configured ${config.chainId}`);
       }
-      await ensureStreams(await nc.jetstreamManager(), s);
+      await ensureStreams(await nc.jetstreamManager(), s, streamLimitsOf(config));
       await outbox.checkLayout(); // refuses a Redis with pending payments of an older layout
       await follower.start();
       submitter.start();
-      submitSub = serveSubmit(nc, s, submitter, log);
+      submitSub = serveSubmit(nc, s, submitter, log, {
+        verifier: deps.bus.verifier,
+        rejected: metrics.rejected,
+      });
       if (discovery) {
         discoveryTimer = setInterval(() => {
           discovering = discovering

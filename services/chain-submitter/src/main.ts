@@ -5,7 +5,7 @@ import { createRedis, redisReady } from '@whitepay/redis';
 import { createPublicClient, createWalletClient, type PublicClient } from 'viem';
 import { createApp } from './app.js';
 import { CONFIG_PREFIX, configShape, createLog, loadConfig, SERVICE } from './config.js';
-import { transactionAccount } from './signer.js';
+import { loadKeys } from './signer.js';
 
 const config = loadServiceConfig(SERVICE, () => loadConfig());
 const log = createLog(config);
@@ -14,7 +14,7 @@ await runService(log, async () => {
   log.info({ config: redactConfig(configShape, config) }, 'configuration');
   const registry = createRegistry(SERVICE, { keeper: String(config.keeperId) });
   const transport = chainTransport(config, { retryCount: 0, timeoutMs: 10_000, registry });
-  const account = await transactionAccount(config);
+  const { account, bus } = await loadKeys(config);
   const publicClient = createPublicClient({ transport }) as PublicClient;
   const walletClient = createWalletClient({ account, transport });
   const redis = createRedis(config, CONFIG_PREFIX);
@@ -25,7 +25,7 @@ await runService(log, async () => {
     name: `${SERVICE}-${config.keeperId}`,
     log,
   });
-  const app = await createApp({ config, log, registry, publicClient, walletClient, nc, redis });
+  const app = await createApp({ config, log, registry, publicClient, walletClient, bus, nc, redis });
   await app.start();
   await app.http.listen({ host: config.httpHost, port: config.httpPort });
   return async () => {

@@ -1,8 +1,45 @@
 import { ConfigError } from '@whitepay/base';
+import { type BusIdentity, busIdentityOf } from '@whitepay/bus';
 import { loadAccountKey, remoteSignerAccount } from '@whitepay/ecdsa';
-import type { Address, LocalAccount } from 'viem';
+import type { Address, Hex, LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { Config } from './config.js';
+import { CONFIG_PREFIX, type Config } from './config.js';
+
+type KeyConfig = Pick<
+  Config,
+  | 'privateKey'
+  | 'keystoreFile'
+  | 'keystorePasswordFile'
+  | 'signerUrl'
+  | 'signerAddress'
+  | 'signerToken'
+  | 'natsSigningKey'
+  | 'natsSigner'
+>;
+
+/**
+ * The transaction account and the bus identity, from one read of the key: the
+ * bus key is `NATS_SIGNING_KEY`, else the local account key. A remote signer
+ * signs transactions only, so with `SIGNER_URL` the bus key must be named.
+ */
+export async function loadKeys(config: KeyConfig): Promise<{ account: LocalAccount; bus: BusIdentity }> {
+  if (config.signerUrl !== undefined) {
+    if (config.natsSigningKey === undefined)
+      throw new ConfigError(
+        `invalid configuration: ${CONFIG_PREFIX}_SIGNER_URL signs transactions only: set ${CONFIG_PREFIX}_NATS_SIGNING_KEY (the keeper's bus key) to sign block headers`,
+        { problems: [`${CONFIG_PREFIX}_NATS_SIGNING_KEY: required with SIGNER_URL`] },
+      );
+    return {
+      account: await transactionAccount(config),
+      bus: busIdentityOf(config, { prefix: CONFIG_PREFIX }),
+    };
+  }
+  const key: Hex = await loadAccountKey(config);
+  return {
+    account: privateKeyToAccount(key),
+    bus: busIdentityOf(config, { accountKey: key, prefix: CONFIG_PREFIX }),
+  };
+}
 
 /**
  * The account the chain-submitter sends from, from exactly one source: a

@@ -8,11 +8,12 @@
 // Run: pnpm bench challenge-store
 // env: BENCH_RECORDS (default 200000); BENCH_PARTS (comma list of
 // insert,stages,concurrent,queries; default all); BENCH_BATCHES (default 1000,5000);
-// BENCH_ENV (extra CHALLENGE_STORE_* settings for the service, `K=V,K=V` without the prefix)
+// BENCH_ENV (extra CHALLENGE_STORE_* settings for the service, `K=V,K=V` without the prefix);
+// BENCH_MAC=1: records MACed with the data-plane key instead of signed (packages/bus)
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { createRegistry, silentLogger } from '@whitepay/base';
-import { connectBus, ensureStreams, subjects, WindowedPublisher } from '@whitepay/bus';
+import { connectBus, ensureStreams, subjects } from '@whitepay/bus';
 import {
   closePool,
   createPool,
@@ -26,9 +27,10 @@ import { startNats, startPostgres, waitFor } from '@whitepay/testkit';
 import { AckPolicy, DeliverPolicy } from 'nats';
 import { createApp } from '../src/app.js';
 import { decodeRecord } from '../src/nats/decode.js';
-import { addressOf, encodeRecord, makeRecord, testConfig } from '../src/testing.js';
+import { addressOf, encodeRecord, makeRecord, signingPublisher, testConfig } from '../src/testing.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 200_000);
+const MAC = process.env.BENCH_MAC === '1' ? (`0x${'77'.repeat(32)}` as const) : undefined;
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'insert,stages,concurrent,queries').split(','));
 const BATCHES = (process.env.BENCH_BATCHES ?? '1000,5000').split(',').map(Number);
 const SERVICE_ENV = Object.fromEntries(
@@ -102,7 +104,8 @@ try {
   const recordAt = (i: number) => makeRecord(i % ACCOUNTS, BigInt(Math.floor(i / ACCOUNTS)));
 
   async function scenario(name: string, ns: string, concurrent: boolean, batchMax: number): Promise<void> {
-    const base = testConfig({ NATS_NAMESPACE: ns, BATCH_MAX: String(batchMax), ...SERVICE_ENV });
+    const mac = MAC ? { NATS_MAC_KEY: MAC } : {};
+    const base = testConfig({ NATS_NAMESPACE: ns, BATCH_MAX: String(batchMax), ...mac, ...SERVICE_ENV });
     // As the README says: MAX_ACK_PENDING above (WRITERS + PIPELINE_DEPTH + 1) × BATCH_MAX (twice, here).
     const held = (base.writers + base.pipelineDepth + 1) * batchMax;
     const config =
@@ -111,6 +114,7 @@ try {
         : testConfig({
             NATS_NAMESPACE: ns,
             BATCH_MAX: String(batchMax),
+            ...mac,
             ...SERVICE_ENV,
             MAX_ACK_PENDING: String(2 * held),
           });
@@ -120,7 +124,7 @@ try {
     const nc = await connectBus({ url: nats.url, name: ns, log });
     const s = subjects(ns);
     await ensureStreams(await nc.jetstreamManager(), s);
-    const pub = new WindowedPublisher(nc.jetstream(), 512);
+    const pub = signingPublisher(nc.jetstream(), 512, undefined, { macKey: MAC });
     const publish = async () => {
       for (let i = 0; i < N; i++)
         await pub.publish(s.recordsFor('u', 'p'), encodeRecord(recordAt(i)), `m${i}`);

@@ -1,5 +1,5 @@
 import { createRegistry, silentLogger } from '@whitepay/base';
-import { connectBus, subjects, WindowedPublisher } from '@whitepay/bus';
+import { connectBus, subjects } from '@whitepay/bus';
 import { signRecord } from '@whitepay/challenge';
 import { challengeV1, storeV1 } from '@whitepay/proto';
 import { call, insecure, listenGrpc } from '@whitepay/rpc';
@@ -8,7 +8,7 @@ import { type NatsServer, type PostgresServer, startNats, startPostgres, waitFor
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from './app.js';
-import { addressOf, encodeRecord, hexAddr, makeRecord, testConfig } from './testing.js';
+import { addressOf, encodeRecord, hexAddr, makeRecord, signingPublisher, testConfig } from './testing.js';
 
 async function count(pool: Pool): Promise<{ rows: number; distinct: number }> {
   const r = await pool.query(
@@ -64,7 +64,7 @@ describe('challenge-store on real PostgreSQL and NATS', () => {
     };
     cleanup.push(stop);
     const s = subjects(ns);
-    const pub = new WindowedPublisher(nc.jetstream(), 256);
+    const pub = signingPublisher(nc.jetstream(), 256);
     return { app, pool, nc, s, pub, registry, stop, url: dbUrl };
   }
 

@@ -1,10 +1,10 @@
 import { buildHttpServer, httpOptionsOf, type Logger, type Registry } from '@whitepay/base';
-import { ensureStreams, natsReady, subjects } from '@whitepay/bus';
+import { busIdentityOf, ensureStreams, natsReady, streamLimitsOf, subjects } from '@whitepay/bus';
 import type { grpc } from '@whitepay/rpc';
 import { type PeerRecordVerifier, type Pool, ping } from '@whitepay/store';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from 'nats';
-import { type Config, namespaceOf, parsePeerKeepers } from './config.js';
+import { CONFIG_PREFIX, type Config, namespaceOf, parsePeerKeepers } from './config.js';
 import { registerGrpc } from './grpc/service.js';
 import { registerRoutes } from './http/routes.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -45,8 +45,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const verifyPeerRecord =
     deps.verifyPeerRecord ??
     (keepers.size > 0 ? createPeerVerifier({ ownKeeperId: config.keeperId, keepers, pool }) : refuseAllPeers);
+  // Records must carry this keeper's bus signature: `NATS_SIGNER`, else its own PEER_KEEPERS entry.
+  const bus = busIdentityOf(config, { fallbackSigner: keepers.get(config.keeperId), prefix: CONFIG_PREFIX });
   const ingestor = new Ingestor({
     nc,
+    verifier: bus.verifier,
     pool,
     subjects: s,
     consumerName: config.consumerName,
@@ -87,7 +90,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     ingestor,
     metrics,
     async start() {
-      await ensureStreams(await nc.jetstreamManager(), s);
+      await ensureStreams(await nc.jetstreamManager(), s, streamLimitsOf(config));
       await ingestor.start();
       started = true;
     },

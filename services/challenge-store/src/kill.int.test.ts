@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@whitepay/base';
-import { connectBus, subjects, WindowedPublisher } from '@whitepay/bus';
+import { connectBus, subjects } from '@whitepay/bus';
 import { closePool, createPool, migrate } from '@whitepay/store';
 import {
   freePort,
@@ -12,7 +12,7 @@ import {
   waitFor,
 } from '@whitepay/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeRecord, makeRecord } from './testing.js';
+import { encodeRecord, makeRecord, signingPublisher, TEST_BUS_SIGNER } from './testing.js';
 
 const serviceDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -58,6 +58,7 @@ describe('challenge-store killed mid-stream', () => {
       CHALLENGE_STORE_KEEPER_ID: '1',
       CHALLENGE_STORE_DATABASE_URL: url,
       CHALLENGE_STORE_NATS_URL: nats.url,
+      CHALLENGE_STORE_NATS_SIGNER: TEST_BUS_SIGNER.address,
       CHALLENGE_STORE_HTTP_PORT: String(await freePort()),
       CHALLENGE_STORE_GRPC_PORT: String(await freePort()),
       CHALLENGE_STORE_ACK_WAIT_MS: '2000',
@@ -68,7 +69,7 @@ describe('challenge-store killed mid-stream', () => {
     const first = await spawnService(await env());
     children.push(first);
     const N = 40_000;
-    const pub = new WindowedPublisher(nc.jetstream(), 256);
+    const pub = signingPublisher(nc.jetstream(), 256);
     const publishing = (async () => {
       for (let i = 0; i < N; i++)
         await pub.publish(s.recordsFor('u', 'p'), encodeRecord(makeRecord(i % 5, BigInt(i))), `m${i}`);

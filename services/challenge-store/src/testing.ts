@@ -1,11 +1,36 @@
 // Test and benchmark helpers (not used by the service itself).
 import { type Logger, silentLogger } from '@whitepay/base';
+import { busSigner, WindowedPublisher } from '@whitepay/bus';
 import { challengeV1 } from '@whitepay/proto';
+import type { JetStreamClient } from 'nats';
 import { type Config, loadConfig } from './config.js';
+
+/** The bus key of the test keeper (its challenger's); `testConfig` expects its signature. */
+export const TEST_BUS_KEY = `0x${'5a'.repeat(32)}` as const;
+export const TEST_BUS_SIGNER = busSigner(TEST_BUS_KEY);
+
+/** Publishes records as the keeper's challenger does: bus-signed with `key` (default the test keeper's). */
+export function signingPublisher(
+  js: JetStreamClient,
+  window = 256,
+  key: `0x${string}` = TEST_BUS_KEY,
+  opts: { macKey?: `0x${string}` | undefined } = {},
+) {
+  const pub = new WindowedPublisher(js, window);
+  const signer = busSigner(key, opts);
+  return {
+    publish: (subject: string, data: Uint8Array, msgID?: string) =>
+      pub.publish(subject, data, msgID, signer.headers(subject, data)),
+    /** Without a signature (what an attacker on the bus can do). */
+    publishUnsigned: (subject: string, data: Uint8Array, msgID?: string) => pub.publish(subject, data, msgID),
+    flush: () => pub.flush(),
+  };
+}
 
 export function testConfig(over: Record<string, string> = {}): Config {
   return loadConfig({
     CHALLENGE_STORE_KEEPER_ID: '1',
+    CHALLENGE_STORE_NATS_SIGNER: TEST_BUS_SIGNER.address,
     CHALLENGE_STORE_DATABASE_URL: 'postgres://unused/unused',
     CHALLENGE_STORE_LAG_POLL_MS: '200',
     ...Object.fromEntries(Object.entries(over).map(([k, v]) => [`CHALLENGE_STORE_${k}`, v])),

@@ -12,6 +12,7 @@ import {
   waitFor,
 } from '@whitepay/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_BUS_SIGNER } from './testing.js';
 
 const SERVICE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -57,6 +58,7 @@ describe('challenge-store over TLS to NATS and PostgreSQL (mutual TLS)', () => {
         [`${P}_NATS_TLS_CA_FILE`]: ca,
         [`${P}_NATS_TLS_CERT_FILE`]: pki.clientCertFile,
         [`${P}_NATS_TLS_KEY_FILE`]: pki.clientKeyFile,
+        [`${P}_NATS_SIGNER`]: TEST_BUS_SIGNER.address,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

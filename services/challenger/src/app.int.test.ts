@@ -13,6 +13,7 @@ import { challengerSubjects } from './nats/streams.js';
 import { MemoryPieceRegistry } from './registry/memory.js';
 import {
   addressOf,
+  fakeNode,
   publishBlock,
   publishRaw,
   readRecords,
@@ -79,6 +80,7 @@ describe('challenger on real NATS against real provider nodes', () => {
         CHALLENGER_KEEPER_ID: '7',
         CHALLENGER_NATS_URL: nats.url,
         CHALLENGER_STORE_GRPC_URL: '127.0.0.1:1',
+        CHALLENGER_RPC_URL: 'http://127.0.0.1:1',
         CHALLENGER_PROVIDERS: providerMap,
         CHALLENGER_DEADLINE_MS: '500',
         CHALLENGER_ACK_WAIT_MS: '5000',
@@ -88,6 +90,7 @@ describe('challenger on real NATS against real provider nodes', () => {
       registry: metrics,
       nc,
       pieces: registry,
+      chain: fakeNode(),
     });
     await app.start();
     stops.push(() => app.stop());
@@ -114,7 +117,7 @@ describe('challenger on real NATS against real provider nodes', () => {
   const sum = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n);
 
   it('honest providers prove their full space; offline ones yield s = 0 records', async () => {
-    await publishBlock(nc.jetstream(), s, 1);
+    await publishBlock(nc.jetstream(), s, 1, key);
     const r = await recordsAt(1, 5);
     expect(r[pid.honest]).toMatchObject({
       verdict: Verdict.VERDICT_OK,
@@ -146,7 +149,7 @@ describe('challenger on real NATS against real provider nodes', () => {
       headers: ADMIN,
     });
     expect(res.statusCode).toBe(200);
-    await publishBlock(nc.jetstream(), s, 2);
+    await publishBlock(nc.jetstream(), s, 2, key);
     const r = await recordsAt(2, 5);
     expect(r[pid.loses]).toMatchObject({
       verdict: Verdict.VERDICT_PARTIAL,
@@ -156,7 +159,7 @@ describe('challenger on real NATS against real provider nodes', () => {
     const failed = r[pid.corrupts]!.pieces.find((p) => !p.verified);
     expect(failed?.reason).toBe('PROOF_ROOT_MISMATCH');
     await providers.corrupts!.app.store.corrupt(user, c2!.pieceId);
-    await publishBlock(nc.jetstream(), s, 3);
+    await publishBlock(nc.jetstream(), s, 3, key);
     const r3 = await recordsAt(3, 5);
     expect(r3[pid.corrupts]).toMatchObject({ verdict: Verdict.VERDICT_INVALID_PROOF, space: 0n });
     const text = await metrics.metrics();
@@ -168,9 +171,9 @@ describe('challenger on real NATS against real provider nodes', () => {
 
   it('malformed block messages are rejected, counted and acked; later blocks still processed', async () => {
     const js = nc.jetstream();
-    await publishRaw(js, s, 'not json at all');
-    await publishRaw(js, s, JSON.stringify({ number: -1, hash: '0x12' }));
-    await publishBlock(js, s, 4);
+    await publishRaw(js, s, 'not json at all', key);
+    await publishRaw(js, s, JSON.stringify({ number: -1, hash: '0x12' }), key);
+    await publishBlock(js, s, 4, key);
     const r = await recordsAt(4, 5);
     expect(r[pid.honest]).toMatchObject({ verdict: Verdict.VERDICT_OK });
     const text = await metrics.metrics();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   buildHttpServer,
+  ConfigError,
   Counter,
   Histogram,
   httpOptionsOf,
@@ -8,10 +9,11 @@ import {
   type Registry,
   rejectedCounter,
 } from '@whitepay/base';
-import { ensureStreams, natsReady, subjects } from '@whitepay/bus';
+import { busIdentityOf, ensureStreams, natsReady, streamLimitsOf, subjects } from '@whitepay/bus';
+import { type CanonicalBlocks, canonicalBlocks, createChainClient } from '@whitepay/chain';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from 'nats';
-import type { ChallengerConfig } from './config.js';
+import { type ChallengerConfig, PREFIX } from './config.js';
 import { ProviderClients } from './grpc/providers.js';
 import { type ChallengerStatus, registerRoutes } from './http/routes.js';
 import { blockHandler } from './nats/fanout.js';
@@ -30,6 +32,11 @@ export interface ChallengerDeps {
   pieces: PieceRegistry;
   /** Where signed records go for peers; default: `<ns>.peer-out` when a keeper key is configured. */
   peers?: PeerBroadcaster;
+  /** This keeper's chain node, which every block header is checked against; default: `RPC_URL`'s. */
+  chain?: Pick<CanonicalBlocks, 'check'>;
+  /** Fan-out test seams: how long a header the node does not have yet is waited for. */
+  futureRetries?: number;
+  futureDelayMs?: number;
 }
 
 export interface ChallengerApp {
@@ -47,6 +54,19 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
   const js = nc.jetstream();
   const providers = new ProviderClients(config.providers);
   const peers = deps.peers ?? (config.keeperPrivateKey ? new NatsPeerOut(js, c.peerOut) : undefined);
+  // The keeper's bus key signs records and tasks; headers and tasks must carry it.
+  const bus = busIdentityOf(config, {
+    accountKey: config.keeperPrivateKey as `0x${string}` | undefined,
+    prefix: PREFIX,
+  });
+  const busSigner = bus.signer;
+  if (!busSigner)
+    throw new ConfigError(
+      `invalid configuration: ${PREFIX}_KEEPER_PRIVATE_KEY (or ${PREFIX}_NATS_SIGNING_KEY) is required: records are signed for the challenge-store`,
+      { problems: [`${PREFIX}_KEEPER_PRIVATE_KEY`] },
+    );
+  const chain =
+    deps.chain ?? canonicalBlocks(createChainClient(config, { registry, retryCount: 2, timeoutMs: 5_000 }));
 
   const rejected = rejectedCounter(registry);
   const challenges = new Counter({
@@ -76,7 +96,7 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
   });
   const blocks = new Counter({
     name: 'whitepay_challenger_blocks_total',
-    help: 'Block messages handled, by outcome (fanned_out, rejected, retried)',
+    help: 'Block messages handled, by outcome (fanned_out, rejected, retried, waiting: the node does not have it yet)',
     labelNames: ['outcome'],
     registers: [registry],
   });
@@ -117,10 +137,12 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
     http,
     async start() {
       const jsm = await nc.jetstreamManager();
-      await ensureStreams(jsm, s);
+      const limits = streamLimitsOf(config);
+      await ensureStreams(jsm, s, limits);
       await ensureChallengerStreams(jsm, s, c, {
         ackWaitMs: config.ackWaitMs,
         blocksStart: config.blocksStart,
+        limits,
       });
       if (!status.peerBroadcast) log.warn('no keeper key configured: records are not signed for peers');
       loops = [
@@ -138,6 +160,11 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
             rejected,
             blocks,
             tasks,
+            verifier: bus.verifier,
+            signer: busSigner,
+            chain,
+            ...(deps.futureRetries === undefined ? {} : { futureRetries: deps.futureRetries }),
+            ...(deps.futureDelayMs === undefined ? {} : { futureDelayMs: deps.futureDelayMs }),
             fanoutSeconds,
             challengeEvery: config.challengeEvery,
             taskPiecesMax: config.taskPiecesMax,
@@ -164,6 +191,8 @@ export async function createApp(deps: ChallengerDeps): Promise<ChallengerApp> {
             leavesPerPiece: config.leavesPerPiece,
             log,
             keeperKey: config.keeperPrivateKey as `0x${string}` | undefined,
+            verifier: bus.verifier,
+            signer: busSigner,
             peers,
             rejected,
             challenges,

@@ -4,11 +4,21 @@ import { isDue } from '@whitepay/challenge';
 import { challengeV1 } from '@whitepay/proto';
 import { type NatsServer, startNats, waitFor } from '@whitepay/testkit';
 import { bytesToHex } from 'viem';
+import { generatePrivateKey } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { MemoryPieceRegistry } from './registry/memory.js';
-import { addressOf, publishBlock, readRecords, startProvider, type TestProvider } from './testing/harness.js';
+import {
+  addressOf,
+  fakeNode,
+  publishBlock,
+  readRecords,
+  startProvider,
+  type TestProvider,
+} from './testing/harness.js';
+
+const KEY = generatePrivateKey();
 
 // One multi-tenant provider node (any-pid mode) holding a piece of its own for
 // each of PIDS provider accounts; the challenger reaches all of them through
@@ -46,6 +56,8 @@ describe('challenge cadence on real NATS against a multi-tenant provider node', 
         CHALLENGER_NATS_NAMESPACE: ns,
         CHALLENGER_NATS_URL: nats.url,
         CHALLENGER_STORE_GRPC_URL: '127.0.0.1:1',
+        CHALLENGER_RPC_URL: 'http://127.0.0.1:1',
+        CHALLENGER_KEEPER_PRIVATE_KEY: KEY,
         CHALLENGER_PROVIDERS: `*=${provider.address}`,
         CHALLENGER_CHALLENGE_EVERY: String(K),
         CHALLENGER_DEADLINE_MS: '1000',
@@ -56,6 +68,7 @@ describe('challenge cadence on real NATS against a multi-tenant provider node', 
       registry: createRegistry('challenger'),
       nc,
       pieces: registry,
+      chain: fakeNode(),
     });
     await app.start();
     stops.push(async () => {
@@ -71,7 +84,7 @@ describe('challenge cadence on real NATS against a multi-tenant provider node', 
     const FIRST = 101;
     const BLOCKS = 2 * K + 1;
     const calls0 = { ...registry.calls };
-    for (let n = FIRST; n < FIRST + BLOCKS; n++) await publishBlock(nc.jetstream(), subjects(ns), n);
+    for (let n = FIRST; n < FIRST + BLOCKS; n++) await publishBlock(nc.jetstream(), subjects(ns), n, KEY);
     const expected = pairs.flatMap(({ user, pid }) =>
       Array.from({ length: BLOCKS }, (_, i) => FIRST + i)
         .filter((b) => isDue(user, pid, b, K))
@@ -125,7 +138,7 @@ describe('challenge cadence on real NATS against a multi-tenant provider node', 
     const ns = 'cad0';
     const { nc } = await challenger(ns, { CHALLENGER_TASK_PIECES_MAX: '0', CHALLENGER_CHALLENGE_EVERY: '1' });
     const calls0 = { ...registry.calls };
-    await publishBlock(nc.jetstream(), subjects(ns), 7);
+    await publishBlock(nc.jetstream(), subjects(ns), 7, KEY);
     const jsm = await nc.jetstreamManager();
     let records: Awaited<ReturnType<typeof readRecords>> = [];
     await waitFor(

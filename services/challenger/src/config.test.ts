@@ -6,6 +6,7 @@ const base = {
   CHALLENGER_KEEPER_ID: '3',
   CHALLENGER_NATS_URL: 'nats://127.0.0.1:4222',
   CHALLENGER_STORE_GRPC_URL: '127.0.0.1:7000',
+  CHALLENGER_RPC_URL: 'http://127.0.0.1:8545',
 };
 
 describe('challenger config', () => {

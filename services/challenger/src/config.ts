@@ -9,6 +9,7 @@ import {
   serviceLogger,
 } from '@whitepay/base';
 import { keeperNamespace, natsConfigSchema } from '@whitepay/bus';
+import { chainConfigSchema } from '@whitepay/chain';
 import { internalTokenConfigSchema } from '@whitepay/rpc';
 import { z } from 'zod';
 
@@ -56,6 +57,8 @@ export const configShape = {
   ...internalTokenConfigSchema,
   keeperId: common.keeperId,
   ...natsConfigSchema,
+  // This keeper's own chain node: every block header from `<ns>.blocks` is checked against it.
+  ...chainConfigSchema,
   storeGrpcUrl: z.string().min(1).describe('challenge-store gRPC address (host:port): the piece registry'),
   storeDeadlineMs: z.coerce
     .number()
@@ -126,7 +129,7 @@ export const configShape = {
       .string()
       .regex(/^0x[0-9a-fA-F]{64}$/)
       .optional(),
-    'keeper secp256k1 account key (the address registered in Upkeeping); signs records for peers; unset (and no KEEPER_KEYSTORE_FILE): no peer broadcast',
+    "keeper secp256k1 account key (the address registered in Upkeeping); signs records for peers and, unless NATS_SIGNING_KEY is set, the bus messages (records, tasks) and checks the chain-submitter's block headers; required unless KEEPER_KEYSTORE_FILE or NATS_SIGNING_KEY",
   ),
   keeperKeystoreFile: z
     .string()

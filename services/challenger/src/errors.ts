@@ -23,3 +23,19 @@ export class RegistryError extends WhitePayError {
     super('REGISTRY_UNAVAILABLE', message, { kind: 'unavailable', cause });
   }
 }
+
+/**
+ * A signed block header this keeper's own chain node does not have: another
+ * hash at that number (`BLOCK_NOT_CANONICAL`: forged, or reorganised away) or
+ * no block there yet after waiting (`BLOCK_UNKNOWN_TO_NODE`). Never challenged.
+ */
+export class BlockRefusedError extends WhitePayError {
+  override readonly name: string = 'BlockRefusedError';
+  constructor(
+    code: 'BLOCK_NOT_CANONICAL' | 'BLOCK_UNKNOWN_TO_NODE',
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super(code, message, { kind: 'failed_precondition', details });
+  }
+}

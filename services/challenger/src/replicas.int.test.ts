@@ -4,12 +4,22 @@ import { challengeV1 } from '@whitepay/proto';
 import { type NatsServer, startNats, waitFor } from '@whitepay/testkit';
 import type { NatsConnection } from 'nats';
 import { bytesToHex } from 'viem';
+import { generatePrivateKey } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { challengerSubjects } from './nats/streams.js';
 import { MemoryPieceRegistry } from './registry/memory.js';
-import { addressOf, publishBlock, readRecords, startProvider, type TestProvider } from './testing/harness.js';
+import {
+  addressOf,
+  fakeNode,
+  publishBlock,
+  readRecords,
+  startProvider,
+  type TestProvider,
+} from './testing/harness.js';
+
+const KEY = generatePrivateKey();
 
 const users = [addressOf(0xa1), addressOf(0xa2)];
 const pids = [addressOf(1), addressOf(2)];
@@ -45,6 +55,8 @@ describe('several challenger replicas', () => {
         CHALLENGER_NATS_NAMESPACE: ns,
         CHALLENGER_NATS_URL: nats.url,
         CHALLENGER_STORE_GRPC_URL: '127.0.0.1:1',
+        CHALLENGER_RPC_URL: 'http://127.0.0.1:1',
+        CHALLENGER_KEEPER_PRIVATE_KEY: KEY,
         CHALLENGER_PROVIDERS: pids.map((p) => `${p}=${provider.address}`).join(','),
         CHALLENGER_DEADLINE_MS: '1000',
         CHALLENGER_ACK_WAIT_MS: '2500',
@@ -55,6 +67,7 @@ describe('several challenger replicas', () => {
       registry: metrics,
       nc,
       pieces: registry,
+      chain: fakeNode(),
     });
     await app.start();
     let stopped = false;
@@ -105,7 +118,7 @@ describe('several challenger replicas', () => {
     const a = await replica(ns);
     const b = await replica(ns);
     const BLOCKS = 15;
-    for (let n = 1; n <= BLOCKS; n++) await publishBlock(a.nc.jetstream(), subjects(ns), n);
+    for (let n = 1; n <= BLOCKS; n++) await publishBlock(a.nc.jetstream(), subjects(ns), n, KEY);
     await expectComplete(a.nc, ns, BLOCKS);
     const done = [
       await counted(a.metrics, 'whitepay_challenges_total'),
@@ -132,7 +145,7 @@ describe('several challenger replicas', () => {
     });
     const a = await replica(ns);
     const BLOCKS = 10;
-    for (let n = 1; n <= BLOCKS; n++) await publishBlock(a.nc.jetstream(), subjects(ns), n);
+    for (let n = 1; n <= BLOCKS; n++) await publishBlock(a.nc.jetstream(), subjects(ns), n, KEY);
     await waitFor(
       'some records',
       async () => (await counted(a.metrics, 'whitepay_challenges_total')) >= 4,

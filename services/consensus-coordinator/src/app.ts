@@ -1,6 +1,6 @@
 import { buildHttpServer, httpOptionsOf, type Logger, type Registry } from '@whitepay/base';
 import { blsBackendInfo, fromHex } from '@whitepay/bls';
-import { natsReady, subjects } from '@whitepay/bus';
+import { busIdentityOf, natsReady, subjects } from '@whitepay/bus';
 import { canonicalBlocks } from '@whitepay/chain';
 import type { RoundItem } from '@whitepay/core';
 import { ReplayGuard, SequenceClock, type Signer } from '@whitepay/peer';
@@ -214,7 +214,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     idleLog,
   });
 
-  const payments = new PaymentClient(nc, subjects(ns), log, config.submitTimeoutMs);
+  const payments = new PaymentClient(nc, subjects(ns), log, config.submitTimeoutMs, {
+    ...busIdentityOf(config, { accountKey: keys.privateKey, prefix: PREFIX }),
+    rejected: metrics.rejected,
+  });
   const bullConnection = redis.duplicate({ maxRetriesPerRequest: null });
   const queue = roundsQueue(bullConnection, queuePrefixOf(config));
   const leaderDeps = (): LeaderDeps => ({

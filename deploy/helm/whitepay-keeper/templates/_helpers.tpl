@@ -61,17 +61,17 @@ challenger:
   name: challenger
   prefix: CHALLENGER
   grpc: false
-  uses: [nats]
+  uses: [nats, rpc]
   keys:
-    hex: { KEEPER_PRIVATE_KEY_FILE: account-key }
-    keystore: { KEEPER_KEYSTORE_FILE: account-keystore.json, KEEPER_KEYSTORE_PASSWORD_FILE: account-keystore-password }
+    hex: { KEEPER_PRIVATE_KEY_FILE: account-key, NATS_SIGNING_KEY_FILE: bus-key, NATS_MAC_KEY_FILE: bus-mac-key }
+    keystore: { KEEPER_KEYSTORE_FILE: account-keystore.json, KEEPER_KEYSTORE_PASSWORD_FILE: account-keystore-password, NATS_SIGNING_KEY_FILE: bus-key, NATS_MAC_KEY_FILE: bus-mac-key }
   internalToken: true
 challengeStore:
   name: challenge-store
   prefix: CHALLENGE_STORE
   grpc: true
   uses: [nats, postgres]
-  keys: { hex: {}, keystore: {} }
+  keys: { hex: { NATS_MAC_KEY_FILE: bus-mac-key }, keystore: { NATS_MAC_KEY_FILE: bus-mac-key } }
   internalToken: true
 stCalculator:
   name: st-calculator
@@ -86,8 +86,9 @@ consensusCoordinator:
   grpc: true
   uses: [nats, redis, rpc, factory]
   keys:
-    hex: { PRIVATE_KEY_FILE: account-key, BLS_SECRET_KEY_FILE: bls-secret-key }
+    hex: { PRIVATE_KEY_FILE: account-key, BLS_SECRET_KEY_FILE: bls-secret-key, NATS_SIGNING_KEY_FILE: bus-key }
     keystore:
+      NATS_SIGNING_KEY_FILE: bus-key
       KEYSTORE_FILE: account-keystore.json
       KEYSTORE_PASSWORD_FILE: account-keystore-password
       BLS_KEYSTORE_FILE: bls-keystore.json
@@ -99,8 +100,8 @@ chainSubmitter:
   grpc: false
   uses: [nats, redis, rpc, factory]
   keys:
-    hex: { PRIVATE_KEY_FILE: account-key }
-    keystore: { KEYSTORE_FILE: account-keystore.json, KEYSTORE_PASSWORD_FILE: account-keystore-password }
+    hex: { PRIVATE_KEY_FILE: account-key, NATS_SIGNING_KEY_FILE: bus-key }
+    keystore: { KEYSTORE_FILE: account-keystore.json, KEYSTORE_PASSWORD_FILE: account-keystore-password, NATS_SIGNING_KEY_FILE: bus-key }
   internalToken: false
 {{- end }}
 
@@ -164,6 +165,8 @@ bls-secret-key: {{ $k.blsSecretKey | quote }}
 {{- end }}
 admin-token: {{ $k.adminToken | quote }}
 internal-token: {{ $k.internalToken | quote }}
+bus-key: {{ $k.busKey | quote }}
+bus-mac-key: {{ $k.busMacKey | quote }}
 {{- end }}
 
 {{/*
@@ -180,9 +183,9 @@ service cannot read at start.
 {{- $values := include "whitepay-keeper.keyValues" . | fromYaml }}
 {{- $held := dict }}
 {{- range $key, $value := $values }}
-{{- $token := or (eq $key "admin-token") (eq $key "internal-token") }}
+{{- $token := or (eq $key "admin-token") (eq $key "internal-token") (eq $key "bus-key") (eq $key "bus-mac-key") }}
 {{- if $k.existingSecret }}
-{{- if or (not $token) (and (eq $key "admin-token") $k.existingSecretTokens.adminToken) (and (eq $key "internal-token") $k.existingSecretTokens.internalToken) }}
+{{- if or (not $token) (and (eq $key "admin-token") $k.existingSecretTokens.adminToken) (and (eq $key "internal-token") $k.existingSecretTokens.internalToken) (and (eq $key "bus-key") $k.existingSecretTokens.busKey) (and (eq $key "bus-mac-key") $k.existingSecretTokens.busMacKey) }}
 {{- $_ := set $held $key true }}
 {{- end }}
 {{- else if $value }}
@@ -280,6 +283,32 @@ numbers are printed as integers.
 {{- end }}
 
 {{/*
+The address of this keeper's bus key: `nats.signer`, else this keeper's
+`account` in `group.keepers` (the bus key is then the account key); `""` when
+neither (a service with a key uses its own; the challenge-store refuses to start).
+*/}}
+{{- define "whitepay-keeper.busSigner" -}}
+{{- $v := .Values }}
+{{- if $v.nats.signer }}{{ $v.nats.signer }}{{ else }}
+{{- range $v.group.keepers }}{{ if eq (int64 .id) (int64 $v.keeperId) }}{{ .account }}{{ end }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+`name=value,…` of the stream caps (`nats.streams`), as packages/bus reads
+`NATS_STREAM_MAX_BYTES` / `NATS_STREAM_MAX_AGE_SECONDS`. Call with (dict "ctx" $ "field" "maxBytes").
+*/}}
+{{- define "whitepay-keeper.streamLimits" -}}
+{{- $s := .ctx.Values.nats.streams }}
+{{- $names := dict "records" "records" "peerOut" "peer-out" "blocks" "blocks" "payments" "payments" "reorgs" "reorgs" "challengeTasks" "challenge-tasks" }}
+{{- $out := list }}
+{{- range $key := keys $names | sortAlpha }}
+{{- $out = append $out (printf "%s=%s" (index $names $key) (include "whitepay-keeper.envValue" (index (index $s $key) $.field))) }}
+{{- end }}
+{{- join "," $out }}
+{{- end }}
+
+{{/*
 Non-secret environment of one service, as a YAML map (rendered into the ConfigMap).
 `services.<name>.config` is merged last, so it overrides what the chart derives.
 Call with (dict "ctx" $ "key" $valuesKey "c" $component "values" $serviceValues).
@@ -300,6 +329,9 @@ Call with (dict "ctx" $ "key" $valuesKey "c" $component "values" $serviceValues)
 {{- if has "nats" .c.uses }}
 {{- $_ := set $env "NATS_NAMESPACE" (include "whitepay-keeper.natsNamespace" .ctx) }}
 {{- with include "whitepay-keeper.natsUrl" .ctx }}{{ $_ := set $env "NATS_URL" . }}{{ end }}
+{{- with include "whitepay-keeper.busSigner" .ctx }}{{ $_ := set $env "NATS_SIGNER" . }}{{ end }}
+{{- $_ := set $env "NATS_STREAM_MAX_BYTES" (include "whitepay-keeper.streamLimits" (dict "ctx" .ctx "field" "maxBytes")) }}
+{{- $_ := set $env "NATS_STREAM_MAX_AGE_SECONDS" (include "whitepay-keeper.streamLimits" (dict "ctx" .ctx "field" "maxAgeSeconds")) }}
 {{- end }}
 {{- if and (has "redis" .c.uses) (not (include "whitepay-keeper.redisFromSecret" .ctx)) }}
 {{- with include "whitepay-keeper.redisUrl" .ctx }}{{ $_ := set $env "REDIS_URL" . }}{{ end }}
@@ -425,7 +457,10 @@ created, for a Secret key that is not there).
 {{- if not (or $v.redis.url $v.redis.existingSecret) }}{{ $missing = append $missing "redis.url (or redis.existingSecret)" }}{{ end }}
 {{- if not (or $v.postgres.url $v.postgres.existingSecret) }}{{ $missing = append $missing "postgres.url (or postgres.existingSecret)" }}{{ end }}
 {{- end }}
-{{- if and (or $v.services.chainSubmitter.enabled $v.services.consensusCoordinator.enabled) (not $v.chain.rpcUrl) }}{{ $missing = append $missing "chain.rpcUrl" }}{{ end }}
+{{- if and (or $v.services.chainSubmitter.enabled $v.services.consensusCoordinator.enabled $v.services.challenger.enabled) (not $v.chain.rpcUrl) }}{{ $missing = append $missing "chain.rpcUrl" }}{{ end }}
+{{- if and (or $v.keys.busKey (and $v.keys.existingSecret $v.keys.existingSecretTokens.busKey)) (not $v.nats.signer) }}{{ $missing = append $missing "nats.signer (the address of keys.busKey)" }}{{ end }}
+{{- /* k8s/staging.sh passes the group (its plan's group.yaml) after staging-values.yaml */}}
+{{- if and $v.services.challengeStore.enabled (not $v.staging.enabled) (not (include "whitepay-keeper.busSigner" .)) }}{{ $missing = append $missing "group.keepers with this keeper's entry (or nats.signer): the challenge-store checks the bus signatures against it" }}{{ end }}
 {{- if eq $v.keys.format "keystore" }}
 {{- if not (or $v.keys.existingSecret (and $v.keys.accountKeystore $v.keys.accountKeystorePassword $v.keys.blsKeystore $v.keys.blsKeystorePassword)) }}{{ $missing = append $missing "keys.existingSecret (or keys.accountKeystore, keys.accountKeystorePassword, keys.blsKeystore and keys.blsKeystorePassword)" }}{{ end }}
 {{- else if not (or $v.keys.existingSecret (and $v.keys.accountKey $v.keys.blsSecretKey)) }}{{ $missing = append $missing "keys.existingSecret (or keys.accountKey and keys.blsSecretKey)" }}{{ end }}

@@ -24,6 +24,7 @@ import {
   readStream,
   type Servers,
   startApp,
+  submitRequest,
   testClient,
 } from '../testing/harness.js';
 import {
@@ -88,9 +89,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const before = await nonce();
 
     // Through the NATS request/reply entry the coordinator uses.
-    const reply = await h.nc.request(subjects('r1').submit, enc.encode(JSON.stringify(bad)), {
-      timeout: 10_000,
-    });
+    const reply = await submitRequest(
+      h.nc,
+      subjects('r1').submit,
+      JSON.stringify(bad),
+      anvilKey(leader.index),
+    );
     const body = JSON.parse(dec.decode(reply.data));
     expect(body).toMatchObject({
       ok: false,
@@ -101,7 +105,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(err).toBeInstanceOf(ContractRevertError);
     expect(err).toMatchObject({ code: 'UpkeepingTooFewSigners', errorName: 'UpkeepingTooFewSigners' });
     expect((err as ContractRevertError).args).toHaveLength(2);
-    const invalid = await h.nc.request(subjects('r1').submit, enc.encode('{"upkeeping":"0x12"}'));
+    const invalid = await submitRequest(
+      h.nc,
+      subjects('r1').submit,
+      '{"upkeeping":"0x12"}',
+      anvilKey(leader.index),
+    );
     expect(JSON.parse(dec.decode(invalid.data))).toMatchObject({
       ok: false,
       error: { code: 'SUBMIT_INVALID_REQUEST' },
@@ -230,9 +239,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
 
     const ts1 = (await lastPayment()).te;
     const req1 = await signedPayment(u, leader, ts1);
-    const reply = await holder.nc.request(subjects('x2').submit, enc.encode(JSON.stringify(req1)), {
-      timeout: 10_000,
-    });
+    const reply = await submitRequest(
+      holder.nc,
+      subjects('x2').submit,
+      JSON.stringify(req1),
+      anvilKey(leader.index),
+    );
     const { result: r1 } = JSON.parse(dec.decode(reply.data)) as { result: { tid: Hex } };
     expect((await finalResult(holder, r1.tid)).status).toBe('confirmed');
     expect(standby.app.submitter.isHolder()).toBe(false);
@@ -409,9 +421,12 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     const unknown = '0x00000000000000000000000000000000000000e7' as const;
     const { te, ...req } = await signedBatch(u, leader, (await lastPayment()).te, [unknown]);
     const before = await nonce();
-    const reply = await h.nc.request(subjects('b1').submit, enc.encode(JSON.stringify(req)), {
-      timeout: 10_000,
-    });
+    const reply = await submitRequest(
+      h.nc,
+      subjects('b1').submit,
+      JSON.stringify(req),
+      anvilKey(leader.index),
+    );
     const body = JSON.parse(dec.decode(reply.data));
     expect(body).toMatchObject({ ok: true, result: { tid: req.tid, status: 'queued', duplicate: false } });
     expect(await h.app.submitter.submit(req)).toMatchObject({ tid: req.tid, duplicate: true });
@@ -580,6 +595,7 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
       CHAIN_SUBMITTER_SIGNER_URL: signer.url,
       CHAIN_SUBMITTER_SIGNER_ADDRESS: leader.account,
       CHAIN_SUBMITTER_SIGNER_TOKEN: 'signer-token',
+      CHAIN_SUBMITTER_NATS_SIGNING_KEY: anvilKey(0), // the remote signer signs transactions only
     });
     stops.push(remote.close);
     await waitFor('holder', async () => remote.app.submitter.isHolder());
@@ -591,5 +607,44 @@ describe('submitter on real anvil with an Upkeeping contract', () => {
     expect(tx.from.toLowerCase()).toBe(leader.account.toLowerCase());
     expect((await lastPayment()).te).toBe(BigInt(second.te));
     await remote.close();
+  });
+
+  it('refuses a forged submit request (unsigned, signed by another key, or altered), typed and counted, and sends nothing', async () => {
+    const h = await startApp(srv, env('fs1'));
+    stops.push(h.close);
+    await waitFor('holder', async () => h.app.submitter.isHolder());
+    const req = await signedPayment(u, leader, (await lastPayment()).te);
+    const subject = subjects('fs1').submit;
+    const before = await nonce();
+    const refusal = async (reply: Promise<{ data: Uint8Array }>) =>
+      JSON.parse(dec.decode((await reply).data));
+    expect(await refusal(submitRequest(h.nc, subject, JSON.stringify(req), null))).toMatchObject({
+      ok: false,
+      error: { code: 'BUS_MESSAGE_UNSIGNED', kind: 'unauthenticated' },
+    });
+    expect(await refusal(submitRequest(h.nc, subject, JSON.stringify(req), anvilKey(7)))).toMatchObject({
+      ok: false,
+      error: { code: 'BUS_SIGNER_FOREIGN', kind: 'permission_denied' },
+    });
+    // signed by the keeper's key, for another body: the signature does not cover what arrives
+    const data = enc.encode(JSON.stringify(req));
+    const { busSigner } = await import('@whitepay/bus');
+    const altered = h.nc.request(subject, enc.encode(JSON.stringify({ ...req, r: 2 })), {
+      timeout: 10_000,
+      headers: busSigner(anvilKey(leader.index)).headers(subject, data),
+    });
+    expect(await refusal(altered)).toMatchObject({ ok: false, error: { code: 'BUS_SIGNER_FOREIGN' } });
+    expect(await h.app.outbox.recentResults(100)).not.toContainEqual(
+      expect.objectContaining({ tid: req.tid }),
+    );
+    expect(await nonce()).toBe(before);
+    const text = await h.app.metrics.rejected.get();
+    const count = (reason: string) =>
+      text.values.find((v) => v.labels.boundary === 'nats:submit' && v.labels.reason === reason)?.value;
+    expect([count('BUS_MESSAGE_UNSIGNED'), count('BUS_SIGNER_FOREIGN')]).toEqual([1, 2]);
+    // the coordinator's own request still goes through
+    const ok = await refusal(submitRequest(h.nc, subject, JSON.stringify(req), anvilKey(leader.index)));
+    expect(ok).toMatchObject({ ok: true, result: { tid: req.tid, duplicate: false } });
+    expect((await finalResult(h, req.tid as Hex)).status).toBe('confirmed');
   });
 });

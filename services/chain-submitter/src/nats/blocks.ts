@@ -1,4 +1,4 @@
-import type { Subjects } from '@whitepay/bus';
+import type { BusSigner, Subjects } from '@whitepay/bus';
 import { type JetStreamClient, headers as natsHeaders } from 'nats';
 import type { BlockHeader } from '../chain/window.js';
 
@@ -19,31 +19,34 @@ const enc = new TextEncoder();
  * Publishes block headers on `<ns>.blocks` (Nats-Msg-Id `block:<number>:<hash>`,
  * so replicas and restarts publishing the same block are deduplicated by the
  * stream) and reorg notices on `<ns>.reorgs`. A block re-published after a
- * reorganisation carries the header `WhitePay-Reorg: <ancestor number>`.
+ * reorganisation carries the header `WhitePay-Reorg: <ancestor number>`. Both
+ * are signed with the keeper's bus key (`WhitePay-Bus-Sig`): the challenger
+ * takes no header without it.
  */
 export class BlockPublisher {
   constructor(
     private readonly js: JetStreamClient,
     private readonly s: Subjects,
+    private readonly signer: BusSigner,
   ) {}
 
   async block(h: BlockHeader, reorgAncestor?: number): Promise<void> {
-    const opts: { msgID: string; headers?: ReturnType<typeof natsHeaders> } = {
-      msgID: `block:${h.number}:${h.hash}`,
-    };
-    if (reorgAncestor !== undefined) {
-      const hdrs = natsHeaders();
-      hdrs.set('WhitePay-Reorg', String(reorgAncestor));
-      opts.headers = hdrs;
-    }
+    const hdrs = natsHeaders();
+    if (reorgAncestor !== undefined) hdrs.set('WhitePay-Reorg', String(reorgAncestor));
     const body = { number: h.number, hash: h.hash, parentHash: h.parentHash, timestamp: h.timestamp };
-    await this.js.publish(this.s.blocks, enc.encode(JSON.stringify(body)), opts);
+    const data = enc.encode(JSON.stringify(body));
+    await this.js.publish(this.s.blocks, data, {
+      msgID: `block:${h.number}:${h.hash}`,
+      headers: this.signer.headers(this.s.blocks, data, hdrs),
+    });
   }
 
   async reorg(n: ReorgNotice): Promise<void> {
     const first = n.removed[0];
-    await this.js.publish(this.s.reorgs, enc.encode(JSON.stringify(n)), {
+    const data = enc.encode(JSON.stringify(n));
+    await this.js.publish(this.s.reorgs, data, {
       msgID: `reorg:${n.ancestor?.number ?? 'none'}:${first?.hash ?? 'none'}`,
+      headers: this.signer.headers(this.s.reorgs, data),
     });
   }
 }

@@ -1,8 +1,8 @@
 import { createRegistry, silentLogger } from '@whitepay/base';
-import { connectBus, subjects } from '@whitepay/bus';
+import { busSigner, connectBus, subjects } from '@whitepay/bus';
 import { ANVIL_MNEMONIC, type AnvilServer, type NatsServer, type RedisServer } from '@whitepay/testkit';
 import { Redis } from 'ioredis';
-import type { NatsConnection } from 'nats';
+import type { Msg, NatsConnection } from 'nats';
 import {
   createPublicClient,
   createTestClient,
@@ -16,7 +16,7 @@ import {
 import { mnemonicToAccount } from 'viem/accounts';
 import { type App, type AppDeps, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
-import { transactionAccount } from '../signer.js';
+import { loadKeys } from '../signer.js';
 
 /** The private key of the standard anvil mnemonic's account `index`. */
 export function anvilKey(index: number): Hex {
@@ -82,10 +82,8 @@ export async function startApp(
     : node_;
   const node = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
   const publicClient = wrapPublicClient ? wrapPublicClient(node) : node;
-  const walletClient = createWalletClient({
-    account: await transactionAccount(config),
-    transport,
-  });
+  const { account, bus } = await loadKeys(config);
+  const walletClient = createWalletClient({ account, transport });
   const redis = new Redis(srv.redis.url, { maxRetriesPerRequest: 3 });
   const nc = await connectBus({ url: srv.nats.url, name: 'test', log });
   const app = await createApp({
@@ -94,6 +92,7 @@ export async function startApp(
     registry: createRegistry('chain-submitter'),
     publicClient,
     walletClient,
+    bus,
     nc,
     redis,
     ...deps,
@@ -144,3 +143,20 @@ export async function readStream<T>(nc: NatsConnection, stream: string): Promise
 }
 
 export { subjects };
+
+/**
+ * A request on `<ns>.submit` as the keeper's coordinator sends it: bus-signed with `key` (the
+ * keeper's account key; another key: a forgery; `null`: unsigned).
+ */
+export async function submitRequest(
+  nc: NatsConnection,
+  subject: string,
+  body: string,
+  key: Hex | null,
+): Promise<Msg> {
+  const data = new TextEncoder().encode(body);
+  return nc.request(subject, data, {
+    timeout: 10_000,
+    ...(key ? { headers: busSigner(key).headers(subject, data) } : {}),
+  });
+}

@@ -1,5 +1,5 @@
 import { type Logger, WhitePayError } from '@whitepay/base';
-import type { Subjects } from '@whitepay/bus';
+import type { BusVerifier, Subjects } from '@whitepay/bus';
 import { insertChallengeRecords, type Pool, type RecordRow, StoreError } from '@whitepay/store';
 import {
   AckPolicy,
@@ -17,6 +17,8 @@ export interface IngestorOptions {
   nc: NatsConnection;
   pool: Pool;
   subjects: Subjects;
+  /** Records (and the headers of the head metric) must carry this keeper's bus signature. */
+  verifier: BusVerifier;
   consumerName: string;
   keeperId: number;
   batchMax: number;
@@ -47,8 +49,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * records; they are decoded as they arrive, batched (up to `batchMax`, or
  * what arrived within `batchWaitMs`), written in one idempotent transaction,
  * and only then acknowledged. A crash before the ack redelivers them; the
- * unique key makes the second write a no-op. A malformed record is
- * terminated (never redelivered) and counted; the rest of its batch goes on.
+ * unique key makes the second write a no-op. A record without this
+ * keeper's bus signature (unsigned, signed by another key, moved to another
+ * subject or altered) is terminated and counted before it is even decoded. A
+ * malformed record is terminated (never redelivered) and counted; the rest of
+ * its batch goes on.
  * While the database is unavailable the batch is retried, its messages (and
  * those of the batches queued behind it) kept alive with `working()`.
  *
@@ -128,6 +133,14 @@ export class Ingestor {
     this.blocksSub = nc.subscribe(s.blocks, {
       callback: (err, m) => {
         if (err) return;
+        if (
+          !this.o.verifier.accept(m, {
+            boundary: 'nats:blocks',
+            rejected: this.o.metrics.rejected,
+            log: this.log,
+          })
+        )
+          return;
         try {
           const n = (JSON.parse(new TextDecoder().decode(m.data)) as { number?: unknown }).number;
           if (typeof n === 'number' || typeof n === 'string') this.observeHead(BigInt(n));
@@ -175,8 +188,17 @@ export class Ingestor {
     }
   }
 
-  /** Decodes one message into the batch being filled; a malformed one is terminated at once. */
+  /**
+   * Checks one message's bus signature and decodes it into the batch being filled; an unsigned or
+   * foreign one, or a malformed one, is terminated at once.
+   */
   private add(m: JsMsg): void {
+    if (
+      !this.o.verifier.accept(m, { boundary: BOUNDARY, rejected: this.o.metrics.rejected, log: this.log })
+    ) {
+      m.term();
+      return;
+    }
     try {
       this.filling.rows.push(decodeRecord(m.data, this.o.keeperId));
       this.filling.msgs.push(m);

@@ -1,12 +1,12 @@
-import type { Subjects } from '@whitepay/bus';
+import { ensureStream, type StreamLimits, type Subjects, streamCaps } from '@whitepay/bus';
 import {
   AckPolicy,
   type ConsumerConfig,
   DeliverPolicy,
+  DiscardPolicy,
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
-  type StreamConfig,
 } from 'nats';
 
 /**
@@ -14,8 +14,10 @@ import {
  *
  * | subject | stream | payload |
  * | --- | --- | --- |
- * | `<ns>.challenge-tasks.<user>.<pid>` | `<NS>_CHALLENGE_TASKS` (work queue) | task JSON `{block, user, pid}`, Nats-Msg-Id `<block>:<user>:<pid>` |
- * | `<ns>.peer-out` | `<NS>_PEER_OUT` | SignedRecord (protobuf), for the keeper-to-keeper transport (names from packages/bus, which the coordinator reads too) |
+ * | `<ns>.challenge-tasks.<user>.<pid>` | `<NS>_CHALLENGE_TASKS` (work queue) | task JSON `{block, user, pid, pieces?}`, bus-signed, Nats-Msg-Id `<block>:<hash>:<user>:<pid>` |
+ *
+ * `<ns>.peer-out` (`<NS>_PEER_OUT`, SignedRecord for the keeper-to-keeper
+ * transport) is packages/bus's, created by its `ensureStreams`.
  *
  * Durable consumers, shared by every replica: `challenger` on the blocks
  * stream (each block to one replica, which fans it out) and `challenger` on
@@ -40,26 +42,10 @@ export function challengerSubjects(s: Subjects): ChallengerSubjects {
   };
 }
 
-const SEC = 1_000_000_000;
 const ms = (n: number) => n * 1_000_000;
 
 function notFound(err: unknown): boolean {
   return (err as { code?: string }).code === '404' || /not found/i.test(String(err));
-}
-
-async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }) {
-  try {
-    await jsm.streams.info(cfg.name);
-    await jsm.streams.update(cfg.name, cfg);
-  } catch (err) {
-    if (!notFound(err)) throw err;
-    try {
-      await jsm.streams.add(cfg);
-    } catch (e) {
-      // Another replica created it first.
-      if (!/already in use|already exists/i.test(String(e))) throw e;
-    }
-  }
 }
 
 async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig>) {
@@ -83,23 +69,18 @@ export async function ensureChallengerStreams(
   jsm: JetStreamManager,
   s: Subjects,
   c: ChallengerSubjects,
-  opts: { ackWaitMs: number; blocksStart: 'new' | 'all' },
+  opts: { ackWaitMs: number; blocksStart: 'new' | 'all'; limits: StreamLimits },
 ): Promise<void> {
+  // A full task queue refuses new tasks (the fan-out naks its block and retries) rather than
+  // dropping queued ones.
   await ensureStream(jsm, {
     name: c.streams.tasks,
     subjects: [c.tasks],
     storage: StorageType.File,
     retention: RetentionPolicy.Workqueue,
-    max_age: 24 * 3600 * SEC,
-    duplicate_window: 10 * 60 * SEC,
-  });
-  await ensureStream(jsm, {
-    name: c.streams.peerOut,
-    subjects: [c.peerOut],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    max_age: 24 * 3600 * SEC,
-    duplicate_window: 10 * 60 * SEC,
+    discard: DiscardPolicy.New,
+    ...streamCaps(opts.limits['challenge-tasks']),
+    duplicate_window: 10 * 60 * 1_000_000_000,
   });
   await ensureConsumer(jsm, s.streams.blocks, {
     durable_name: c.consumers.blocks,

@@ -1,5 +1,5 @@
 import { asWhitePayError, type Counter, type Histogram } from '@whitepay/base';
-import type { Subjects } from '@whitepay/bus';
+import type { BusSigner, BusVerifier, Subjects } from '@whitepay/bus';
 import { ChallengeInputError, signRecord } from '@whitepay/challenge';
 import { challengeV1 } from '@whitepay/proto';
 import type { JetStreamClient, JsMsg } from 'nats';
@@ -13,6 +13,10 @@ export interface WorkerDeps extends ChallengeDeps {
   js: JetStreamClient;
   s: Subjects;
   keeperKey: Hex | undefined;
+  /** Checks that tasks come from this keeper's fan-out. */
+  verifier: BusVerifier;
+  /** Signs the records for the challenge-store. */
+  signer: BusSigner;
   peers: PeerBroadcaster | undefined;
   rejected: Counter<'boundary' | 'reason'>;
   challenges: Counter<'verdict'>;
@@ -29,7 +33,8 @@ export const verdictLabel = (v: challengeV1.Verdict): string =>
     .toLowerCase();
 
 /**
- * Handles one task: challenge, verify, publish the record to
+ * Handles one task (refused, counted and terminated unless the keeper's bus
+ * key signed it): challenge, verify, publish the record, bus-signed, to
  * `<ns>.records.<user>.<pid>` with Nats-Msg-Id `<keeperId>:<user>:<pid>:<block>`,
  * sign it and hand it to the peer broadcaster, then ack. Anything failing
  * before the ack naks the task: it is redelivered (to any replica), and the
@@ -38,6 +43,10 @@ export const verdictLabel = (v: challengeV1.Verdict): string =>
 export function taskHandler(deps: WorkerDeps): (m: JsMsg) => Promise<void> {
   const log = deps.log.child({ component: 'worker' });
   return async (m) => {
+    if (!deps.verifier.accept(m, { boundary: 'nats:tasks', rejected: deps.rejected, log })) {
+      settle(log, () => m.term());
+      return;
+    }
     let task: Task;
     try {
       task = parseTask(m.data);
@@ -53,11 +62,12 @@ export function taskHandler(deps: WorkerDeps): (m: JsMsg) => Promise<void> {
     try {
       const out = await runChallenge({ ...deps, log }, task);
       const msgID = `${deps.keeperId}:${task.user}:${task.pid}:${task.block.number}`;
-      const ack = await deps.js.publish(
-        deps.s.recordsFor(task.user, task.pid),
-        challengeV1.ChallengeRecord.encode(out.record).finish(),
-        { msgID },
-      );
+      const subject = deps.s.recordsFor(task.user, task.pid);
+      const data = challengeV1.ChallengeRecord.encode(out.record).finish();
+      const ack = await deps.js.publish(subject, data, {
+        msgID,
+        headers: deps.signer.headers(subject, data),
+      });
       deps.published.inc({ duplicate: String(ack.duplicate) });
       if (deps.keeperKey && deps.peers) {
         await deps.peers.broadcast(await signRecord(out.record, deps.keeperKey), msgID);

@@ -2,14 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRegistry, silentLogger } from '@whitepay/base';
-import type { Subjects } from '@whitepay/bus';
+import { busSigner, type Subjects } from '@whitepay/bus';
+import type { BlockCheck } from '@whitepay/chain';
 import type { RegisteredPiece } from '@whitepay/challenge';
 import { challengeV1, providerV1 } from '@whitepay/proto';
 import { createApp as createProvider, type ProviderApp } from '@whitepay/provider/app';
 import { loadConfig as providerConfig } from '@whitepay/provider/config';
 import { call, insecure } from '@whitepay/rpc';
 import type { JetStreamClient, JetStreamManager } from 'nats';
-import { bytesToHex, hexToBytes, keccak256, toHex } from 'viem';
+import { bytesToHex, type Hex, hexToBytes, keccak256, toHex } from 'viem';
 import type { Block } from '../nats/messages.js';
 
 /** Test helpers: real provider nodes in-process, blocks, and reading streams back. */
@@ -81,13 +82,44 @@ export function blockOf(n: number): Block {
 
 const enc = new TextEncoder();
 
-export async function publishBlock(js: JetStreamClient, s: Subjects, n: number): Promise<void> {
-  const b = blockOf(n);
-  await js.publish(s.blocks, enc.encode(JSON.stringify(b)), { msgID: `block:${b.number}:${b.hash}` });
+/**
+ * Publishes a header on `<ns>.blocks` as the chain-submitter does: signed with the keeper's bus
+ * key `key` (another key: a forgery; `null`: unsigned).
+ */
+export async function publishBlock(
+  js: JetStreamClient,
+  s: Subjects,
+  n: number | Block,
+  key: Hex | null,
+): Promise<void> {
+  const b = typeof n === 'number' ? blockOf(n) : n;
+  const data = enc.encode(JSON.stringify(b));
+  await js.publish(s.blocks, data, {
+    msgID: `block:${b.number}:${b.hash}`,
+    ...(key ? { headers: busSigner(key).headers(s.blocks, data) } : {}),
+  });
 }
 
-export async function publishRaw(js: JetStreamClient, s: Subjects, data: string): Promise<void> {
-  await js.publish(s.blocks, enc.encode(data));
+export async function publishRaw(
+  js: JetStreamClient,
+  s: Subjects,
+  data: string,
+  key: Hex | null,
+): Promise<void> {
+  const bytes = enc.encode(data);
+  await js.publish(s.blocks, bytes, key ? { headers: busSigner(key).headers(s.blocks, bytes) } : undefined);
+}
+
+/** A chain node whose block `n` is `blockOf(n)` for every `n <= head()` (the fake hashes of these tests). */
+export function fakeNode(head: () => number = () => Number.MAX_SAFE_INTEGER): {
+  check(number: bigint, hash: Hex): Promise<BlockCheck>;
+} {
+  return {
+    async check(number, hash) {
+      if (Number(number) > head()) return 'future';
+      return blockOf(Number(number)).hash === hash.toLowerCase() ? 'canonical' : 'not_canonical';
+    },
+  };
 }
 
 /** Every message of a stream, in order. */

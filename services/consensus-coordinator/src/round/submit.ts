@@ -1,5 +1,5 @@
-import type { Logger } from '@whitepay/base';
-import type { Subjects, SubmitRequest } from '@whitepay/bus';
+import type { Counter, Logger } from '@whitepay/base';
+import type { BusIdentity, Subjects, SubmitRequest } from '@whitepay/bus';
 import type { BatchEntryJson } from '@whitepay/contracts';
 import type { NatsConnection, Subscription } from 'nats';
 import type { Hex } from 'viem';
@@ -46,6 +46,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * simulation), then the final result from `<ns>.payments`. Re-sending the
  * same request is safe, so while waiting it re-asks every `pollMs` — a
  * result published while this replica was down is still found.
+ *
+ * Requests carry the keeper's bus signature (the chain-submitter refuses any
+ * other), and a payment result counts only when it carries it too: a forged
+ * result on `<ns>.payments` is counted (`nats:payments`) and ignored.
  */
 export class PaymentClient {
   private readonly waiters = new Map<string, (r: PaymentOutcome) => void>();
@@ -57,6 +61,7 @@ export class PaymentClient {
     private readonly s: Subjects,
     log: Logger,
     private readonly timeoutMs: number,
+    private readonly bus: BusIdentity & { rejected: Counter<'boundary' | 'reason'> },
     private readonly pollMs = 2_000,
   ) {
     this.log = log.child({ component: 'payments' });
@@ -66,6 +71,14 @@ export class PaymentClient {
     this.sub = this.nc.subscribe(this.s.payments);
     void (async () => {
       for await (const m of this.sub!) {
+        if (
+          !this.bus.verifier.accept(m, {
+            boundary: 'nats:payments',
+            rejected: this.bus.rejected,
+            log: this.log,
+          })
+        )
+          continue;
         try {
           const r = JSON.parse(dec.decode(m.data)) as PaymentResultJson;
           this.waiters.get(String(r.tid).toLowerCase())?.({
@@ -91,7 +104,13 @@ export class PaymentClient {
 
   private async request(req: SubmitRequest): Promise<SubmitReplyJson> {
     try {
-      const m = await this.nc.request(this.s.submit, enc.encode(JSON.stringify(req)), { timeout: 10_000 });
+      const signer = this.bus.signer;
+      if (!signer) throw new Error('no bus key: submit requests cannot be signed');
+      const data = enc.encode(JSON.stringify(req));
+      const m = await this.nc.request(this.s.submit, data, {
+        timeout: 10_000,
+        headers: signer.headers(this.s.submit, data),
+      });
       return JSON.parse(dec.decode(m.data)) as SubmitReplyJson;
     } catch (err) {
       throw new CoordinatorError('COORD_SUBMIT_FAILED', `submit request: ${(err as Error).message}`, {
