@@ -62,6 +62,9 @@ function chartRules(keeperId: number): string {
     join(CHART, 'ci', 'production-values.yaml'),
     '--set',
     `keeperId=${keeperId}`,
+    // The keeper is not in the production example's group: its bus key is named directly.
+    '--set',
+    'nats.signer=0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
     '--set',
     'metrics.alerts.enabled=true',
     '--set',

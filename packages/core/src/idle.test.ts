@@ -31,6 +31,15 @@ describe('idle set (SPEC 3 item 5)', () => {
     expect(c.get(13)).toEqual([]);
   });
 
+  it('a group of one: its keeper is active with no reference, and nothing else passes', async () => {
+    const d = await decideIdle([7], [{ from: 7, refs: [{ keeperId: 7, block: 1n }] }], async () => false);
+    expect(d).toEqual({ idle: [], active: [] });
+    const base = { members: [7], self: 7, held: new Set<number>() };
+    expect(checkIdleProposal({ ...base, bits: 0n, active: [] }).ok).toBe(true);
+    expect(checkIdleProposal({ ...base, bits: 1n, active: [] }).ok).toBe(false);
+    expect(checkIdleProposal({ ...base, bits: 0n, active: [{ keeperId: 7, block: 1n }] }).ok).toBe(false);
+  });
+
   it('bits follow the group order, and a bit outside the group is refused', () => {
     expect(idleBits(members, [5, 13])).toBe(0b1010n);
     expect(idleMembers(members, 0b1010n)).toEqual([5, 13]);

@@ -17,6 +17,11 @@ import { idleMembers } from './split.js';
  * signs only when every reference verifies and the idle set names no keeper
  * whose records it holds itself. The contract excludes the idle set from the
  * keepers' split as it excludes failed leaders.
+ *
+ * A group of one has no other member to vouch: its keeper is active, with
+ * an empty idle set and no reference (a single keeper is trusted with
+ * everything anyway; counting it idle would only pay its share to the
+ * provider).
  */
 
 /** One record, by its keeper and block (the store's key within one `(user, pid)`). */
@@ -80,6 +85,8 @@ export async function decideIdle(
   replies: readonly VouchesFrom[],
   verify: (ref: RecordRef) => Promise<boolean>,
 ): Promise<IdleDecision> {
+  // A group of one has nobody to vouch: its keeper is counted active (see checkIdleProposal).
+  if (members.length === 1) return { idle: [], active: [] };
   const candidates = vouchCandidates(members, replies);
   const idle: number[] = [];
   const active: RecordRef[] = [];
@@ -134,6 +141,10 @@ export function checkIdleProposal(input: {
   } catch {
     return { ok: false, reason: 'IDLE_SET_MALFORMED' };
   }
+  if (input.members.length === 1)
+    return idle.length === 0 && input.active.length === 0
+      ? { ok: true, idle }
+      : { ok: false, reason: 'IDLE_SET_MALFORMED' };
   const idleSet = new Set(idle);
   const referenced = new Set<number>();
   for (const ref of input.active) {
