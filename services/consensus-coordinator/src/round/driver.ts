@@ -640,8 +640,12 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
   // The idle sets of the attempt being proposed, as the proposal and the signed entries carry them.
   let idle: IdleProposal | null = rec.idle ? idleProposalOf(rec.idle, members) : null;
   const idleBitsNow = (): readonly bigint[] => idle?.bits ?? items.map(() => 0n);
+  // The leader's own commitment per attempt: its holdings are what the decision checks first.
+  const ownCommits = new Map<number, Promise<unknown>>();
   const decide = async (attempt: number): Promise<void> => {
     if (rec!.idle?.attempt === attempt) return;
+    // The quorum of commitments may have come before the leader's own (bounded by its st deadline).
+    await ownCommits.get(attempt)?.catch(() => undefined);
     const decided = await decideIdleSets(
       { ...d, records: d.follower.records },
       info,
@@ -694,7 +698,9 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
     const me = d.keeperId;
     switch (msg.kind) {
       case 'commit_request': {
-        const { reply, vouches } = await d.follower.commit(me, info, msg, rec!.synced, view);
+        const committed = d.follower.commit(me, info, msg, rec!.synced, view);
+        ownCommits.set(msg.attempt, committed);
+        const { reply, vouches } = await committed;
         return bodyToReply(commitReplyToBody(reply, info, vouches));
       }
       case 'propose':
