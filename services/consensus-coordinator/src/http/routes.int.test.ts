@@ -100,7 +100,7 @@ describe('GET /v1/rounds', () => {
     }
   });
 
-  it('GET /v1/idle: per keeper and provider the latest interval counted idle, newest first, and the metrics', async () => {
+  it('GET /v1/idle: per keeper and provider the latest interval counted idle, paged by key, and the metrics', async () => {
     const info = { upkeeping: UPKEEPING, user: USER, leaderId: 3, r: 1, tid: keccak256(toHex('idle')) };
     const members = [3, 5, 8, 13];
     // Entry 0 counts 5 (this keeper) and 13 idle, entry 1 nobody; a later interval of pid 0 counts 5 again.
@@ -122,6 +122,19 @@ describe('GET /v1/rounds', () => {
       [5, '20', '30'],
       [13, '10', '20'],
     ]);
+    // Paged by (keeper, upkeeping, pid): one note a page, then no next.
+    const first = (await app.inject('/v1/idle?limit=1')).json() as {
+      idle: Array<{ keeperId: number }>;
+      next?: string;
+    };
+    expect(first.idle.map((n) => n.keeperId)).toEqual([5]);
+    const second = (await app.inject(`/v1/idle?limit=1&cursor=${first.next}`)).json() as {
+      idle: Array<{ keeperId: number }>;
+      next?: string;
+    };
+    expect(second.idle.map((n) => n.keeperId)).toEqual([13]);
+    expect(second.next).toBeUndefined();
+    expect((await app.inject('/v1/idle?cursor=bm9wZQ')).json()).toMatchObject({ code: 'BAD_CURSOR' });
     const mine = (await app.inject('/v1/idle?keeper=13')).json() as { idle: unknown[] };
     expect(mine.idle).toHaveLength(1);
     expect((await app.inject('/v1/idle?keeper=-1')).statusCode).toBe(400);

@@ -14,7 +14,7 @@ import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import type { ChainView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
 import { FAULT_GRAMMAR, type Fault, formatFault, parseFault } from '../faults.js';
-import type { IdleLog } from '../round/idle-log.js';
+import { type IdleKey, type IdleLog, idleKeyOf } from '../round/idle-log.js';
 import type { RoundKey, RoundRecord, RoundStore } from '../round/store.js';
 
 export interface RouteDeps {
@@ -61,6 +61,17 @@ const roundCursor = cursorCodec<RoundKey>({
   fromParts: ([startedAt, tid, ...rest]) =>
     rest.length === 0 && /^\d{1,15}$/.test(startedAt ?? '') && /^0x[0-9a-f]{64}$/.test(tid ?? '')
       ? { startedAt: Number(startedAt), tid: tid as Hex }
+      : undefined,
+});
+/** Idle notes page by (keeperId, upkeeping, pid) ascending (`IdleLog.page`). */
+const idleCursor = cursorCodec<IdleKey>({
+  toParts: (k) => [k.keeperId, k.upkeeping, k.pid],
+  fromParts: ([keeper, upkeeping, pid, ...rest]) =>
+    rest.length === 0 &&
+    /^\d{1,10}$/.test(keeper ?? '') &&
+    /^0x[0-9a-f]{40}$/.test(upkeeping ?? '') &&
+    /^0x[0-9a-f]{40}$/.test(pid ?? '')
+      ? { keeperId: Number(keeper), upkeeping: upkeeping!, pid: pid! }
       : undefined,
 });
 /** A round as /v1/rounds lists it (bigints as decimal strings, addresses EIP-55). */
@@ -125,50 +136,58 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     },
   );
 
-  app.get<{ Querystring: { keeper?: number } }>(
+  app.get<{ Querystring: { keeper?: number; limit?: number; cursor?: string } }>(
     '/v1/idle',
     {
       onRequest: app.requireRead,
       schema: {
         summary:
-          'Idle keepers (SPEC 3 item 5: not paid their share): per keeper and provider, the latest interval a proposal this keeper answered counted it idle (and whether it signed), newest first',
+          'Idle keepers (SPEC 3 item 5: not paid their share): per keeper and provider, the latest interval a proposal this keeper answered counted it idle (and whether it signed); paged by (keeper, upkeeping, pid)',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { keeper: { type: 'integer', minimum: 0, maximum: 4294967295 } },
+          properties: {
+            keeper: { type: 'integer', minimum: 0, maximum: 4294967295 },
+            ...pageQuerySchema({ max: 10000, default: 1000 }),
+          },
         },
         response: {
-          200: {
+          200: pageResponseSchema('idle', {
             type: 'object',
-            required: ['idle'],
+            required: ['keeperId', 'upkeeping', 'user', 'pid', 'ts', 'te', 'tid', 'at', 'signed'],
             properties: {
-              idle: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['keeperId', 'upkeeping', 'user', 'pid', 'ts', 'te', 'tid', 'at', 'signed'],
-                  properties: {
-                    keeperId: { type: 'integer' },
-                    upkeeping: hex,
-                    user: hex,
-                    pid: hex,
-                    ts: blockNumberSchema,
-                    te: blockNumberSchema,
-                    tid: { ...hex, description: 'the round that proposed it' },
-                    at: {
-                      type: 'integer',
-                      description: 'when this keeper answered the proposal, ms since the epoch',
-                    },
-                    signed: { type: 'boolean', description: 'whether this keeper signed it' },
-                  },
-                },
+              keeperId: { type: 'integer' },
+              upkeeping: hex,
+              user: hex,
+              pid: hex,
+              ts: blockNumberSchema,
+              te: blockNumberSchema,
+              tid: { ...hex, description: 'the round that proposed it' },
+              at: {
+                type: 'integer',
+                description: 'when this keeper answered the proposal, ms since the epoch',
               },
+              signed: { type: 'boolean', description: 'whether this keeper signed it' },
             },
-          },
+          }),
         },
       },
     },
-    async (req) => ({ idle: await d.idle.list(req.query.keeper) }),
+    async (req) => {
+      const limit = req.query.limit ?? 1000;
+      const after = idleCursor.decode(req.query.cursor);
+      const page = pageOf(
+        await d.idle.page({
+          limit: limit + 1,
+          ...(req.query.keeper !== undefined ? { keeperId: req.query.keeper } : {}),
+          ...(after ? { after } : {}),
+        }),
+        limit,
+        idleKeyOf,
+        idleCursor,
+      );
+      return { idle: page.items, ...(page.next ? { next: page.next } : {}) };
+    },
   );
 
   app.get<{ Params: { tid: string } }>(

@@ -89,15 +89,37 @@ export class IdleLog {
     if (fields.length > 0) await this.redis.hset(this.key, ...fields);
   }
 
-  /** Every note, newest interval first (filtered by keeper when given). */
-  async list(keeperId?: number): Promise<IdleNote[]> {
+  /**
+   * Up to `limit` notes in the order of their key — (keeper id, upkeeping, pid), a key a note keeps when
+   * a later interval replaces it — strictly after `after` when given, of one keeper when given: the
+   * keyset page of `GET /v1/idle`.
+   */
+  async page(q: { keeperId?: number; after?: IdleKey; limit: number }): Promise<IdleNote[]> {
     const raw = await this.redis.hgetall(this.key);
-    const notes = Object.entries(raw)
-      .filter(([field]) => keeperId === undefined || field.startsWith(`${keeperId}:`))
-      .map(([, v]) => JSON.parse(v) as IdleNote);
-    return notes.sort((a, b) => {
-      const d = BigInt(b.te) - BigInt(a.te);
-      return d > 0n ? 1 : d < 0n ? -1 : a.keeperId - b.keeperId || a.pid.localeCompare(b.pid);
-    });
+    const notes = Object.values(raw).map((v) => JSON.parse(v) as IdleNote);
+    return notes
+      .filter((n) => q.keeperId === undefined || n.keeperId === q.keeperId)
+      .sort(compareKeys)
+      .filter((n) => q.after === undefined || compareKeys(n, q.after) > 0)
+      .slice(0, q.limit);
   }
+}
+
+/** A note's key: the keeper and the provider (addresses compared lower-case). */
+export interface IdleKey {
+  readonly keeperId: number;
+  readonly upkeeping: string;
+  readonly pid: string;
+}
+
+export function idleKeyOf(n: IdleKey): IdleKey {
+  return { keeperId: n.keeperId, upkeeping: n.upkeeping.toLowerCase(), pid: n.pid.toLowerCase() };
+}
+
+function compareKeys(a: IdleKey, b: IdleKey): number {
+  const x = idleKeyOf(a);
+  const y = idleKeyOf(b);
+  if (x.keeperId !== y.keeperId) return x.keeperId - y.keeperId;
+  if (x.upkeeping !== y.upkeeping) return x.upkeeping < y.upkeeping ? -1 : 1;
+  return x.pid < y.pid ? -1 : x.pid > y.pid ? 1 : 0;
 }
