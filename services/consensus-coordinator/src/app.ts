@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import type { NatsConnection } from 'nats';
 import { type Address, hexToBytes, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { ChainView, type UpkeepingView } from './chain/view.js';
+import { ChainView, groupOf, type UpkeepingView } from './chain/view.js';
 import { type Config, namespaceOf, PREFIX, queuePrefixOf, redisPrefixOf } from './config.js';
 import { CoordinatorError } from './errors.js';
 import { type Fault, faultyIdle, faultySigner, faultySt, parseFault } from './faults.js';
@@ -139,10 +139,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // The block hashes peers' records claim, against this keeper's own node (SPEC 3: the seed is the block hash).
   const recordBlocks = { blocks: canonicalBlocks(publicClient), head: () => chain.headBlock(1_000) };
   const pullFromPeers = async (info: RoundInfo, item: RoundItem, view: UpkeepingView) => {
-    const group = {
-      upkeeping: view.upkeeping,
-      members: new Map(view.members.map((m) => [m.keeperId, m.account])),
-    };
+    const group = groupOf(view);
     const others = view.members.filter((m) => m.keeperId !== config.keeperId);
     const pulled = await Promise.all(
       others.map(async (m) => {
@@ -170,10 +167,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // block-checked as any pulled record, and held once the challenge-store has re-verified it.
   const fetchRecord: RecordFetcher = async (info, pid, ref, view) => {
     if (!records) return false;
-    const group = {
-      upkeeping: view.upkeeping,
-      members: new Map(view.members.map((m) => [m.keeperId, m.account])),
-    };
+    const group = groupOf(view);
     try {
       const reply = await peers.pullRecords(
         ref.keeperId,

@@ -32,6 +32,11 @@ export interface UpkeepingView {
   readonly providers: ReadonlyArray<{ readonly pid: Address; readonly ts: bigint }>;
 }
 
+/** The peer group of a view: its members' accounts by keeper id (what envelopes are checked against). */
+export function groupOf(view: Pick<UpkeepingView, 'upkeeping' | 'members'>): Group {
+  return { upkeeping: view.upkeeping, members: new Map(view.members.map((m) => [m.keeperId, m.account])) };
+}
+
 export interface ChainViewOptions {
   client: PublicClient;
   /** This keeper's account: an Upkeeping is served when its group holds it. */
@@ -169,7 +174,7 @@ export class ChainView {
     const view = await this.current(addr, fresh);
     return {
       view,
-      group: { upkeeping: addr, members: new Map(view.members.map((m) => [m.keeperId, m.account])) },
+      group: groupOf(view),
     };
   }
 

@@ -4,7 +4,7 @@ import type { Group } from '@whitepay/peer';
 import { challengeV1 } from '@whitepay/proto';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
 import { bytesToHex } from 'viem';
-import type { ChainView } from '../chain/view.js';
+import { type ChainView, groupOf } from '../chain/view.js';
 import type { PeerClients } from './client.js';
 
 /**
@@ -169,10 +169,7 @@ export class RecordForwarder {
           for (const { m } of items) m.term();
           return;
         }
-        const group: Group = {
-          upkeeping: view.upkeeping,
-          members: new Map(view.members.map((k) => [k.keeperId, k.account])),
-        };
+        const group = groupOf(view);
         const peers = view.members.map((k) => k.keeperId).filter((id) => id !== this.o.keeperId);
         const failed = new Set<JsMsg>();
         await Promise.all(

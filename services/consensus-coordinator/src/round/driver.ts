@@ -26,10 +26,9 @@ import {
   roundEntriesOf,
   roundId,
 } from '@whitepay/core';
-import type { Group } from '@whitepay/peer';
 import type { challengeV1, keeperV1 } from '@whitepay/proto';
 import { type Address, bytesToHex, type Hex, hexToBytes } from 'viem';
-import { type ChainView, nextTsOf, type UpkeepingView } from '../chain/view.js';
+import { type ChainView, groupOf, nextTsOf, type UpkeepingView } from '../chain/view.js';
 import { CoordinatorError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { PeerClients } from '../peer/client.js';
@@ -581,14 +580,10 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
   const info = roundInfoOfJob(job);
   const items = itemsOfJob(job);
   const log = d.log.child({ tid: info.tid, entries: items.length });
-  let te = 0n; // the latest te of the round (the election gives every entry the same)
-  for (const it of items) if (it.te > te) te = it.te;
-  const view = await d.chain.viewAt(info.upkeeping, te);
+  // At the latest te of the round (the election gives every entry the same).
+  const view = await d.chain.viewAt(info.upkeeping, maxTe(items));
   const chainId = BigInt(await d.chain.chainId());
-  const group: Group = {
-    upkeeping: view.upkeeping,
-    members: new Map(view.members.map((m) => [m.keeperId, m.account])),
-  };
+  const group = groupOf(view);
   const keys = new Map(view.members.map((m) => [m.keeperId, m.publicKey]));
   const members = groupOrder(view);
   // Vouches that came with the commitments (SPEC 3 item 5), per attempt and member; in memory: a resumed
