@@ -143,6 +143,36 @@ export type RecordFetcher = (
   view: UpkeepingView,
 ) => Promise<boolean>;
 
+/**
+ * Whether `ref` names a verified record of (user, `item.pid`) inside `[item.ts, item.te)` (SPEC 3 item
+ * 5), checked as cheaply as it can be: among what this keeper holds (`held`, from its commitment); for
+ * its own record, among its own records; else fetched from the keeper it belongs to and re-verified.
+ * The leader's check of a vouch and a member's check of a proposal's reference are this one function.
+ */
+export async function verifyRef(
+  d: { keeperId: number; records: RecordStore | null; fetchRecord: RecordFetcher },
+  info: RoundInfo,
+  item: RoundItem,
+  held: readonly RecordRef[],
+  ref: RecordRef,
+  view: UpkeepingView,
+): Promise<boolean> {
+  if (ref.block < item.ts || ref.block >= item.te) return false;
+  if (held.some((h) => h.keeperId === ref.keeperId && h.block === ref.block)) return true;
+  if (ref.keeperId === d.keeperId) {
+    const own = d.records
+      ? await d.records.ownSignedRecords({
+          user: info.user,
+          pid: item.pid,
+          from: ref.block,
+          to: ref.block + 1n,
+        })
+      : [];
+    return own.some((r) => (r.record?.space ?? 0n) > 0n);
+  }
+  return d.fetchRecord(info, item.pid, ref, view);
+}
+
 /** The member ids in group order (the order of `signers` and of the idle bitmap). */
 export function groupOrder(view: UpkeepingView): number[] {
   return decodeGroup(view.group).map((m) => m.keeperId);
@@ -373,23 +403,7 @@ export class Follower {
         };
       const item = stored.items[i]!;
       for (const ref of idle.active[i]!) {
-        if (ref.block < item.ts || ref.block >= item.te)
-          return { reason: 'IDLE_REF_UNVERIFIED', entry: i, keeperId: ref.keeperId };
-        if (held.some((h) => h.keeperId === ref.keeperId && h.block === ref.block)) continue;
-        if (ref.keeperId === this.d.keeperId) {
-          // A reference to this member's own record other than its first: look it up among its own.
-          const own = this.d.records
-            ? await this.d.records.ownSignedRecords({
-                user: info.user,
-                pid: item.pid,
-                from: ref.block,
-                to: ref.block + 1n,
-              })
-            : [];
-          if (own.some((r) => (r.record?.space ?? 0n) > 0n)) continue;
-          return { reason: 'IDLE_REF_UNVERIFIED', entry: i, keeperId: ref.keeperId };
-        }
-        if (!(await this.d.fetchRecord(info, item.pid, ref, view)))
+        if (!(await verifyRef(this.d, info, item, held, ref, view)))
           return { reason: 'IDLE_REF_UNVERIFIED', entry: i, keeperId: ref.keeperId };
       }
     }
@@ -498,23 +512,7 @@ export async function decideIdleSets(
         .filter(([from]) => from !== d.keeperId)
         .map(([from, perEntry]) => ({ from, refs: perEntry[i] ?? [] })),
     ];
-    const verify = async (ref: RecordRef): Promise<boolean> => {
-      if (ref.block < item.ts || ref.block >= item.te) return false;
-      if (held.some((h) => h.keeperId === ref.keeperId && h.block === ref.block)) return true;
-      if (ref.keeperId === d.keeperId) {
-        const records = d.records
-          ? await d.records.ownSignedRecords({
-              user: info.user,
-              pid: item.pid,
-              from: ref.block,
-              to: ref.block + 1n,
-            })
-          : [];
-        return records.some((r) => (r.record?.space ?? 0n) > 0n);
-      }
-      return d.fetchRecord(info, item.pid, ref, view);
-    };
-    out.push(await decideIdle(members, replies, verify));
+    out.push(await decideIdle(members, replies, (ref) => verifyRef(d, info, item, held, ref, view)));
   }
   return out;
 }
