@@ -288,37 +288,51 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
   }
 
   /**
+   * The one bounded wait of both settle rules: polls `stillMissing` (the indexes of the entries whose
+   * records are not in yet) every 100 ms over the entries still missing, until none is or `waitMs` has
+   * passed; then `late` gets those left (the caller computes with what is there).
+   */
+  async function waitSettled<E>(
+    entries: readonly E[],
+    waitMs: number,
+    stillMissing: (pending: readonly E[]) => Promise<number[]>,
+    late: (pending: readonly E[]) => void,
+  ): Promise<void> {
+    if (waitMs === 0 || entries.length === 0) return;
+    const deadline = Date.now() + waitMs;
+    let pending = entries;
+    for (;;) {
+      const missing = await stillMissing(pending);
+      if (missing.length === 0) return;
+      pending = missing.map((i) => pending[i]!);
+      if (Date.now() >= deadline) return late(pending);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
    * A record is published when its challenge ends and stored when the
    * challenge-store's batch commits, so at te the record of te - 1 may still
    * be in flight: computing then would carry an older record over a block
    * whose measurement exists. Wait, bounded, until the record due before te is
    * stored; past the bound (a stopped challenger), compute with what is there.
    */
-  async function settle(
-    entries: readonly { user: Uint8Array; pid: Uint8Array; te: bigint }[],
-  ): Promise<void> {
-    const waitMs = deps.settleWaitMs ?? 0;
-    if (waitMs === 0 || entries.length === 0) return;
+  const settle = (entries: readonly { user: Uint8Array; pid: Uint8Array; te: bigint }[]): Promise<void> => {
     const window = BigInt(deps.challengeEvery ?? 1);
-    const deadline = Date.now() + waitMs;
-    let pending = entries;
-    for (;;) {
-      const missing = await entriesWithoutRecentRecord(pool, { entries: pending, keeperId, window });
-      if (missing.length === 0) return;
-      pending = missing.map((i) => pending[i]!);
-      if (Date.now() >= deadline) {
+    return waitSettled(
+      entries,
+      deps.settleWaitMs ?? 0,
+      (pending) => entriesWithoutRecentRecord(pool, { entries: pending, keeperId, window }),
+      (pending) =>
         log.debug(
           {
             missing: pending.length,
             first: { user: toHex(pending[0]!.user), pid: toHex(pending[0]!.pid), te: String(pending[0]!.te) },
           },
           'records before te not ingested in time',
-        );
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+        ),
+    );
+  };
 
   /**
    * A peer's record is published when its challenge ends and reaches this
@@ -326,20 +340,18 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
    * of an interval's last blocks in (bounded; a peer that sends nothing at all
    * for the interval is not waited for, see `entriesAwaitingPeerRecords`).
    */
-  async function settlePeers(
+  const settlePeers = (
     entries: readonly { user: Uint8Array; pid: Uint8Array; ts: bigint; te: bigint }[],
     peers: readonly number[],
-  ): Promise<void> {
-    const waitMs = deps.peerSettleWaitMs ?? 0;
-    if (waitMs === 0 || entries.length === 0 || peers.length === 0) return;
+  ): Promise<void> => {
+    if (peers.length === 0) return Promise.resolve();
     const window = BigInt(deps.challengeEvery ?? 1);
-    const deadline = Date.now() + waitMs;
-    let pending = entries;
-    for (;;) {
-      const missing = await entriesAwaitingPeerRecords(pool, { entries: pending, keeperIds: peers, window });
-      if (missing.length === 0) return;
-      pending = missing.map((i) => pending[i]!);
-      if (Date.now() >= deadline) {
+    const waitMs = deps.peerSettleWaitMs ?? 0;
+    return waitSettled(
+      entries,
+      waitMs,
+      (pending) => entriesAwaitingPeerRecords(pool, { entries: pending, keeperIds: peers, window }),
+      (pending) => {
         metrics.peerSettleTimeouts.inc();
         log.info(
           {
@@ -349,11 +361,9 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
           },
           "peers' records of the interval's last blocks not received in time: vouching with what is here",
         );
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+      },
+    );
+  };
 
   async function known(user: Uint8Array, pid: Uint8Array): Promise<void> {
     if (!(await accountKnown(pool, user, pid))) throw new StAccountUnknown(toHex(user), toHex(pid));
