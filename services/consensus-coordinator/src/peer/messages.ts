@@ -9,6 +9,7 @@ import {
   type RoundItem,
   type SyncRequest,
   UINT128_MAX,
+  UINT256_MAX,
 } from '@whitepay/core';
 import type { keeperV1 } from '@whitepay/proto';
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes } from 'viem';
@@ -65,17 +66,27 @@ function addressOf(bytes: Uint8Array, what: string): Address {
   return getAddress(hexOf(bytes, 20, what));
 }
 
-function stsOf(texts: readonly string[], what: string): bigint[] {
-  if (!Array.isArray(texts) || texts.length === 0 || texts.length > MAX_ROUND_ENTRIES) {
-    throw malformed(`${what} must hold 1..${MAX_ROUND_ENTRIES} values`);
+/**
+ * A list of decimal unsigned integers of `bits` bits, `minLength`..MAX_ROUND_ENTRIES of them: the st
+ * vector (uint256, at least one) and the idle bitmaps (uint128) of a round message.
+ */
+function uintsOf(texts: readonly string[], what: string, bits: 128 | 256, minLength: 0 | 1): bigint[] {
+  if (!Array.isArray(texts) || texts.length < minLength || texts.length > MAX_ROUND_ENTRIES) {
+    throw malformed(
+      minLength === 1
+        ? `${what} must hold 1..${MAX_ROUND_ENTRIES} values`
+        : `${what} must hold at most ${MAX_ROUND_ENTRIES} values`,
+    );
   }
+  const max = bits === 128 ? UINT128_MAX : UINT256_MAX;
   return texts.map((t) => {
-    if (typeof t !== 'string' || !UINT_DEC.test(t)) throw malformed(`${what} must be decimal uint256s`);
-    const v = BigInt(t);
-    if (v >= 1n << 256n) throw malformed(`${what} must be decimal uint256s`);
-    return v;
+    if (typeof t !== 'string' || !UINT_DEC.test(t) || BigInt(t) > max)
+      throw malformed(`${what} must be decimal uint${bits}s`);
+    return BigInt(t);
   });
 }
+
+const stsOf = (texts: readonly string[], what: string): bigint[] => uintsOf(texts, what, 256, 1);
 
 function refsToWire(list: readonly (readonly RecordRef[])[]): keeperV1.RecordRefs[] {
   return list.map((refs) => ({ refs: refs.map((r) => ({ keeperId: r.keeperId, block: r.block })) }));
@@ -88,16 +99,6 @@ function refsOf(list: readonly keeperV1.RecordRefs[], what: string): RecordRef[]
     if (!Array.isArray(e.refs) || e.refs.length > MAX_REFS_PER_ENTRY)
       throw malformed(`${what}[${i}] must hold at most ${MAX_REFS_PER_ENTRY} references`);
     return e.refs.map((r: { keeperId: number; block: bigint }) => ({ keeperId: r.keeperId, block: r.block }));
-  });
-}
-
-function idleBitsOf(texts: readonly string[], what: string): bigint[] {
-  if (!Array.isArray(texts) || texts.length > MAX_ROUND_ENTRIES)
-    throw malformed(`${what} must hold at most ${MAX_ROUND_ENTRIES} values`);
-  return texts.map((t) => {
-    if (typeof t !== 'string' || !UINT_DEC.test(t) || BigInt(t) > UINT128_MAX)
-      throw malformed(`${what} must be decimal uint128s`);
-    return BigInt(t);
   });
 }
 
@@ -210,7 +211,10 @@ export function bodyToLeaderMessage(body: Body | undefined): DecodedLeaderMessag
         sts: stsOf(body.value.sts, 'sts'),
         median: body.value.median,
       };
-      const idle = { bits: idleBitsOf(body.value.idle, 'idle'), active: refsOf(body.value.active, 'active') };
+      const idle = {
+        bits: uintsOf(body.value.idle, 'idle', 128, 0),
+        active: refsOf(body.value.active, 'active'),
+      };
       if (idle.bits.length !== msg.sts.length || idle.active.length !== msg.sts.length)
         throw malformed('idle and active must hold one value per entry');
       return { info, msg, idle };
