@@ -9,10 +9,18 @@ import { sha256 } from './sha256.js';
  * so its path skips that level).
  *
  * Levels are packed: `levels[k]` is `width_k * 32` bytes, so a tree of a
- * 1 GiB piece (262,144 leaves) is ~16 MiB and can be written to disk as is.
+ * 1 GiB piece in 256-byte leaves (4,194,304 leaves) is ~256 MiB and can be
+ * written to disk as is.
  */
 
-export const DEFAULT_LEAF_SIZE = 4096;
+/**
+ * 256-byte leaves by default (docs/encoding.md, "Record size"): a challenged
+ * leaf travels in every record and every peer's copy of it, so the leaf is
+ * most of a record. With two challenged leaves per piece a signed record of
+ * one 64 MiB piece is ~2.1 KB at 256 B (9.5 KB at 4 KiB); the price is a
+ * tree of 1/8 of the data (at 4 KiB, 1/64), kept by the provider.
+ */
+export const DEFAULT_LEAF_SIZE = 256;
 export const HASH_SIZE = 32;
 /** Leaf sizes accepted anywhere (a power of two between 32 B and 1 MiB). */
 export const MIN_LEAF_SIZE = 32;

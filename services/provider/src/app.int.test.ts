@@ -2,7 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRegistry, silentLogger } from '@whitepay/base';
-import { buildChallenge, deriveSeed, type RegisteredPiece, verifyChallenge } from '@whitepay/challenge';
+import {
+  buildChallenge,
+  DEFAULT_LEAF_SIZE,
+  deriveSeed,
+  type RegisteredPiece,
+  verifyChallenge,
+} from '@whitepay/challenge';
 import { challengeV1, providerV1 } from '@whitepay/proto';
 import { call, insecure } from '@whitepay/rpc';
 import { bytesToHex, getAddress, hexToBytes, keccak256, toHex } from 'viem';
@@ -67,12 +73,12 @@ describe('provider node over real gRPC', () => {
         data,
         leafSize: 0,
       });
-      expect(res.leafSize).toBe(4096);
+      expect(res.leafSize).toBe(DEFAULT_LEAF_SIZE);
       regs.push({
         pieceId: bytesToHex(res.pieceId),
         size: res.size,
         root: bytesToHex(res.root),
-        leafSize: 4096,
+        leafSize: DEFAULT_LEAF_SIZE,
       });
     }
     const list = await call(client, client.listPieces, { user: hexToBytes(user) });

@@ -47,7 +47,7 @@ describe('GrpcPieceRegistry over the ChallengeStoreService wire', () => {
                             pieceId: new Uint8Array(32).fill(i),
                             size: BigInt(i + 1),
                             root: new Uint8Array(32).fill(2),
-                            leafSize: 0,
+                            leafSize: 256,
                           },
                           addedBlock: req.atBlock,
                           removedBlock: undefined,
@@ -69,7 +69,7 @@ describe('GrpcPieceRegistry over the ChallengeStoreService wire', () => {
                       pieceId: new Uint8Array(32).fill(1),
                       size: 10n,
                       root: new Uint8Array(32).fill(2),
-                      leafSize: 0,
+                      leafSize: 256,
                     },
                     addedBlock: 1n,
                     removedBlock: undefined,
@@ -92,7 +92,7 @@ describe('GrpcPieceRegistry over the ChallengeStoreService wire', () => {
         pieceId: bytesToHex(new Uint8Array(32).fill(1)),
         size: 10n,
         root: bytesToHex(new Uint8Array(32).fill(2)),
-        leafSize: 4096,
+        leafSize: 256,
       },
     ]);
     expect(seen[0]).toMatchObject({ atBlock: 42n, includeRemoved: false });
@@ -105,7 +105,7 @@ describe('GrpcPieceRegistry over the ChallengeStoreService wire', () => {
         pieceId: bytesToHex(new Uint8Array(32)),
         size: 1n,
         root: bytesToHex(new Uint8Array(32).fill(2)),
-        leafSize: 4096,
+        leafSize: 256,
       },
     ]);
     expect(bulk[1]).toEqual([]);

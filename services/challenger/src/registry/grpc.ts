@@ -16,7 +16,7 @@ function toPieces(pieces: readonly storeV1.Piece[]): RegisteredPiece[] {
             pieceId: bytesToHex(p.spec.pieceId),
             size: p.spec.size,
             root: bytesToHex(p.spec.root),
-            leafSize: p.spec.leafSize || 4096,
+            leafSize: p.spec.leafSize,
           },
         ]
       : [],

@@ -30,7 +30,7 @@ export interface PutPieceRequest {
   /** 32 bytes; empty means "use the Merkle root as the piece id". */
   pieceId: Uint8Array;
   data: Uint8Array;
-  /** Leaf size in bytes; 0 means the provider's default (4096). */
+  /** Leaf size in bytes; 0 means the provider's default (PROVIDER_DEFAULT_LEAF_SIZE, 256). */
   leafSize: number;
   /**
    * The provider account (payout address) the piece is stored for, 20 bytes; empty stores it

@@ -115,7 +115,7 @@ export interface PieceSpec {
   size: bigint;
   /** Merkle root over the leaves, 32 bytes. */
   root: Uint8Array;
-  /** Leaf size in bytes (4096 by default). */
+  /** Leaf size in bytes, as the provider built the tree (never 0). */
   leafSize: number;
 }
 
