@@ -144,15 +144,23 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const pulled = await Promise.all(
       others.map(async (m) => {
         try {
-          const reply = await peers.pullRecords(
+          return await peers.pullRecords(
             m.keeperId,
             group,
             { user: hexToBytes(info.user), pid: hexToBytes(item.pid), from: item.ts, to: item.te },
             config.peerDeadlineMs,
           );
-          return reply.records;
         } catch (err) {
-          log.debug({ tid: info.tid, member: m.keeperId, err }, 'pull records failed');
+          // An unreachable peer is expected (the sync goes on with the others); a peer that answers
+          // out of protocol (too many records, an empty page that is not the last) is counted.
+          const code = (err as { code?: string }).code;
+          if (code === 'ROUND_MALFORMED' || code === 'ROUND_UNEXPECTED_MESSAGE') {
+            metrics.rejected.inc({ boundary: 'grpc:PullRecords', reason: code });
+            log.warn(
+              { tid: info.tid, member: m.keeperId, code, reason: (err as Error).message },
+              'peer records refused',
+            );
+          } else log.debug({ tid: info.tid, member: m.keeperId, err }, 'pull records failed');
           return [] as challengeV1.SignedRecord[];
         }
       }),
@@ -175,7 +183,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         { user: hexToBytes(info.user), pid: hexToBytes(pid), from: ref.block, to: ref.block + 1n },
         config.peerDeadlineMs,
       );
-      const wanted = reply.records.filter(
+      const wanted = reply.filter(
         (r) => r.record?.keeperId === ref.keeperId && r.record.block === ref.block && r.record.space > 0n,
       );
       const { kept, refused } = await canonicalRecords(recordBlocks, wanted);
@@ -390,3 +398,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     },
   };
 }
+
+// The full sync's two halves (pulling a peer's pages, handing them to the challenge-store), for the suites that drive them.
+export { PeerClients } from './peer/client.js';
+export { GrpcRecordStore } from './records.js';

@@ -99,16 +99,45 @@ export class PeerClients {
     return this.open(res.envelope, group, to);
   }
 
-  /** A peer's own records of an interval (full sync). */
-  async pullRecords(to: number, group: Group, pull: keeperV1.RecordsPull, deadlineMs: number) {
+  /**
+   * A peer's own records of `[from, to)` (full sync, SPEC 6.4), page after page until its last: each
+   * reply is one challenge-store page, bounded in bytes, so an interval of any length crosses under
+   * the gRPC message limit. A peer holds at most one own record a block, so a reply that would pass
+   * `to - from` records, or a page that is empty but not the last, is refused (`ROUND_MALFORMED`).
+   */
+  async pullRecords(
+    to: number,
+    group: Group,
+    pull: Omit<keeperV1.RecordsPull, 'pageToken'>,
+    deadlineMs: number,
+  ): Promise<challengeV1.SignedRecord[]> {
     const c = this.clientIn(group, to);
-    const envelope = await this.seal(group.upkeeping, to, { $case: 'recordsPull', value: pull });
-    const res = await call(c, c.pullRecords, { envelope }, { deadlineMs, name: 'PullRecords' });
-    const body = await this.open(res.envelope, group, to);
-    if (body.$case !== 'recordsReply') {
-      throw new CoordinatorError('ROUND_UNEXPECTED_MESSAGE', `PullRecords answered ${body.$case}`);
-    }
-    return body.value;
+    const out: challengeV1.SignedRecord[] = [];
+    const most = pull.to - pull.from;
+    let pageToken = '';
+    do {
+      const value: keeperV1.RecordsPull = { ...pull, pageToken };
+      const envelope = await this.seal(group.upkeeping, to, { $case: 'recordsPull', value });
+      const res = await call(c, c.pullRecords, { envelope }, { deadlineMs, name: 'PullRecords' });
+      const body = await this.open(res.envelope, group, to);
+      if (body.$case !== 'recordsReply') {
+        throw new CoordinatorError('ROUND_UNEXPECTED_MESSAGE', `PullRecords answered ${body.$case}`);
+      }
+      const page = body.value;
+      out.push(...page.records);
+      if (BigInt(out.length) > most) {
+        throw new CoordinatorError(
+          'ROUND_MALFORMED',
+          `keeper ${to} sent more records than blocks in the range`,
+          { details: { records: out.length, blocks: String(most) } },
+        );
+      }
+      if (page.nextPageToken !== '' && page.records.length === 0) {
+        throw new CoordinatorError('ROUND_MALFORMED', `keeper ${to} sent an empty page that is not the last`);
+      }
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    return out;
   }
 
   /** This keeper's own signed records to a peer (SPEC 3 step 4); resolves with what its challenge-store did. */

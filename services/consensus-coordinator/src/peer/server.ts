@@ -200,6 +200,7 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
             accepted: res.accepted,
             duplicates: res.duplicates,
             rejected: res.rejected + refused,
+            nextPageToken: '',
           },
         });
       },
@@ -227,10 +228,16 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
         if (bytesToHex(pull.user).toLowerCase() !== view.user.toLowerCase()) {
           throw new CoordinatorError('ROUND_MISMATCH', 'the user does not own this Upkeeping');
         }
-        const records = await d.follower.ownRecords(pull);
+        const page = await d.follower.ownRecords(pull);
         return seal(view.upkeeping, opened, {
           $case: 'recordsReply',
-          value: { records, accepted: 0, duplicates: 0, rejected: 0 },
+          value: {
+            records: page.records,
+            accepted: 0,
+            duplicates: 0,
+            rejected: 0,
+            nextPageToken: page.nextPageToken,
+          },
         });
       },
     ),

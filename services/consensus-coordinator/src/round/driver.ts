@@ -43,7 +43,7 @@ import {
   sameRound,
   syncReplyToBody,
 } from '../peer/messages.js';
-import type { RecordStore } from '../records.js';
+import type { RecordPage, RecordStore } from '../records.js';
 import type { StSource } from '../st.js';
 import { askMembers, attemptDeadlineMs, type Broadcast, countBroadcast, eventQueue } from './fanout.js';
 import type { IdleLog } from './idle-log.js';
@@ -161,12 +161,14 @@ export async function verifyRef(
   if (held.some((h) => h.keeperId === ref.keeperId && h.block === ref.block)) return true;
   if (ref.keeperId === d.keeperId) {
     const own = d.records
-      ? await d.records.ownSignedRecords({
-          user: info.user,
-          pid: item.pid,
-          from: ref.block,
-          to: ref.block + 1n,
-        })
+      ? (
+          await d.records.ownSignedPage({
+            user: info.user,
+            pid: item.pid,
+            from: ref.block,
+            to: ref.block + 1n,
+          })
+        ).records
       : [];
     return own.some((r) => (r.record?.space ?? 0n) > 0n);
   }
@@ -431,14 +433,15 @@ export class Follower {
     return accepted;
   }
 
-  /** A peer pulls this keeper's own records (signed with its account key). */
-  async ownRecords(pull: keeperV1.RecordsPull): Promise<challengeV1.SignedRecord[]> {
-    if (!this.d.records) return [];
-    return this.d.records.ownSignedRecords({
+  /** A peer pulls one page of this keeper's own records (signed with its account key). */
+  async ownRecords(pull: keeperV1.RecordsPull): Promise<RecordPage> {
+    if (!this.d.records) return { records: [], nextPageToken: '' };
+    return this.d.records.ownSignedPage({
       user: bytesToHex(pull.user),
       pid: bytesToHex(pull.pid),
       from: pull.from,
       to: pull.to,
+      pageToken: pull.pageToken,
     });
   }
 }

@@ -179,11 +179,19 @@ export interface RecordsPush {
   records: SignedRecord[];
 }
 
+/**
+ * One page of a peer's own records of [from, to) (full sync, SPEC 6.4): the
+ * reply holds a page bounded in bytes; the puller asks again with the reply's
+ * next_page_token until it is empty, so any interval crosses in messages under
+ * the gRPC limit.
+ */
 export interface RecordsPull {
   user: Uint8Array;
   pid: Uint8Array;
   from: bigint;
   to: bigint;
+  /** Empty for the first page; then the previous reply's next_page_token (opaque). */
+  pageToken: string;
 }
 
 /**
@@ -196,6 +204,8 @@ export interface RecordsReply {
   accepted: number;
   duplicates: number;
   rejected: number;
+  /** PullRecords: where the next page starts; empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface Ack {
@@ -1919,7 +1929,7 @@ export const RecordsPush: MessageFns<RecordsPush> = {
 };
 
 function createBaseRecordsPull(): RecordsPull {
-  return { user: new Uint8Array(0), pid: new Uint8Array(0), from: 0n, to: 0n };
+  return { user: new Uint8Array(0), pid: new Uint8Array(0), from: 0n, to: 0n, pageToken: "" };
 }
 
 export const RecordsPull: MessageFns<RecordsPull> = {
@@ -1941,6 +1951,9 @@ export const RecordsPull: MessageFns<RecordsPull> = {
         throw new globalThis.Error("value provided for field message.to of type uint64 too large");
       }
       writer.uint32(32).uint64(message.to);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(42).string(message.pageToken);
     }
     return writer;
   },
@@ -1990,6 +2003,14 @@ export const RecordsPull: MessageFns<RecordsPull> = {
             message.to = reader.uint64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2008,6 +2029,11 @@ export const RecordsPull: MessageFns<RecordsPull> = {
       pid: isSet(object.pid) ? bytesFromBase64(object.pid) : new Uint8Array(0),
       from: isSet(object.from) ? BigInt(object.from) : 0n,
       to: isSet(object.to) ? BigInt(object.to) : 0n,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
     };
   },
 
@@ -2025,6 +2051,9 @@ export const RecordsPull: MessageFns<RecordsPull> = {
     if (message.to !== 0n) {
       obj.to = message.to.toString();
     }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
@@ -2037,12 +2066,13 @@ export const RecordsPull: MessageFns<RecordsPull> = {
     message.pid = object.pid ?? new Uint8Array(0);
     message.from = (object.from !== undefined && object.from !== null) ? BigInt(object.from) : 0n;
     message.to = (object.to !== undefined && object.to !== null) ? BigInt(object.to) : 0n;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseRecordsReply(): RecordsReply {
-  return { records: [], accepted: 0, duplicates: 0, rejected: 0 };
+  return { records: [], accepted: 0, duplicates: 0, rejected: 0, nextPageToken: "" };
 }
 
 export const RecordsReply: MessageFns<RecordsReply> = {
@@ -2058,6 +2088,9 @@ export const RecordsReply: MessageFns<RecordsReply> = {
     }
     if (message.rejected !== 0) {
       writer.uint32(32).uint32(message.rejected);
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(42).string(message.nextPageToken);
     }
     return writer;
   },
@@ -2107,6 +2140,14 @@ export const RecordsReply: MessageFns<RecordsReply> = {
             message.rejected = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2127,6 +2168,11 @@ export const RecordsReply: MessageFns<RecordsReply> = {
       accepted: isSet(object.accepted) ? globalThis.Number(object.accepted) : 0,
       duplicates: isSet(object.duplicates) ? globalThis.Number(object.duplicates) : 0,
       rejected: isSet(object.rejected) ? globalThis.Number(object.rejected) : 0,
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -2144,6 +2190,9 @@ export const RecordsReply: MessageFns<RecordsReply> = {
     if (message.rejected !== 0) {
       obj.rejected = Math.round(message.rejected);
     }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
     return obj;
   },
 
@@ -2156,6 +2205,7 @@ export const RecordsReply: MessageFns<RecordsReply> = {
     message.accepted = object.accepted ?? 0;
     message.duplicates = object.duplicates ?? 0;
     message.rejected = object.rejected ?? 0;
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
