@@ -12,7 +12,10 @@ pragma solidity ^0.8.30;
  *
  * Every function reverts with {BLS12381PrecompileFailed} when a precompile refuses its input (a point
  * not on the curve or outside the subgroup, a bad encoding); callers that verify untrusted data turn
- * that into their own domain error by checking inputs first or catching at their level.
+ * that into their own domain error by checking inputs first or catching at their level. {verify} instead
+ * returns false for every input it refuses: wrong lengths, the identity (point at infinity) as key or as
+ * signature, and whatever the pairing precompile rejects. Hashing refuses a domain separation tag that is
+ * empty or longer than 255 bytes ({BLS12381InvalidDst}; RFC 9380 sections 3.1 and 5.3.1).
  */
 library BLS12381 {
     /// @dev EIP-2537 precompile addresses (Prague).
@@ -41,18 +44,25 @@ library BLS12381 {
     /// @dev A precompile call failed (invalid point, encoding or subgroup) or returned a short output.
     error BLS12381PrecompileFailed(address precompile);
 
+    /// @dev A domain separation tag must be 1 to 255 bytes (RFC 9380: tags have nonzero length, and
+    /// `expand_message_xmd` aborts on a longer one instead of truncating its length byte).
+    error BLS12381InvalidDst(uint256 length);
+
     /**
      * @notice Verifies a BLS signature: `e(pk, H(message)) == e(G1, signature)`, checked as the single
      * pairing product `e(pk, H(m)) · e(-G1, signature) == 1`.
      * @param pk the (aggregate) public key, 128 bytes, already a valid subgroup point or rejected by
-     * the pairing precompile.
+     * the pairing precompile; the identity is refused.
      * @param hm the message hashed to G2 (see {hashToG2}), 256 bytes.
-     * @param signature the (aggregate) signature, 256 bytes.
-     * @return ok false when the pairing product is not one or when the precompile rejects an input
-     * (e.g. a signature outside the G2 subgroup).
+     * @param signature the (aggregate) signature, 256 bytes; the identity is refused.
+     * @return ok false when an input has the wrong length, when the key or the signature is the identity
+     * (with both the identity the pairing product is one for every message: `e(O, H(m)) · e(-G1, O) = 1`),
+     * when the precompile rejects an input (e.g. a signature outside the G2 subgroup) or when the pairing
+     * product is not one.
      */
     function verify(bytes memory pk, bytes memory hm, bytes memory signature) internal view returns (bool ok) {
         if (pk.length != 128 || hm.length != 256 || signature.length != 256) return false;
+        if (_isZero(pk) || _isZero(signature)) return false;
         bytes memory input = new bytes(768);
         assembly ("memory-safe") {
             let dst := add(input, 0x20)
@@ -74,7 +84,7 @@ library BLS12381 {
      * two field elements from `expand_message_xmd`, each mapped with MAP_FP2_TO_G2 (which also clears
      * the cofactor; clearing is linear, so the sum of the cleared points is the cleared sum), then added.
      * @param message the bytes to hash.
-     * @param dst the domain separation tag (at most 255 bytes).
+     * @param dst the domain separation tag, 1 to 255 bytes (else {BLS12381InvalidDst}).
      * @return point the G2 point, 256 bytes in EIP-2537 form.
      */
     function hashToG2(bytes memory message, bytes memory dst) internal view returns (bytes memory point) {
@@ -93,9 +103,11 @@ library BLS12381 {
 
     /**
      * @notice RFC 9380 section 5.3.1 `expand_message_xmd` with SHA-256, producing 256 bytes
-     * (`len_in_bytes = count · m · L = 2 · 2 · 64`).
+     * (`len_in_bytes = count · m · L = 2 · 2 · 64`). Reverts with {BLS12381InvalidDst} unless `dst` is 1 to
+     * 255 bytes.
      */
     function expandMessageXmd(bytes memory message, bytes memory dst) internal pure returns (bytes memory out) {
+        if (dst.length == 0 || dst.length > 255) revert BLS12381InvalidDst(dst.length);
         bytes memory dstPrime = abi.encodePacked(dst, uint8(dst.length));
         // msg_prime = Z_pad(64) ‖ msg ‖ I2OSP(256, 2) ‖ I2OSP(0, 1) ‖ DST_prime
         bytes32 b0 = sha256(abi.encodePacked(bytes32(0), bytes32(0), message, uint16(256), uint8(0), dstPrime));
@@ -151,6 +163,16 @@ library BLS12381 {
             mstore(add(out, 0x20), shl(128, xHi))
             mstore(add(out, 0x30), xLo)
             mstore8(add(out, 0x20), or(byte(0, mload(add(out, 0x20))), flags))
+        }
+    }
+
+    /// @dev Whether every byte of `b` is zero: the EIP-2537 encoding of the identity (a whole number of words).
+    function _isZero(bytes memory b) private pure returns (bool zero) {
+        assembly ("memory-safe") {
+            let acc := 0
+            let p := add(b, 0x20)
+            for { let end := add(p, mload(b)) } lt(p, end) { p := add(p, 0x20) } { acc := or(acc, mload(p)) }
+            zero := iszero(acc)
         }
     }
 

@@ -29,6 +29,8 @@ export const UPKEEPING_ERROR_KINDS = {
   UpkeepingInvalidBatch: 'invalid_argument',
   UpkeepingFactoryAlreadyCreated: 'conflict',
   BLS12381PrecompileFailed: 'invalid_argument',
+  /** A domain separation tag outside 1..255 bytes (the contracts' own tags are constants: never raised). */
+  BLS12381InvalidDst: 'invalid_argument',
   InvalidInitialization: 'failed_precondition',
   NotInitializing: 'failed_precondition',
 } as const satisfies Record<string, ErrorKind>;

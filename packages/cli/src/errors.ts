@@ -108,6 +108,7 @@ export const REVERT_MESSAGES: Readonly<Record<string, (args: Args) => string>> =
   UpkeepingFactoryAlreadyCreated: (x) => `user ${a(x, 0)} already has an Upkeeping at ${a(x, 1)}`,
   BLS12381PrecompileFailed: () =>
     'a BLS12-381 precompile rejected its input (is the chain on Prague / EIP-2537?)',
+  BLS12381InvalidDst: (x) => `a BLS domain separation tag of ${a(x, 0)} bytes (it must be 1 to 255)`,
   InvalidInitialization: () => 'the contract is already initialized',
   NotInitializing: () => 'the contract is not initializing',
 };
