@@ -7,6 +7,8 @@ import { PAYMENT_SKIP_REASONS, type PaymentSkipReason } from './reasons.js';
 export const UPKEEPING_ERROR_KINDS = {
   UpkeepingUnauthorized: 'permission_denied',
   UpkeepingInvalidConfig: 'invalid_argument',
+  /** A configured threshold outside [f + 1, n] for the group (setConfig, or the n addKeeper/removeKeeper would leave). */
+  UpkeepingThresholdOutOfRange: 'failed_precondition',
   UpkeepingUnknownProvider: 'not_found',
   UpkeepingDuplicateProvider: 'conflict',
   UpkeepingGroupMismatch: 'failed_precondition',

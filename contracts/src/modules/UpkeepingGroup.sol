@@ -23,6 +23,8 @@ abstract contract UpkeepingGroup is UpkeepingStorage {
         bytes32 keyHash = keccak256(publicKey);
         if (_keyUsed[keyHash]) revert UpkeepingDuplicateKey(keeperId);
         if (_keeperIds.length >= MAX_KEEPERS) revert UpkeepingTooManyKeepers();
+        // One more member raises f every third keeper: a threshold of f + 1 before may be f then.
+        _checkThreshold(_params.threshold, _keeperIds.length + 1);
         if (!_verifyPossession(publicKey, proofOfPossession)) revert UpkeepingInvalidProofOfPossession(keeperId);
 
         _keeperIds.push(keeperId);
@@ -40,6 +42,8 @@ abstract contract UpkeepingGroup is UpkeepingStorage {
     function removeKeeper(uint32 keeperId) external onlyUser {
         Keeper memory k = _keepers[keeperId];
         if (k.slot == 0) revert UpkeepingUnknownKeeper(keeperId);
+        // One member fewer: a threshold of n would exceed the group.
+        _checkThreshold(_params.threshold, _keeperIds.length - 1);
         _balances[k.account] += _poolPerKeeper - k.baseline;
 
         uint256 index = k.slot - 1;

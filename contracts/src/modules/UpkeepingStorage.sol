@@ -122,6 +122,17 @@ abstract contract UpkeepingStorage is IUpkeeping {
         return n == 0 ? 1 : (n - 1) / 3 + 1;
     }
 
+    /// @dev SPEC section 8: a configured threshold is held within [f + 1, n] for the group of `n` members
+    /// (f = floor((n - 1) / 3)); 0 (the default f + 1) always is. Reverts with {UpkeepingThresholdOutOfRange}
+    /// otherwise — also for a non-zero threshold with no members, whose range [1, 0] is empty. Checked by
+    /// every change of the threshold or of n ({_setConfig}, {UpkeepingGroup-addKeeper},
+    /// {UpkeepingGroup-removeKeeper}), so a payment can always gather enough signers.
+    function _checkThreshold(uint8 configured, uint256 n) internal pure {
+        if (configured == 0) return;
+        uint256 min = n == 0 ? 1 : (n - 1) / 3 + 1;
+        if (configured < min || configured > n) revert UpkeepingThresholdOutOfRange(configured, min, n);
+    }
+
     /// @dev Position i = floor((te - ts - H) / T) mod n + 1; 0 when te < ts + H (no leader yet).
     function _windowPosition(uint64 ts, uint64 te, uint64 period, uint64 window, uint256 n)
         internal
