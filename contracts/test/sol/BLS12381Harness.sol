@@ -19,6 +19,10 @@ contract BLS12381Harness {
         return BLS12381.hashToG2(message, dst);
     }
 
+    function expandMessageXmd(bytes memory message, bytes memory dst) external view returns (bytes memory) {
+        return BLS12381.expandMessageXmd(message, dst);
+    }
+
     function verifyMessage(bytes memory pk, bytes memory message, bytes memory dst, bytes memory signature)
         external
         view
