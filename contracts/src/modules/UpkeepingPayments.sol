@@ -101,7 +101,7 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         (address leaderAccount, uint256 leaderIndex) = _findMember(g, n, leaderId);
         if (msg.sender != leaderAccount) revert UpkeepingSenderNotLeader(msg.sender, leaderAccount);
         b.signerBits = _checkSigners(signers, n, _effectiveThreshold(params.threshold, n));
-        b.user = _user;
+        b.user = _user();
         bytes memory message =
             abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), b.user, leaderId, entriesHash);
         if (!_verifyAggregate(g, signers, message, signature)) revert UpkeepingInvalidSignature();
