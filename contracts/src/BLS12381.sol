@@ -12,7 +12,10 @@ pragma solidity ^0.8.30;
  *
  * Every function reverts with {BLS12381PrecompileFailed} when a precompile refuses its input (a point
  * not on the curve or outside the subgroup, a bad encoding); callers that verify untrusted data turn
- * that into their own domain error by checking inputs first or catching at their level.
+ * that into their own domain error by checking inputs first or catching at their level. {verify} instead
+ * returns false for every input it refuses: wrong lengths, the identity (point at infinity) as key or as
+ * signature, and whatever the pairing precompile rejects. Hashing refuses a domain separation tag that is
+ * empty or longer than 255 bytes ({BLS12381InvalidDst}; RFC 9380 sections 3.1 and 5.3.1).
  */
 library BLS12381 {
     /// @dev EIP-2537 precompile addresses (Prague).
@@ -41,18 +44,25 @@ library BLS12381 {
     /// @dev A precompile call failed (invalid point, encoding or subgroup) or returned a short output.
     error BLS12381PrecompileFailed(address precompile);
 
+    /// @dev A domain separation tag must be 1 to 255 bytes (RFC 9380: tags have nonzero length, and
+    /// `expand_message_xmd` aborts on a longer one instead of truncating its length byte).
+    error BLS12381InvalidDst(uint256 length);
+
     /**
      * @notice Verifies a BLS signature: `e(pk, H(message)) == e(G1, signature)`, checked as the single
      * pairing product `e(pk, H(m)) · e(-G1, signature) == 1`.
      * @param pk the (aggregate) public key, 128 bytes, already a valid subgroup point or rejected by
-     * the pairing precompile.
+     * the pairing precompile; the identity is refused.
      * @param hm the message hashed to G2 (see {hashToG2}), 256 bytes.
-     * @param signature the (aggregate) signature, 256 bytes.
-     * @return ok false when the pairing product is not one or when the precompile rejects an input
-     * (e.g. a signature outside the G2 subgroup).
+     * @param signature the (aggregate) signature, 256 bytes; the identity is refused.
+     * @return ok false when an input has the wrong length, when the key or the signature is the identity
+     * (with both the identity the pairing product is one for every message: `e(O, H(m)) · e(-G1, O) = 1`),
+     * when the precompile rejects an input (e.g. a signature outside the G2 subgroup) or when the pairing
+     * product is not one.
      */
     function verify(bytes memory pk, bytes memory hm, bytes memory signature) internal view returns (bool ok) {
         if (pk.length != 128 || hm.length != 256 || signature.length != 256) return false;
+        if (_isZero(pk) || _isZero(signature)) return false;
         bytes memory input = new bytes(768);
         assembly ("memory-safe") {
             let dst := add(input, 0x20)
@@ -73,43 +83,87 @@ library BLS12381 {
      * @notice Hashes `message` to a G2 point per RFC 9380 (`hash_to_curve`, random-oracle variant):
      * two field elements from `expand_message_xmd`, each mapped with MAP_FP2_TO_G2 (which also clears
      * the cofactor; clearing is linear, so the sum of the cleared points is the cleared sum), then added.
+     * @dev Gas: one scratch buffer past the free memory pointer for every precompile call (MODEXP input
+     * header and modulus written once, the four reductions written into the two Fp2 inputs of the map, the
+     * two mapped points side by side for G2ADD); no allocation but the 256-byte result.
      * @param message the bytes to hash.
-     * @param dst the domain separation tag (at most 255 bytes).
+     * @param dst the domain separation tag, 1 to 255 bytes (else {BLS12381InvalidDst}).
      * @return point the G2 point, 256 bytes in EIP-2537 form.
      */
     function hashToG2(bytes memory message, bytes memory dst) internal view returns (bytes memory point) {
         bytes memory uniform = expandMessageXmd(message, dst);
-        // Four 64-byte chunks reduced mod p: u0 = (e0, e1), u1 = (e2, e3). Each u is 128 bytes = one Fp2.
-        bytes memory q = new bytes(512);
-        bytes memory u = new bytes(128);
-        for (uint256 i = 0; i < 2; ++i) {
-            _reduceModP(uniform, 128 * i, u, 0);
-            _reduceModP(uniform, 128 * i + 64, u, 64);
-            _call(MAP_FP2_TO_G2, u, 0, 128, q, 256 * i, 256);
-        }
         point = new bytes(256);
-        _call(G2_ADD, q, 0, 512, point, 0, 256);
+        address failed;
+        assembly ("memory-safe") {
+            // Scratch past the free pointer (not allocated): [0x000, 0x0e1) MODEXP input Bsize ‖ Esize ‖ Msize ‖
+            // B(64) ‖ E(1) ‖ M(64); [0x100, 0x180) u = one Fp2 (two reduced chunks); [0x180, 0x380) q0 ‖ q1.
+            let buf := mload(0x40)
+            mstore(buf, 64)
+            mstore(add(buf, 0x20), 1)
+            mstore(add(buf, 0x40), 64)
+            mstore8(add(buf, 0xa0), 1)
+            mstore(add(buf, 0xa1), P_HI)
+            mstore(add(buf, 0xc1), P_LO)
+            let src := add(uniform, 0x20)
+            // Each call's success and output size are checked after it (Yul evaluates arguments right to
+            // left, so `returndatasize()` must not sit beside the call); the first failing precompile is kept.
+            for { let i := 0 } lt(i, 4) { i := add(i, 1) } {
+                // Chunk i (64 bytes) mod p into half (i mod 2) of u; after the second half, u_(i/2) to G2.
+                mcopy(add(buf, 0x60), add(src, shl(6, i)), 64)
+                let ok := staticcall(gas(), 0x05, buf, 0xe1, add(add(buf, 0x100), shl(6, and(i, 1))), 64)
+                if and(iszero(failed), iszero(and(ok, eq(returndatasize(), 64)))) { failed := 0x05 } // MODEXP
+                if and(i, 1) {
+                    ok := staticcall(gas(), 0x11, add(buf, 0x100), 128, add(add(buf, 0x180), shl(8, shr(1, i))), 256)
+                    if and(iszero(failed), iszero(and(ok, eq(returndatasize(), 256)))) { failed := 0x11 } // MAP_FP2_TO_G2
+                }
+            }
+            let ok := staticcall(gas(), 0x0d, add(buf, 0x180), 512, add(point, 0x20), 256)
+            if and(iszero(failed), iszero(and(ok, eq(returndatasize(), 256)))) { failed := 0x0d } // G2_ADD
+        }
+        if (failed != address(0)) revert BLS12381PrecompileFailed(failed);
     }
 
     /**
      * @notice RFC 9380 section 5.3.1 `expand_message_xmd` with SHA-256, producing 256 bytes
-     * (`len_in_bytes = count · m · L = 2 · 2 · 64`).
+     * (`len_in_bytes = count · m · L = 2 · 2 · 64`). Reverts with {BLS12381InvalidDst} unless `dst` is 1 to
+     * 255 bytes.
+     * @dev Gas: the SHA256 precompile on one scratch buffer past the free memory pointer — `msg_prime` for
+     * `b_0`, then `b ‖ i ‖ DST_prime` with `DST_prime` written once and only the 33 leading bytes rewritten
+     * per block — instead of an `abi.encodePacked` allocation per block.
      */
-    function expandMessageXmd(bytes memory message, bytes memory dst) internal pure returns (bytes memory out) {
-        bytes memory dstPrime = abi.encodePacked(dst, uint8(dst.length));
-        // msg_prime = Z_pad(64) ‖ msg ‖ I2OSP(256, 2) ‖ I2OSP(0, 1) ‖ DST_prime
-        bytes32 b0 = sha256(abi.encodePacked(bytes32(0), bytes32(0), message, uint16(256), uint8(0), dstPrime));
-        bytes32 bi = sha256(abi.encodePacked(b0, uint8(1), dstPrime));
+    function expandMessageXmd(bytes memory message, bytes memory dst) internal view returns (bytes memory out) {
+        if (dst.length == 0 || dst.length > 255) revert BLS12381InvalidDst(dst.length);
         out = new bytes(256);
+        bool ok;
         assembly ("memory-safe") {
-            mstore(add(out, 0x20), bi)
-        }
-        for (uint256 i = 2; i <= 8; ++i) {
-            bi = sha256(abi.encodePacked(b0 ^ bi, uint8(i), dstPrime));
-            assembly ("memory-safe") {
-                mstore(add(out, mul(i, 0x20)), bi)
+            let dLen := mload(dst)
+            let mLen := mload(message)
+            let buf := mload(0x40)
+            // msg_prime = Z_pad(64) ‖ msg ‖ I2OSP(256, 2) ‖ I2OSP(0, 1) ‖ DST ‖ I2OSP(len(DST), 1)
+            mstore(buf, 0)
+            mstore(add(buf, 0x20), 0)
+            mcopy(add(buf, 0x40), add(message, 0x20), mLen)
+            let p := add(add(buf, 0x40), mLen)
+            mstore(p, shl(232, 0x010000)) // 0x01 0x00 0x00: the three bytes after msg (the rest is overwritten)
+            mcopy(add(p, 3), add(dst, 0x20), dLen)
+            mstore8(add(add(p, 3), dLen), dLen)
+            ok := staticcall(gas(), 0x02, buf, add(add(0x44, mLen), dLen), 0x00, 0x20)
+            let b0 := mload(0x00)
+            // b_i = H(strxor(b_0, b_(i-1)) ‖ I2OSP(i, 1) ‖ DST_prime), i = 1..8, with b_0 ^ 0 = b_0 for b_1.
+            mcopy(add(buf, 0x21), add(dst, 0x20), dLen)
+            mstore8(add(add(buf, 0x21), dLen), dLen)
+            let bLen := add(0x22, dLen)
+            let bi := 0
+            for { let i := 1 } lt(i, 9) { i := add(i, 1) } {
+                mstore(buf, xor(b0, bi))
+                mstore8(add(buf, 0x20), i)
+                ok := and(ok, staticcall(gas(), 0x02, buf, bLen, 0x00, 0x20))
+                bi := mload(0x00)
+                mstore(add(out, shl(5, i)), bi)
             }
+            ok := and(ok, eq(returndatasize(), 0x20))
         }
+        if (!ok) revert BLS12381PrecompileFailed(SHA256);
     }
 
     /**
@@ -154,21 +208,14 @@ library BLS12381 {
         }
     }
 
-    /// @dev Writes `chunk mod p` (64-byte input at `src[srcOff..]`) as 64 bytes at `dst[dstOff..]`.
-    function _reduceModP(bytes memory src, uint256 srcOff, bytes memory dst, uint256 dstOff) private view {
-        // MODEXP input: Bsize ‖ Esize ‖ Msize ‖ B(64) ‖ E(1) ‖ M(64) = 96 + 64 + 1 + 64 = 225 bytes.
-        bytes memory input = new bytes(225);
+    /// @dev Whether every byte of `b` is zero: the EIP-2537 encoding of the identity (a whole number of words).
+    function _isZero(bytes memory b) private pure returns (bool zero) {
         assembly ("memory-safe") {
-            let ptr := add(input, 0x20)
-            mstore(ptr, 64)
-            mstore(add(ptr, 0x20), 1)
-            mstore(add(ptr, 0x40), 64)
-            mcopy(add(ptr, 0x60), add(add(src, 0x20), srcOff), 64)
-            mstore8(add(ptr, 0xa0), 1)
-            mstore(add(ptr, 0xa1), P_HI)
-            mstore(add(ptr, 0xc1), P_LO)
+            let acc := 0
+            let p := add(b, 0x20)
+            for { let end := add(p, mload(b)) } lt(p, end) { p := add(p, 0x20) } { acc := or(acc, mload(p)) }
+            zero := iszero(acc)
         }
-        _call(MODEXP, input, 0, 225, dst, dstOff, 64);
     }
 
     /// @dev staticcall of `target` with `input[inOff..inOff+inLen]`, writing exactly `outLen` bytes to

@@ -40,7 +40,8 @@ contract Upkeeping is
 
     /// @inheritdoc IUpkeeping
     function initialize(address owner, Config calldata initialConfig) external initializer {
-        _user = owner;
+        // The user is the clone's immutable argument (UpkeepingStorage._user); the factory passes the same.
+        if (owner != _user()) revert UpkeepingUnauthorized(owner);
         _setConfig(initialConfig);
         _groupCommitment = keccak256("");
         // The accumulator starts at 1, not 0: its slot (shared with `_reserved`) is then non-zero before the

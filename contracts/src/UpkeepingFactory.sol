@@ -6,8 +6,10 @@ import {Upkeeping} from "./Upkeeping.sol";
 
 /**
  * @title UpkeepingFactory
- * @notice Creates one {Upkeeping} per user as an EIP-1167 minimal proxy (a clone of one implementation,
- * ~45 bytes of code per account) at a CREATE2 address salted with the user, and indexes user → Upkeeping.
+ * @notice Creates one {Upkeeping} per user as an EIP-1167 minimal proxy with immutable args (a clone of one
+ * implementation, 45 bytes of code per account followed by the user's 20-byte address, which the account
+ * reads from its code instead of a storage slot) at a CREATE2 address salted with the user, and indexes
+ * user → Upkeeping.
  */
 contract UpkeepingFactory {
     /// @notice The implementation every account delegates to.
@@ -29,7 +31,7 @@ contract UpkeepingFactory {
     function createUpkeeping(Upkeeping.Config calldata config) external returns (address upkeeping) {
         address existing = _upkeepingOf[msg.sender];
         if (existing != address(0)) revert UpkeepingFactoryAlreadyCreated(msg.sender, existing);
-        upkeeping = Clones.cloneDeterministic(implementation, _salt(msg.sender));
+        upkeeping = Clones.cloneDeterministicWithImmutableArgs(implementation, _args(msg.sender), _salt(msg.sender));
         _upkeepingOf[msg.sender] = upkeeping;
         Upkeeping(payable(upkeeping)).initialize(msg.sender, config);
         emit UpkeepingCreated(msg.sender, upkeeping);
@@ -42,7 +44,12 @@ contract UpkeepingFactory {
 
     /// @notice The address `user`'s account has (or will have once created).
     function predictUpkeeping(address user) external view returns (address) {
-        return Clones.predictDeterministicAddress(implementation, _salt(user));
+        return Clones.predictDeterministicAddressWithImmutableArgs(implementation, _args(user), _salt(user));
+    }
+
+    /// @dev The clone's immutable argument: its user, 20 bytes (read by `UpkeepingStorage._user`).
+    function _args(address user) private pure returns (bytes memory) {
+        return abi.encodePacked(user);
     }
 
     function _salt(address user) private pure returns (bytes32) {

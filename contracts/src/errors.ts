@@ -7,6 +7,8 @@ import { PAYMENT_SKIP_REASONS, type PaymentSkipReason } from './reasons.js';
 export const UPKEEPING_ERROR_KINDS = {
   UpkeepingUnauthorized: 'permission_denied',
   UpkeepingInvalidConfig: 'invalid_argument',
+  /** A configured threshold outside [f + 1, n] for the group (setConfig, or the n addKeeper/removeKeeper would leave). */
+  UpkeepingThresholdOutOfRange: 'failed_precondition',
   UpkeepingUnknownProvider: 'not_found',
   UpkeepingDuplicateProvider: 'conflict',
   UpkeepingGroupMismatch: 'failed_precondition',
@@ -29,6 +31,8 @@ export const UPKEEPING_ERROR_KINDS = {
   UpkeepingInvalidBatch: 'invalid_argument',
   UpkeepingFactoryAlreadyCreated: 'conflict',
   BLS12381PrecompileFailed: 'invalid_argument',
+  /** A domain separation tag outside 1..255 bytes (the contracts' own tags are constants: never raised). */
+  BLS12381InvalidDst: 'invalid_argument',
   InvalidInitialization: 'failed_precondition',
   NotInitializing: 'failed_precondition',
 } as const satisfies Record<string, ErrorKind>;

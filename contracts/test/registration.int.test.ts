@@ -81,6 +81,30 @@ describe('UpkeepingFactory', () => {
     expect(owner).toBe(chain.wallet(30).account.address);
   });
 
+  it("keeps the user in the clone's code (immutable arg), not in storage; the implementation has none", async () => {
+    const user = chain.wallet(0).account.address;
+    const code = await chain.public.getCode({ address: upkeeping });
+    // 45 bytes of EIP-1167 proxy, then the user's 20 bytes.
+    expect(code?.length).toBe(2 + 2 * (45 + 20));
+    expect(`0x${code?.slice(2 + 90)}`).toBe(user.toLowerCase());
+    const implementation = await chain.public.readContract({
+      address: factory,
+      abi: upkeepingFactoryAbi,
+      functionName: 'implementation',
+    });
+    const none = await chain.public.readContract({
+      address: implementation,
+      abi: upkeepingAbi,
+      functionName: 'user',
+    });
+    expect(none).toBe('0x0000000000000000000000000000000000000000');
+    // No user-only call succeeds on the implementation (its user is address 0).
+    await expectRevert(
+      addProvider(chain.wallet(0), { upkeeping: implementation, pid: chain.wallet(9).account.address }),
+      'UpkeepingUnauthorized',
+    );
+  });
+
   it('refuses a second initialization', async () => {
     await expectRevert(
       chain

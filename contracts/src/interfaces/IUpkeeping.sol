@@ -19,7 +19,8 @@ interface IUpkeeping {
         uint64 period;
         /// @dev Leader window T in blocks (> 0).
         uint64 window;
-        /// @dev Minimum signers; 0 means the default f + 1 with f = floor((n - 1) / 3).
+        /// @dev Minimum signers; 0 means the default f + 1 with f = floor((n - 1) / 3). Otherwise it must lie
+        /// in [f + 1, n] for the current group ({UpkeepingThresholdOutOfRange}).
         uint8 threshold;
         /// @dev Provider share in basis points (9000 = the SPEC's 90%).
         uint16 providerBps;
@@ -119,6 +120,11 @@ interface IUpkeeping {
     error UpkeepingUnauthorized(address caller);
     /// @notice A parameter is out of range (`window` zero, shares above 100%).
     error UpkeepingInvalidConfig();
+    /// @notice A configured (non-zero) threshold must lie in `[min, max] = [f + 1, n]` for the group of `n`
+    /// members, f = floor((n - 1) / 3) (SPEC section 8): refused by {setConfig} (and at creation), and by
+    /// {addKeeper} / {removeKeeper} when the new `n` would leave it out of range. With no members the range is
+    /// empty (`max` 0): set a threshold after adding the keepers, or keep 0 (the default f + 1).
+    error UpkeepingThresholdOutOfRange(uint256 threshold, uint256 min, uint256 max);
     /// @notice The provider is not (or no longer) registered.
     error UpkeepingUnknownProvider(address pid);
     /// @notice The provider is already registered.
@@ -180,7 +186,8 @@ interface IUpkeeping {
 
     // ─────────────────────────────────────────────── config ────────────────────────────────────────────────
 
-    /// @notice Changes the parameters (price, H, T, threshold, shares).
+    /// @notice Changes the parameters (price, H, T, threshold, shares). A non-zero threshold outside [f + 1, n]
+    /// for the current group is refused ({UpkeepingThresholdOutOfRange}).
     function setConfig(Config calldata newConfig) external;
 
     // ──────────────────────────────────────────────── group ────────────────────────────────────────────────
@@ -188,13 +195,16 @@ interface IUpkeeping {
     /**
      * @notice Adds a keeper. `publicKey` is its G1 key in EIP-2537 form (128 bytes); `proofOfPossession`
      * its BLS signature (G2, 256 bytes) with DST {POP_DST} over the 48-byte compressed key, verified here.
+     * Refused ({UpkeepingThresholdOutOfRange}) when the configured threshold would fall below f + 1 of the
+     * larger group (lower the threshold's floor first: raise it, or set 0).
      */
     function addKeeper(uint32 keeperId, address account, bytes calldata publicKey, bytes calldata proofOfPossession)
         external;
 
     /**
      * @notice Removes a keeper; its accrued pool shares are settled into its balance. The last member takes
-     * its index (member indices of later payments change accordingly).
+     * its index (member indices of later payments change accordingly). Refused
+     * ({UpkeepingThresholdOutOfRange}) when the configured threshold would exceed the smaller group.
      */
     function removeKeeper(uint32 keeperId) external;
 

@@ -15,9 +15,8 @@ abstract contract UpkeepingConfig is UpkeepingStorage {
     }
 
     function _setConfig(Config calldata c) internal {
-        if (c.window == 0 || uint256(c.providerBps) + c.leaderBonusBps > BPS || c.threshold > MAX_KEEPERS) {
-            revert UpkeepingInvalidConfig();
-        }
+        if (c.window == 0 || uint256(c.providerBps) + c.leaderBonusBps > BPS) revert UpkeepingInvalidConfig();
+        _checkThreshold(c.threshold, _params.keeperCount);
         _price = c.price;
         Params storage p = _params;
         p.period = c.period;

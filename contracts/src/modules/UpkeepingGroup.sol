@@ -23,6 +23,8 @@ abstract contract UpkeepingGroup is UpkeepingStorage {
         bytes32 keyHash = keccak256(publicKey);
         if (_keyUsed[keyHash]) revert UpkeepingDuplicateKey(keeperId);
         if (_keeperIds.length >= MAX_KEEPERS) revert UpkeepingTooManyKeepers();
+        // One more member raises f every third keeper: a threshold of f + 1 before may be f then.
+        _checkThreshold(_params.threshold, _keeperIds.length + 1);
         if (!_verifyPossession(publicKey, proofOfPossession)) revert UpkeepingInvalidProofOfPossession(keeperId);
 
         _keeperIds.push(keeperId);
@@ -40,6 +42,8 @@ abstract contract UpkeepingGroup is UpkeepingStorage {
     function removeKeeper(uint32 keeperId) external onlyUser {
         Keeper memory k = _keepers[keeperId];
         if (k.slot == 0) revert UpkeepingUnknownKeeper(keeperId);
+        // One member fewer: a threshold of n would exceed the group.
+        _checkThreshold(_params.threshold, _keeperIds.length - 1);
         _balances[k.account] += _poolPerKeeper - k.baseline;
 
         uint256 index = k.slot - 1;
@@ -74,17 +78,12 @@ abstract contract UpkeepingGroup is UpkeepingStorage {
         }
     }
 
-    /// @dev Proof of possession: a valid signature with {POP_DST} over the compressed key. The pairing
-    /// precompile also rejects a key that is not on the curve or not in the G1 subgroup.
+    /// @dev Proof of possession: a valid signature with {POP_DST} over the compressed key. {BLS12381-verify}
+    /// refuses the identity as key or proof and wrong lengths; the pairing precompile also rejects a key that
+    /// is not on the curve or not in the G1 subgroup.
     function _verifyPossession(bytes calldata publicKey, bytes calldata proof) private view returns (bool) {
         if (publicKey.length != 128 || proof.length != 256) return false;
         bytes memory pk = publicKey;
-        bool infinity;
-        assembly ("memory-safe") {
-            let p := add(pk, 0x20)
-            infinity := iszero(or(or(mload(p), mload(add(p, 0x20))), or(mload(add(p, 0x40)), mload(add(p, 0x60)))))
-        }
-        if (infinity) return false;
         return BLS12381.verify(pk, BLS12381.hashToG2(BLS12381.compressG1(pk), POP_DST), proof);
     }
 }

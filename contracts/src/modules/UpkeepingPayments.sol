@@ -101,7 +101,7 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
         (address leaderAccount, uint256 leaderIndex) = _findMember(g, n, leaderId);
         if (msg.sender != leaderAccount) revert UpkeepingSenderNotLeader(msg.sender, leaderAccount);
         b.signerBits = _checkSigners(signers, n, _effectiveThreshold(params.threshold, n));
-        b.user = _user;
+        b.user = _user();
         bytes memory message =
             abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), b.user, leaderId, entriesHash);
         if (!_verifyAggregate(g, signers, message, signature)) revert UpkeepingInvalidSignature();
@@ -399,16 +399,11 @@ abstract contract UpkeepingPayments is UpkeepingStorage {
             }
             if (i != 0) BLS12381.g1AddInPlace(buf);
         }
-        bytes memory aggregate = new bytes(128);
-        bool infinity;
+        // The aggregate is the first 128 bytes of `buf`: shorten it in place (no copy). Keys are proven by
+        // possession, so an identity aggregate cannot arise honestly; {BLS12381-verify} refuses it anyway.
         assembly ("memory-safe") {
-            let src := add(buf, 0x20)
-            let dst := add(aggregate, 0x20)
-            mcopy(dst, src, 128)
-            infinity := iszero(or(or(mload(dst), mload(add(dst, 0x20))), or(mload(add(dst, 0x40)), mload(add(dst, 0x60)))))
+            mstore(buf, 128)
         }
-        // Keys are proven by possession, so an identity aggregate cannot arise honestly; refuse it anyway.
-        if (infinity) return false;
-        return BLS12381.verify(aggregate, BLS12381.hashToG2(message, SIGNATURE_DST), signature);
+        return BLS12381.verify(buf, BLS12381.hashToG2(message, SIGNATURE_DST), signature);
     }
 }

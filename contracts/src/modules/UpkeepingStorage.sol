@@ -85,7 +85,9 @@ abstract contract UpkeepingStorage is IUpkeeping {
 
     // ──────────────────────────────────────────────── state ────────────────────────────────────────────────
 
-    address internal _user;
+    /// @dev This contract's own address when it was constructed: the implementation, which has no user
+    /// (clones run its code at their own address).
+    address private immutable _self = address(this);
     uint256 internal _price;
     Params internal _params;
     /// @dev keccak256 of {group}: what `pay`'s calldata keys are checked against.
@@ -110,16 +112,40 @@ abstract contract UpkeepingStorage is IUpkeeping {
     // ────────────────────────────────────────────── modifiers ──────────────────────────────────────────────
 
     modifier onlyUser() {
-        if (msg.sender != _user) revert UpkeepingUnauthorized(msg.sender);
+        if (msg.sender != _user()) revert UpkeepingUnauthorized(msg.sender);
         _;
     }
 
     // ──────────────────────────────────────────── shared rules ─────────────────────────────────────────────
 
+    /// @dev The account's user: the 20-byte immutable argument {UpkeepingFactory} appended to this clone's code
+    /// (an EIP-1167 clone with immutable args is 45 bytes of proxy, then the args). It is read from the code,
+    /// not from storage: copying a word of the own, warm, code costs ~110 gas where a cold slot costs 2,100,
+    /// and every payment reads the user (message, ranking, tid). The implementation has no user (address 0:
+    /// no sender matches it); a clone without args reads zero padding, likewise.
+    function _user() internal view returns (address u) {
+        if (address(this) == _self) return address(0);
+        assembly ("memory-safe") {
+            extcodecopy(address(), 0x00, 0x2d, 0x20)
+            u := shr(96, mload(0x00))
+        }
+    }
+
     /// @dev Configured threshold, or f + 1 with f = floor((n - 1) / 3) when 0 (1 for an empty group).
     function _effectiveThreshold(uint8 configured, uint256 n) internal pure returns (uint256) {
         if (configured != 0) return configured;
         return n == 0 ? 1 : (n - 1) / 3 + 1;
+    }
+
+    /// @dev SPEC section 8: a configured threshold is held within [f + 1, n] for the group of `n` members
+    /// (f = floor((n - 1) / 3)); 0 (the default f + 1) always is. Reverts with {UpkeepingThresholdOutOfRange}
+    /// otherwise — also for a non-zero threshold with no members, whose range [1, 0] is empty. Checked by
+    /// every change of the threshold or of n ({_setConfig}, {UpkeepingGroup-addKeeper},
+    /// {UpkeepingGroup-removeKeeper}), so a payment can always gather enough signers.
+    function _checkThreshold(uint8 configured, uint256 n) internal pure {
+        if (configured == 0) return;
+        uint256 min = n == 0 ? 1 : (n - 1) / 3 + 1;
+        if (configured < min || configured > n) revert UpkeepingThresholdOutOfRange(configured, min, n);
     }
 
     /// @dev Position i = floor((te - ts - H) / T) mod n + 1; 0 when te < ts + H (no leader yet).

@@ -15,7 +15,7 @@ abstract contract UpkeepingViews is UpkeepingStorage {
 
     /// @inheritdoc IUpkeeping
     function user() external view returns (address) {
-        return _user;
+        return _user();
     }
 
     /// @inheritdoc IUpkeeping
@@ -95,7 +95,7 @@ abstract contract UpkeepingViews is UpkeepingStorage {
             te: p.lastTe,
             st: p.lastSt,
             amount: p.lastAmount,
-            tid: _tid(p.lastTs, p.lastTe, pid, _user, p.lastLeaderId, p.lastPosition),
+            tid: _tid(p.lastTs, p.lastTe, pid, _user(), p.lastLeaderId, p.lastPosition),
             leaderId: p.lastLeaderId,
             position: p.lastPosition,
             signers: p.lastSigners
@@ -124,7 +124,7 @@ abstract contract UpkeepingViews is UpkeepingStorage {
         uint256 n = _keeperIds.length;
         ids = new uint32[](n);
         uint256[] memory hashes = new uint256[](n);
-        address u = _user;
+        address u = _user();
         for (uint256 i = 0; i < n; ++i) {
             uint32 id = _keeperIds[i];
             uint256 h = _rankHash(u, pid, ts, id);
@@ -147,6 +147,6 @@ abstract contract UpkeepingViews is UpkeepingStorage {
 
     /// @inheritdoc IUpkeeping
     function batchMessage(uint32 leaderId, bytes calldata entries) external view returns (bytes memory) {
-        return abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), _user, leaderId, keccak256(entries));
+        return abi.encode(BATCH_MESSAGE_TAG, block.chainid, address(this), _user(), leaderId, keccak256(entries));
     }
 }

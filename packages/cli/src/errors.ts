@@ -83,7 +83,9 @@ export const REVERT_MESSAGES: Readonly<Record<string, (args: Args) => string>> =
   UpkeepingUnauthorized: (x) =>
     `${a(x, 0)} is not the user who owns this Upkeeping (only the user may do this)`,
   UpkeepingInvalidConfig: () =>
-    'invalid parameters: window must be at least 1, provider + leader bonus bps at most 10000, threshold at most 128',
+    'invalid parameters: window must be at least 1, provider + leader bonus bps at most 10000',
+  UpkeepingThresholdOutOfRange: (x) =>
+    `threshold ${a(x, 0)} is outside [${a(x, 1)}, ${a(x, 2)}] (f + 1 to n for the keeper group; 0 = f + 1)`,
   UpkeepingUnknownProvider: (x) => `provider ${a(x, 0)} is not registered (or was removed)`,
   UpkeepingDuplicateProvider: (x) => `provider ${a(x, 0)} is already registered`,
   UpkeepingGroupMismatch: () => 'the keeper group given is not the registered group',
@@ -108,6 +110,7 @@ export const REVERT_MESSAGES: Readonly<Record<string, (args: Args) => string>> =
   UpkeepingFactoryAlreadyCreated: (x) => `user ${a(x, 0)} already has an Upkeeping at ${a(x, 1)}`,
   BLS12381PrecompileFailed: () =>
     'a BLS12-381 precompile rejected its input (is the chain on Prague / EIP-2537?)',
+  BLS12381InvalidDst: (x) => `a BLS domain separation tag of ${a(x, 0)} bytes (it must be 1 to 255)`,
   InvalidInitialization: () => 'the contract is already initialized',
   NotInitializing: () => 'the contract is not initializing',
 };
