@@ -30,6 +30,8 @@ export class GrpcRecordStore implements RecordStore {
     private readonly privateKey: Hex,
     /** The release's internal token, when the challenge-store requires one. */
     token?: string,
+    /** Deadline of a PutPeerRecords of `n` records (ms); default `deadlineMs` whatever `n`. */
+    private readonly putDeadlineMs: (n: number) => number = () => deadlineMs,
   ) {
     this.client = new storeV1.ChallengeStoreServiceClient(address, insecure(), clientOptions({ token }));
   }
@@ -70,10 +72,7 @@ export class GrpcRecordStore implements RecordStore {
         this.client,
         this.client.putPeerRecords,
         { records },
-        {
-          deadlineMs: this.deadlineMs,
-          name: 'PutPeerRecords',
-        },
+        { deadlineMs: this.putDeadlineMs(records.length), name: 'PutPeerRecords' },
       );
     } catch (err) {
       throw new CoordinatorError('COORD_PEER_UNAVAILABLE', `challenge-store: ${(err as Error).message}`, {
