@@ -26,7 +26,7 @@ import { peerService } from './server.js';
 
 const N = 300;
 const SLOW_CALLS = 3;
-const SLOW_MS = 1_500;
+const SLOW_MS = 3_000;
 const UPKEEPING = getAddress('0x00000000000000000000000000000000000000aa');
 const USER = getAddress('0x00000000000000000000000000000000000000bb');
 const PID = getAddress('0x00000000000000000000000000000000000000cc');
@@ -171,8 +171,8 @@ describe('record forwarder against a slow peer (real JetStream, real peer gRPC s
     const registry = createRegistry('coordinator');
     const metrics = createMetrics(registry);
     const opts = {
-      deadlineMs: 300,
-      deadlinePerRecordMs: 2,
+      deadlineMs: 1_000,
+      deadlinePerRecordMs: 4,
       batchMax: 64,
       batchMaxBytes: 32 * 1024,
       flushMs: 1_000,
@@ -192,6 +192,7 @@ describe('record forwarder against a slow peer (real JetStream, real peer gRPC s
       replay: new ReplayGuard(new MemorySeenSet()),
       tls: undefined,
     });
+    const lines: Array<{ level: string; msg: string; peer?: number }> = [];
     const forwarder = new RecordForwarder({
       nc,
       ns,
@@ -200,7 +201,10 @@ describe('record forwarder against a slow peer (real JetStream, real peer gRPC s
       peers,
       ...opts,
       metrics,
-      log: process.env.FWD_DEBUG ? createLogger({ service: 'fwd', level: 'debug' }) : silentLogger(),
+      log: createLogger(
+        { service: 'consensus-coordinator', level: 'info' },
+        { write: (line: string) => void lines.push(JSON.parse(line)) },
+      ),
     });
     const lagOf = async (peer: number) =>
       (await metrics.broadcastLag.get()).values.find((v) => v.labels.peer === String(peer))?.value ?? 0;
@@ -275,6 +279,16 @@ describe('record forwarder against a slow peer (real JetStream, real peer gRPC s
     expect(minWindow).toBe(8);
     expect(await windowOf(2)).toBeGreaterThan(8);
     expect(await windowOf(3)).toBe(opts.batchMax);
+    // Logged once per change of state: one warn when keeper 2 turned late, one info when it recovered.
+    const about = (peer: number) => lines.filter((l) => l.peer === peer).map((l) => [l.level, l.msg]);
+    expect(about(2)).toEqual([
+      [
+        'warn',
+        'peer did not answer PushRecords within its deadline: its batches shrink and its records are redelivered later',
+      ],
+      ['info', 'peer takes records again'],
+    ]);
+    expect(about(3)).toEqual([]);
     // The lag: keeper 2's oldest record (block 1) stayed unanswered while head was N + 10.
     expect(maxLag).toBeGreaterThan(opts.lagMaxBlocks);
     expect(reportedBehind).toMatch(/record broadcast behind: peer 2 \d+ blocks \(max 50\)/);
