@@ -217,7 +217,9 @@ export const configShape = {
     .min(1)
     .max(10_000)
     .default(256)
-    .describe('records fetched from `<ns>.peer-out` and pushed to each peer in one call'),
+    .describe(
+      'most records fetched from `<ns>.peer-out` at once, and in one PushRecords: each peer`s window starts there, halves on a late push and grows back by a sixteenth of it per answered one',
+    ),
   forwardBatchMaxBytes: z.coerce
     .number()
     .int()
