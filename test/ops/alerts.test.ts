@@ -34,6 +34,7 @@ const ALERTS = [
   'WhitePaySenderLockLost',
   'WhitePaySenderLockFlapping',
   'WhitePayPeersUnreachable',
+  'WhitePayBroadcastLagging',
   'WhitePayKeeperCountedIdle',
 ];
 
@@ -100,7 +101,7 @@ describe('the chart alert rules, by promtool', () => {
       expect(r.expr, r.alert).toContain('namespace="whitepay",keeper="3"');
     }
     writeFileSync(join(dir, 'full.yaml'), stringify({ groups }));
-    expect(promtool(['check', 'rules', 'full.yaml'], dir)).toMatch(/SUCCESS: 10 rules found/);
+    expect(promtool(['check', 'rules', 'full.yaml'], dir)).toMatch(/SUCCESS: 11 rules found/);
   });
 
   it('fires each alert on its fault and stays quiet otherwise (promtool test rules)', () => {
@@ -129,6 +130,6 @@ describe('the chart alert rules, by promtool', () => {
     expect(floor?.expr).toContain('< 1000000000000000000');
     for (const r of rules) expect(r.labels?.team, r.alert).toBe('storage');
     writeFileSync(join(dir, 'floor.yaml'), stringify({ groups }));
-    expect(promtool(['check', 'rules', 'floor.yaml'], dir)).toMatch(/SUCCESS: 11 rules found/);
+    expect(promtool(['check', 'rules', 'floor.yaml'], dir)).toMatch(/SUCCESS: 12 rules found/);
   });
 });

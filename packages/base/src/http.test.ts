@@ -5,6 +5,7 @@ describe('operator HTTP server', () => {
   it('serves healthz, readyz, metrics, docs and maps typed errors', async () => {
     const registry = createRegistry('test');
     let dbUp = true;
+    let keepingUp = true;
     const app = await buildHttpServer({
       service: 'test',
       log: silentLogger(),
@@ -16,6 +17,13 @@ describe('operator HTTP server', () => {
             if (!dbUp) throw new Error('connection refused');
           },
         },
+        {
+          name: 'lag',
+          severity: 'degraded',
+          check: async () => {
+            if (!keepingUp) throw new Error('120 blocks behind');
+          },
+        },
       ],
       adminToken: 'a-very-long-admin-token',
     });
@@ -24,10 +32,27 @@ describe('operator HTTP server', () => {
     });
     app.post('/v1/admin/x', { onRequest: app.requireAdmin }, async () => ({ ok: true }));
     expect((await app.inject('/healthz')).statusCode).toBe(200);
-    expect((await app.inject('/readyz')).statusCode).toBe(200);
+    const ready = await app.inject('/readyz');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      checks: [
+        { name: 'db', ok: true, severity: 'critical' },
+        { name: 'lag', ok: true, severity: 'degraded' },
+      ],
+    });
+    // a failing degraded check is visible but keeps the answer 200 (the pod stays in its Service)
+    keepingUp = false;
+    const degraded = await app.inject('/readyz');
+    expect(degraded.statusCode).toBe(200);
+    expect(degraded.json()).toMatchObject({
+      status: 'degraded',
+      checks: [{ ok: true }, { name: 'lag', ok: false, severity: 'degraded', error: '120 blocks behind' }],
+    });
     dbUp = false;
     const notReady = await app.inject('/readyz');
     expect(notReady.statusCode).toBe(503);
+    expect(notReady.json().status).toBe('not_ready');
     expect(notReady.json().checks[0]).toMatchObject({ name: 'db', ok: false, error: 'connection refused' });
     const metrics = await app.inject('/metrics');
     expect(metrics.body).toContain('process_cpu_seconds_total');

@@ -61,7 +61,15 @@ function errorBody(code: string, kind: ErrorKind, message: string, details: Reco
 
 export interface ReadinessCheck {
   name: string;
+  /** Resolves when healthy; its rejection's message is the check's `error` in the body. */
   check: () => Promise<void>;
+  /**
+   * `degraded`: a failure is reported (`ok: false`, `/readyz` status
+   * `degraded`) but the answer stays 200, so the pod stays in its Service —
+   * for a condition an operator must see that taking the pod out of traffic
+   * would not cure. Default `critical`: a failure answers 503 (`not_ready`).
+   */
+  severity?: 'critical' | 'degraded';
 }
 
 export interface HttpServerOptions {
@@ -251,13 +259,18 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
     type: 'object',
     required: ['status', 'checks'],
     properties: {
-      status: { type: 'string', enum: ['ready', 'not_ready'] },
+      status: { type: 'string', enum: ['ready', 'degraded', 'not_ready'] },
       checks: {
         type: 'array',
         items: {
           type: 'object',
-          required: ['name', 'ok'],
-          properties: { name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: 'string' } },
+          required: ['name', 'ok', 'severity'],
+          properties: {
+            name: { type: 'string' },
+            ok: { type: 'boolean' },
+            severity: { type: 'string', enum: ['critical', 'degraded'] },
+            error: { type: 'string' },
+          },
         },
       },
     },
@@ -277,23 +290,34 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
     '/readyz',
     {
       schema: {
-        ...probe('every dependency answers (503 with the same body when one does not)', readiness),
+        ...probe(
+          'every dependency answers (503 with the same body when a critical check fails; 200 with status degraded when only degraded ones do)',
+          readiness,
+        ),
         response: { 200: readiness, 503: readiness },
       },
     },
     async (_req, reply) => {
       const results = await Promise.all(
         opts.readiness.map(async (c) => {
+          const severity = c.severity ?? 'critical';
           try {
             await c.check();
-            return { name: c.name, ok: true };
+            return { name: c.name, ok: true, severity };
           } catch (err) {
-            return { name: c.name, ok: false, error: err instanceof Error ? err.message : String(err) };
+            const error = err instanceof Error ? err.message : String(err);
+            return { name: c.name, ok: false, severity, error };
           }
         }),
       );
-      const ok = results.every((r) => r.ok);
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks: results });
+      const failed = results.filter((r) => !r.ok);
+      const status =
+        failed.length === 0
+          ? 'ready'
+          : failed.some((r) => r.severity === 'critical')
+            ? 'not_ready'
+            : 'degraded';
+      return reply.code(status === 'not_ready' ? 503 : 200).send({ status, checks: results });
     },
   );
   app.get(

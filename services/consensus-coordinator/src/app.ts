@@ -29,7 +29,7 @@ import { roundsQueue, roundsWorker } from './jobs/rounds.js';
 import { resolvedKeys } from './keys.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PeerClients } from './peer/client.js';
-import { RecordForwarder } from './peer/forwarder.js';
+import { pushDeadlineMs, RecordForwarder } from './peer/forwarder.js';
 import type { RoundInfo } from './peer/messages.js';
 import { canonicalRecords } from './peer/record-blocks.js';
 import { RedisSeenSet } from './peer/seen.js';
@@ -116,6 +116,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const memberSt = config.testFaults ? faultySt(realSt, () => fault, { delays: true }) : realSt;
   const st = config.testFaults ? faultySt(realSt, () => fault, { delays: false }) : realSt;
   const blsSign = config.testFaults ? faultySigner(realSigner, () => fault) : realSigner;
+  const forwardDeadlines = {
+    deadlineMs: config.forwardDeadlineMs,
+    deadlinePerRecordMs: config.forwardDeadlinePerRecordMs,
+  };
   const records =
     deps.records !== undefined
       ? deps.records
@@ -125,6 +129,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
             config.stDeadlineMs,
             keys.privateKey,
             config.internalToken,
+            // A pushed batch gets the time its sender gives it (the challenge-store re-verifies each new record).
+            (n) => Math.max(config.stDeadlineMs, pushDeadlineMs(n, forwardDeadlines)),
           )
         : null;
   const store = new RoundStore(redis, prefix, config.roundsKept);
@@ -249,12 +255,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
         keeperId: config.keeperId,
         chain,
         peers,
-        deadlineMs: config.peerDeadlineMs,
+        ...forwardDeadlines,
         batchMax: config.forwardBatchMax,
+        batchMaxBytes: config.forwardBatchMaxBytes,
+        flushMs: config.forwardFlushMs,
         backoffMs: config.forwardBackoffMs,
         backoffMaxMs: config.forwardBackoffMaxMs,
         maxDeliver: config.forwardMaxDeliver,
-        ackWaitMs: Math.max(30_000, 4 * config.peerDeadlineMs),
+        // Pushes extend it (`working`) while they wait; this covers one push of a full batch.
+        ackWaitMs: Math.max(30_000, 2 * pushDeadlineMs(config.forwardBatchMax, forwardDeadlines)),
+        lagMaxBlocks: config.forwardLagMaxBlocks,
         metrics,
         log,
       })
@@ -289,6 +299,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
         },
       },
       { name: 'st-calculator', check: () => st.ready() },
+      // A lagging broadcast is shown, not cured by leaving the Service: peers must still reach this keeper.
+      ...(forwarder
+        ? [{ name: 'broadcast', severity: 'degraded' as const, check: () => forwarder.checkLag() }]
+        : []),
     ],
   });
   const setFault = (f: Fault) => {

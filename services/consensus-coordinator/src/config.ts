@@ -217,13 +217,60 @@ export const configShape = {
     .min(1)
     .max(10_000)
     .default(256)
-    .describe('records fetched from `<ns>.peer-out` and pushed to each peer in one call'),
+    .describe(
+      'most records fetched from `<ns>.peer-out` at once, and in one PushRecords: each peer`s window starts there, halves on a late push and grows back by a sixteenth of it per answered one',
+    ),
+  forwardBatchMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(16 * 1024)
+    .max(8 * 1024 * 1024)
+    .default(4 * 1024 * 1024)
+    .describe(
+      'byte budget of one PushRecords (the encoded records): a fetched batch is split into pushes of at most this many bytes and the peer`s current window of records; gRPC messages are capped at 16 MiB',
+    ),
+  forwardFlushMs: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(30_000)
+    .default(1_000)
+    .describe(
+      'longest a batch of `<ns>.peer-out` waits to fill (ms): the records fetched by then are forwarded even when fewer than FORWARD_BATCH_MAX; at least 1000 (the shortest pull request the NATS client makes)',
+    ),
+  forwardDeadlineMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(3_000)
+    .describe(
+      'base deadline of one PushRecords (ms); the call waits this plus FORWARD_DEADLINE_PER_RECORD_MS per record it carries. The receiver gives its challenge-store call the same',
+    ),
+  forwardDeadlinePerRecordMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000)
+    .default(40)
+    .describe(
+      'added to the PushRecords deadline per record (ms): the receiving challenge-store re-verifies each new record (~33 ms measured under load, docs/benchmarks.md "Peer records"); 256 records: 3 s + 10.2 s',
+    ),
+  forwardLagMaxBlocks: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100)
+    .describe(
+      'a peer whose oldest unanswered record is more than this many blocks behind the head is reported by /readyz (check `broadcast`, severity degraded: the answer stays 200)',
+    ),
   forwardBackoffMs: z.coerce
     .number()
     .int()
     .positive()
     .default(500)
-    .describe('first redelivery delay of a record a peer did not take (unreachable); doubles per delivery'),
+    .describe(
+      'first redelivery delay of a record a peer did not take (unreachable or past its deadline); doubles per delivery, and that peer gets no push before its own delay (doubling per consecutive failure) has passed',
+    ),
   forwardBackoffMaxMs: z.coerce
     .number()
     .int()

@@ -76,6 +76,30 @@ export function createMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers,
     }),
+    pushes: new Counter({
+      name: 'whitepay_peer_record_pushes_total',
+      help: 'PushRecords calls of the record broadcast, by peer and outcome (answered, refused, deadline_exceeded, unavailable)',
+      labelNames: ['peer', 'outcome'] as const,
+      registers,
+    }),
+    pushWindow: new Gauge({
+      name: 'whitepay_peer_record_push_window',
+      help: 'Most records the next PushRecords to a peer carries (AIMD: halved when a push passes its deadline, grown back after each answered one)',
+      labelNames: ['peer'] as const,
+      registers,
+    }),
+    broadcastLag: new Gauge({
+      name: 'whitepay_peer_broadcast_lag_blocks',
+      help: 'Head block minus the block of the oldest own record a peer has not answered yet (as this replica sees it), 0 when none is pending',
+      labelNames: ['peer'] as const,
+      registers,
+    }),
+    peerOutPending: new Gauge({
+      name: 'whitepay_peer_out_pending_messages',
+      help: 'Messages of <NS>_PEER_OUT on the forwarder`s consumer not yet delivered (kind=pending) or delivered and not acked (kind=ack_pending)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     idleCounted: new Counter({
       name: 'whitepay_keeper_idle_entries_total',
       help: 'Entries of proposals this keeper answered that count a keeper idle (SPEC 3 item 5: not paid its share), by that keeper, whether it is this keeper (self) and whether this keeper signed (signed)',

@@ -48,6 +48,8 @@ export class GrpcRecordStore implements RecordStore {
     private readonly privateKey: Hex,
     /** The release's internal token, when the challenge-store requires one. */
     token?: string,
+    /** Deadline of a PutPeerRecords of `n` records (ms); default `deadlineMs` whatever `n`. */
+    private readonly putDeadlineMs: (n: number) => number = () => deadlineMs,
   ) {
     this.client = new storeV1.ChallengeStoreServiceClient(address, insecure(), clientOptions({ token }));
   }
@@ -98,7 +100,7 @@ export class GrpcRecordStore implements RecordStore {
           this.client,
           this.client.putPeerRecords,
           { records: chunk },
-          { deadlineMs: this.deadlineMs, name: 'PutPeerRecords' },
+          { deadlineMs: this.putDeadlineMs(chunk.length), name: 'PutPeerRecords' },
         );
         total.accepted += res.accepted;
         total.duplicates += res.duplicates;

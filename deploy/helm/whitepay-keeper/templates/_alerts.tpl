@@ -101,6 +101,13 @@ groups:
         annotations:
           summary: "Keeper {{ .Values.keeperId }}: peers do not answer its rounds"
           description: "More than {{ $a.peerNoAnswerShare }} of the answers this keeper's rounds asked for in 10 minutes never came (peers unreachable or past their deadline, by code: see whitepay_round_replies_total)."
+      - alert: WhitePayBroadcastLagging
+        expr: max by (namespace, keeper, peer) (whitepay_peer_broadcast_lag_blocks{ {{- $sel -}} }) > {{ .Values.services.consensusCoordinator.broadcast.lagMaxBlocks }}
+        for: {{ $a.for }}
+        labels: {{- toYaml $labels | nindent 10 }}
+        annotations:
+          summary: "Keeper {{ .Values.keeperId }}: its record broadcast to peer {{ "{{" }} $labels.peer {{ "}}" }} is {{ "{{" }} $value {{ "}}" }} blocks behind"
+          description: "The oldest own record peer {{ "{{" }} $labels.peer {{ "}}" }} has not taken trails the head by more than {{ .Values.services.consensusCoordinator.broadcast.lagMaxBlocks }} blocks (the coordinator's /readyz reports check broadcast degraded). That peer may count this keeper idle for lack of its records. See whitepay_peer_record_pushes_total{outcome} (deadline_exceeded: the peer's challenge-store is slow; unavailable: unreachable) and the coordinator's warn lines naming the peer."
       - alert: WhitePayKeeperCountedIdle
         expr: sum by (namespace, keeper) (increase(whitepay_payments_counted_idle_total{ {{- $sel -}} }[15m])) > 0
         labels: {{- toYaml $labels | nindent 10 }}

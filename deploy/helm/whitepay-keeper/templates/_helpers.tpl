@@ -365,6 +365,14 @@ Call with (dict "ctx" $ "key" $valuesKey "c" $component "values" $serviceValues)
 {{- if and (ne (int64 .id) (int64 $v.keeperId)) .peerAddress }}{{ $peers = append $peers (printf "%d=%s" (int64 .id) .peerAddress) }}{{ end }}
 {{- end }}
 {{- with $peers }}{{ $_ := set $env "PEERS" (join "," .) }}{{ end }}
+{{- with .values.broadcast }}
+{{- $_ := set $env "FORWARD_BATCH_MAX" .batchMax }}
+{{- $_ := set $env "FORWARD_BATCH_MAX_BYTES" .batchMaxBytes }}
+{{- $_ := set $env "FORWARD_FLUSH_MS" .flushMs }}
+{{- $_ := set $env "FORWARD_DEADLINE_MS" .deadlineMs }}
+{{- $_ := set $env "FORWARD_DEADLINE_PER_RECORD_MS" .deadlinePerRecordMs }}
+{{- $_ := set $env "FORWARD_LAG_MAX_BLOCKS" .lagMaxBlocks }}
+{{- end }}
 {{- if $v.peer.plaintext }}
 {{- $_ := set $env "PEER_PLAINTEXT" "true" }}
 {{- else if $v.peer.tls.existingSecret }}

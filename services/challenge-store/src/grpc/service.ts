@@ -7,6 +7,7 @@ import {
   listAccounts,
   listPieces,
   listPiecesOfAccounts,
+  PEER_RECORD_CONFLICT,
   type PeerRecordRow,
   type PeerRecordVerifier,
   type Pool,
@@ -129,8 +130,18 @@ export function challengeStoreHandlers(deps: GrpcDeps): storeV1.ChallengeStoreSe
           }
         }
         const res = await insertPeerRecords(pool, rows, deps.verifyPeerRecord);
-        for (const r of res.rejected)
+        let conflicts = 0;
+        for (const r of res.rejected) {
           deps.rejected.inc({ boundary: 'grpc:PutPeerRecords', reason: r.reason });
+          if (r.reason === PEER_RECORD_CONFLICT) conflicts++;
+        }
+        if (conflicts > 0) {
+          const first = rows[res.rejected.find((r) => r.reason === PEER_RECORD_CONFLICT)!.index]!;
+          h.log.warn(
+            { conflicts, keeperId: first.keeperId, block: String(first.block) },
+            'peer records conflict with stored ones (same key, other signed content): stored rows kept',
+          );
+        }
         return {
           accepted: res.inserted,
           duplicates: res.duplicates,
