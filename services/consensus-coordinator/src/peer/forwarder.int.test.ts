@@ -53,8 +53,8 @@ class MemoryRecords implements RecordStore {
     }
     return { accepted, duplicates: records.length - accepted, rejected: 0 };
   }
-  async ownSignedRecords() {
-    return [];
+  async ownSignedPage() {
+    return { records: [], nextPageToken: '' };
   }
   async ready() {}
   close() {}
