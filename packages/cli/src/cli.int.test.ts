@@ -390,6 +390,44 @@ describe('whitepay: full flow on anvil', () => {
     expect(table.stdout).toContain('4 keepers, f = 1, threshold 2');
   });
 
+  it('user config sets the threshold within [f + 1, n] and keeps the other parameters; out of range is refused', async () => {
+    const before = await cliJson<{ config: { price: string; period: string; window: string } }>(
+      ['--upkeeping', upkeeping, 'show', 'config'],
+      { signer: null },
+    );
+    const set = await cliJson<{ config: { threshold: number; price: string; period: string } }>([
+      '--upkeeping',
+      upkeeping,
+      'user',
+      'config',
+      '--threshold',
+      '4',
+    ]);
+    expect(set.config.threshold).toBe(4);
+    const after = await cliJson<{
+      effectiveThreshold: string;
+      config: { price: string; period: string; window: string };
+    }>(['--upkeeping', upkeeping, 'show', 'config'], { signer: null });
+    expect(after.effectiveThreshold).toBe('4');
+    expect(after.config).toEqual({ ...before.config, threshold: 4 });
+    // n = 4: 5 is above n, 1 below f + 1.
+    for (const t of ['5', '1']) {
+      const r = await cli(['--upkeeping', upkeeping, 'user', 'config', '--threshold', t]);
+      expect(r.code).toBe(EXIT.rejected);
+      expect(r.stderr).toContain('UpkeepingThresholdOutOfRange');
+    }
+    // Back to the default (f + 1) for the payments below.
+    const reset = await cliJson<{ config: { threshold: number } }>([
+      '--upkeeping',
+      upkeeping,
+      'user',
+      'config',
+      '--threshold',
+      '0',
+    ]);
+    expect(reset.config.threshold).toBe(0);
+  });
+
   it('show providers and show payments (none yet)', async () => {
     const out = await cliJson<{
       providers: { pid: Address; active: boolean; addedAt: string; nextTs: string }[];
