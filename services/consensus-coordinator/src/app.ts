@@ -183,13 +183,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
     if (!records) return false;
     const group = groupOf(view);
     try {
-      const reply = await peers.pullRecords(
+      const pulled = await peers.pullRecords(
         ref.keeperId,
         group,
         { user: hexToBytes(info.user), pid: hexToBytes(pid), from: ref.block, to: ref.block + 1n },
         config.peerDeadlineMs,
       );
-      const wanted = reply.filter(
+      const wanted = pulled.filter(
         (r) => r.record?.keeperId === ref.keeperId && r.record.block === ref.block && r.record.space > 0n,
       );
       const { kept, refused } = await canonicalRecords(recordBlocks, wanted);
