@@ -12,7 +12,7 @@
 // batches; CPU (% of one core, averaged over the run) and peak RSS per service.
 //
 // `pnpm bench network`; knobs (env): PROVIDERS=10000 KEEPERS=4 BLOCK_TIME=2 K=60 H=120 T=30
-// PERIODS=3 BATCH_MAX=500 PEER_DEADLINE_MS=<ms> (unset: the coordinator's default, 3,000 + 10 per
+// PERIODS=3 BATCH_MAX=500 SETTLE_WAIT_MS=<ms> (both st-calculator settle waits) PEER_DEADLINE_MS=<ms> (unset: the coordinator's default, 3,000 + 10 per
 // entry) LOG_LEVEL=warn KEEP_LOGS=1 (logs stay in the printed folder) BENCH_PROF=<dir> (V8 CPU
 // profiles of every keeper service).
 import { rmSync } from 'node:fs';
@@ -73,6 +73,8 @@ const BATCH_MAX = env('BATCH_MAX', 500);
 const LOG_LEVEL = process.env.LOG_LEVEL ?? 'warn';
 /** Unset: the coordinator's own default applies (run H measured it at 10,000 providers). */
 const PEER_DEADLINE_MS = process.env.PEER_DEADLINE_MS;
+/** The st-calculators' own and peer settle waits (ms), both; default theirs (2,000 each). */
+const SETTLE_WAIT_MS = process.env.SETTLE_WAIT_MS;
 /** BENCH_PROF=<dir>: V8 CPU profiles of every keeper service, written when it stops. */
 const PROF = process.env.BENCH_PROF;
 /** BENCH_PROF_SERVICES=consensus-coordinator,…: profile only these services (profiling every process skews the run). */
@@ -220,6 +222,9 @@ try {
     'st-calculator': (k) => ({
       ST_CALCULATOR_DATABASE_URL: dbUrls.get(k.id)!,
       ST_CALCULATOR_CHALLENGE_EVERY: String(K),
+      ...(SETTLE_WAIT_MS
+        ? { ST_CALCULATOR_SETTLE_WAIT_MS: SETTLE_WAIT_MS, ST_CALCULATOR_PEER_SETTLE_WAIT_MS: SETTLE_WAIT_MS }
+        : {}),
     }),
     'chain-submitter': () => ({ CHAIN_SUBMITTER_POLL_INTERVAL_MS: '500' }),
     challenger: () => ({
