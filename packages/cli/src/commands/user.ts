@@ -13,6 +13,18 @@ interface CreateOptions {
   readonly leaderBonusBps: number;
 }
 
+/** The parameters as both commands print them (threshold 0 named as f + 1). */
+function configFields(config: UpkeepingConfig) {
+  return {
+    price: config.price,
+    period: config.period,
+    window: config.window,
+    threshold: config.threshold === 0 ? '0 (f + 1)' : config.threshold,
+    providerBps: config.providerBps,
+    leaderBonusBps: config.leaderBonusBps,
+  };
+}
+
 export function userCommands(program: Command, contextOf: ContextOf): void {
   const user = program.command('user').description("a user's Upkeeping account");
   user
@@ -52,12 +64,7 @@ export function userCommands(program: Command, contextOf: ContextOf): void {
             upkeeping,
             user: ctx.signer(),
             factory,
-            price: config.price,
-            period: config.period,
-            window: config.window,
-            threshold: config.threshold === 0 ? '0 (f + 1)' : config.threshold,
-            providerBps: config.providerBps,
-            leaderBonusBps: config.leaderBonusBps,
+            ...configFields(config),
           }),
         result,
       );
@@ -96,12 +103,7 @@ export function userCommands(program: Command, contextOf: ContextOf): void {
         () =>
           pairs({
             upkeeping,
-            price: config.price,
-            period: config.period,
-            window: config.window,
-            threshold: config.threshold === 0 ? '0 (f + 1)' : config.threshold,
-            providerBps: config.providerBps,
-            leaderBonusBps: config.leaderBonusBps,
+            ...configFields(config),
           }),
         { upkeeping, config },
       );
