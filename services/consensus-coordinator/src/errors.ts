@@ -23,6 +23,8 @@ export type CoordinatorErrorCode =
   | 'COORD_RECORDS_DISABLED'
   | 'COORD_INVALID_ARGUMENT'
   | 'COORD_REPLAY_STORE_UNAVAILABLE'
+  /** The deadline a follower was given (the leader's, for the attempt) leaves no time for its st-calculator. */
+  | 'COORD_DEADLINE_PASSED'
   /** A peer whose mTLS certificate is not the identity of the keeper its envelope is signed by. */
   | 'PEER_IDENTITY_MISMATCH';
 
@@ -44,6 +46,7 @@ const KIND: Record<CoordinatorErrorCode, ErrorKind> = {
   COORD_RECORDS_DISABLED: 'failed_precondition',
   COORD_INVALID_ARGUMENT: 'invalid_argument',
   COORD_REPLAY_STORE_UNAVAILABLE: 'unavailable',
+  COORD_DEADLINE_PASSED: 'deadline_exceeded',
   PEER_IDENTITY_MISMATCH: 'permission_denied',
 };
 

@@ -10,17 +10,22 @@ import { CoordinatorError } from './errors.js';
  * item 5) — the st-calculator's answers.
  */
 export interface StSource {
-  /** The st of every entry (one user's round), in order; all or nothing. */
+  /**
+   * The st of every entry (one user's round), in order; all or nothing. `deadline`: when the answer is
+   * of no use any more (a follower's: the leader's deadline for the attempt); the calls end before it.
+   */
   computeStBatch(q: {
     user: Address;
     entries: readonly { pid: Address; ts: bigint; te: bigint }[];
     includePeers: boolean;
+    deadline?: Date | undefined;
   }): Promise<bigint[]>;
   /** Per entry, in order: the first verified record in [ts, te) this keeper holds of each of `keeperIds`. */
   listVouches(q: {
     user: Address;
     entries: readonly { pid: Address; ts: bigint; te: bigint }[];
     keeperIds: readonly number[];
+    deadline?: Date | undefined;
   }): Promise<RecordRef[][]>;
   ready(): Promise<void>;
   close(): void;
@@ -36,6 +41,25 @@ function waitReady(client: grpc.Client, ms: number): Promise<void> {
 export const ST_BATCH_CHUNK = 250;
 /** Deadline added per entry of a `ComputeStBatch` call (ms), on top of the per-call deadline. */
 export const ST_BATCH_MS_PER_ENTRY = 10;
+/**
+ * Time kept back from a caller's deadline for what follows the st-calculator's answer (ms): the
+ * follower stores its commitment and seals its reply before the leader's deadline.
+ */
+export const ST_REPLY_RESERVE_MS = 250;
+
+/**
+ * The deadline of one st-calculator call (ms from now): `configuredMs`, cut to what the caller's
+ * `deadline` leaves after `ST_REPLY_RESERVE_MS`; `null` when that is nothing.
+ */
+export function stCallDeadlineMs(
+  configuredMs: number,
+  deadline: Date | undefined,
+  now: number,
+): number | null {
+  if (!deadline) return configuredMs;
+  const left = deadline.getTime() - now - ST_REPLY_RESERVE_MS;
+  return left < 1 ? null : Math.min(configuredMs, left);
+}
 
 function decimal(st: string): bigint {
   if (!/^\d+$/.test(st)) throw new Error(`st-calculator answered a non-decimal st "${st}"`);
@@ -75,8 +99,9 @@ export class GrpcStSource implements StSource {
     user: Address;
     entries: readonly { pid: Address; ts: bigint; te: bigint }[];
     includePeers: boolean;
+    deadline?: Date | undefined;
   }): Promise<bigint[]> {
-    return this.chunked(q.user, q.entries, 0, async (entries, deadlineMs) => {
+    return this.chunked(q.user, q.entries, 0, q.deadline, async (entries, deadlineMs) => {
       const res = await call(
         this.client,
         this.client.computeStBatch,
@@ -92,8 +117,9 @@ export class GrpcStSource implements StSource {
     user: Address;
     entries: readonly { pid: Address; ts: bigint; te: bigint }[];
     keeperIds: readonly number[];
+    deadline?: Date | undefined;
   }): Promise<RecordRef[][]> {
-    return this.chunked(q.user, q.entries, this.peerSettleWaitMs, async (entries, deadlineMs) => {
+    return this.chunked(q.user, q.entries, this.peerSettleWaitMs, q.deadline, async (entries, deadlineMs) => {
       const res = await call(
         this.client,
         this.client.listVouches,
@@ -108,6 +134,7 @@ export class GrpcStSource implements StSource {
     userAddress: Address,
     all: readonly { pid: Address; ts: bigint; te: bigint }[],
     extraMs: number,
+    callerDeadline: Date | undefined,
     run: (entries: stV1.StEntry[], deadlineMs: number) => Promise<T[]>,
   ): Promise<T[]> {
     const user = hexToBytes(userAddress);
@@ -116,10 +143,21 @@ export class GrpcStSource implements StSource {
     const answers = await Promise.all(
       chunks.map((chunk) =>
         this.limit(async () => {
+          // Taken when the chunk gets its slot: a chunk that waited for one has less of the caller's time.
+          const deadlineMs = stCallDeadlineMs(
+            this.deadlineMs + extraMs + chunk.length * ST_BATCH_MS_PER_ENTRY,
+            callerDeadline,
+            Date.now(),
+          );
+          if (deadlineMs === null)
+            throw new CoordinatorError(
+              'COORD_DEADLINE_PASSED',
+              `the caller's deadline (${callerDeadline!.toISOString()}) leaves no time for the st-calculator`,
+            );
           try {
             const out = await run(
               chunk.map((e) => ({ account: { user, pid: hexToBytes(e.pid) }, ts: e.ts, te: e.te })),
-              this.deadlineMs + extraMs + chunk.length * ST_BATCH_MS_PER_ENTRY,
+              deadlineMs,
             );
             if (out.length !== chunk.length)
               throw new Error(`st-calculator answered ${out.length} results for ${chunk.length} entries`);

@@ -552,14 +552,23 @@ describe('st-calculator service on a real PostgreSQL', () => {
         includePeers: true,
       }),
     ).rejects.toMatchObject({ code: 'ST_CALL_TOO_LARGE', kind: 'invalid_argument' });
-    // One client, one call at a time and none queued: while an own st waits for a record that never
-    // comes (te far past the last record), a second call of the same client is refused at once.
-    const waiting = call(c, c.computeSt, { account, ts: 9000n, te: 20_000n, includePeers: false });
-    await new Promise((r) => setTimeout(r, 200));
-    await expect(
-      call(c, c.computeSt, { account, ts: 1000n, te: 2000n, includePeers: true }),
-    ).rejects.toMatchObject({ code: 'RPC_BUSY', kind: 'unavailable' });
-    await waiting;
+    // One client, one call at a time and none queued: while its query runs (held here by a lock on the
+    // records, as a slow query would be), a second call of the same client is refused at once.
+    const locker = await pool.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE challenge_records IN ACCESS EXCLUSIVE MODE');
+    let running: Promise<unknown>;
+    try {
+      running = call(c, c.computeSt, { account, ts: 9000n, te: 9500n, includePeers: true });
+      await waitUntil(async () => (await lockWaiters(pool)) > 0);
+      await expect(
+        call(c, c.computeSt, { account, ts: 1000n, te: 2000n, includePeers: true }),
+      ).rejects.toMatchObject({ code: 'RPC_BUSY', kind: 'unavailable' });
+    } finally {
+      await locker.query('COMMIT');
+      locker.release();
+    }
+    await running;
     // Once it is done the client is served again.
     const ok = await call(c, c.computeSt, { account, ts: 1000n, te: 2000n, includePeers: true });
     expect(BigInt(ok.st)).toBeGreaterThan(0n);
@@ -569,4 +578,86 @@ describe('st-calculator service on a real PostgreSQL', () => {
       expect(text).toMatch(new RegExp(`whitepay_st_queries_total\\{[^}]*outcome="${code}"[^}]*\\} 1`));
     c.close();
   });
+  it("a settle wait holds no query slot and takes at most half of the caller's deadline", async () => {
+    const registry = createRegistry('st-calculator');
+    const app = await createApp({
+      config: testConfig({
+        MAX_STALENESS: String(MAX_STALENESS),
+        SETTLE_WAIT_MS: '10000',
+        PEER_SETTLE_WAIT_MS: '10000',
+        CHALLENGE_EVERY: '1',
+        MAX_CONCURRENT: '1',
+        DB_POOL_SIZE: '1',
+        MAX_QUEUED_PER_CLIENT: '1',
+      }),
+      log: silentLogger(),
+      registry,
+      pool: readPool,
+    });
+    await app.start();
+    apps.push(app);
+    const server = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);
+    grpcServers.push(server);
+    const c = new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure());
+    const account = { user, pid };
+    // te far past the last record: the record due before it never comes. With a 3 s deadline the
+    // wait ends after at most 1.5 s and the st is computed with what is there, inside the deadline.
+    const started = Date.now();
+    const waiting = call(
+      c,
+      c.computeStBatch,
+      { entries: [{ account, ts: 9000n, te: 20_000n }], includePeers: false },
+      { deadlineMs: 3000 },
+    ).then((r) => ({ r, ms: Date.now() - started }));
+    // Meanwhile the only query slot is free for the others: queries of the same client are served.
+    await new Promise((r) => setTimeout(r, 300));
+    const union = (
+      await call(client, client.computeSt, { account, ts: 1000n, te: 2000n, includePeers: true })
+    ).st;
+    for (let i = 0; i < 3; i++) {
+      const ok = await call(c, c.computeSt, { account, ts: 1000n, te: 2000n, includePeers: true });
+      expect(ok.st).toBe(union);
+    }
+    const { r, ms } = await waiting;
+    // The same st as a calculator that does not wait (the suite's default) computes.
+    const unwaited = await call(client, client.computeSt, {
+      account,
+      ts: 9000n,
+      te: 20_000n,
+      includePeers: false,
+    });
+    expect(r.results[0]!.st).toBe(unwaited.st);
+    expect(ms).toBeGreaterThanOrEqual(1300);
+    expect(ms).toBeLessThan(3000);
+    // A vouch's wait is bounded the same way (keeper 2 has records in [9700, 10000) but none in its last block).
+    const vouched = Date.now();
+    const refs = await call(
+      c,
+      c.listVouches,
+      { entries: [{ account, ts: 9700n, te: 20_000n }], keeperIds: [2] },
+      { deadlineMs: 2000 },
+    );
+    expect(refs.entries[0]!.refs.map((x) => x.keeperId)).toEqual([2]);
+    expect(Date.now() - vouched).toBeLessThan(2000);
+    const text = await registry.metrics();
+    expect(text).toMatch(/whitepay_st_settle_timeouts_total\{[^}]*rule="own"[^}]*bound="deadline"[^}]*\} 1/);
+    expect(text).toMatch(/whitepay_st_settle_timeouts_total\{[^}]*rule="peer"[^}]*bound="deadline"[^}]*\} 1/);
+    c.close();
+  });
 });
+
+/** Sessions of the database waiting for a lock. */
+async function lockWaiters(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+  );
+  return Number(rows[0]!.n);
+}
+
+async function waitUntil(done: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -255,6 +255,29 @@ function checkBatch(
   return entries;
 }
 
+/** Which settle rule waited: an own st's (ingest lag) or a vouch's (broadcast lag). */
+export type SettleRule = 'own' | 'peer';
+/** What ended a settle wait that ran out: its configured length, or the caller's deadline. */
+export type SettleBound = 'wait' | 'deadline';
+
+/** How often a settle wait asks again for the records still missing (ms). */
+export const SETTLE_POLL_MS = 100;
+
+/**
+ * How long a settle wait may last (ms) when it starts at `now`: the configured `waitMs`, and at most
+ * half of what the caller's `deadline` leaves, the other half being for the admission queue and the
+ * query itself (no deadline: `waitMs`). `bound` says which of the two limits it.
+ */
+export function settleBudget(
+  waitMs: number,
+  deadline: Date | undefined,
+  now: number,
+): { ms: number; bound: SettleBound } {
+  if (!deadline) return { ms: waitMs, bound: 'wait' };
+  const half = Math.max(0, Math.floor((deadline.getTime() - now) / 2));
+  return half < waitMs ? { ms: half, bound: 'deadline' } : { ms: waitMs, bound: 'wait' };
+}
+
 /** The st-calculator's logic, shared by the gRPC and HTTP boundaries. */
 export function createCalculator(deps: CalculatorDeps): Calculator {
   const { pool, metrics, keeperId, maxStaleness, engine } = deps;
@@ -289,24 +312,35 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
 
   /**
    * The one bounded wait of both settle rules: polls `stillMissing` (the indexes of the entries whose
-   * records are not in yet) every 100 ms over the entries still missing, until none is or `waitMs` has
-   * passed; then `late` gets those left (the caller computes with what is there).
+   * records are not in yet) every 100 ms over the entries still missing, until none is or the wait is
+   * over; then `late` gets those left (the caller computes with what is there). The wait is not work:
+   * only each poll takes an admission slot (the caller's client queue, as any query), so waiting calls
+   * never hold the slots the queries need. It lasts `waitMs` at most, and at most half the time the
+   * caller's deadline leaves: the other half is for the queue and the query, so that a wait never makes
+   * the answer late (a follower's answer past the leader's peer deadline counts for nothing).
    */
   async function waitSettled<E>(
+    rule: SettleRule,
     entries: readonly E[],
     waitMs: number,
+    call: CallInfo | undefined,
     stillMissing: (pending: readonly E[]) => Promise<number[]>,
-    late: (pending: readonly E[]) => void,
+    late: (pending: readonly E[], bound: SettleBound, waitedMs: number) => void,
   ): Promise<void> {
     if (waitMs === 0 || entries.length === 0) return;
-    const deadline = Date.now() + waitMs;
+    const start = Date.now();
+    const { ms, bound } = settleBudget(waitMs, call?.deadline, start);
+    const end = start + ms;
     let pending = entries;
     for (;;) {
-      const missing = await stillMissing(pending);
+      const missing = await admitted(call, () => stillMissing(pending));
       if (missing.length === 0) return;
       pending = missing.map((i) => pending[i]!);
-      if (Date.now() >= deadline) return late(pending);
-      await new Promise((r) => setTimeout(r, 100));
+      if (Date.now() + SETTLE_POLL_MS > end) {
+        metrics.settleTimeouts.inc({ rule, bound });
+        return late(pending, bound, Date.now() - start);
+      }
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     }
   }
 
@@ -317,16 +351,23 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
    * whose measurement exists. Wait, bounded, until the record due before te is
    * stored; past the bound (a stopped challenger), compute with what is there.
    */
-  const settle = (entries: readonly { user: Uint8Array; pid: Uint8Array; te: bigint }[]): Promise<void> => {
+  const settle = (
+    entries: readonly { user: Uint8Array; pid: Uint8Array; te: bigint }[],
+    call: CallInfo | undefined,
+  ): Promise<void> => {
     const window = BigInt(deps.challengeEvery ?? 1);
     return waitSettled(
+      'own',
       entries,
       deps.settleWaitMs ?? 0,
+      call,
       (pending) => entriesWithoutRecentRecord(pool, { entries: pending, keeperId, window }),
-      (pending) =>
+      (pending, bound, waitedMs) =>
         log.debug(
           {
             missing: pending.length,
+            bound,
+            waitedMs,
             first: { user: toHex(pending[0]!.user), pid: toHex(pending[0]!.pid), te: String(pending[0]!.te) },
           },
           'records before te not ingested in time',
@@ -343,25 +384,26 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
   const settlePeers = (
     entries: readonly { user: Uint8Array; pid: Uint8Array; ts: bigint; te: bigint }[],
     peers: readonly number[],
+    call: CallInfo | undefined,
   ): Promise<void> => {
     if (peers.length === 0) return Promise.resolve();
     const window = BigInt(deps.challengeEvery ?? 1);
-    const waitMs = deps.peerSettleWaitMs ?? 0;
     return waitSettled(
+      'peer',
       entries,
-      waitMs,
+      deps.peerSettleWaitMs ?? 0,
+      call,
       (pending) => entriesAwaitingPeerRecords(pool, { entries: pending, keeperIds: peers, window }),
-      (pending) => {
-        metrics.peerSettleTimeouts.inc();
+      (pending, bound, waitedMs) =>
         log.info(
           {
             missing: pending.length,
-            waitMs,
+            bound,
+            waitedMs,
             first: { pid: toHex(pending[0]!.pid), te: String(pending[0]!.te) },
           },
           "peers' records of the interval's last blocks not received in time: vouching with what is here",
-        );
-      },
+        ),
     );
   };
 
@@ -376,9 +418,9 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
         const pid = checkAddress('pid', q.pid);
         checkInterval('ts', q.ts, 'te', q.te);
         checkLength('te - ts', q.ts, q.te, limits);
+        await admitted(call, () => known(user, pid));
+        if (!q.includePeers) await settle([{ user, pid, te: q.te }], call);
         return admitted(call, async () => {
-          await known(user, pid);
-          if (!q.includePeers) await settle([{ user, pid, te: q.te }]);
           const res = await integrate(
             q.includePeers
               ? { user, pid, ts: q.ts, te: q.te, source: 'union' }
@@ -395,16 +437,16 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
     computeStBatch: (q, call) =>
       measured('compute_st_batch', async () => {
         const entries = checkBatch(q.entries, limits);
+        const unknown = await admitted(call, () => unknownAccounts(pool, entries));
+        if (unknown.length > 0) {
+          const first = entries[unknown[0]!]!;
+          throw new StAccountUnknown(toHex(first.user), toHex(first.pid), {
+            entry: unknown[0]!,
+            unknown: unknown.length,
+          });
+        }
+        if (!q.includePeers) await settle(entries, call);
         return admitted(call, async () => {
-          const unknown = await unknownAccounts(pool, entries);
-          if (unknown.length > 0) {
-            const first = entries[unknown[0]!]!;
-            throw new StAccountUnknown(toHex(first.user), toHex(first.pid), {
-              entry: unknown[0]!,
-              unknown: unknown.length,
-            });
-          }
-          if (!q.includePeers) await settle(entries);
           const source = q.includePeers ? ('union' as const) : ('own' as const);
           const results =
             engine === 'sql'
@@ -426,10 +468,10 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
             keepers: Array.isArray(q.keeperIds) ? q.keeperIds.length : 0,
           });
         const keeperIds = [...new Set(q.keeperIds)];
-        // The wait is not work: it polls outside the admission slots, which go to the queries.
         await settlePeers(
           entries,
           keeperIds.filter((k) => k !== keeperId),
+          call,
         );
         return admitted(call, async () => {
           const refs = await firstVerifiedRecords(pool, { entries, keeperIds, selfId: keeperId });

@@ -44,7 +44,7 @@ export const configShape = {
     .min(0)
     .default(2000)
     .describe(
-      'before an own st, wait up to this long (ms) for the record of the last challenged block before te to be ingested; 0: do not wait',
+      "before an own st, wait up to this long (ms) for the record of the last challenged block before te to be ingested, and at most half of what the caller's deadline leaves; 0: do not wait",
     ),
   peerSettleWaitMs: z.coerce
     .number()
@@ -52,7 +52,7 @@ export const configShape = {
     .min(0)
     .default(2000)
     .describe(
-      "before vouching (SPEC 3 item 5), wait up to this long (ms) for the peers' records of an interval's last challenged block to arrive through the broadcast; a peer with no record in the interval is not waited for; 0: do not wait",
+      "before vouching (SPEC 3 item 5), wait up to this long (ms) for the peers' records of an interval's last challenged block to arrive through the broadcast, and at most half of what the caller's deadline leaves; a peer with no record in the interval is not waited for; 0: do not wait",
     ),
   challengeEvery: z.coerce
     .number()

@@ -8,8 +8,12 @@ export interface Metrics {
   rejected: Counter<'boundary' | 'reason'>;
   /** Entries per `ComputeStBatch`. */
   batchEntries: Histogram;
-  /** `ListVouches` calls whose peer settle wait ran out (a peer's broadcast behind). */
-  peerSettleTimeouts: Counter;
+  /**
+   * Settle waits that ran out with records still missing, by rule (`own`: ingest behind; `peer`: a
+   * peer's broadcast behind) and bound (`wait`: the configured length; `deadline`: half the caller's
+   * deadline was used up first).
+   */
+  settleTimeouts: Counter<'rule' | 'bound'>;
 }
 
 export function createMetrics(registry: Registry): Metrics {
@@ -34,9 +38,10 @@ export function createMetrics(registry: Registry): Metrics {
       buckets: [1, 10, 50, 100, 250, 500, 1000, 2000],
       registers: [registry],
     }),
-    peerSettleTimeouts: new Counter({
-      name: 'whitepay_st_peer_settle_timeouts_total',
-      help: "ListVouches calls that stopped waiting for peers' records of the interval's last blocks",
+    settleTimeouts: new Counter({
+      name: 'whitepay_st_settle_timeouts_total',
+      help: 'settle waits that ran out with records still missing, by rule (own: ingest, peer: broadcast) and bound (wait: its configured length, deadline: half the caller deadline)',
+      labelNames: ['rule', 'bound'],
       registers: [registry],
     }),
   };

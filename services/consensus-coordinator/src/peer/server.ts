@@ -140,7 +140,15 @@ export function peerService(d: PeerServerDeps): keeperV1.KeeperPeerServiceServer
       switch (decoded.msg.kind) {
         case 'commit_request': {
           const includePeers = 'includePeers' in decoded && decoded.includePeers;
-          const { reply, vouches } = await d.follower.commit(from, info, decoded.msg, includePeers, view);
+          // The leader's deadline for this attempt: past it the answer counts for nothing.
+          const { reply, vouches } = await d.follower.commit(
+            from,
+            info,
+            decoded.msg,
+            includePeers,
+            view,
+            ctx.deadline,
+          );
           return seal(view.upkeeping, opened, commitReplyToBody(reply, info, vouches));
         }
         case 'propose': {

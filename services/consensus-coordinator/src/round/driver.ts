@@ -292,7 +292,9 @@ export class Follower {
 
   /**
    * SPEC 6.1: compute every entry's st_i and what this member holds of the others' records (its vouches,
-   * SPEC 3 item 5), draw a nonce, persist them, then answer the commitment with the vouches.
+   * SPEC 3 item 5), draw a nonce, persist them, then answer the commitment with the vouches. `deadline`
+   * is the leader's for this attempt (the gRPC call's): the st-calculator's calls, their settle waits
+   * included, end before it, since an answer after it counts for nothing.
    */
   async commit(
     from: number,
@@ -300,6 +302,7 @@ export class Follower {
     msg: CommitRequest,
     includePeers: boolean,
     view: UpkeepingView,
+    deadline?: Date,
   ): Promise<CommitAnswer> {
     const existing = await this.d.store.getCommit(info.tid, msg.attempt);
     if (existing) {
@@ -309,11 +312,12 @@ export class Follower {
     }
     await checkLeads(this.d.chain, from, info, msg.items, view);
     const [sts, held] = await Promise.all([
-      this.d.st.computeStBatch({ user: info.user, entries: msg.items, includePeers }),
+      this.d.st.computeStBatch({ user: info.user, entries: msg.items, includePeers, deadline }),
       this.d.st.listVouches({
         user: info.user,
         entries: msg.items,
         keeperIds: view.members.map((m) => m.keeperId),
+        deadline,
       }),
     ]);
     const nonce = bytesToHex(randomBytes(32));
@@ -689,12 +693,16 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
   const ownSts = (includePeers: boolean) =>
     d.st.computeStBatch({ user: info.user, entries: items, includePeers });
 
-  /** The leader's own follower answers in-process, through the same encoding as a peer's answer. */
-  const local = async (msg: LeaderMessage): Promise<DecodedReply> => {
+  /**
+   * The leader's own follower answers in-process, through the same encoding as a peer's answer, within
+   * the attempt's deadline as the others (`deadlineMs` from now).
+   */
+  const local = async (msg: LeaderMessage, deadlineMs: number): Promise<DecodedReply> => {
     const me = d.keeperId;
     switch (msg.kind) {
       case 'commit_request': {
-        const committed = d.follower.commit(me, info, msg, rec!.synced, view);
+        const deadline = new Date(Date.now() + deadlineMs);
+        const committed = d.follower.commit(me, info, msg, rec!.synced, view, deadline);
         ownCommits.set(msg.attempt, committed);
         const { reply, vouches } = await committed;
         return bodyToReply(commitReplyToBody(reply, info, vouches));
@@ -730,7 +738,7 @@ export async function runLeaderRound(job: RoundJob, d: LeaderDeps): Promise<Roun
     void askMembers({
       members: rec!.state.config.members,
       self: d.keeperId,
-      local: () => local(msg),
+      local: () => local(msg, deadline),
       remote: async (m) => bodyToReply(await d.peers.round(m, group, body, deadline)),
       answer: (from, reply) => {
         if (reply.type === 'commit') {
