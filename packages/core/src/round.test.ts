@@ -219,6 +219,7 @@ describe('createLeaderRound', () => {
     ['a non-uint32 member', { members: [1, -2] }],
     ['a leader outside the group', { leaderId: 9 }],
     ['a threshold above n', { threshold: 5 }],
+    ['a threshold below f+1', { threshold: 1 }],
     ['zero attempts', { maxAttempts: 0 }],
   ])('rejects %s', (_name, over) => {
     expect(codeOf(() => createLeaderRound({ ...round, ...over }))).toBe('ROUND_INVALID_CONFIG');
@@ -559,7 +560,7 @@ describe('leaderReducer properties', () => {
   const groupArb = fc.integer({ min: 1, max: 7 }).chain((n) =>
     fc.record({
       n: fc.constant(n),
-      threshold: fc.option(fc.integer({ min: 1, max: n }), { nil: undefined }),
+      threshold: fc.option(fc.integer({ min: Math.floor((n - 1) / 3) + 1, max: n }), { nil: undefined }),
       values: fc.array(fc.array(fc.bigInt(0n, 2000n), { minLength: K, maxLength: K }), {
         minLength: n,
         maxLength: n,

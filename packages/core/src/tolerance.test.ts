@@ -103,9 +103,14 @@ describe('quorums', () => {
     }
   });
 
-  it('takes a configured threshold in 1..n', () => {
+  it('takes a configured threshold in f+1..n (SPEC 8)', () => {
     expect(approveThreshold(4, 4)).toBe(4);
-    expect(approveThreshold(4, 1)).toBe(1);
+    expect(approveThreshold(4, 2)).toBe(2);
+    expect(approveThreshold(7, 3)).toBe(3);
+    expect(approveThreshold(1, 1)).toBe(1);
+    // Below f+1 every signer could be Byzantine.
+    expectCode(() => approveThreshold(4, 1), 'TOLERANCE_INVALID_THRESHOLD');
+    expectCode(() => approveThreshold(7, 2), 'TOLERANCE_INVALID_THRESHOLD');
     expectCode(() => approveThreshold(4, 0), 'TOLERANCE_INVALID_THRESHOLD');
     expectCode(() => approveThreshold(4, 5), 'TOLERANCE_INVALID_THRESHOLD');
     expectCode(() => approveThreshold(4, 1.5), 'TOLERANCE_INVALID_THRESHOLD');

@@ -61,17 +61,19 @@ export function commitQuorum(n: number): number {
 
 /**
  * Signatures needed to submit (SPEC 6 step 5): `threshold` if the contract
- * sets one, else `f+1`.
+ * sets one, else `f+1`. A set threshold is within `[f+1, n]` (SPEC 8, which the
+ * contract holds on every change): fewer than `f+1` signers could all be
+ * Byzantine, more than `n` can never sign.
  *
- * @throws ToleranceError when the threshold is not in `1..n`.
+ * @throws ToleranceError when the threshold is not in `f+1..n`.
  */
 export function approveThreshold(n: number, threshold?: number): number {
   const f = faultTolerance(n);
   if (threshold === undefined) return f + 1;
-  if (!Number.isSafeInteger(threshold) || threshold < 1 || threshold > n) {
+  if (!Number.isSafeInteger(threshold) || threshold < f + 1 || threshold > n) {
     throw new ToleranceError(
       'TOLERANCE_INVALID_THRESHOLD',
-      `threshold must be in 1..${n}, got ${threshold}`,
+      `threshold must be in ${f + 1}..${n} (f+1..n), got ${threshold}`,
       {
         threshold,
         n,
