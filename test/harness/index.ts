@@ -1,6 +1,7 @@
 // A reusable in-process launcher of keeper clusters for the cross-service
 // suites and the local network: shared servers, keepers, provider nodes.
 export * from './chain.js';
+export * from './group.js';
 export * from './infra.js';
 export * from './keeper.js';
 export * from './providers.js';

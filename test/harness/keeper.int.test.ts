@@ -4,9 +4,10 @@ import { call, clientOptions, insecure } from '@whitepay/rpc';
 import { waitFor } from '@whitepay/testkit';
 import { type Address, hexToBytes } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anvilKey, type DeployedUpkeeping, deployUpkeeping, keeperKeys, registerPieces } from './chain.js';
+import { anvilKey, type DeployedUpkeeping, deployUpkeeping, keeperKeys } from './chain.js';
+import { startGroup } from './group.js';
 import { type Infra, startInfra } from './infra.js';
-import { AVAILABLE_SERVICES, HARNESS_INTERNAL_TOKEN, type KeeperHandle, startKeeper } from './keeper.js';
+import { AVAILABLE_SERVICES, HARNESS_INTERNAL_TOKEN, type KeeperHandle } from './keeper.js';
 import { type ProviderHandle, startProviders } from './providers.js';
 import { storedRecords } from './records.js';
 
@@ -34,27 +35,17 @@ describe('keeper cluster harness: 2 keepers, 1 provider, anvil, a deployed Upkee
       providers: [provider.pid],
     });
     const pieces = await provider.put(chain.user, [64 * 1024, 20_000]);
-    for (const k of keys) {
-      const keeper = await startKeeper({
-        keeperId: k.keeperId,
+    keepers.push(
+      ...(await startGroup({
         infra: infra.endpoints,
-        accountKey: k.accountKey,
-        blsSecretKey: k.blsSecretKey,
-        upkeeping: { factory: chain.factory, fromBlock: chain.factoryBlock },
-        peers: keys.filter((p) => p.keeperId !== k.keeperId),
+        chain,
+        keys,
+        userKey,
+        pieces: [{ pid: provider.pid, pieces, block: chain.providersAddedAt[provider.pid]! }],
         providers: { [provider.pid]: provider.grpcAddress },
         env: { 'st-calculator': { ST_CALCULATOR_MAX_STALENESS: String(MAX_STALENESS) } },
-      });
-      keepers.push(keeper);
-      await registerPieces({
-        storeGrpc: keeper.urls['challenge-store']!.grpc!,
-        userKey,
-        pid: provider.pid,
-        pieces,
-        nonce: 1n,
-        block: chain.providersAddedAt[provider.pid]!,
-      });
-    }
+      })),
+    );
   });
 
   afterAll(async () => {

@@ -24,9 +24,8 @@ import {
   linkCoordinators,
   type Miner,
   type ProviderHandle,
-  registerPieces,
+  startGroup,
   startInfra,
-  startKeeper,
   startMiner,
   startProviders,
   storedRecords,
@@ -165,21 +164,18 @@ export async function startBatchNetwork(o: { logPrefix?: string | undefined } = 
 
     const pieces = new Map<Address, Awaited<ReturnType<ProviderHandle['put']>>>();
     for (const p of providers) pieces.set(p.pid, await p.put(chain.user, PIECES));
-    for (const k of keys) {
-      const keeper = await startKeeper({
-        keeperId: k.keeperId,
+    keepers.push(
+      ...(await startGroup({
         infra: infra.endpoints,
-        accountKey: k.accountKey,
-        blsSecretKey: k.blsSecretKey,
-        upkeeping: { factory: chain.factory, fromBlock: chain.factoryBlock },
-        peers: keys.filter((p) => p.keeperId !== k.keeperId),
+        chain,
+        keys,
+        userKey,
+        pieces: providers.map((p) => ({ pid: p.pid, pieces: pieces.get(p.pid)!, block: addedAt })),
         providers: Object.fromEntries(providers.map((p) => [p.pid, p.grpcAddress])),
         ...(o.logPrefix
           ? {
-              log: createLogger(
-                { service: 'batch', level: 'debug' },
-                createWriteStream(`${o.logPrefix}.${k.keeperId}`),
-              ),
+              log: (id: number) =>
+                createLogger({ service: 'batch', level: 'debug' }, createWriteStream(`${o.logPrefix}.${id}`)),
             }
           : {}),
         services: ['challenge-store', 'st-calculator'],
@@ -187,19 +183,8 @@ export async function startBatchNetwork(o: { logPrefix?: string | undefined } = 
           'st-calculator': { ST_CALCULATOR_MAX_STALENESS: String(MAX_STALENESS) },
           'chain-submitter': { CHAIN_SUBMITTER_POLL_INTERVAL_MS: '100' },
         },
-      });
-      keepers.push(keeper);
-      for (const [i, p] of providers.entries()) {
-        await registerPieces({
-          storeGrpc: keeper.urls['challenge-store']!.grpc!,
-          userKey,
-          pid: p.pid,
-          pieces: pieces.get(p.pid)!,
-          nonce: BigInt(i + 1), // one nonce per request of this user
-          block: addedAt,
-        });
-      }
-    }
+      })),
+    );
     miner = await startMiner(infra.anvil.rpcUrl, BLOCK_MS);
     for (const k of keepers) {
       await k.startService('challenger');

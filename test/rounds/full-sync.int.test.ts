@@ -24,9 +24,8 @@ import {
   type KeeperHandle,
   keeperKeys,
   type ProviderHandle,
-  registerPieces,
+  startGroup,
   startInfra,
-  startKeeper,
   startProviders,
   storedRecords,
 } from '../harness/index.js';
@@ -66,26 +65,16 @@ describe('full sync over 1,000 blocks: PullRecords paged by bytes, PutPeerRecord
       providers: [provider.pid],
     });
     const pieces = await provider.put(chain.user, [1 << 20, 1 << 20, 1 << 20]);
-    for (const k of keys) {
-      const keeper = await startKeeper({
-        keeperId: k.keeperId,
+    keepers.push(
+      ...(await startGroup({
         infra: infra.endpoints,
-        accountKey: k.accountKey,
-        blsSecretKey: k.blsSecretKey,
-        upkeeping: { factory: chain.factory, fromBlock: chain.factoryBlock },
-        peers: keys.filter((p) => p.keeperId !== k.keeperId),
-        services: ['challenge-store', 'st-calculator', 'consensus-coordinator'],
-      });
-      keepers.push(keeper);
-      await registerPieces({
-        storeGrpc: keeper.urls['challenge-store']!.grpc!,
+        chain,
+        keys,
         userKey,
-        pid: provider.pid,
-        pieces,
-        nonce: 1n,
-        block: chain.providersAddedAt[provider.pid]!,
-      });
-    }
+        pieces: [{ pid: provider.pid, pieces, block: chain.providersAddedAt[provider.pid]! }],
+        services: ['challenge-store', 'st-calculator', 'consensus-coordinator'],
+      })),
+    );
     // 1,000 real blocks, and keeper 2's own record of each: the provider's answer to the seed of that
     // block's hash, verified, stored as its challenge-store stores what its challenger verified.
     await chain.publicClient.request({ method: 'anvil_mine' as never, params: [toHex(BLOCKS + 1)] as never });
