@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { type Address, concatHex, hexToBigInt, keccak256 } from 'viem';
 import { describe, expect, it } from 'vitest';
-import { CadenceSchedule, cadencePhase, isDue } from './cadence.js';
+import { CadenceSchedule, cadencePhase, isDue, isDueAtPhase, lastDueBefore } from './cadence.js';
 import { ChallengeInputError } from './errors.js';
 
 const addr = fc
@@ -62,6 +62,26 @@ describe('challenge cadence', () => {
     }
     expect(perBlock.reduce((a, b) => a + b, 0)).toBe(2000);
     for (const n of perBlock) expect(Math.abs(n - 200)).toBeLessThan(60);
+  });
+
+  it('lastDueBefore is the last due block before te: due there, and at no block after it below te', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.nat(),
+        fc.bigInt({ min: 1n, max: 1n << 40n }),
+        (k, phaseSeed, te) => {
+          const phase = phaseSeed % k;
+          const b = lastDueBefore(phase, te, k);
+          expect(b < te).toBe(true);
+          expect(te - b <= BigInt(k)).toBe(true);
+          expect(isDueAtPhase(phase, b, k)).toBe(true);
+          for (let x = b + 1n; x < te; x++) expect(isDueAtPhase(phase, x, k)).toBe(false);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(lastDueBefore(0, 100n, 1)).toBe(99n);
   });
 
   it('refuses bad input', () => {

@@ -43,6 +43,17 @@ export function isDue(user: Address, pid: Address, block: bigint | number, k: nu
 }
 
 /**
+ * The last block before `te` at which a pair of phase `phase` is challenged (the block of the record
+ * due before `te`); `te - 1` when `k = 1`. May be negative for `te` < `k`.
+ */
+export function lastDueBefore(phase: number, te: bigint, k: number): bigint {
+  checkChallengeEvery(k);
+  const K = BigInt(k);
+  const b = te - 1n;
+  return b - ((((BigInt(phase) + b) % K) + K) % K);
+}
+
+/**
  * Phases of many pairs, memoised for one K (the fan-out asks for the same
  * pairs at every block). Bounded: cleared when it grows past `max` entries.
  */

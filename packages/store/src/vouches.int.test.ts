@@ -73,19 +73,24 @@ describe('vouch queries on a real PostgreSQL (SPEC 3 item 5)', () => {
     expect(only2).toEqual([[{ keeperId: 2, block: 11n }]]);
   });
 
-  it('waits only on keepers that are challenging and whose newest record is not in yet', async () => {
+  it('waits only on keepers that are challenging, not vouched for yet, and whose newest record is not in', async () => {
     const entries = [
       { user, pid: a, ts: 10n, te: 20n },
       { user, pid: a, ts: 10n, te: 23n },
       { user, pid: b, ts: 0n, te: 10n },
     ];
-    // Keeper 2 has a at 11 and 19: nothing awaited at te 20 with window 2 (19 is in [18, 20)); at te 23
-    // its record of 21 or 22 is. Keeper 4 has no record of b before 10: not challenging, not awaited.
-    expect(await entriesAwaitingPeerRecords(pool, { entries, keeperIds: [2, 4], window: 2n })).toEqual([1]);
-    // Keeper 3 challenged a at 10 (a failed proof is still a record) and sent nothing since: awaited.
+    // Keeper 2 has a at 11 and 19, both verified: its vouch (11) is known, nothing to wait for at te 20
+    // or 23 (where its record of 21 or 22 is still out). Keeper 4 has no record of b before 10: not
+    // challenging, not awaited.
+    expect(await entriesAwaitingPeerRecords(pool, { entries, keeperIds: [2, 4], window: 2n })).toEqual([]);
+    // Keeper 3 challenged a at 10 with a failed proof (a record, but no vouch) and sent nothing since:
+    // awaited, as its next record may carry a proof.
     expect(await entriesAwaitingPeerRecords(pool, { entries, keeperIds: [2, 3, 4], window: 2n })).toEqual([
       0, 1,
     ]);
+    // Once keeper 3's record of 19 is in (verified), the entry of te 20 has nothing left to wait for.
+    await insertPeerRecords(pool, [peer(a, 3, 19, 4096)], () => ({ ok: true }));
+    expect(await entriesAwaitingPeerRecords(pool, { entries, keeperIds: [2, 3, 4], window: 2n })).toEqual([]);
   });
 
   it('refuses bad input with a typed error', async () => {

@@ -68,9 +68,12 @@ export async function firstVerifiedRecords(
  * Of `entries`, the indexes (0-based) of those still waiting on a peer's
  * broadcast: some keeper of `keeperIds` has a peer record in
  * `[ts, te - window)` (it is challenging) but none yet in `[te - window, te)`
- * (its newest record is in flight). A keeper with no record in the interval
- * at all is not waited for: it is not challenging, and waiting would only
- * delay every round by the bound. One statement for the batch.
+ * (its newest record is in flight), and none of its records in `[ts, te)`
+ * has a verified proof yet — one that has is vouched for already (the vouch is
+ * its first verified record, which a later record cannot change). A keeper
+ * with no record in the interval at all is not waited for: it is not
+ * challenging, and waiting would only delay every round by the bound. One
+ * statement for the batch.
  */
 export async function entriesAwaitingPeerRecords(
   db: pg.Pool | pg.PoolClient,
@@ -92,7 +95,10 @@ export async function entriesAwaitingPeerRecords(
                           AND p.block >= e.ts AND p.block < e.te - $6::int8)
            AND NOT EXISTS (SELECT 1 FROM peer_records p
                             WHERE p.user_addr = e.user_addr AND p.pid = e.pid AND p.keeper_id = k.id
-                              AND p.block >= e.te - $6::int8 AND p.block < e.te))
+                              AND p.block >= e.te - $6::int8 AND p.block < e.te)
+           AND NOT EXISTS (SELECT 1 FROM peer_records p
+                            WHERE p.user_addr = e.user_addr AND p.pid = e.pid AND p.keeper_id = k.id
+                              AND p.block >= e.ts AND p.block < e.te AND p.space > 0))
       ORDER BY e.idx`,
     [
       q.entries.map((e) => e.user),

@@ -1,4 +1,5 @@
 import { createRegistry, silentLogger } from '@whitepay/base';
+import { cadencePhase, lastDueBefore } from '@whitepay/challenge';
 import { spaceTime } from '@whitepay/core';
 import { stV1 } from '@whitepay/proto';
 import { call, grpc, insecure, listenGrpc, RpcError } from '@whitepay/rpc';
@@ -106,6 +107,11 @@ describe('st-calculator service on a real PostgreSQL', () => {
     await pg?.stop();
   });
 
+  /** Keeper 2's record of 12001 without a verified proof (a timeout); idempotent. */
+  const insertUnverifiedPeerRecord = () =>
+    insertPeerRecords(pool, [{ ...row(2, 12_001n, 0n, 4), signature: new Uint8Array([1]) }], () => ({
+      ok: true,
+    }));
   const expected = (ts: bigint, te: bigint, records: RecordRow[] = own) =>
     spaceTime({ records, ts, te, maxStaleness: MAX_STALENESS });
 
@@ -428,35 +434,42 @@ describe('st-calculator service on a real PostgreSQL', () => {
     const server = await listenGrpc(waiting.registerGrpc, '127.0.0.1', 0);
     grpcServers.push(server);
     const c = new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure());
-    const late = row(1, 9950n, 7n * 4096n);
-    // The last stored record is at 9900; the one due before te = 10_050 (at 9950) lands 300 ms later.
-    const answer = call(c, c.computeSt, {
-      account: { user, pid },
-      ts: 9000n,
-      te: 10_050n,
-      includePeers: false,
-    });
+    // The pair's challenges every 100 blocks fall at its cadence phase (packages/challenge): the last
+    // stored record is at 9900; te is one block after the next due block, whose record lands 300 ms later.
+    const phase = cadencePhase(toHex(user), toHex(pid), 100);
+    const due = lastDueBefore(phase, 10_050n, 100);
+    const te = due + 1n;
+    const late = row(1, due, 7n * 4096n);
+    const answer = call(c, c.computeSt, { account: { user, pid }, ts: 9000n, te, includePeers: false });
     await new Promise((r) => setTimeout(r, 300));
     await insertChallengeRecords(pool, [late]);
     const res = await answer;
-    expect(BigInt(res.st)).toBe(expected(9000n, 10_050n, [...own, late]));
-    expect(BigInt(res.st)).not.toBe(expected(9000n, 10_050n));
-    // A batch waits once for all its entries: the record due before te = 10_150 (at 10_100) lands later.
-    const later = row(1, 10_100n, 8n * 4096n);
+    expect(BigInt(res.st)).toBe(expected(9000n, te, [...own, late]));
+    expect(BigInt(res.st)).not.toBe(expected(9000n, te));
+    // A batch waits once for all its entries: the record due before te + 100 lands later. The first
+    // entry's record was due long before its te (2000 blocks back): it is not waited for.
+    const later = row(1, due + 100n, 8n * 4096n);
+    const started = Date.now();
     const batch = call(c, c.computeStBatch, {
       entries: [
         { account: { user, pid }, ts: 2000n, te: 3000n },
-        { account: { user, pid }, ts: 9000n, te: 10_150n },
+        { account: { user, pid }, ts: 9000n, te: te + 100n },
       ],
       includePeers: false,
     });
     await new Promise((r) => setTimeout(r, 300));
     await insertChallengeRecords(pool, [later]);
     const both = await batch;
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(both.results.map((r) => BigInt(r.st))).toEqual([
       expected(2000n, 3000n),
-      expected(9000n, 10_150n, [...own, late, later]),
+      expected(9000n, te + 100n, [...own, late, later]),
     ]);
+    // A record due well before te and missing (the challenger behind) is not waited for: te 30 blocks
+    // after the due block, no record there, the answer comes at once.
+    const quick = Date.now();
+    await call(c, c.computeSt, { account: { user, pid }, ts: 9000n, te: due + 230n, includePeers: false });
+    expect(Date.now() - quick).toBeLessThan(2000);
     c.close();
   });
 
@@ -487,16 +500,22 @@ describe('st-calculator service on a real PostgreSQL', () => {
     ]);
     // Records without a verified proof (space 0) vouch for nobody: own 5000 timed out, keeper 2's 5001 is empty.
     expect(await refs(5000n, 5100n)).toEqual([]);
-    // Keeper 2 challenges [9700, 9900) but its record of [9900, 10000) is still in flight: the answer
-    // waits for it (at most PEER_SETTLE_WAIT_MS), then vouches.
-    const answer = refs(9700n, 10_000n, [2]).then((r) => ({ r, at: Date.now() }));
+    // Keeper 2 challenges [9700, 9900) and its record of [9900, 10000) is still out, but its 9701 is
+    // verified: it is vouched for already, nothing is waited for.
+    const vouchedAt = Date.now();
+    expect(await refs(9700n, 10_000n, [2])).toEqual([{ keeperId: 2, block: 9701n }]);
+    expect(Date.now() - vouchedAt).toBeLessThan(2500);
+    // In [12000, 12200) keeper 2 has only 12001, without a verified proof, and its record of
+    // [12100, 12200) is in flight: the answer waits for it (at most PEER_SETTLE_WAIT_MS), then vouches with it.
+    await insertUnverifiedPeerRecord();
+    const answer = refs(12_000n, 12_200n, [2]).then((r) => ({ r, at: Date.now() }));
     await new Promise((r) => setTimeout(r, 300));
     const insertedFrom = Date.now(); // the answer cannot come before the record exists
-    await insertPeerRecords(pool, [{ ...row(2, 9950n, 4096n), signature: new Uint8Array([1]) }], () => ({
+    await insertPeerRecords(pool, [{ ...row(2, 12_150n, 4096n), signature: new Uint8Array([1]) }], () => ({
       ok: true,
     }));
     const { r, at } = await answer;
-    expect(r).toEqual([{ keeperId: 2, block: 9701n }]);
+    expect(r).toEqual([{ keeperId: 2, block: 12_150n }]);
     expect(at).toBeGreaterThanOrEqual(insertedFrom);
     // Typed refusals: more than 128 keepers, a bad entry.
     await expect(
@@ -629,15 +648,18 @@ describe('st-calculator service on a real PostgreSQL', () => {
     expect(r.results[0]!.st).toBe(unwaited.st);
     expect(ms).toBeGreaterThanOrEqual(1300);
     expect(ms).toBeLessThan(3000);
-    // A vouch's wait is bounded the same way (keeper 2 has records in [9700, 10000) but none in its last block).
+    // A vouch's wait is bounded the same way: in [12000, 12100) keeper 2 has only 12001, without a
+    // verified proof, and nothing in its last block; it stays unvouched.
+    await insertUnverifiedPeerRecord();
     const vouched = Date.now();
     const refs = await call(
       c,
       c.listVouches,
-      { entries: [{ account, ts: 9700n, te: 20_000n }], keeperIds: [2] },
+      { entries: [{ account, ts: 12_000n, te: 12_100n }], keeperIds: [2] },
       { deadlineMs: 2000 },
     );
-    expect(refs.entries[0]!.refs.map((x) => x.keeperId)).toEqual([2]);
+    expect(refs.entries[0]!.refs).toEqual([]);
+    expect(Date.now() - vouched).toBeGreaterThanOrEqual(800);
     expect(Date.now() - vouched).toBeLessThan(2000);
     const text = await registry.metrics();
     expect(text).toMatch(/whitepay_st_settle_timeouts_total\{[^}]*rule="own"[^}]*bound="deadline"[^}]*\} 1/);

@@ -1,4 +1,5 @@
 import { asWhitePayError, type Logger } from '@whitepay/base';
+import { cadencePhase, lastDueBefore } from '@whitepay/challenge';
 import { type SpaceRecord, spaceTime } from '@whitepay/core';
 import { type Admission, checkDeadline, createAdmission } from '@whitepay/rpc';
 import {
@@ -278,6 +279,18 @@ export function settleBudget(
   return half < waitMs ? { ms: half, bound: 'deadline' } : { ms: waitMs, bound: 'wait' };
 }
 
+/**
+ * Blocks before te within which an own record's challenge may still be running or its record in flight:
+ * the own settle wait waits for records due there only.
+ */
+export const SETTLE_RECENT_BLOCKS = 2n;
+
+/** Whether (user, pid)'s record due before te (challenge cadence `k`) is due in the last `SETTLE_RECENT_BLOCKS`. */
+export function dueRecently(e: { user: Uint8Array; pid: Uint8Array; te: bigint }, k: number): boolean {
+  const due = lastDueBefore(cadencePhase(toHex(e.user), toHex(e.pid), k), e.te, k);
+  return e.te - due <= SETTLE_RECENT_BLOCKS;
+}
+
 /** The st-calculator's logic, shared by the gRPC and HTTP boundaries. */
 export function createCalculator(deps: CalculatorDeps): Calculator {
   const { pool, metrics, keeperId, maxStaleness, engine } = deps;
@@ -350,15 +363,21 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
    * be in flight: computing then would carry an older record over a block
    * whose measurement exists. Wait, bounded, until the record due before te is
    * stored; past the bound (a stopped challenger), compute with what is there.
+   * Only entries whose record is due in the last `SETTLE_RECENT_BLOCKS` blocks
+   * before te can still be in flight: one due earlier and missing means the
+   * challenger is behind or stopped, which no wait mends (and waiting for it
+   * made every batch of a loaded network wait the whole bound).
    */
   const settle = (
     entries: readonly { user: Uint8Array; pid: Uint8Array; te: bigint }[],
     call: CallInfo | undefined,
   ): Promise<void> => {
-    const window = BigInt(deps.challengeEvery ?? 1);
+    const k = deps.challengeEvery ?? 1;
+    const window = BigInt(k);
+    const recent = k === 1 ? entries : entries.filter((e) => dueRecently(e, k));
     return waitSettled(
       'own',
-      entries,
+      recent,
       deps.settleWaitMs ?? 0,
       call,
       (pending) => entriesWithoutRecentRecord(pool, { entries: pending, keeperId, window }),
