@@ -42,9 +42,9 @@ export const configShape = {
     .number()
     .int()
     .min(0)
-    .default(2000)
+    .default(500)
     .describe(
-      "before an own st, wait up to this long (ms) for the record of the last challenged block before te to be ingested, and at most half of what the caller's deadline leaves; 0: do not wait",
+      "before an own st, wait up to this long (ms) for the record due in the last 2 blocks before te to be ingested, and at most half of what the caller's deadline leaves; 0: do not wait",
     ),
   peerSettleWaitMs: z.coerce
     .number()
