@@ -55,14 +55,10 @@ describe('st-calculator service on a real PostgreSQL', () => {
   let client: stV1.StCalculatorServiceClient;
   let coreClient: stV1.StCalculatorServiceClient;
 
-  async function start(engine: 'sql' | 'core') {
+  /** An st-calculator on the suite's read-only pool with this configuration, served over gRPC. */
+  async function serve(env: Record<string, string>) {
     const registry = createRegistry('st-calculator');
-    const app = await createApp({
-      config: testConfig({ ENGINE: engine, MAX_STALENESS: String(MAX_STALENESS), GROUP_KEEPERS: '1,2,3,4' }),
-      log: silentLogger(),
-      registry,
-      pool: readPool,
-    });
+    const app = await createApp({ config: testConfig(env), log: silentLogger(), registry, pool: readPool });
     await app.start();
     apps.push(app);
     const server = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);
@@ -73,6 +69,8 @@ describe('st-calculator service on a real PostgreSQL', () => {
       client: new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure()),
     };
   }
+  const start = (engine: 'sql' | 'core') =>
+    serve({ ENGINE: engine, MAX_STALENESS: String(MAX_STALENESS), GROUP_KEEPERS: '1,2,3,4' });
   let sql: Awaited<ReturnType<typeof start>>;
 
   beforeAll(async () => {
@@ -419,21 +417,11 @@ describe('st-calculator service on a real PostgreSQL', () => {
   // before te, so a measurement still being ingested is not replaced by the
   // carry-over of an older one.
   it('an own st waits for the record due before te to be ingested', async () => {
-    const waiting = await createApp({
-      config: testConfig({
-        MAX_STALENESS: String(MAX_STALENESS),
-        SETTLE_WAIT_MS: '5000',
-        CHALLENGE_EVERY: '100',
-      }),
-      log: silentLogger(),
-      registry: createRegistry('st-calculator'),
-      pool: readPool,
+    const { client: c } = await serve({
+      MAX_STALENESS: String(MAX_STALENESS),
+      SETTLE_WAIT_MS: '5000',
+      CHALLENGE_EVERY: '100',
     });
-    await waiting.start();
-    apps.push(waiting);
-    const server = await listenGrpc(waiting.registerGrpc, '127.0.0.1', 0);
-    grpcServers.push(server);
-    const c = new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure());
     // The pair's challenges every 100 blocks fall at its cadence phase (packages/challenge): the last
     // stored record is at 9900; te is one block after the next due block, whose record lands 300 ms later.
     const phase = cadencePhase(toHex(user), toHex(pid), 100);
@@ -474,21 +462,11 @@ describe('st-calculator service on a real PostgreSQL', () => {
   });
 
   it("ListVouches: per entry the first verified record of each asked keeper, after the peers' late records (SPEC 3 item 5)", async () => {
-    const vouching = await createApp({
-      config: testConfig({
-        MAX_STALENESS: String(MAX_STALENESS),
-        PEER_SETTLE_WAIT_MS: '5000',
-        CHALLENGE_EVERY: '100',
-      }),
-      log: silentLogger(),
-      registry: createRegistry('st-calculator'),
-      pool: readPool,
+    const { client: c } = await serve({
+      MAX_STALENESS: String(MAX_STALENESS),
+      PEER_SETTLE_WAIT_MS: '5000',
+      CHALLENGE_EVERY: '100',
     });
-    await vouching.start();
-    apps.push(vouching);
-    const server = await listenGrpc(vouching.registerGrpc, '127.0.0.1', 0);
-    grpcServers.push(server);
-    const c = new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure());
     const refs = async (ts: bigint, te: bigint, keeperIds = [1, 2, 3, 4]) =>
       (await call(c, c.listVouches, { entries: [{ account: { user, pid }, ts, te }], keeperIds })).entries[0]!
         .refs;
@@ -532,26 +510,15 @@ describe('st-calculator service on a real PostgreSQL', () => {
   });
 
   it('bounds the work of one caller: keeper ids, interval length, blocks per call and concurrent calls, typed', async () => {
-    const registry = createRegistry('st-calculator');
-    const bounded = await createApp({
-      config: testConfig({
-        MAX_STALENESS: String(MAX_STALENESS),
-        SETTLE_WAIT_MS: '1500',
-        CHALLENGE_EVERY: '1',
-        MAX_INTERVAL_BLOCKS: '100000',
-        MAX_CALL_BLOCKS: '1000000',
-        MAX_CONCURRENT_PER_CLIENT: '1',
-        MAX_QUEUED_PER_CLIENT: '0',
-      }),
-      log: silentLogger(),
-      registry,
-      pool: readPool,
+    const { client: c, registry } = await serve({
+      MAX_STALENESS: String(MAX_STALENESS),
+      SETTLE_WAIT_MS: '1500',
+      CHALLENGE_EVERY: '1',
+      MAX_INTERVAL_BLOCKS: '100000',
+      MAX_CALL_BLOCKS: '1000000',
+      MAX_CONCURRENT_PER_CLIENT: '1',
+      MAX_QUEUED_PER_CLIENT: '0',
     });
-    await bounded.start();
-    apps.push(bounded);
-    const server = await listenGrpc(bounded.registerGrpc, '127.0.0.1', 0);
-    grpcServers.push(server);
-    const c = new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure());
     const account = { user, pid };
     // The attack of the issue: AuditGroup naming 5,000 keepers is refused before any integral runs.
     await expect(
@@ -598,26 +565,15 @@ describe('st-calculator service on a real PostgreSQL', () => {
     c.close();
   });
   it("a settle wait holds no query slot and takes at most half of the caller's deadline", async () => {
-    const registry = createRegistry('st-calculator');
-    const app = await createApp({
-      config: testConfig({
-        MAX_STALENESS: String(MAX_STALENESS),
-        SETTLE_WAIT_MS: '10000',
-        PEER_SETTLE_WAIT_MS: '10000',
-        CHALLENGE_EVERY: '1',
-        MAX_CONCURRENT: '1',
-        DB_POOL_SIZE: '1',
-        MAX_QUEUED_PER_CLIENT: '1',
-      }),
-      log: silentLogger(),
-      registry,
-      pool: readPool,
+    const { client: c, registry } = await serve({
+      MAX_STALENESS: String(MAX_STALENESS),
+      SETTLE_WAIT_MS: '10000',
+      PEER_SETTLE_WAIT_MS: '10000',
+      CHALLENGE_EVERY: '1',
+      MAX_CONCURRENT: '1',
+      DB_POOL_SIZE: '1',
+      MAX_QUEUED_PER_CLIENT: '1',
     });
-    await app.start();
-    apps.push(app);
-    const server = await listenGrpc(app.registerGrpc, '127.0.0.1', 0);
-    grpcServers.push(server);
-    const c = new stV1.StCalculatorServiceClient(`127.0.0.1:${server.port}`, insecure());
     const account = { user, pid };
     // te far past the last record: the record due before it never comes. With a 3 s deadline the
     // wait ends after at most 1.5 s and the st is computed with what is there, inside the deadline.
