@@ -924,11 +924,14 @@ describe('payment rounds across 4 full keepers and a real provider', () => {
           leader.keeperId,
         );
         expect(p.te).toBeLessThan(ts + H + T);
-        // The agreed st: under this load a keeper's challenger may miss blocks, so the group's values
-        // can differ and the median re-proposal pay; it lies within what the keepers' records give.
+        // The agreed st: under this load a keeper's record may be ingested after its settle wait ran
+        // out, so it commits to an st over fewer records than it holds by now (its value is computed
+        // with what is there, by design), and the median re-proposal may pay. What the records give
+        // bounds it from above: a paid value is some keeper's, and that keeper's records, complete by
+        // now, prove at least as much (the provider's space does not change here).
         const sts = await Promise.all(keepers.map((k) => ownSt(k, ts, p.te)));
         expect(p.st).toBeGreaterThan(0n);
-        expect(sts.some((v) => v <= p.st) && sts.some((v) => v >= p.st)).toBe(true);
+        expect(sts.some((v) => v >= p.st)).toBe(true);
         expectSplit(before, await balances(), p, []);
       }
     } finally {
