@@ -82,6 +82,13 @@ describe('challenge cadence', () => {
       { numRuns: 300 },
     );
     expect(lastDueBefore(0, 100n, 1)).toBe(99n);
+    // The memoised schedule gives the same block from the pair's phase.
+    const u = '0x1111111111111111111111111111111111111111' as Address;
+    const p = '0x2222222222222222222222222222222222222222' as Address;
+    const s = new CadenceSchedule(50);
+    for (const te of [1n, 49n, 50n, 1234n])
+      expect(s.lastDueBefore(u, p, te)).toBe(lastDueBefore(cadencePhase(u, p, 50), te, 50));
+    expect(new CadenceSchedule(1).lastDueBefore(u, p, 100n)).toBe(99n);
   });
 
   it('refuses bad input', () => {

@@ -69,6 +69,15 @@ export class CadenceSchedule {
 
   due(user: Address, pid: Address, block: bigint | number): boolean {
     if (this.k === 1) return true;
+    return isDueAtPhase(this.phaseOf(user, pid), block, this.k);
+  }
+
+  /** The last block before `te` at which (user, pid) is challenged (see `lastDueBefore`). */
+  lastDueBefore(user: Address, pid: Address, te: bigint): bigint {
+    return lastDueBefore(this.k === 1 ? 0 : this.phaseOf(user, pid), te, this.k);
+  }
+
+  private phaseOf(user: Address, pid: Address): number {
     const key = `${user}${pid}`.toLowerCase();
     let phase = this.phases.get(key);
     if (phase === undefined) {
@@ -76,6 +85,6 @@ export class CadenceSchedule {
       if (this.phases.size >= this.max) this.phases.clear();
       this.phases.set(key, phase);
     }
-    return isDueAtPhase(phase, block, this.k);
+    return phase;
   }
 }

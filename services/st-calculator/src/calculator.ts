@@ -1,5 +1,5 @@
 import { asWhitePayError, type Logger } from '@whitepay/base';
-import { cadencePhase, lastDueBefore } from '@whitepay/challenge';
+import { CadenceSchedule } from '@whitepay/challenge';
 import { type SpaceRecord, spaceTime } from '@whitepay/core';
 import { type Admission, checkDeadline, createAdmission } from '@whitepay/rpc';
 import {
@@ -285,17 +285,13 @@ export function settleBudget(
  */
 export const SETTLE_RECENT_BLOCKS = 2n;
 
-/** Whether (user, pid)'s record due before te (challenge cadence `k`) is due in the last `SETTLE_RECENT_BLOCKS`. */
-export function dueRecently(e: { user: Uint8Array; pid: Uint8Array; te: bigint }, k: number): boolean {
-  const due = lastDueBefore(cadencePhase(toHex(e.user), toHex(e.pid), k), e.te, k);
-  return e.te - due <= SETTLE_RECENT_BLOCKS;
-}
-
 /** The st-calculator's logic, shared by the gRPC and HTTP boundaries. */
 export function createCalculator(deps: CalculatorDeps): Calculator {
   const { pool, metrics, keeperId, maxStaleness, engine } = deps;
   const log = deps.log.child({ component: 'calculator' });
   const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  // The challengers' cadence: which block each pair's record is due at (phases memoised).
+  const cadence = new CadenceSchedule(deps.challengeEvery ?? 1);
   const admission: Admission = createAdmission({
     name: 'st-calculator',
     total: limits.maxConcurrent,
@@ -372,9 +368,10 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
     entries: readonly { user: Uint8Array; pid: Uint8Array; te: bigint }[],
     call: CallInfo | undefined,
   ): Promise<void> => {
-    const k = deps.challengeEvery ?? 1;
-    const window = BigInt(k);
-    const recent = k === 1 ? entries : entries.filter((e) => dueRecently(e, k));
+    const window = BigInt(cadence.k);
+    const recent = entries.filter(
+      (e) => e.te - cadence.lastDueBefore(toHex(e.user), toHex(e.pid), e.te) <= SETTLE_RECENT_BLOCKS,
+    );
     return waitSettled(
       'own',
       recent,
@@ -406,7 +403,7 @@ export function createCalculator(deps: CalculatorDeps): Calculator {
     call: CallInfo | undefined,
   ): Promise<void> => {
     if (peers.length === 0) return Promise.resolve();
-    const window = BigInt(deps.challengeEvery ?? 1);
+    const window = BigInt(cadence.k);
     return waitSettled(
       'peer',
       entries,
